@@ -1,0 +1,72 @@
+/** The cap behind a decision, as recorded in the log. */
+export interface TriggeredCap {
+  amountCents: number;
+  window: string;
+  action: SpendAction;
+  downgradeTo?: string;
+  reason?: string;
+}
+
+/** What the guard does with a call. */
+export type SpendAction = 'allow' | 'downgrade' | 'block' | 'shadow';
+
+/** `enforce` changes calls; `shadow` only records what enforce would have done. */
+export type EnforcementMode = 'enforce' | 'shadow';
+
+/**
+ * One signed receipt in the decision log. Only plain JSON values: the object is
+ * canonicalized (RFC 8785) and hashed as is. Never holds prompt text, message
+ * content or keys.
+ *
+ * A pre-call decision has `entryType: 'decision'`; the settlement of its actual
+ * usage is a separate `entryType: 'outcome'` entry naming `originalDecisionId`,
+ * so no signed entry is ever rewritten.
+ */
+export interface SpendDecision {
+  entryType: 'decision' | 'outcome';
+  decisionId: string;
+  /** ISO 8601 UTC with milliseconds. */
+  timestamp: string;
+  /**
+   * The action applied to the call. In shadow mode this is what enforcement
+   * *would* have done; `enforcementMode: 'shadow'` says the call was not changed.
+   */
+  action: SpendAction;
+  /** The cap that decided the action (shape shared with the Python port), or null. */
+  triggeredCap: TriggeredCap | null;
+  /** Counter key (policy, cap, scope and window) of the deciding cap, or null. */
+  triggeredScopeKey: string | null;
+  /** Worst-case cost of the call in whole cents, rounded up. */
+  projectedCents: number;
+  /** Spend in the deciding (or tightest) window before and after this decision. */
+  windowSpendBefore: number;
+  windowSpendAfter: number;
+  provider: string;
+  modelRequested: string;
+  modelResolved: string;
+  /** Policy that decided (or the first that applied); `none` when no policy applies. */
+  policyId: string;
+  policyVersion: number;
+  enforcementMode: EnforcementMode;
+  reasons: string[];
+  /** Price table that priced this decision, so a replay prices it the same way. */
+  costBasis?: string;
+  estimatedInputTokens?: number;
+  estimatedOutputTokens?: number;
+  actualInputTokens?: number;
+  actualOutputTokens?: number;
+  actualCachedInputTokens?: number;
+  actualCacheWriteTokens?: number;
+  actualReasoningTokens?: number;
+  actualCents?: number;
+  deltaCents?: number;
+  /** Outcome entries: the decision they settle. */
+  originalDecisionId?: string;
+  /** Outcome entries: `settled`, or `released` when the call failed. */
+  outcome?: 'settled' | 'released';
+  /** The call's scope (tenant, team, user, agent, task, provider). */
+  actor?: Record<string, string>;
+  capabilityClaim?: string;
+  traceId?: string;
+  spanId?: string;
+}

@@ -1,0 +1,590 @@
+import { randomUUID } from 'node:crypto';
+import { capabilitySatisfies, CAPABILITY_TIERS, type CapabilityTier } from './capability.js';
+import { ChainWriter, type DecisionLogEntry } from './chain.js';
+import type { EnforcementMode, SpendAction, SpendDecision, TriggeredCap } from './decision.js';
+import { AgentGuardError } from './errors.js';
+import { InMemoryDecisionLogStore, type DecisionLogStore } from './log-store.js';
+import { InMemorySpendStore } from './memory-spend-store.js';
+import { SCOPE_FIELDS, type SpendCap, type SpendPolicy, type SpendScope } from './policy.js';
+import {
+  GenaiPricesTable,
+  nanocentsToCentsCeil,
+  OverridePriceTable,
+  projectNanocents,
+  usageNanocents,
+  type ModelPriceUsd,
+  type PriceTable,
+  type TokenRates,
+  type UsageTokens,
+} from './pricing.js';
+import type { SigningKeys } from './keys.js';
+import { createSigner, type SignerBackend } from './signer.js';
+import type { SpendStore, WindowHold } from './spend-store.js';
+import { windowAt } from './windows.js';
+
+/** A provider call, described without any provider SDK type. */
+export interface CallRequest {
+  /** `openai`, `anthropic`, `bedrock`, or another name the price table knows. */
+  provider: string;
+  model: string;
+  scope: SpendScope;
+  capabilityClaim?: CapabilityTier;
+  /** Pre-call estimate of input tokens (the adapter's tokenizer or byte estimate). */
+  estimatedInputTokens: number;
+  /** The call's output bound (max_tokens); the worst case is priced at it. */
+  maxOutputTokens: number;
+  stream?: boolean;
+  traceId?: string;
+  spanId?: string;
+}
+
+/** What the adapter must do with the call, and the signed receipt. */
+export interface DecideResult {
+  /**
+   * `block`: throw before the provider is contacted. `downgrade`: call
+   * `modelResolved` instead. `allow` / `shadow`: send the call unchanged.
+   */
+  action: SpendAction;
+  /** The model to call. */
+  modelResolved: string;
+  decision: SpendDecision;
+  entry: DecisionLogEntry<SpendDecision>;
+}
+
+/** Price configuration: a table, per-model overrides over it, or both. */
+export interface PricingConfig {
+  table?: PriceTable;
+  overrides?: Record<string, Record<string, ModelPriceUsd>>;
+}
+
+/** Everything a {@link SpendGuard} needs. */
+export interface SpendGuardConfig {
+  policy?: SpendPolicy;
+  policies?: SpendPolicy[];
+  /** Window counters (default: in this process's memory). */
+  spendStore?: SpendStore;
+  /** Where signed entries go (default: in memory). */
+  logStore?: DecisionLogStore;
+  signingKeys: SigningKeys;
+  pricing?: PriceTable | PricingConfig;
+  /** Milliseconds since the epoch (default `Date.now`). */
+  clock?: () => number;
+  /** A model without a price: `block` (default, fail closed) or `allow` at zero projected cost. */
+  onUnknownModel?: 'block' | 'allow';
+  /** Fleet-wide override: `shadow` turns every policy into shadow mode. */
+  modeOverride?: EnforcementMode;
+  /** An unsettled reservation is given back after this long (default 15 minutes). */
+  reservationTtlMs?: number;
+  signerBackend?: SignerBackend;
+}
+
+/** Why a call failed, for {@link SpendGuard.release}. */
+export type ReleaseReason = string;
+
+interface CapRef {
+  policy: SpendPolicy;
+  cap: SpendCap;
+  enforce: boolean;
+  /** Counter key; for `per_call` caps the key names the scope only. */
+  key: string;
+  /** Index into the holds array, or -1 for per_call caps. */
+  hold: number;
+  expiresAtMs: number;
+}
+
+interface Pending {
+  decision: SpendDecision;
+  rates: TokenRates | null;
+  holds: Pick<WindowHold, 'key' | 'expiresAtMs'>[];
+  reportKey: number;
+  deadlineMs: number;
+}
+
+const ACTION_RANK: Record<SpendAction, number> = { allow: 0, shadow: 1, downgrade: 2, block: 3 };
+const ZERO_RATES: TokenRates = { input: 0, output: 0, cachedInput: 0, cacheWrite: 0, reasoning: 0 };
+const DEFAULT_TTL_MS = 15 * 60_000;
+
+/**
+ * The engine: decides every call against the policies, reserves its worst-case
+ * cost atomically in every window that applies, signs the decision into the
+ * hash chain, and settles the reservation to the provider's reported usage.
+ * Knows no provider SDK; adapters translate calls to {@link CallRequest}.
+ */
+export class SpendGuard {
+  #policies: SpendPolicy[];
+  readonly #spendStore: SpendStore;
+  readonly #logStore: DecisionLogStore;
+  readonly #pricing: PriceTable;
+  readonly #clock: () => number;
+  readonly #onUnknownModel: 'block' | 'allow';
+  readonly #modeOverride: EnforcementMode | undefined;
+  readonly #ttlMs: number;
+  readonly #signerBackend: SignerBackend | undefined;
+  readonly #signingKeys: SigningKeys;
+  readonly #pending = new Map<string, Pending>();
+  #chain: ChainWriter | null = null;
+  #ready: Promise<ChainWriter> | null = null;
+
+  constructor(config: SpendGuardConfig) {
+    if (!config || !config.signingKeys) throw new TypeError('SpendGuardConfig.signingKeys is required');
+    this.#policies = collectPolicies(config);
+    this.#spendStore = config.spendStore ?? new InMemorySpendStore();
+    this.#logStore = config.logStore ?? new InMemoryDecisionLogStore();
+    this.#pricing = resolvePricing(config.pricing);
+    this.#clock = config.clock ?? Date.now;
+    this.#onUnknownModel = config.onUnknownModel ?? 'block';
+    this.#modeOverride = config.modeOverride;
+    this.#ttlMs = config.reservationTtlMs ?? DEFAULT_TTL_MS;
+    this.#signerBackend = config.signerBackend;
+    this.#signingKeys = config.signingKeys;
+  }
+
+  /** The policies in force. */
+  get policies(): readonly SpendPolicy[] {
+    return this.#policies;
+  }
+
+  /** Replaces the policies for the next decisions (already validated by `parsePolicies`). */
+  setPolicies(policies: SpendPolicy[]): void {
+    this.#policies = [...policies];
+  }
+
+  /** The price table's name, recorded as `costBasis`. */
+  get costBasis(): string {
+    return this.#pricing.basis;
+  }
+
+  /** Decides a call, reserves its worst case, signs and logs the decision. */
+  async decide(request: CallRequest): Promise<DecideResult> {
+    validateRequest(request);
+    const chain = await this.#chainWriter();
+    const nowMs = this.#clock();
+    const decisionId = randomUUID();
+    const applicable = this.#policies.filter((p) => Date.parse(p.effectiveFrom) <= nowMs && scopeMatches(p.scope, request));
+    const isEnforced = (p: SpendPolicy) => this.#modeOverride !== 'shadow' && p.mode === 'enforce';
+    const enforcementMode: EnforcementMode = applicable.some(isEnforced) ? 'enforce' : 'shadow';
+    const reasons: string[] = [];
+    const shadowFires: { cap: TriggeredCap; key: string | null; rank: number }[] = [];
+
+    // Capability gate: before anything is priced or reserved.
+    let capabilityBlock: SpendPolicy | undefined;
+    for (const p of applicable) {
+      if (p.requiredCapability && !capabilitySatisfies(request.capabilityClaim, p.requiredCapability)) {
+        const why = `capability: policy ${p.id} requires ${p.requiredCapability}, call claims ${request.capabilityClaim ?? 'nothing'}`;
+        if (isEnforced(p)) {
+          capabilityBlock ??= p;
+          reasons.push(why);
+        } else {
+          reasons.push(`shadow: would block: ${why}`);
+          shadowFires.push({ cap: { amountCents: 0, window: 'per_call', action: 'block', reason: why }, key: null, rank: ACTION_RANK.block });
+        }
+      }
+    }
+
+    const base = {
+      nowMs,
+      decisionId,
+      request,
+      applicable,
+      enforcementMode,
+      reasons,
+    };
+
+    let rates = this.#pricing.rates(request.provider, request.model, request.estimatedInputTokens);
+    if (!rates) {
+      reasons.push(`unknown model: no price for ${request.provider}/${request.model} in ${this.#pricing.basis}`);
+      if (enforcementMode === 'enforce' && this.#onUnknownModel === 'block') {
+        return this.#record(chain, { ...base, action: 'block', model: request.model, projectedCents: 0, triggered: null, triggeredKey: null, spend: [0, 0], rates: null, holds: [], reportKey: -1 });
+      }
+      rates = null;
+    }
+    const projectedAt = (r: TokenRates | null) => nanocentsToCentsCeil(projectNanocents(r ?? ZERO_RATES, request.estimatedInputTokens, request.maxOutputTokens));
+    const projected = projectedAt(rates);
+
+    if (capabilityBlock) {
+      return this.#record(chain, { ...base, action: 'block', model: request.model, projectedCents: projected, triggered: null, triggeredKey: `capability:${capabilityBlock.id}`, spend: [0, 0], rates, holds: [], reportKey: -1 });
+    }
+
+    const caps = this.#capRefs(applicable, request, nowMs, isEnforced);
+    const holds = caps.filter((c) => c.hold >= 0).map((c) => ({ key: c.key, expiresAtMs: c.expiresAtMs }));
+
+    // First attempt at the requested model: block and downgrade caps are hard limits.
+    let model = request.model;
+    let cents = projected;
+    let attempt = await this.#attempt(decisionId, caps, holds, cents, nowMs, false);
+    let action: SpendAction = 'allow' as SpendAction;
+    let decider: CapRef | undefined;
+
+    if (!attempt.ok) {
+      const block = attempt.fired.find((c) => c.cap.action === 'block');
+      decider = block ?? attempt.fired[0]!;
+      if (block) {
+        action = 'block';
+        for (const c of attempt.fired) reasons.push(`${c.cap.action}: ${capReason(c)}`);
+      } else {
+        // Only downgrade caps fired: retry at the cheaper model, where they no longer bind.
+        const target = decider.cap.downgradeTo!;
+        reasons.push(`downgrade to ${target}: ${capReason(decider)}`);
+        const targetRates = target === request.model ? rates : this.#pricing.rates(request.provider, target, request.estimatedInputTokens);
+        if (!targetRates && rates) {
+          reasons.push(`unknown model: no price for downgrade target ${request.provider}/${target}; blocking`);
+          action = 'block';
+        } else {
+          model = target;
+          rates = targetRates;
+          cents = projectedAt(targetRates);
+          attempt = await this.#attempt(decisionId, caps, holds, cents, nowMs, true);
+          if (attempt.ok) {
+            action = target === request.model ? 'allow' : 'downgrade';
+          } else {
+            action = 'block';
+            decider = attempt.fired[0]!;
+            for (const c of attempt.fired) reasons.push(`${c.cap.action}: ${capReason(c)}`);
+          }
+        }
+      }
+    }
+
+    const before = attempt.before;
+    const reserved = attempt.ok;
+    // Caps that do not bind (shadow policies, shadow/allow caps) are evaluated for the record.
+    for (const c of caps) {
+      const binding = c.enforce && (c.cap.action === 'block' || c.cap.action === 'downgrade');
+      if (binding) continue;
+      const spent = c.hold >= 0 ? before[c.hold] ?? 0 : 0;
+      if (spent + cents <= c.cap.amountCents) continue;
+      const would: SpendAction = c.enforce ? (c.cap.action === 'allow' ? 'allow' : 'shadow') : c.cap.action;
+      reasons.push(`${c.enforce ? c.cap.action : `shadow: would ${c.cap.action}`}: ${capReason(c)}`);
+      shadowFires.push({ cap: triggeredCapOf(c.cap), key: c.key, rank: ACTION_RANK[would] });
+    }
+
+    let finalAction = action;
+    let triggered: TriggeredCap | null = decider ? triggeredCapOf(decider.cap) : null;
+    let triggeredKey: string | null = decider ? decider.key : null;
+    const strongestShadow = shadowFires.reduce<(typeof shadowFires)[number] | undefined>((a, b) => (!a || b.rank > a.rank ? b : a), undefined);
+    if (action === 'allow' && strongestShadow && strongestShadow.rank > 0) {
+      finalAction = enforcementMode === 'shadow' ? (Object.keys(ACTION_RANK) as SpendAction[]).find((k) => ACTION_RANK[k] === strongestShadow.rank)! : 'shadow';
+      triggered = strongestShadow.cap;
+      triggeredKey = strongestShadow.key;
+    }
+    if (reasons.length === 0) reasons.push(`within all caps (projected ${cents}c, model ${model})`);
+
+    const reportKey = decider && decider.hold >= 0 ? decider.hold : tightestHold(caps, before, cents);
+    const spentBefore = reportKey >= 0 ? before[reportKey] ?? 0 : 0;
+    const spend: [number, number] = [spentBefore, reserved ? spentBefore + cents : spentBefore];
+    return this.#record(chain, { ...base, action: finalAction, model, projectedCents: cents, triggered, triggeredKey, spend, rates, holds: reserved ? holds : [], reportKey, reserved });
+  }
+
+  /**
+   * Settles a decision with the provider's reported usage: the reservation is
+   * replaced by the actual cost and a signed `outcome` entry is appended.
+   */
+  async settle(decision: SpendDecision | DecideResult, usage: UsageTokens): Promise<DecisionLogEntry<SpendDecision>> {
+    validateUsage(usage);
+    const pending = this.#takePending(decision);
+    const nanocents = usageNanocents(pending.rates ?? ZERO_RATES, usage);
+    return this.#finish(pending, nanocentsToCentsCeil(nanocents), 'settled', ['settled from provider-reported usage'], usage);
+  }
+
+  /**
+   * Gives back a decision's reservation when the call failed or was aborted
+   * before usage was known, and records why in a signed `outcome` entry.
+   * Usage the provider did report (e.g. a stream cut short) may be passed and is charged.
+   */
+  async release(decision: SpendDecision | DecideResult, reason: ReleaseReason, usage?: UsageTokens): Promise<DecisionLogEntry<SpendDecision>> {
+    if (usage) validateUsage(usage);
+    const pending = this.#takePending(decision);
+    const cents = usage ? nanocentsToCentsCeil(usageNanocents(pending.rates ?? ZERO_RATES, usage)) : 0;
+    return this.#finish(pending, cents, 'released', [`released: ${reason}`], usage);
+  }
+
+  /** Decisions reserved but not yet settled or released. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  async #finish(pending: Pending, actualCents: number, outcome: 'settled' | 'released', reasons: string[], usage?: UsageTokens) {
+    const chain = await this.#chainWriter();
+    const nowMs = this.#clock();
+    const original = pending.decision;
+    const { after } = await this.#spendStore.settle({ reservationId: original.decisionId, holds: pending.holds, actualCents, nowMs });
+    const spendAfter = pending.reportKey >= 0 && pending.reportKey < after.length ? after[pending.reportKey]! : actualCents;
+    const decision: SpendDecision = {
+      entryType: 'outcome',
+      decisionId: randomUUID(),
+      originalDecisionId: original.decisionId,
+      outcome,
+      timestamp: new Date(nowMs).toISOString(),
+      action: original.action,
+      triggeredCap: null,
+      triggeredScopeKey: original.triggeredScopeKey,
+      projectedCents: original.projectedCents,
+      windowSpendBefore: original.windowSpendAfter,
+      windowSpendAfter: spendAfter,
+      provider: original.provider,
+      modelRequested: original.modelRequested,
+      modelResolved: original.modelResolved,
+      policyId: original.policyId,
+      policyVersion: original.policyVersion,
+      enforcementMode: original.enforcementMode,
+      reasons,
+      costBasis: this.#pricing.basis,
+      ...(usage ? usageFields(usage) : {}),
+      actualCents,
+      deltaCents: actualCents - original.projectedCents,
+      ...(original.actor ? { actor: original.actor } : {}),
+      ...(original.traceId ? { traceId: original.traceId } : {}),
+      ...(original.spanId ? { spanId: original.spanId } : {}),
+    };
+    const entry = chain.append(decision);
+    await this.#logStore.append(entry);
+    return entry;
+  }
+
+  #takePending(decision: SpendDecision | DecideResult): Pending {
+    const d = 'decision' in decision && 'entry' in decision ? decision.decision : (decision as SpendDecision);
+    const pending = this.#pending.get(d.decisionId);
+    if (!pending) {
+      throw new AgentGuardError(
+        d.action === 'block' && d.enforcementMode === 'enforce'
+          ? `decision ${d.decisionId} was a block: nothing was reserved, nothing to settle`
+          : `decision ${d.decisionId} is not pending (already settled or released, or not made by this guard)`,
+      );
+    }
+    this.#pending.delete(d.decisionId);
+    return pending;
+  }
+
+  async #attempt(reservationId: string, caps: CapRef[], holdsBase: Pick<WindowHold, 'key' | 'expiresAtMs'>[], cents: number, nowMs: number, soft: boolean) {
+    const binds = (c: CapRef) => c.enforce && (c.cap.action === 'block' || (c.cap.action === 'downgrade' && !soft));
+    const perCallFired = caps.filter((c) => c.hold < 0 && binds(c) && cents > c.cap.amountCents);
+    const holds: WindowHold[] = holdsBase.map((h) => ({ ...h, limitCents: null }));
+    for (const c of caps) if (c.hold >= 0 && binds(c)) holds[c.hold]!.limitCents = Math.min(holds[c.hold]!.limitCents ?? Infinity, c.cap.amountCents);
+    if (perCallFired.length > 0) {
+      const before = holds.length ? await this.#spendStore.read(holds.map((h) => h.key), nowMs) : [];
+      return { ok: false as const, before, fired: sortFired(perCallFired) };
+    }
+    if (holds.length === 0) return { ok: true as const, before: [] as number[] };
+    const result = await this.#spendStore.reserve({ reservationId, cents, holds, nowMs, ttlMs: this.#ttlMs });
+    if (result.ok) return { ok: true as const, before: result.before };
+    const exceeded = new Set(result.exceeded);
+    const fired = caps.filter((c) => c.hold >= 0 && binds(c) && exceeded.has(c.hold) && result.before[c.hold]! + cents > c.cap.amountCents);
+    return { ok: false as const, before: result.before, fired: sortFired(fired) };
+  }
+
+  #capRefs(applicable: SpendPolicy[], request: CallRequest, nowMs: number, isEnforced: (p: SpendPolicy) => boolean): CapRef[] {
+    const refs: CapRef[] = [];
+    const holdIndex = new Map<string, number>();
+    for (const policy of applicable) {
+      const enforce = isEnforced(policy);
+      policy.caps.forEach((cap, i) => {
+        const fields = cap.selector ?? SCOPE_FIELDS.filter((f) => policy.scope[f] !== undefined);
+        const scopeKey = fields.map((f) => `${f}=${scopeValue(request, f) ?? '*'}`).join(',');
+        const capKey = `${policy.id}:${cap.id ?? i}|${scopeKey}`;
+        if (cap.window === 'per_call') {
+          refs.push({ policy, cap, enforce, key: `${capKey}|per_call`, hold: -1, expiresAtMs: nowMs });
+          return;
+        }
+        const w = windowAt(cap.window, nowMs);
+        const key = `${capKey}|${cap.window}@${w.label}`;
+        let hold = holdIndex.get(key);
+        if (hold === undefined) {
+          hold = holdIndex.size;
+          holdIndex.set(key, hold);
+        }
+        refs.push({ policy, cap, enforce, key, hold, expiresAtMs: w.endMs });
+      });
+    }
+    return refs;
+  }
+
+  async #record(
+    chain: ChainWriter,
+    d: {
+      nowMs: number;
+      decisionId: string;
+      request: CallRequest;
+      applicable: SpendPolicy[];
+      enforcementMode: EnforcementMode;
+      reasons: string[];
+      action: SpendAction;
+      model: string;
+      projectedCents: number;
+      triggered: TriggeredCap | null;
+      triggeredKey: string | null;
+      spend: [number, number];
+      rates: TokenRates | null;
+      holds: Pick<WindowHold, 'key' | 'expiresAtMs'>[];
+      reportKey: number;
+      reserved?: boolean;
+    },
+  ): Promise<DecideResult> {
+    const { request } = d;
+    const policy = d.applicable[0];
+    const shadow = d.enforcementMode === 'shadow';
+    const modelResolved = shadow ? request.model : d.model;
+    const decision: SpendDecision = {
+      entryType: 'decision',
+      decisionId: d.decisionId,
+      timestamp: new Date(d.nowMs).toISOString(),
+      action: d.action,
+      triggeredCap: d.triggered,
+      triggeredScopeKey: d.triggeredKey,
+      projectedCents: d.projectedCents,
+      windowSpendBefore: d.spend[0],
+      windowSpendAfter: d.spend[1],
+      provider: request.provider,
+      modelRequested: request.model,
+      modelResolved,
+      policyId: policy?.id ?? 'none',
+      policyVersion: policy?.version ?? 0,
+      enforcementMode: d.enforcementMode,
+      reasons: d.reasons,
+      costBasis: this.#pricing.basis,
+      estimatedInputTokens: request.estimatedInputTokens,
+      estimatedOutputTokens: request.maxOutputTokens,
+      actor: actorOf(request),
+      ...(request.capabilityClaim ? { capabilityClaim: request.capabilityClaim } : {}),
+      ...(request.traceId ? { traceId: request.traceId } : {}),
+      ...(request.spanId ? { spanId: request.spanId } : {}),
+    };
+    const entry = chain.append(decision);
+    const reserved = d.reserved ?? false;
+    const effective: SpendAction = shadow ? (d.action === 'allow' ? 'allow' : 'shadow') : d.action;
+    // Every call that proceeds is pending until settled or released.
+    if (effective !== 'block') {
+      this.#pending.set(d.decisionId, { decision, rates: d.rates, holds: d.holds, reportKey: d.reportKey, deadlineMs: d.nowMs + this.#ttlMs });
+      if (this.#pending.size % 1024 === 0) this.#dropStalePending(d.nowMs);
+    }
+    try {
+      await this.#logStore.append(entry);
+    } catch (err) {
+      // Unlogged calls must not proceed: give the budget back and fail the call.
+      if (this.#pending.delete(d.decisionId) && reserved) {
+        await this.#spendStore.settle({ reservationId: d.decisionId, holds: d.holds, actualCents: 0, nowMs: d.nowMs }).catch(() => undefined);
+      }
+      throw new AgentGuardError(`decision log append failed: ${(err as Error).message}`, { cause: err });
+    }
+    return { action: effective, modelResolved, decision, entry };
+  }
+
+  /** Forgets pending decisions past their reservation's expiry (the store already gave the budget back). */
+  #dropStalePending(nowMs: number): void {
+    for (const [id, p] of this.#pending) if (p.deadlineMs <= nowMs) this.#pending.delete(id);
+  }
+
+  #chainWriter(): Promise<ChainWriter> | ChainWriter {
+    if (this.#chain) return this.#chain;
+    this.#ready ??= (async () => {
+      const head = await this.#logStore.head();
+      this.#chain = new ChainWriter(createSigner(this.#signingKeys, this.#signerBackend), head);
+      return this.#chain;
+    })();
+    return this.#ready;
+  }
+}
+
+function collectPolicies(config: SpendGuardConfig): SpendPolicy[] {
+  const list = [...(config.policy ? [config.policy] : []), ...(config.policies ?? [])];
+  return list;
+}
+
+function resolvePricing(pricing: SpendGuardConfig['pricing']): PriceTable {
+  if (pricing && 'rates' in pricing && typeof pricing.rates === 'function') return pricing as PriceTable;
+  const cfg = (pricing ?? {}) as PricingConfig;
+  const base = cfg.table ?? new GenaiPricesTable();
+  return cfg.overrides ? new OverridePriceTable(cfg.overrides, base) : base;
+}
+
+function scopeValue(request: CallRequest, field: (typeof SCOPE_FIELDS)[number]): string | undefined {
+  return field === 'provider' ? request.scope.provider ?? request.provider : request.scope[field];
+}
+
+function scopeMatches(policyScope: SpendScope, request: CallRequest): boolean {
+  for (const f of SCOPE_FIELDS) {
+    const want = policyScope[f];
+    if (want !== undefined && scopeValue(request, f) !== want) return false;
+  }
+  return true;
+}
+
+function actorOf(request: CallRequest): Record<string, string> {
+  const actor: Record<string, string> = {};
+  for (const f of SCOPE_FIELDS) {
+    const v = request.scope[f];
+    if (v !== undefined) actor[f] = v;
+  }
+  return actor;
+}
+
+function triggeredCapOf(cap: SpendCap): TriggeredCap {
+  return {
+    amountCents: cap.amountCents,
+    window: cap.window,
+    action: cap.action,
+    ...(cap.downgradeTo ? { downgradeTo: cap.downgradeTo } : {}),
+    reason: cap.reason,
+  };
+}
+
+function capReason(c: CapRef): string {
+  return `${c.policy.id}/${c.cap.id ?? c.policy.caps.indexOf(c.cap)} ${c.cap.window} cap ${c.cap.amountCents}c: ${c.cap.reason}`;
+}
+
+/** Block caps first, then in policy order. */
+function sortFired(fired: CapRef[]): CapRef[] {
+  return [...fired].sort((a, b) => ACTION_RANK[b.cap.action] - ACTION_RANK[a.cap.action]);
+}
+
+/** The hold closest to its cap after this call, to report in the decision. */
+function tightestHold(caps: CapRef[], before: number[], cents: number): number {
+  let best = -1;
+  let bestRatio = -1;
+  for (const c of caps) {
+    if (c.hold < 0) continue;
+    const ratio = ((before[c.hold] ?? 0) + cents) / Math.max(1, c.cap.amountCents);
+    if (ratio > bestRatio) {
+      best = c.hold;
+      bestRatio = ratio;
+    }
+  }
+  return best;
+}
+
+function usageFields(usage: UsageTokens): Partial<SpendDecision> {
+  return {
+    actualInputTokens: usage.inputTokens,
+    actualOutputTokens: usage.outputTokens,
+    ...(usage.cachedInputTokens !== undefined ? { actualCachedInputTokens: usage.cachedInputTokens } : {}),
+    ...(usage.cacheWriteTokens !== undefined ? { actualCacheWriteTokens: usage.cacheWriteTokens } : {}),
+    ...(usage.reasoningTokens !== undefined ? { actualReasoningTokens: usage.reasoningTokens } : {}),
+  };
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function validateRequest(r: CallRequest): void {
+  if (!r || typeof r !== 'object') throw new TypeError('CallRequest: expected an object');
+  if (typeof r.provider !== 'string' || !r.provider) throw new TypeError(`CallRequest.provider: expected a non-empty string, got ${JSON.stringify(r.provider)}`);
+  if (typeof r.model !== 'string' || !r.model) throw new TypeError(`CallRequest.model: expected a non-empty string, got ${JSON.stringify(r.model)}`);
+  if (!r.scope || typeof r.scope.tenantId !== 'string' || !r.scope.tenantId) throw new TypeError('CallRequest.scope.tenantId: expected a non-empty string');
+  if (!isCount(r.estimatedInputTokens)) throw new TypeError(`CallRequest.estimatedInputTokens: expected a non-negative integer, got ${JSON.stringify(r.estimatedInputTokens)}`);
+  if (!isCount(r.maxOutputTokens)) throw new TypeError(`CallRequest.maxOutputTokens: expected a non-negative integer, got ${JSON.stringify(r.maxOutputTokens)}`);
+  if (r.capabilityClaim !== undefined && !CAPABILITY_TIERS.includes(r.capabilityClaim)) {
+    throw new TypeError(`CallRequest.capabilityClaim: expected one of ${CAPABILITY_TIERS.join(', ')}, got ${JSON.stringify(r.capabilityClaim)}`);
+  }
+}
+
+function validateUsage(u: UsageTokens): void {
+  if (!u || typeof u !== 'object') throw new TypeError('usage: expected an object');
+  for (const f of ['inputTokens', 'outputTokens'] as const) if (!isCount(u[f])) throw new TypeError(`usage.${f}: expected a non-negative integer, got ${JSON.stringify(u[f])}`);
+  for (const f of ['cachedInputTokens', 'cacheWriteTokens', 'reasoningTokens'] as const) {
+    if (u[f] !== undefined && !isCount(u[f])) throw new TypeError(`usage.${f}: expected a non-negative integer, got ${JSON.stringify(u[f])}`);
+  }
+  if ((u.cachedInputTokens ?? 0) + (u.cacheWriteTokens ?? 0) > u.inputTokens) {
+    throw new TypeError('usage: cachedInputTokens + cacheWriteTokens exceed inputTokens (inputTokens must include cached and cache-write tokens)');
+  }
+  if ((u.reasoningTokens ?? 0) > u.outputTokens) throw new TypeError('usage.reasoningTokens: exceeds outputTokens (reasoning tokens are part of the output)');
+}

@@ -1,0 +1,44 @@
+/**
+ * agentguard-spend: in-process spend caps and capability-gated model routing
+ * for AI agents, with Ed25519-signed, SHA-256 hash-chained decision receipts.
+ *
+ * This entry point is the provider-free core. @packageDocumentation
+ */
+export { canonicalJson } from './canonical-json.js';
+export { CAPABILITY_TIERS, capabilitySatisfies, type CapabilityTier } from './capability.js';
+export { ChainWriter, computeEntryHash, GENESIS_HASH, signEntry, type ChainHead, type DecisionLogEntry, type DecisionPayload } from './chain.js';
+export type { EnforcementMode, SpendAction, SpendDecision, TriggeredCap } from './decision.js';
+export { AgentGuardBlockedError, AgentGuardError, CanonicalizationError, PolicyValidationError, SpendStoreError } from './errors.js';
+export { SpendGuard, type CallRequest, type DecideResult, type PricingConfig, type SpendGuardConfig } from './guard.js';
+export { sha256Hex } from './hash.js';
+export { bytesToHex, hexToBytes } from './hex.js';
+export {
+  generateKeypair,
+  loadSigningKeysFromFile,
+  publicKeyFromHex,
+  publicKeyFromSeed,
+  signerFingerprint,
+  signingKeysFromHex,
+  signingKeysToHex,
+  type SigningKeys,
+} from './keys.js';
+export { InMemoryDecisionLogStore, type DecisionLogStore } from './log-store.js';
+export { InMemorySpendStore } from './memory-spend-store.js';
+export { parsePolicies, parsePolicy, SCOPE_FIELDS, type CapAction, type ScopeField, type SpendCap, type SpendPolicy, type SpendScope } from './policy.js';
+export {
+  GenaiPricesTable,
+  nanocentsToCentsCeil,
+  NANOCENTS_PER_CENT,
+  OverridePriceTable,
+  projectNanocents,
+  ratesFromUsd,
+  usageNanocents,
+  type ModelPriceUsd,
+  type PriceTable,
+  type TokenRates,
+  type UsageTokens,
+} from './pricing.js';
+export { createSigner, verifySignature, type Signer, type SignerBackend } from './signer.js';
+export type { ReserveRequest, ReserveResult, SettleRequest, SpendStore, WindowHold } from './spend-store.js';
+export { ChainVerifier, verifyChain, verifyEntry, type ChainVerification, type EntryVerification, type VerifyFailureReason } from './verify.js';
+export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './windows.js';

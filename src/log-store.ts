@@ -1,0 +1,35 @@
+import type { ChainHead, DecisionLogEntry } from './chain.js';
+
+/**
+ * Where signed entries go. `append` is called in sequence order, synchronously
+ * one after another (the returned promise may settle later), and the store
+ * must keep that order. `head` lets a restarted guard resume the chain.
+ */
+export interface DecisionLogStore {
+  /** The last intact entry's position, or null for an empty log. */
+  head(): Promise<ChainHead | null> | ChainHead | null;
+  /** Records an entry; resolves when it is as durable as the store promises. */
+  append(entry: DecisionLogEntry): Promise<void> | void;
+}
+
+/** Keeps entries in memory, in order. For tests and short-lived processes. */
+export class InMemoryDecisionLogStore implements DecisionLogStore {
+  readonly #entries: DecisionLogEntry[] = [];
+
+  head(): ChainHead | null {
+    const last = this.#entries.at(-1);
+    return last ? { sequence: last.sequence, entryHash: last.entryHash } : null;
+  }
+
+  append(entry: DecisionLogEntry): void {
+    const last = this.#entries.at(-1);
+    const expected = last ? last.sequence + 1 : 0;
+    if (entry.sequence !== expected) throw new Error(`log append out of order: expected sequence ${expected}, got ${entry.sequence}`);
+    this.#entries.push(entry);
+  }
+
+  /** All entries, in sequence order (a copy). */
+  entries(): DecisionLogEntry[] {
+    return [...this.#entries];
+  }
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { CAPABILITY_TIERS, type CapabilityTier } from './capability.js';
+import { PolicyValidationError } from './errors.js';
+import { WINDOWS, type SpendWindow } from './windows.js';
+
+/** Scope fields, in the order they appear in counter keys. */
+export const SCOPE_FIELDS = ['tenantId', 'teamId', 'userId', 'agentId', 'taskId', 'provider'] as const;
+export type ScopeField = (typeof SCOPE_FIELDS)[number];
+
+/** Who a call is for. A policy applies to a call when every field it sets matches. */
+export interface SpendScope {
+  tenantId: string;
+  teamId?: string;
+  userId?: string;
+  agentId?: string;
+  taskId?: string;
+  provider?: string;
+}
+
+/** What a cap does when it fires. */
+export type CapAction = 'allow' | 'downgrade' | 'block' | 'shadow';
+
+/** A limit on spend in one window. */
+export interface SpendCap {
+  /** Optional stable id; keys the cap's counters (defaults to its index). */
+  id?: string;
+  amountCents: number;
+  window: SpendWindow;
+  action: CapAction;
+  /** Model to use instead when `action` is `downgrade`. */
+  downgradeTo?: string;
+  reason: string;
+  /** Scope fields that key this cap's counter (default: the fields the policy's scope sets). */
+  selector?: ScopeField[];
+}
+
+/** A named set of caps for a scope. */
+export interface SpendPolicy {
+  id: string;
+  name: string;
+  scope: SpendScope;
+  caps: SpendCap[];
+  mode: 'enforce' | 'shadow';
+  /** Positive integer, recorded in each decision. */
+  version: number;
+  /** ISO 8601 instant from which the policy applies. */
+  effectiveFrom: string;
+  requiredCapability?: CapabilityTier;
+}
+
+const nonEmpty = z.string().min(1, 'must be a non-empty string');
+
+const scopeSchema = z
+  .object({
+    tenantId: nonEmpty,
+    teamId: nonEmpty.optional(),
+    userId: nonEmpty.optional(),
+    agentId: nonEmpty.optional(),
+    taskId: nonEmpty.optional(),
+    provider: nonEmpty.optional(),
+  })
+  .strict();
+
+const capSchema = z
+  .object({
+    id: nonEmpty.optional(),
+    amountCents: z.number().int('must be whole cents').nonnegative().max(Number.MAX_SAFE_INTEGER),
+    window: z.enum(WINDOWS),
+    action: z.enum(['allow', 'downgrade', 'block', 'shadow']),
+    downgradeTo: nonEmpty.optional(),
+    reason: nonEmpty,
+    selector: z.array(z.enum(SCOPE_FIELDS)).optional(),
+  })
+  .strict()
+  .superRefine((cap, ctx) => {
+    if (cap.action === 'downgrade' && !cap.downgradeTo) {
+      ctx.addIssue({ code: 'custom', path: ['downgradeTo'], message: 'is required when action is "downgrade"', input: cap.downgradeTo });
+    }
+  });
+
+const policySchema = z
+  .object({
+    id: nonEmpty,
+    name: nonEmpty,
+    scope: scopeSchema,
+    caps: z.array(capSchema),
+    mode: z.enum(['enforce', 'shadow']),
+    version: z.number().int().positive(),
+    effectiveFrom: z.iso.datetime({ offset: true }),
+    requiredCapability: z.enum(CAPABILITY_TIERS).optional(),
+  })
+  .strict();
+
+/**
+ * Validates one policy (a JSON string or an object). Throws
+ * {@link PolicyValidationError} naming the first bad field and its value.
+ */
+export function parsePolicy(input: string | unknown): SpendPolicy {
+  const list = parsePolicies(input);
+  if (list.length !== 1) throw new PolicyValidationError('$', `expected one policy, got a list of ${list.length}`);
+  return list[0]!;
+}
+
+/** Validates a policy document holding one policy or a list of policies. */
+export function parsePolicies(input: string | unknown): SpendPolicy[] {
+  let value: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (err) {
+      throw new PolicyValidationError('$', `not valid JSON (${(err as Error).message})`);
+    }
+  }
+  const many = Array.isArray(value);
+  const items: unknown[] = many ? (value as unknown[]) : [value];
+  if (items.length === 0) throw new PolicyValidationError('$', 'the policy list is empty');
+  const policies = items.map((item, i) => {
+    const result = policySchema.safeParse(item, { reportInput: true });
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      const field = formatPath(many ? [i, ...issue.path] : issue.path);
+      throw new PolicyValidationError(field, `${issue.message}${describeInput(issue)}`);
+    }
+    return result.data as SpendPolicy;
+  });
+  const ids = new Set<string>();
+  for (const [i, p] of policies.entries()) {
+    if (ids.has(p.id)) throw new PolicyValidationError(formatPath(many ? [i, 'id'] : ['id']), `duplicate policy id ${JSON.stringify(p.id)}`);
+    ids.add(p.id);
+  }
+  return policies;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '$';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+function describeInput(issue: z.core.$ZodIssue): string {
+  if (!('input' in issue)) return '';
+  const input = (issue as { input?: unknown }).input;
+  if (input === undefined) return ' (missing)';
+  const text = JSON.stringify(input);
+  return ` (got ${text === undefined ? String(input) : text.length > 80 ? `${text.slice(0, 77)}...` : text})`;
+}

@@ -1,0 +1,68 @@
+import * as crypto from 'node:crypto';
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { privateKeyObject, publicKeyObject, signerFingerprint, type SigningKeys } from './keys.js';
+
+ed.hashes.sha512 = sha512;
+
+/** Signs the 32 raw bytes of an entry hash. */
+export interface Signer {
+  readonly publicKey: Uint8Array;
+  /** First 16 hex of SHA-256(publicKey), written into every entry. */
+  readonly fingerprint: string;
+  sign(message: Uint8Array): Uint8Array;
+}
+
+/** Which Ed25519 implementation signs: node:crypto (fast) or @noble (portable). */
+export type SignerBackend = 'node' | 'noble';
+
+/**
+ * A signer over `keys`. The node:crypto KeyObject is built once here: importing
+ * a key per signature costs ~10× the signature itself.
+ */
+export function createSigner(keys: SigningKeys, backend: SignerBackend = nodeHasEd25519() ? 'node' : 'noble'): Signer {
+  const fingerprint = signerFingerprint(keys.publicKey);
+  const publicKey = new Uint8Array(keys.publicKey);
+  if (backend === 'node') {
+    const key = privateKeyObject(keys.privateKey);
+    return { publicKey, fingerprint, sign: (message) => new Uint8Array(crypto.sign(null, message, key)) };
+  }
+  const seed = new Uint8Array(keys.privateKey);
+  return { publicKey, fingerprint, sign: (message) => ed.sign(message, seed) };
+}
+
+const publicKeyCache = new Map<string, crypto.KeyObject>();
+
+/**
+ * Strict RFC 8032 Ed25519 verification. Public KeyObjects are cached per key,
+ * since a chain is verified against one or a few keys.
+ */
+export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, backend: SignerBackend = nodeHasEd25519() ? 'node' : 'noble'): boolean {
+  if (signature.length !== 64 || publicKey.length !== 32) return false;
+  if (backend === 'noble') return ed.verify(signature, message, publicKey, { zip215: false });
+  const id = Buffer.from(publicKey).toString('hex');
+  let key = publicKeyCache.get(id);
+  if (!key) {
+    try {
+      key = publicKeyObject(publicKey);
+    } catch {
+      return false;
+    }
+    if (publicKeyCache.size > 64) publicKeyCache.clear();
+    publicKeyCache.set(id, key);
+  }
+  return crypto.verify(null, message, key, signature);
+}
+
+let nodeEd25519: boolean | undefined;
+function nodeHasEd25519(): boolean {
+  if (nodeEd25519 === undefined) {
+    try {
+      privateKeyObject(new Uint8Array(32));
+      nodeEd25519 = true;
+    } catch {
+      nodeEd25519 = false;
+    }
+  }
+  return nodeEd25519;
+}

@@ -1,0 +1,5 @@
+/**
+ * The built-in fake provider: a loopback HTTP server that speaks the OpenAI,
+ * Anthropic and Bedrock APIs for the demo, the examples and the tests.
+ */
+export { FakeProvider, sendJson, sleep, type FakeBehaviour, type FakeRequest, type FakeRoute, type RecordedRequest } from './server.js';

@@ -1,0 +1,208 @@
+import { context, diag, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import type { CapabilityTier } from '../../src/capability.js';
+import type { DecisionLogEntry } from '../../src/chain.js';
+import type { SpendDecision } from '../../src/decision.js';
+import { AgentGuardBlockedError } from '../../src/errors.js';
+import type { DecideResult, SpendGuard } from '../../src/guard.js';
+import type { SpendScope } from '../../src/policy.js';
+import type { UsageTokens } from '../../src/pricing.js';
+import { ATTR, GEN_AI_PROVIDER } from './attributes.js';
+import { getSpendScopeOverrides, mergeOverrides, type SpendCallOverrides } from './scope-context.js';
+
+/** What a provider adapter needs to guard calls: the engine, defaults and a tracer. */
+export interface GuardBinding {
+  guard: SpendGuard;
+  /** Default scope of calls; per-call overrides are merged over it. */
+  scope: SpendScope | (() => SpendScope);
+  capabilityClaim?: CapabilityTier;
+  tracer: Tracer;
+}
+
+/** A provider call described by its adapter, before anything is sent. */
+export interface CallDescription {
+  provider: string;
+  /** `gen_ai.operation.name`, e.g. `chat`. */
+  operation: string;
+  model: string;
+  estimatedInputTokens: number;
+  maxOutputTokens: number;
+  stream: boolean;
+  /** Overrides taken from the call itself (stripped headers). */
+  overrides?: SpendCallOverrides;
+}
+
+/**
+ * One guarded provider call: a CLIENT span, the signed decision, and
+ * exactly-once settlement. Adapters create it with {@link openGuardedCall},
+ * send the call inside {@link GuardedCall.context} with {@link GuardedCall.model},
+ * and report the provider's usage with {@link GuardedCall.settle} or failure
+ * with {@link GuardedCall.fail}.
+ */
+export class GuardedCall {
+  readonly span: Span;
+  readonly result: DecideResult;
+  readonly #guard: SpendGuard;
+  readonly #context: Context;
+  #done = false;
+
+  constructor(guard: SpendGuard, span: Span, ctx: Context, result: DecideResult) {
+    this.#guard = guard;
+    this.span = span;
+    this.#context = ctx;
+    this.result = result;
+  }
+
+  /** The model the call must use (rewritten on `downgrade`). */
+  get model(): string {
+    return this.result.modelResolved;
+  }
+
+  get decision(): SpendDecision {
+    return this.result.decision;
+  }
+
+  /** The span's context: send the provider request inside it so HTTP spans nest. */
+  get context(): Context {
+    return this.#context;
+  }
+
+  /** Whether settle/fail already ran. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** Settles the reservation with the provider's reported usage and ends the span. */
+  async settle(usage: UsageTokens, responseModel?: string): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    setUsageAttributes(this.span, usage);
+    if (responseModel) this.span.setAttribute(ATTR.GEN_AI_RESPONSE_MODEL, responseModel);
+    try {
+      const outcome = await this.#guard.settle(this.result.decision, usage);
+      setOutcomeAttributes(this.span, outcome);
+    } catch (err) {
+      // The provider call succeeded; a settlement failure must not fail it.
+      diag.error(`agentguard-spend: settlement failed: ${(err as Error).message}`);
+      this.span.recordException({ name: errorName(err), message: (err as Error).message });
+    } finally {
+      this.span.end();
+    }
+  }
+
+  /**
+   * The call failed or was aborted: release the reservation (charging any usage
+   * the provider did report), mark the span as an error and end it.
+   */
+  async fail(error: unknown, usage?: UsageTokens): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    if (usage) setUsageAttributes(this.span, usage);
+    // Only the error's class goes on the span: provider messages can echo request content.
+    this.span.recordException({ name: errorName(error), message: errorName(error) });
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message: errorName(error) });
+    try {
+      const outcome = await this.#guard.release(this.result.decision, errorName(error), usage);
+      setOutcomeAttributes(this.span, outcome);
+    } catch (err) {
+      diag.error(`agentguard-spend: release failed: ${(err as Error).message}`);
+    } finally {
+      this.span.end();
+    }
+  }
+}
+
+/**
+ * Starts the call's span, decides the call, and records the decision on the
+ * span. Throws {@link AgentGuardBlockedError} (after ending the span with an
+ * error status) when the decision is `block`: nothing has been sent.
+ */
+export async function openGuardedCall(binding: GuardBinding, call: CallDescription): Promise<GuardedCall> {
+  const parent = context.active();
+  const overrides = mergeOverrides(getSpendScopeOverrides(parent), call.overrides ?? {});
+  const baseScope = typeof binding.scope === 'function' ? binding.scope() : binding.scope;
+  const scope = { ...baseScope, ...definedOnly(overrides.scope) } as SpendScope;
+  const capabilityClaim = overrides.capabilityClaim ?? binding.capabilityClaim;
+
+  const span = binding.tracer.startSpan(
+    `${call.operation} ${call.model}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [ATTR.GEN_AI_PROVIDER_NAME]: GEN_AI_PROVIDER[call.provider] ?? call.provider,
+        [ATTR.GEN_AI_OPERATION_NAME]: call.operation,
+        [ATTR.GEN_AI_REQUEST_MODEL]: call.model,
+        [ATTR.GEN_AI_REQUEST_MAX_TOKENS]: call.maxOutputTokens,
+      },
+    },
+    parent,
+  );
+  const spanContext = span.spanContext();
+  const traced = trace.isSpanContextValid(spanContext);
+  let result: DecideResult;
+  try {
+    result = await binding.guard.decide({
+      provider: call.provider,
+      model: call.model,
+      scope,
+      ...(capabilityClaim ? { capabilityClaim } : {}),
+      estimatedInputTokens: call.estimatedInputTokens,
+      maxOutputTokens: call.maxOutputTokens,
+      stream: call.stream,
+      ...(traced ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {}),
+    });
+  } catch (err) {
+    span.recordException({ name: errorName(err), message: (err as Error).message });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: errorName(err) });
+    span.end();
+    throw err;
+  }
+  setDecisionAttributes(span, result.decision, result.entry);
+  if (result.action === 'block') {
+    const error = new AgentGuardBlockedError(result.decision);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'AgentGuardBlockedError' });
+    span.end();
+    throw error;
+  }
+  return new GuardedCall(binding.guard, span, trace.setSpan(parent, span), result);
+}
+
+function setDecisionAttributes(span: Span, decision: SpendDecision, entry: DecisionLogEntry): void {
+  span.setAttributes({
+    [ATTR.DECISION_ID]: decision.decisionId,
+    [ATTR.DECISION_ACTION]: decision.action,
+    [ATTR.DECISION_ENFORCEMENT_MODE]: decision.enforcementMode,
+    [ATTR.DECISION_MODEL_RESOLVED]: decision.modelResolved,
+    [ATTR.DECISION_ENTRY_HASH]: entry.entryHash,
+    [ATTR.DECISION_SEQUENCE]: entry.sequence,
+    [ATTR.DECISION_SIGNER]: entry.signerFingerprint,
+    [ATTR.POLICY_ID]: decision.policyId,
+    [ATTR.POLICY_VERSION]: decision.policyVersion,
+    [ATTR.COST_PROJECTED_CENTS]: decision.projectedCents,
+  });
+}
+
+function setOutcomeAttributes(span: Span, outcome: DecisionLogEntry<SpendDecision>): void {
+  span.setAttribute(ATTR.OUTCOME_ENTRY_HASH, outcome.entryHash);
+  if (outcome.decision.actualCents !== undefined) span.setAttribute(ATTR.COST_ACTUAL_CENTS, outcome.decision.actualCents);
+}
+
+function setUsageAttributes(span: Span, usage: UsageTokens): void {
+  span.setAttribute(ATTR.GEN_AI_USAGE_INPUT_TOKENS, usage.inputTokens);
+  span.setAttribute(ATTR.GEN_AI_USAGE_OUTPUT_TOKENS, usage.outputTokens);
+  if (usage.cachedInputTokens !== undefined) span.setAttribute(ATTR.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cachedInputTokens);
+  if (usage.cacheWriteTokens !== undefined) span.setAttribute(ATTR.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cacheWriteTokens);
+  if (usage.reasoningTokens !== undefined) span.setAttribute(ATTR.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoningTokens);
+}
+
+/** Error class name only: messages may echo request content, which never goes on a span or into the log. */
+function errorName(error: unknown): string {
+  if (error instanceof Error) return error.name || 'Error';
+  return typeof error;
+}
+
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  const out: Partial<T> = {};
+  if (!o) return out;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

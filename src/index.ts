@@ -42,3 +42,5 @@ export { createSigner, verifySignature, type Signer, type SignerBackend } from '
 export type { ReserveRequest, ReserveResult, SettleRequest, SpendStore, WindowHold } from './spend-store.js';
 export { ChainVerifier, verifyChain, verifyEntry, type ChainVerification, type EntryVerification, type VerifyFailureReason } from './verify.js';
 export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './windows.js';
+export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type Durability, type EnvConfig, type InstrumentationName } from './env-config.js';
+export { loadPolicyFile } from './policy-file.js';

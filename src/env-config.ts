@@ -1,0 +1,145 @@
+import { CAPABILITY_TIERS, type CapabilityTier } from './capability.js';
+import { AgentGuardError } from './errors.js';
+import { loadSigningKeysFromFile, signingKeysFromHex, type SigningKeys } from './keys.js';
+import { loadPolicyFile } from './policy-file.js';
+import type { SpendPolicy, SpendScope } from './policy.js';
+
+/** A configuration problem; the message names the environment variable. */
+export class ConfigError extends AgentGuardError {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`agentguard-spend: ${variable}: ${message}`);
+    this.variable = variable;
+  }
+}
+
+/** Durability of the decision log: see the exporter documentation for each mode's cost. */
+export type Durability = 'batch' | 'write' | 'fsync';
+
+/** Provider instrumentations `register` can enable. */
+export const INSTRUMENTATION_NAMES = ['openai', 'anthropic', 'bedrock'] as const;
+export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
+
+/** Everything `register` reads from `AGENTGUARD_*`. */
+export interface EnvConfig {
+  policies: SpendPolicy[];
+  policyPath: string;
+  signingKeys: SigningKeys;
+  logDir: string;
+  /** Fleet-wide override; undefined keeps each policy's own mode. */
+  mode: 'shadow' | 'enforce' | undefined;
+  scope: SpendScope;
+  capabilityClaim: CapabilityTier | undefined;
+  durability: Durability;
+  disabledInstrumentations: InstrumentationName[];
+  /** `memory`, a SQLite file path, or a `redis://` URL. */
+  spendStore: string;
+  onUnknownModel: 'block' | 'allow';
+  /** Opt-out of fail-closed start-up: on bad configuration, warn and run unguarded. */
+  failOpen: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+const SCOPE_ENV: Record<Exclude<keyof SpendScope, 'provider'>, string> = {
+  tenantId: 'AGENTGUARD_SCOPE_TENANT_ID',
+  teamId: 'AGENTGUARD_SCOPE_TEAM_ID',
+  userId: 'AGENTGUARD_SCOPE_USER_ID',
+  agentId: 'AGENTGUARD_SCOPE_AGENT_ID',
+  taskId: 'AGENTGUARD_SCOPE_TASK_ID',
+};
+
+/** Whether `AGENTGUARD_FAIL_OPEN` asks to run unguarded on bad configuration. */
+export function failOpenRequested(env: Env = process.env): boolean {
+  return parseBool(env, 'AGENTGUARD_FAIL_OPEN', false);
+}
+
+/**
+ * Reads the configuration from the environment. Throws {@link ConfigError}
+ * naming the first missing or bad variable. Key material never appears in an error.
+ */
+export function configFromEnv(env: Env = process.env): EnvConfig {
+  const policyPath = required(env, 'AGENTGUARD_POLICY');
+  let policies: SpendPolicy[];
+  try {
+    policies = loadPolicyFile(policyPath);
+  } catch (err) {
+    throw new ConfigError('AGENTGUARD_POLICY', (err as Error).message);
+  }
+  const scope = { tenantId: required(env, SCOPE_ENV.tenantId) } as SpendScope;
+  for (const [field, name] of Object.entries(SCOPE_ENV) as [keyof typeof SCOPE_ENV, string][]) {
+    const v = env[name];
+    if (v) scope[field] = v;
+  }
+  const capability = env.AGENTGUARD_CAPABILITY || undefined;
+  if (capability && !(CAPABILITY_TIERS as readonly string[]).includes(capability)) {
+    throw new ConfigError('AGENTGUARD_CAPABILITY', `expected one of ${CAPABILITY_TIERS.join(', ')}, got ${JSON.stringify(capability)}`);
+  }
+  const disabled = (env.AGENTGUARD_DISABLED_INSTRUMENTATIONS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of disabled) {
+    if (!(INSTRUMENTATION_NAMES as readonly string[]).includes(name)) {
+      throw new ConfigError('AGENTGUARD_DISABLED_INSTRUMENTATIONS', `unknown instrumentation ${JSON.stringify(name)} (known: ${INSTRUMENTATION_NAMES.join(', ')})`);
+    }
+  }
+  return {
+    policies,
+    policyPath,
+    signingKeys: signingKeysFromEnv(env),
+    logDir: env.AGENTGUARD_LOG_DIR || 'agentguard-logs',
+    mode: oneOf(env, 'AGENTGUARD_MODE', ['shadow', 'enforce'] as const, undefined),
+    scope,
+    capabilityClaim: capability as CapabilityTier | undefined,
+    durability: oneOf(env, 'AGENTGUARD_DURABILITY', ['batch', 'write', 'fsync'] as const, 'write'),
+    disabledInstrumentations: disabled as InstrumentationName[],
+    spendStore: env.AGENTGUARD_SPEND_STORE || 'memory',
+    onUnknownModel: oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block'),
+    failOpen: failOpenRequested(env),
+  };
+}
+
+/** The signing key from `AGENTGUARD_SIGNING_KEY` (hex) or `AGENTGUARD_SIGNING_KEY_FILE`; never generated. */
+export function signingKeysFromEnv(env: Env = process.env): SigningKeys {
+  const hex = env.AGENTGUARD_SIGNING_KEY;
+  const file = env.AGENTGUARD_SIGNING_KEY_FILE;
+  if (hex && file) throw new ConfigError('AGENTGUARD_SIGNING_KEY', 'set either AGENTGUARD_SIGNING_KEY or AGENTGUARD_SIGNING_KEY_FILE, not both');
+  if (hex) {
+    try {
+      return signingKeysFromHex(hex);
+    } catch (err) {
+      throw new ConfigError('AGENTGUARD_SIGNING_KEY', (err as Error).message);
+    }
+  }
+  if (file) {
+    try {
+      return loadSigningKeysFromFile(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ConfigError('AGENTGUARD_SIGNING_KEY_FILE', code ? `cannot read ${file} (${code})` : (err as Error).message);
+    }
+  }
+  throw new ConfigError('AGENTGUARD_SIGNING_KEY_FILE', 'not set (or AGENTGUARD_SIGNING_KEY); create a key with `agentguard-spend keygen`');
+}
+
+function required(env: Env, name: string): string {
+  const v = env[name];
+  if (!v) throw new ConfigError(name, 'is required but not set');
+  return v;
+}
+
+function oneOf<T extends string, D extends T | undefined>(env: Env, name: string, allowed: readonly T[], fallback: D): T | D {
+  const v = env[name];
+  if (!v) return fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+function parseBool(env: Env, name: string, fallback: boolean): boolean {
+  const v = env[name]?.toLowerCase();
+  if (!v) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(env[name])}`);
+}

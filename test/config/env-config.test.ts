@@ -1,0 +1,109 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, configFromEnv, generateKeypair, loadPolicyFile, PolicyValidationError, signingKeysToHex } from '../../src/index.js';
+
+const policy = {
+  id: 'tenant-daily',
+  name: 'Tenant daily',
+  scope: { tenantId: 'acme' },
+  mode: 'enforce',
+  version: 3,
+  effectiveFrom: '2026-01-01T00:00:00Z',
+  caps: [{ amountCents: 500, window: 'per_day', action: 'block', reason: 'daily budget' }],
+};
+
+let dir: string;
+let keyHex: string;
+let keyFile: string;
+let policyJson: string;
+let policyYaml: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'agentguard-config-'));
+  keyHex = signingKeysToHex(generateKeypair()).privateKeyHex;
+  keyFile = join(dir, 'signing.key');
+  writeFileSync(keyFile, `${keyHex}\n`, { mode: 0o600 });
+  policyJson = join(dir, 'policy.json');
+  writeFileSync(policyJson, JSON.stringify(policy));
+  policyYaml = join(dir, 'policy.yaml');
+  writeFileSync(
+    policyYaml,
+    `- id: tenant-daily\n  name: Tenant daily\n  scope: { tenantId: acme }\n  mode: shadow\n  version: 1\n  effectiveFrom: "2026-01-01T00:00:00Z"\n  caps:\n    - { amountCents: 100, window: per_hour, action: downgrade, downgradeTo: gpt-4o-mini, reason: hourly }\n`,
+  );
+});
+
+const base = () => ({ AGENTGUARD_POLICY: policyJson, AGENTGUARD_SIGNING_KEY_FILE: keyFile, AGENTGUARD_SCOPE_TENANT_ID: 'acme' });
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configFromEnv', () => {
+  it('reads a complete configuration with documented defaults', () => {
+    const cfg = configFromEnv({ ...base(), AGENTGUARD_SCOPE_AGENT_ID: 'agent-7', AGENTGUARD_CAPABILITY: 'data_write' });
+    expect(cfg.policies.map((p) => p.id)).toEqual(['tenant-daily']);
+    expect(cfg.scope).toEqual({ tenantId: 'acme', agentId: 'agent-7' });
+    expect(cfg.capabilityClaim).toBe('data_write');
+    expect(cfg.durability).toBe('write');
+    expect(cfg.mode).toBeUndefined();
+    expect(cfg.logDir).toBe('agentguard-logs');
+    expect(cfg.spendStore).toBe('memory');
+    expect(cfg.onUnknownModel).toBe('block');
+    expect(cfg.failOpen).toBe(false);
+    expect(signingKeysToHex(cfg.signingKeys).privateKeyHex).toBe(keyHex);
+  });
+
+  it('loads YAML policy lists and the hex key variable', () => {
+    const cfg = configFromEnv({ ...base(), AGENTGUARD_POLICY: policyYaml, AGENTGUARD_SIGNING_KEY_FILE: undefined, AGENTGUARD_SIGNING_KEY: keyHex, AGENTGUARD_MODE: 'shadow' });
+    expect(cfg.policies[0]!.caps[0]!.downgradeTo).toBe('gpt-4o-mini');
+    expect(cfg.mode).toBe('shadow');
+  });
+
+  it.each([
+    [{ AGENTGUARD_POLICY: undefined }, 'AGENTGUARD_POLICY', /required/],
+    [{ AGENTGUARD_POLICY: '/nonexistent/policy.json' }, 'AGENTGUARD_POLICY', /ENOENT/],
+    [{ AGENTGUARD_SCOPE_TENANT_ID: '' }, 'AGENTGUARD_SCOPE_TENANT_ID', /required/],
+    [{ AGENTGUARD_SIGNING_KEY_FILE: undefined }, 'AGENTGUARD_SIGNING_KEY_FILE', /keygen/],
+    [{ AGENTGUARD_SIGNING_KEY: 'abcd' }, 'AGENTGUARD_SIGNING_KEY', /not both/],
+    [{ AGENTGUARD_SIGNING_KEY_FILE: '/nonexistent/key' }, 'AGENTGUARD_SIGNING_KEY_FILE', /ENOENT/],
+    [{ AGENTGUARD_MODE: 'enforcing' }, 'AGENTGUARD_MODE', /shadow, enforce/],
+    [{ AGENTGUARD_DURABILITY: 'sometimes' }, 'AGENTGUARD_DURABILITY', /batch, write, fsync/],
+    [{ AGENTGUARD_DISABLED_INSTRUMENTATIONS: 'openai,gemini' }, 'AGENTGUARD_DISABLED_INSTRUMENTATIONS', /gemini/],
+    [{ AGENTGUARD_CAPABILITY: 'root' }, 'AGENTGUARD_CAPABILITY', /read_only/],
+    [{ AGENTGUARD_FAIL_OPEN: 'maybe' }, 'AGENTGUARD_FAIL_OPEN', /true or false/],
+  ])('names the bad variable: %j', (override, variable, message) => {
+    const err = errorOf(() => configFromEnv({ ...base(), ...override }));
+    expect(err.variable).toBe(variable);
+    expect(err.message).toContain(variable);
+    expect(err.message).toMatch(message);
+  });
+
+  it('never echoes key material in an error', () => {
+    const bad = `${keyHex.slice(0, 60)}zz`;
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_SIGNING_KEY_FILE: undefined, AGENTGUARD_SIGNING_KEY: bad }));
+    expect(err.message).not.toContain(bad.slice(0, 16));
+  });
+});
+
+describe('loadPolicyFile', () => {
+  it('names the file and the field of an invalid policy', () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ ...policy, caps: [{ ...policy.caps[0], window: 'per_week' }] }));
+    expect(() => loadPolicyFile(file)).toThrow(PolicyValidationError);
+    expect(() => loadPolicyFile(file)).toThrow(/caps\[0\]\.window.*per_week.*bad\.json/);
+  });
+
+  it('reports unparsable YAML with the file name', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'id: [unclosed\n');
+    expect(() => loadPolicyFile(file)).toThrow(/bad\.yaml is not valid YAML/);
+  });
+});

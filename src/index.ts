@@ -44,3 +44,4 @@ export { ChainVerifier, verifyChain, verifyEntry, type ChainVerification, type E
 export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './windows.js';
 export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type Durability, type EnvConfig, type InstrumentationName } from './env-config.js';
 export { loadPolicyFile } from './policy-file.js';
+export { watchPolicyFile, type PolicyWatch, type PolicyWatchOptions } from './policy-watch.js';

@@ -18,6 +18,7 @@ import {
   type UsageTokens,
 } from './pricing.js';
 import type { SigningKeys } from './keys.js';
+import { SpendMetrics, type SpendMetricsOptions } from './metrics.js';
 import { createSigner, type SignerBackend } from './signer.js';
 import type { SpendStore, WindowHold } from './spend-store.js';
 import { windowAt } from './windows.js';
@@ -76,6 +77,8 @@ export interface SpendGuardConfig {
   /** An unsettled reservation is given back after this long (default 15 minutes). */
   reservationTtlMs?: number;
   signerBackend?: SignerBackend;
+  /** OpenTelemetry metrics (default on; a no-op without a MeterProvider). `false` turns them off. */
+  metrics?: SpendMetricsOptions | false;
 }
 
 /** Why a call failed, for {@link SpendGuard.release}. */
@@ -122,6 +125,7 @@ export class SpendGuard {
   readonly #signerBackend: SignerBackend | undefined;
   readonly #signingKeys: SigningKeys;
   readonly #pending = new Map<string, Pending>();
+  readonly #metrics: SpendMetrics | null;
   #chain: ChainWriter | null = null;
   #ready: Promise<ChainWriter> | null = null;
 
@@ -137,6 +141,7 @@ export class SpendGuard {
     this.#ttlMs = config.reservationTtlMs ?? DEFAULT_TTL_MS;
     this.#signerBackend = config.signerBackend;
     this.#signingKeys = config.signingKeys;
+    this.#metrics = config.metrics === false ? null : new SpendMetrics(config.metrics);
   }
 
   /** The policies in force. */
@@ -156,6 +161,13 @@ export class SpendGuard {
 
   /** Decides a call, reserves its worst case, signs and logs the decision. */
   async decide(request: CallRequest): Promise<DecideResult> {
+    const started = performance.now();
+    const result = await this.#decide(request);
+    this.#metrics?.decision(result.decision, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  async #decide(request: CallRequest): Promise<DecideResult> {
     validateRequest(request);
     const chain = await this.#chainWriter();
     const nowMs = this.#clock();
@@ -338,6 +350,7 @@ export class SpendGuard {
     };
     const entry = chain.append(decision);
     await this.#logStore.append(entry);
+    this.#metrics?.spend(decision);
     return entry;
   }
 

@@ -45,3 +45,4 @@ export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './wind
 export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type Durability, type EnvConfig, type InstrumentationName } from './env-config.js';
 export { loadPolicyFile } from './policy-file.js';
 export { watchPolicyFile, type PolicyWatch, type PolicyWatchOptions } from './policy-watch.js';
+export { METRIC, SpendMetrics, type SpendMetricsOptions } from './metrics.js';

@@ -205,7 +205,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     const kinds: string[] = [];
     let text = '';
     for await (const event of out.stream!) {
-      kinds.push(Object.keys(event).filter((k) => (event as Record<string, unknown>)[k] !== undefined)[0]!);
+      kinds.push(Object.keys(event).filter((k) => (event as unknown as Record<string, unknown>)[k] !== undefined)[0]!);
       text += event.contentBlockDelta?.delta?.text ?? '';
     }
     expect(kinds).toEqual(['messageStart', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockStop', 'messageStop', 'metadata']);

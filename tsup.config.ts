@@ -6,6 +6,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

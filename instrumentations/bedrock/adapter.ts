@@ -1,0 +1,355 @@
+/**
+ * The Bedrock adapter shared by {@link BedrockSpendGuardInstrumentation} and
+ * {@link withBedrockSpendGuard}: it guards `BedrockRuntimeClient.send` for the four
+ * inference commands and passes every other command through untouched.
+ *
+ * A guarded call: describe the command (model, output bound, input estimate) → decide
+ * (a block throws before anything is sent) → send a NEW command of the same class whose
+ * input is a shallow copy of the caller's (with `modelId` rewritten on downgrade; the
+ * caller's command object is never mutated) → settle from the reported usage: at once
+ * for Converse/InvokeModel, when the event stream ends for ConverseStream and
+ * InvokeModelWithResponseStream (wrapped lazily, never read ahead).
+ */
+import { context, createContextKey } from '@opentelemetry/api';
+import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
+import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
+import { observeAsyncIterator } from '../common/stream-settlement.js';
+import {
+  defaultMaxOutputTokens,
+  estimateInputTokens,
+  familyOfInvoke,
+  isEmbeddingModel,
+  isObject,
+  maxTokensOfInvokeBody,
+  type BedrockFamily,
+} from './models.js';
+import { accumulateModelJson, chooseUsage, isComplete, parseJsonBytes, rawFromConverseUsage, rawFromHeaders, toUsageTokens, type RawUsage } from './usage.js';
+
+export const PROVIDER = 'bedrock';
+
+/** The guarded commands, by class name. */
+export type GuardedCommandName = 'ConverseCommand' | 'ConverseStreamCommand' | 'InvokeModelCommand' | 'InvokeModelWithResponseStreamCommand';
+const GUARDED: ReadonlySet<string> = new Set<GuardedCommandName>(['ConverseCommand', 'ConverseStreamCommand', 'InvokeModelCommand', 'InvokeModelWithResponseStreamCommand']);
+
+/**
+ * Per-call options this package reads from `send(command, options)` and strips before
+ * the SDK sees them: `client.send(cmd, { agentguard: { scope: { agentId: 'a' }, capabilityClaim: 'read_only' } })`.
+ * (`withSpendScope` does the same through OpenTelemetry context.)
+ */
+export interface BedrockSendOptions {
+  agentguard?: SpendCallOverrides;
+  [key: string]: unknown;
+}
+
+/** A command object as the SDK builds it (`new XCommand(input)`). */
+interface CommandLike {
+  input?: unknown;
+  middlewareStack?: { clone?: () => unknown; add?: (mw: unknown, opts: unknown) => void };
+  schema?: unknown;
+  constructor: unknown;
+}
+
+type SendFn = (this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown) => unknown;
+
+/**
+ * Which guarded command this is, by the class name (`constructor.name`), or by the
+ * operation name of its schema (`schema[2]` on current SDKs) when a bundler minified the
+ * class names. Never by private module paths.
+ */
+export function guardedCommandName(command: unknown): GuardedCommandName | undefined {
+  if (!command || typeof command !== 'object') return undefined;
+  const ctor = (command as { constructor?: { name?: unknown } }).constructor;
+  const name = typeof ctor?.name === 'string' ? ctor.name : '';
+  if (GUARDED.has(name)) return name as GuardedCommandName;
+  const schema = (command as CommandLike).schema;
+  const op = Array.isArray(schema) ? schema[2] : isObject(schema) ? schema.name : undefined;
+  if (typeof op === 'string' && GUARDED.has(`${op}Command`)) return `${op}Command` as GuardedCommandName;
+  return undefined;
+}
+
+/** What the adapter learned about one command before sending it. */
+export interface DescribedCommand {
+  call: CallDescription;
+  /** InvokeModel dialect (for usage parsing); `undefined` for Converse. */
+  family?: BedrockFamily;
+}
+
+/** Request → neutral call description. */
+export function describeCommand(name: GuardedCommandName, input: Record<string, unknown>): DescribedCommand {
+  const modelId = typeof input.modelId === 'string' ? input.modelId : '';
+  const stream = name === 'ConverseStreamCommand' || name === 'InvokeModelWithResponseStreamCommand';
+  if (name === 'ConverseCommand' || name === 'ConverseStreamCommand') {
+    const cfg = isObject(input.inferenceConfig) ? input.inferenceConfig : undefined;
+    const max = typeof cfg?.maxTokens === 'number' && cfg.maxTokens >= 0 ? Math.ceil(cfg.maxTokens) : undefined;
+    return {
+      call: {
+        provider: PROVIDER,
+        operation: 'chat',
+        model: modelId,
+        // The parts the model reads: messages, system prompt, tool definitions.
+        estimatedInputTokens: estimateInputTokens(input.messages, input.system, input.toolConfig),
+        maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
+        stream,
+      },
+    };
+  }
+  const body = readInvokeBody(input.body);
+  const family = familyOfInvoke(modelId, body.json);
+  const embedding = isEmbeddingModel(modelId);
+  const max = embedding ? 0 : body.json ? maxTokensOfInvokeBody(family, body.json) : undefined;
+  return {
+    family,
+    call: {
+      provider: PROVIDER,
+      operation: embedding ? 'embeddings' : body.json && Array.isArray(body.json.messages) ? 'chat' : 'text_completion',
+      model: modelId,
+      estimatedInputTokens: body.json ? estimateInputTokens(body.json) : body.bytes !== undefined ? Math.ceil(body.bytes / 3) : 0,
+      maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
+      stream,
+    },
+  };
+}
+
+/**
+ * Reads an InvokeModel request body without consuming it: strings and byte arrays
+ * are decoded and parsed; a Blob is only measured; a stream body cannot be read
+ * without consuming it, so it is neither parsed nor estimated (estimate 0, default
+ * output ceiling).
+ */
+function readInvokeBody(body: unknown): { json?: Record<string, unknown>; bytes?: number } {
+  if (body === undefined || body === null) return {};
+  if (typeof Blob !== 'undefined' && body instanceof Blob) return { bytes: body.size };
+  const parsed = parseJsonBytes(body);
+  if (isObject(parsed)) return { json: parsed };
+  if (typeof body === 'string') return { bytes: Buffer.byteLength(body) };
+  if (ArrayBuffer.isView(body) || body instanceof ArrayBuffer) return { bytes: body.byteLength };
+  return {};
+}
+
+/** Set while the adapter itself sends: an instrumented `send` below it passes through. */
+const GUARDED_SEND = createContextKey('agentguard-spend bedrock guarded send');
+
+/** Whether the current call is already inside a guarded send (wrapper over instrumentation). */
+export function insideGuardedSend(): boolean {
+  return context.active().getValue(GUARDED_SEND) === true;
+}
+
+/** Response headers captured per sent input object (see {@link cloneCommand}). */
+const HEADER_SINKS = new WeakMap<object, (headers: Record<string, string>) => void>();
+const HEADER_MIDDLEWARE_NAME = 'agentguardSpendUsageHeaders';
+
+/**
+ * A deserialize-step middleware (public middleware-stack API) that hands the HTTP
+ * response headers to the sink registered for the request's input object. Keyed by
+ * input rather than closed over, so a client with `cacheMiddleware: true` (which reuses
+ * the first command's handler) still reports each call's own headers.
+ */
+const headerMiddleware = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+  const result = (await next(args)) as { response?: { headers?: Record<string, string> } };
+  const input = (args as { input?: unknown }).input;
+  const sink = input && typeof input === 'object' ? HEADER_SINKS.get(input) : undefined;
+  if (sink && result?.response?.headers) {
+    try {
+      sink(result.response.headers);
+    } catch {
+      // Observing must never break the call.
+    }
+  }
+  return result;
+};
+
+/**
+ * A new command of the caller's class with `input`, carrying a copy of the caller's
+ * command-level middleware stack and our header middleware. The caller's object is
+ * never touched.
+ */
+function cloneCommand(command: CommandLike, input: Record<string, unknown>, onHeaders: (h: Record<string, string>) => void): unknown {
+  const Ctor = command.constructor as new (input: unknown) => CommandLike;
+  const next = new Ctor(input);
+  try {
+    const stack = command.middlewareStack?.clone?.();
+    if (stack) (next as { middlewareStack: unknown }).middlewareStack = stack;
+    next.middlewareStack?.add?.(headerMiddleware, { step: 'deserialize', name: HEADER_MIDDLEWARE_NAME, override: true });
+    HEADER_SINKS.set(input, onHeaders);
+  } catch {
+    // An SDK without the middleware-stack API: usage then comes from the body only.
+  }
+  return next;
+}
+
+/**
+ * `send(command, options?, cb?)` for a client, guarded. `original` is the SDK's own
+ * `send`; `binding` is resolved per call (the instrumentation's config can change).
+ * The callback form keeps working: the callback gets `(null, output)` or `(error)`.
+ */
+export function guardedSend(
+  resolveBinding: () => GuardBinding,
+  client: unknown,
+  original: SendFn,
+  command: unknown,
+  optionsOrCb?: unknown,
+  cb?: unknown,
+): unknown {
+  const name = guardedCommandName(command);
+  if (!name) return original.call(client, command, optionsOrCb, cb);
+  const callback = typeof optionsOrCb === 'function' ? (optionsOrCb as (err: unknown, out?: unknown) => void) : typeof cb === 'function' ? (cb as (err: unknown, out?: unknown) => void) : undefined;
+  const options = typeof optionsOrCb === 'function' ? undefined : (optionsOrCb as BedrockSendOptions | undefined);
+  const promise = runGuarded(resolveBinding, client, original, name, command as CommandLike, options);
+  if (callback) {
+    promise.then(
+      (output) => callback(null, output),
+      (error) => callback(error),
+    );
+    return undefined;
+  }
+  return promise;
+}
+
+async function runGuarded(
+  resolveBinding: () => GuardBinding,
+  client: unknown,
+  original: SendFn,
+  name: GuardedCommandName,
+  command: CommandLike,
+  options: BedrockSendOptions | undefined,
+): Promise<unknown> {
+  const binding = resolveBinding();
+  const input = isObject(command.input) ? command.input : {};
+  let sendOptions: Record<string, unknown> | undefined = options;
+  let overrides: SpendCallOverrides = {};
+  if (options && typeof options === 'object' && 'agentguard' in options) {
+    const { agentguard, ...rest } = options;
+    overrides = mergeOverrides({}, agentguard ?? {});
+    sendOptions = Object.keys(rest).length ? rest : undefined;
+  }
+  const described = describeCommand(name, input);
+  const call = await openGuardedCall(binding, { ...described.call, overrides });
+
+  const headers: Record<string, string> = {};
+  const sentInput = { ...input, modelId: call.model };
+  let output: unknown;
+  try {
+    const sent = cloneCommand(command, sentInput, (h) => Object.assign(headers, h));
+    const ctx = call.context.setValue(GUARDED_SEND, true);
+    output = await context.with(ctx, () => original.call(client, sent, sendOptions));
+  } catch (error) {
+    await call.fail(error);
+    throw error;
+  }
+  if (!isObject(output)) {
+    await call.fail(new UsageNotReportedError(), worstCase(described.call));
+    return output;
+  }
+  switch (name) {
+    case 'ConverseCommand':
+      await finishWith(call, described.call, rawFromConverseUsage(output.usage), call.model);
+      return output;
+    case 'InvokeModelCommand': {
+      const family: RawUsage = {};
+      const metering = rawFromHeaders(headers);
+      const body = parseJsonBytes(output.body);
+      accumulateModelJson(body, family, metering);
+      const model = isObject(body) && typeof body.model === 'string' ? body.model : call.model;
+      await finishWith(call, described.call, chooseUsage(family, metering), model);
+      return output;
+    }
+    case 'ConverseStreamCommand':
+      return wrapStreamProperty(output, 'stream', call, described.call, (event, family) => {
+        if (isObject(event) && isObject(event.metadata)) {
+          const u = rawFromConverseUsage(event.metadata.usage);
+          if (u) Object.assign(family, u);
+        }
+      });
+    case 'InvokeModelWithResponseStreamCommand':
+      return wrapStreamProperty(output, 'body', call, described.call, (event, family, metering) => {
+        if (isObject(event) && isObject(event.chunk)) accumulateModelJson(parseJsonBytes(event.chunk.bytes), family, metering);
+      });
+  }
+}
+
+/** A response that reported no usage at all. */
+export class UsageNotReportedError extends Error {
+  constructor() {
+    super('Bedrock reported no token usage for the call');
+    this.name = 'UsageNotReportedError';
+  }
+}
+
+/** The call's projected worst case, as usage. */
+function worstCase(call: CallDescription) {
+  return { inputTokens: call.estimatedInputTokens, outputTokens: call.maxOutputTokens };
+}
+
+/**
+ * Settles with the reported usage; a response without any usage is released charging
+ * the projected worst case (never under-charged), with reason `UsageNotReportedError`.
+ */
+async function finishWith(call: GuardedCall, desc: CallDescription, raw: RawUsage | undefined, responseModel: string): Promise<void> {
+  if (isComplete(raw)) await call.settle(toUsageTokens(raw), responseModel);
+  else await call.fail(new UsageNotReportedError(), worstCase(desc));
+}
+
+/** Why a stream ended early without its final usage. */
+export class StreamAbandonedError extends Error {
+  constructor() {
+    super('the stream was abandoned before it ended');
+    this.name = 'StreamAbandonedError';
+  }
+}
+
+/**
+ * Replaces `output[key]` (an async iterable of events) by a proxy of it whose iterator
+ * observes every event as the caller pulls it and settles once at the end, on error,
+ * or when the caller stops early. Until iteration starts nothing is read.
+ *
+ * End without usage → released charging the worst case. Error or early stop → released
+ * charging the usage reported so far; when no input count was reported yet, the
+ * pre-call input estimate is charged as input (the prompt was processed).
+ */
+function wrapStreamProperty(
+  output: Record<string, unknown>,
+  key: 'stream' | 'body',
+  call: GuardedCall,
+  desc: CallDescription,
+  onEvent: (event: unknown, family: RawUsage, metering: RawUsage) => void,
+): Record<string, unknown> {
+  const source = output[key];
+  if (!source || typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
+    void call.fail(new UsageNotReportedError(), worstCase(desc));
+    return output;
+  }
+  const family: RawUsage = {};
+  const metering: RawUsage = {};
+  const finish = async (outcome: { error?: unknown; abandoned?: boolean }) => {
+    const usage = chooseUsage(family, metering);
+    if (!outcome.error && !outcome.abandoned) {
+      await finishWith(call, desc, usage, call.model);
+      return;
+    }
+    if (outcome.abandoned && usage) {
+      // Stopped after the final usage arrived: a complete call.
+      await call.settle(toUsageTokens(usage), call.model);
+      return;
+    }
+    const partial: RawUsage = { ...metering, ...family };
+    const charged = toUsageTokens({ ...partial, input: partial.input ?? desc.estimatedInputTokens, output: partial.output ?? 0 });
+    await call.fail(outcome.error ?? new StreamAbandonedError(), charged);
+  };
+  const iterable = source as AsyncIterable<unknown> & object;
+  const observed = new Proxy(iterable, {
+    get(target, prop) {
+      if (prop === Symbol.asyncIterator) {
+        return () =>
+          observeAsyncIterator(
+            target[Symbol.asyncIterator](),
+            (event) => onEvent(event, family, metering),
+            finish,
+          );
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  output[key] = observed;
+  return output;
+}

@@ -1,0 +1,233 @@
+/**
+ * Model-id handling for Amazon Bedrock: model families, output ceilings and
+ * the pre-call input estimate. No SDK types here.
+ *
+ * Model ids. Bedrock accepts a foundation-model id (`anthropic.claude-3-haiku-20240307-v1:0`),
+ * a cross-region inference profile (`us.`/`eu.`/`apac.`/`global.`… + foundation id), or an
+ * ARN (foundation model, inference profile, application inference profile, provisioned
+ * model, imported model). The adapter prices the `modelId` exactly as the caller wrote it:
+ * the price table (`@pydantic/genai-prices`, provider `aws`) resolves foundation ids,
+ * region-prefixed profile ids and ARNs whose last path segment names a model. An ARN that
+ * names no model (application inference profile, provisioned throughput, imported or
+ * custom model) has no price, so it is fail-closed in `enforce` mode unless the engine is
+ * configured with `onUnknownModel: 'allow'` or the exact `modelId` gets a
+ * `pricing.overrides.bedrock[modelId]` entry.
+ */
+import { BYTES_PER_TOKEN } from '../common/estimate.js';
+
+/** Request/response dialect of an InvokeModel body, by model provider. */
+export type BedrockFamily =
+  | 'anthropic'
+  | 'amazon-nova'
+  | 'amazon-titan'
+  | 'meta'
+  | 'mistral'
+  | 'cohere'
+  | 'ai21'
+  | 'deepseek'
+  | 'openai'
+  | 'unknown';
+
+const REGION_PREFIX = /^(?:us|us-gov|eu|apac|ap|jp|au|ca|global)\./;
+
+/**
+ * The foundation-model part of a model id: the last path segment of an ARN, without a
+ * cross-region profile prefix. `arn:…:inference-profile/us.anthropic.claude-…` →
+ * `anthropic.claude-…`.
+ */
+export function foundationModelOf(modelId: string): string {
+  let id = modelId.trim();
+  if (id.startsWith('arn:')) id = id.slice(id.lastIndexOf('/') + 1);
+  return id.replace(REGION_PREFIX, '').toLowerCase();
+}
+
+/** The model family from the model id alone (`unknown` for opaque ARNs). */
+export function familyOfModel(modelId: string): BedrockFamily {
+  const id = foundationModelOf(modelId);
+  const vendor = id.split('.')[0] ?? '';
+  switch (vendor) {
+    case 'anthropic':
+      return 'anthropic';
+    case 'amazon':
+      if (id.startsWith('amazon.nova')) return 'amazon-nova';
+      if (id.startsWith('amazon.titan')) return 'amazon-titan';
+      return 'unknown';
+    case 'meta':
+      return 'meta';
+    case 'mistral':
+      return 'mistral';
+    case 'cohere':
+      return 'cohere';
+    case 'ai21':
+      return 'ai21';
+    case 'deepseek':
+      return 'deepseek';
+    case 'openai':
+      return 'openai';
+    default:
+      return 'unknown';
+  }
+}
+
+/**
+ * The family of an InvokeModel call: from the model id, else from the body's shape
+ * (an application-inference-profile ARN names no model, but the body still speaks
+ * one dialect).
+ */
+export function familyOfInvoke(modelId: string, body: Record<string, unknown> | undefined): BedrockFamily {
+  const byId = familyOfModel(modelId);
+  if (byId !== 'unknown' || !body) return byId;
+  if (typeof body.anthropic_version === 'string') return 'anthropic';
+  if (typeof body.schemaVersion === 'string' || isObject(body.inferenceConfig)) return 'amazon-nova';
+  if (typeof body.inputText === 'string' || isObject(body.textGenerationConfig)) return 'amazon-titan';
+  if ('max_gen_len' in body) return 'meta';
+  return 'unknown';
+}
+
+/** Whether the model is an embedding model (no output tokens are billed). */
+export function isEmbeddingModel(modelId: string): boolean {
+  return /(?:^|[.-])embed/.test(foundationModelOf(modelId));
+}
+
+/**
+ * Output ceiling assumed when a request sets no output bound: the worst case is
+ * priced at it. Bedrock's own default, when `maxTokens` is absent, is the model's
+ * maximum (Converse) or a family default (InvokeModel); we use the model's documented
+ * maximum output, by foundation-model prefix, first match wins.
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS: ReadonlyArray<readonly [prefix: string, tokens: number]> = [
+  ['anthropic.claude-3-5-sonnet-20240620', 4096],
+  ['anthropic.claude-3-haiku', 4096],
+  ['anthropic.claude-3-sonnet', 4096],
+  ['anthropic.claude-3-opus', 4096],
+  ['anthropic.claude-3-5', 8192],
+  ['anthropic.claude-instant', 4096],
+  ['anthropic.claude-v2', 4096],
+  ['anthropic.claude-opus-4-20250514', 32000],
+  ['anthropic.claude-opus-4-1', 32000],
+  ['anthropic.', 64000],
+  ['amazon.nova-premier', 32000],
+  ['amazon.nova', 10000],
+  ['amazon.titan-text-lite', 4096],
+  ['amazon.titan-text-premier', 3072],
+  ['amazon.titan', 8192],
+  ['meta.', 8192],
+  ['mistral.', 8192],
+  ['cohere.', 4096],
+  ['ai21.', 4096],
+  ['deepseek.', 32768],
+  ['openai.', 32768],
+];
+
+/** Ceiling for a model no row of {@link DEFAULT_MAX_OUTPUT_TOKENS} matches (opaque ARNs, new vendors). */
+export const FALLBACK_MAX_OUTPUT_TOKENS = 8192;
+
+/** The default output ceiling of a model id (see {@link DEFAULT_MAX_OUTPUT_TOKENS}). */
+export function defaultMaxOutputTokens(modelId: string): number {
+  if (isEmbeddingModel(modelId)) return 0;
+  const id = foundationModelOf(modelId);
+  for (const [prefix, tokens] of DEFAULT_MAX_OUTPUT_TOKENS) if (id.startsWith(prefix)) return tokens;
+  return FALLBACK_MAX_OUTPUT_TOKENS;
+}
+
+/**
+ * The output bound an InvokeModel body sets, in its family's dialect:
+ * Anthropic `max_tokens` (legacy `max_tokens_to_sample`), Nova
+ * `inferenceConfig.max_new_tokens`, Titan `textGenerationConfig.maxTokenCount`, Meta
+ * `max_gen_len`, Mistral/Cohere/AI21/DeepSeek `max_tokens`, OpenAI-compatible
+ * `max_completion_tokens`/`max_tokens`. For an unknown family every one of these
+ * names is looked for; the largest wins.
+ */
+export function maxTokensOfInvokeBody(family: BedrockFamily, body: Record<string, unknown>): number | undefined {
+  const at = (o: unknown, key: string): number | undefined => {
+    if (!isObject(o)) return undefined;
+    const v = o[key];
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.ceil(v) : undefined;
+  };
+  switch (family) {
+    case 'anthropic':
+      return at(body, 'max_tokens') ?? at(body, 'max_tokens_to_sample');
+    case 'amazon-nova':
+      return at(body.inferenceConfig, 'max_new_tokens') ?? at(body.inferenceConfig, 'maxTokens');
+    case 'amazon-titan':
+      return at(body.textGenerationConfig, 'maxTokenCount');
+    case 'meta':
+      return at(body, 'max_gen_len');
+    case 'openai':
+      return at(body, 'max_completion_tokens') ?? at(body, 'max_tokens');
+    case 'mistral':
+    case 'cohere':
+    case 'ai21':
+    case 'deepseek':
+      return at(body, 'max_tokens');
+    default: {
+      const found = [
+        at(body, 'max_tokens'),
+        at(body, 'max_completion_tokens'),
+        at(body, 'max_tokens_to_sample'),
+        at(body, 'max_gen_len'),
+        at(body.inferenceConfig, 'max_new_tokens'),
+        at(body.inferenceConfig, 'maxTokens'),
+        at(body.textGenerationConfig, 'maxTokenCount'),
+      ].filter((v): v is number => v !== undefined);
+      return found.length ? Math.max(...found) : undefined;
+    }
+  }
+}
+
+/**
+ * Tokens counted for one binary or base64 block (image, document, video) in the
+ * pre-call estimate. 1,600 is about the most a single image costs on the Claude and
+ * Nova models; documents are billed by their extracted text, which cannot be seen
+ * before the call. Settlement uses the provider's reported usage in every case.
+ */
+export const BINARY_BLOCK_TOKENS = 1600;
+
+/** A string this long made only of base64 characters is taken for binary content. */
+const BASE64_MIN_LENGTH = 1024;
+const BASE64 = /^[A-Za-z0-9+/=_\-\r\n]+$/;
+
+/**
+ * Pre-call input estimate: {@link BYTES_PER_TOKEN} bytes per token over the UTF-8
+ * size of every string (values and keys) in the given input parts, plus
+ * {@link BINARY_BLOCK_TOKENS} for each binary block (`Uint8Array`, `ArrayBuffer`,
+ * or a long base64 string). Binary content is never serialized for the estimate.
+ */
+export function estimateInputTokens(...parts: unknown[]): number {
+  let bytes = 0;
+  let blocks = 0;
+  const seen = new Set<object>();
+  const walk = (v: unknown): void => {
+    if (v === null || v === undefined) return;
+    if (typeof v === 'string') {
+      if (v.length >= BASE64_MIN_LENGTH && BASE64.test(v)) blocks += 1;
+      else bytes += Buffer.byteLength(v, 'utf8');
+      return;
+    }
+    if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
+      bytes += String(v).length;
+      return;
+    }
+    if (typeof v !== 'object') return;
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || (typeof Blob !== 'undefined' && v instanceof Blob)) {
+      blocks += 1;
+      return;
+    }
+    if (seen.has(v)) return;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      for (const item of v) walk(item);
+      return;
+    }
+    for (const [k, item] of Object.entries(v)) {
+      bytes += k.length;
+      walk(item);
+    }
+  };
+  for (const p of parts) walk(p);
+  return Math.ceil(bytes / BYTES_PER_TOKEN) + blocks * BINARY_BLOCK_TOKENS;
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -14,7 +14,9 @@ export default defineConfig({
   clean: true,
   target: 'node22',
   platform: 'node',
-  splitting: false,
+  // Shared chunks: every entry (core, instrumentations, register) uses one copy of
+  // the engine, so classes like AgentGuardBlockedError keep `instanceof` across entries.
+  splitting: true,
   shims: true,
   noExternal: ['canonicalize', '@noble/ed25519', '@noble/hashes'],
 });

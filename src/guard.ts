@@ -196,6 +196,10 @@ export class SpendGuard {
       if (enforcementMode === 'enforce' && this.#onUnknownModel === 'block') {
         return this.#record(chain, { ...base, action: 'block', model: request.model, projectedCents: 0, triggered: null, triggeredKey: null, spend: [0, 0], rates: null, holds: [], reportKey: -1 });
       }
+      if (applicable.length > 0 && this.#onUnknownModel === 'block') {
+        // Shadow: enforce would have failed closed; record that as the would-be action.
+        shadowFires.push({ cap: { amountCents: 0, window: 'per_call', action: 'block', reason: 'unknown model' }, key: null, rank: ACTION_RANK.block });
+      }
       rates = null;
     }
     const projectedAt = (r: TokenRates | null) => nanocentsToCentsCeil(projectNanocents(r ?? ZERO_RATES, request.estimatedInputTokens, request.maxOutputTokens));
@@ -332,12 +336,19 @@ export class SpendGuard {
       ...(usage ? usageFields(usage) : {}),
       actualCents,
       deltaCents: actualCents - original.projectedCents,
-      ...(original.actor ? { actor: original.actor } : {}),
+      // A copy: two signed entries must not share a mutable object.
+      ...(original.actor ? { actor: { ...original.actor } } : {}),
       ...(original.traceId ? { traceId: original.traceId } : {}),
       ...(original.spanId ? { spanId: original.spanId } : {}),
     };
+    const previousHead = chain.head;
     const entry = chain.append(decision);
-    await this.#logStore.append(entry);
+    try {
+      await this.#logStore.append(entry);
+    } catch (err) {
+      chain.rewind(entry, previousHead);
+      throw new AgentGuardError(`decision log append failed: ${(err as Error).message}`, { cause: err });
+    }
     return entry;
   }
 
@@ -361,8 +372,11 @@ export class SpendGuard {
     const holds: WindowHold[] = holdsBase.map((h) => ({ ...h, limitCents: null }));
     for (const c of caps) if (c.hold >= 0 && binds(c)) holds[c.hold]!.limitCents = Math.min(holds[c.hold]!.limitCents ?? Infinity, c.cap.amountCents);
     if (perCallFired.length > 0) {
+      // Nothing is reserved, but window caps this call would pass fire too:
+      // the most restrictive of all wins and every reason is recorded.
       const before = holds.length ? await this.#spendStore.read(holds.map((h) => h.key), nowMs) : [];
-      return { ok: false as const, before, fired: sortFired(perCallFired) };
+      const windowFired = caps.filter((c) => c.hold >= 0 && binds(c) && before[c.hold]! + cents > c.cap.amountCents);
+      return { ok: false as const, before, fired: sortFired([...perCallFired, ...windowFired]) };
     }
     if (holds.length === 0) return { ok: true as const, before: [] as number[] };
     const result = await this.#spendStore.reserve({ reservationId, cents, holds, nowMs, ttlMs: this.#ttlMs });
@@ -448,6 +462,7 @@ export class SpendGuard {
       ...(request.traceId ? { traceId: request.traceId } : {}),
       ...(request.spanId ? { spanId: request.spanId } : {}),
     };
+    const previousHead = chain.head;
     const entry = chain.append(decision);
     const reserved = d.reserved ?? false;
     const effective: SpendAction = shadow ? (d.action === 'allow' ? 'allow' : 'shadow') : d.action;
@@ -459,7 +474,9 @@ export class SpendGuard {
     try {
       await this.#logStore.append(entry);
     } catch (err) {
-      // Unlogged calls must not proceed: give the budget back and fail the call.
+      // Unlogged calls must not proceed: give the budget back and fail the call,
+      // and keep the chain linked to the last entry the log actually holds.
+      chain.rewind(entry, previousHead);
       if (this.#pending.delete(d.decisionId) && reserved) {
         await this.#spendStore.settle({ reservationId: d.decisionId, holds: d.holds, actualCents: 0, nowMs: d.nowMs }).catch(() => undefined);
       }

@@ -31,7 +31,7 @@ async function guardChain(): Promise<Entry[]> {
         id: 'p-1',
         caps: [
           { id: 'call', amountCents: 50, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'big call' },
-          { id: 'day', amountCents: 20, window: 'per_day', action: 'block', reason: 'daily ceiling' },
+          { id: 'day', amountCents: 120, window: 'per_day', action: 'block', reason: 'daily ceiling' },
           { id: 'hour', amountCents: 12, window: 'per_hour', action: 'shadow', reason: 'watch hourly' },
         ],
       }),
@@ -42,7 +42,7 @@ async function guardChain(): Promise<Entry[]> {
   clock.nowMs += 1000;
   const b = await guard.decide(call({ scope, maxOutputTokens: 100_000 }));
   clock.nowMs += 1000;
-  const c = await guard.decide(call({ scope, maxOutputTokens: 10_000 }));
+  const c = await guard.decide(call({ scope, maxOutputTokens: 110_000 }));
   clock.nowMs += 1000;
   await guard.settle(a, { inputTokens: 100, outputTokens: 900, cachedInputTokens: 40, reasoningTokens: 200 });
   await guard.release(b, 'provider returned 500');

@@ -49,9 +49,9 @@ export class TestClock {
 /** A guard with in-memory stores and a test clock, plus handles on them. */
 export function makeGuard(config: Partial<SpendGuardConfig> = {}) {
   const clock = new TestClock();
-  const spendStore = new InMemorySpendStore();
-  const logStore = new InMemoryDecisionLogStore();
-  const guard = new SpendGuard({ signingKeys: KEYS, spendStore, logStore, clock: clock.fn, ...config });
+  const spendStore = (config.spendStore as InMemorySpendStore | undefined) ?? new InMemorySpendStore();
+  const logStore = (config.logStore as InMemoryDecisionLogStore | undefined) ?? new InMemoryDecisionLogStore();
+  const guard = new SpendGuard({ signingKeys: KEYS, clock: clock.fn, ...config, spendStore, logStore });
   return { guard, clock, spendStore, logStore };
 }
 

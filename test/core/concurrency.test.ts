@@ -23,7 +23,7 @@ describe('concurrency', () => {
     const entries = logStore.entries();
     expect(entries).toHaveLength(1000);
     entries.forEach((e, i) => expect(e.sequence).toBe(i));
-    expect(new Set(entries.map((e) => e.decision.decisionId)).size).toBe(1000);
+    expect(new Set(entries.map((e) => (e.decision as { decisionId: string }).decisionId)).size).toBe(1000);
     expect(verifyChain(entries, KEYS.publicKey)).toEqual({ ok: true, count: 1000 });
 
     // Settling all of them concurrently keeps the chain intact and the counter exact.

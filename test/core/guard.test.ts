@@ -327,6 +327,83 @@ describe('several caps: the most restrictive wins, every reason is recorded', ()
   });
 });
 
+describe('attribution and reasons', () => {
+  it('policyId/policyVersion name the policy whose cap decided, not merely the first that applied', async () => {
+    const { guard } = makeGuard({
+      policies: [policy({ id: 'p-first', version: 4 }), policy({ id: 'p-second', version: 9, caps: [{ amountCents: 2, window: 'per_day', action: 'block' }] })],
+    });
+    const ok = await guard.decide(call(out(1)));
+    expect(ok.decision).toMatchObject({ action: 'allow', policyId: 'p-first', policyVersion: 4 });
+    const blocked = await guard.decide(call(out(5)));
+    expect(blocked.decision).toMatchObject({ action: 'block', policyId: 'p-second', policyVersion: 9 });
+  });
+
+  it('a capability block names the policy that requires the capability', async () => {
+    const { guard } = makeGuard({ policies: [policy({ id: 'p-open' }), policy({ id: 'p-pay', version: 2, requiredCapability: 'payment_execute' })] });
+    expect((await guard.decide(call(out(1)))).decision).toMatchObject({ action: 'block', policyId: 'p-pay', policyVersion: 2 });
+  });
+
+  it('a shadow cap that decides the action is attributed to its policy', async () => {
+    const { guard } = makeGuard({
+      policies: [policy({ id: 'p-enf' }), policy({ id: 'p-watch', mode: 'shadow', caps: [{ amountCents: 1, window: 'per_day', action: 'block' }] })],
+    });
+    const r = await guard.decide(call(out(5)));
+    expect(r.action).toBe('shadow');
+    expect(r.decision).toMatchObject({ action: 'shadow', enforcementMode: 'enforce', policyId: 'p-watch' });
+  });
+
+  it('when a downgrade is tried and then blocked, the blocking reason comes first (it is what the error shows)', async () => {
+    // A misconfigured downgrade to a dearer model: o1 is $60/M output, so 10k tokens cost 60c.
+    const { guard } = makeGuard({
+      policy: policy({
+        caps: [
+          { amountCents: 5, window: 'per_call', action: 'downgrade', downgradeTo: 'o1', reason: 'R-call' },
+          { amountCents: 30, window: 'per_day', action: 'block', reason: 'R-day' },
+        ],
+      }),
+    });
+    const r = await guard.decide(call(out(10)));
+    expect(r.action).toBe('block');
+    expect(r.decision.triggeredCap).toMatchObject({ reason: 'R-day' });
+    expect(new AgentGuardBlockedError(r.decision).reason).toMatch(/R-day$/);
+    expect(r.decision.reasons.join('\n')).toContain('R-call');
+  });
+});
+
+describe('bad input never leaks a reservation', () => {
+  const capped = () => makeGuard({ policy: policy({ caps: [{ id: 'day', amountCents: 100, window: 'per_day', action: 'block' }] }) });
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ['a lone surrogate in scope.agentId', { scope: { tenantId: 'acme', agentId: 'bot-\ud83d' } }, /^CallRequest\.scope\.agentId: /],
+    ['a number as scope.teamId', { scope: { tenantId: 'acme', teamId: 42 } }, /^CallRequest\.scope\.teamId: expected a non-empty string, got 42/],
+    ['a lone surrogate in the model', { model: 'gpt-4o\udc00' }, /^CallRequest\.model: /],
+    ['a non-string traceId', { traceId: 123 }, /^CallRequest\.traceId: expected a string, got 123/],
+    ['an object spanId', { spanId: { id: 1 } }, /^CallRequest\.spanId: expected a string/],
+  ];
+  it.each(bad)('%s is rejected before anything is reserved', async (_what, fields, message) => {
+    const { guard, spendStore } = capped();
+    await expect(guard.decide({ ...call(out(10)), ...fields } as never)).rejects.toThrow(message);
+    expect(spendStore.openReservations).toBe(0);
+    expect(guard.pendingCount).toBe(0);
+  });
+
+  it('a decision that cannot be signed gives its reservation back', async () => {
+    // A policy built without parsePolicy (setPolicies trusts its input) whose id cannot be canonicalized.
+    const { guard, spendStore, logStore } = capped();
+    guard.setPolicies([{ ...policy({ caps: [{ id: 'day', amountCents: 100, window: 'per_day', action: 'block' }] }), id: 'p-\ud800' }]);
+    await expect(guard.decide(call(out(10)))).rejects.toThrow(/lone surrogate/);
+    expect(spendStore.openReservations).toBe(0);
+    expect(guard.pendingCount).toBe(0);
+    expect(logStore.entries()).toHaveLength(0);
+    guard.setPolicies([policy()]);
+    expect((await guard.decide(call(out(1)))).entry.sequence).toBe(0);
+  });
+
+  it('parsePolicy rejects lone surrogates in policy strings, naming the field', async () => {
+    expect(() => policy({ name: 'n\udc00' })).toThrow(/^invalid policy: name: /);
+    expect(() => policy({ caps: [{ amountCents: 1, window: 'per_day', action: 'block', reason: 'r\ud800' }] })).toThrow(/^invalid policy: caps\[0\]\.reason: /);
+  });
+});
+
 describe('capability tiers', () => {
   const tiers = [undefined, 'read_only', 'data_write', 'payment_initiate', 'payment_execute'] as const;
   it.each(tiers.map((t, i) => [t, i >= 3] as const))('claim %s against requiredCapability payment_initiate → allowed: %s', async (claim, allowed) => {

@@ -293,7 +293,7 @@ export class SpendGuard {
   async settle(decision: SpendDecision | DecideResult, usage: UsageTokens): Promise<DecisionLogEntry<SpendDecision>> {
     validateUsage(usage);
     const pending = this.#takePending(decision);
-    const nanocents = usageNanocents(pending.rates ?? ZERO_RATES, usage);
+    const nanocents = usageNanocents(this.#actualRates(pending, usage), usage);
     return this.#finish(pending, nanocentsToCentsCeil(nanocents), 'settled', ['settled from provider-reported usage'], usage);
   }
 
@@ -305,8 +305,18 @@ export class SpendGuard {
   async release(decision: SpendDecision | DecideResult, reason: ReleaseReason, usage?: UsageTokens): Promise<DecisionLogEntry<SpendDecision>> {
     if (usage) validateUsage(usage);
     const pending = this.#takePending(decision);
-    const cents = usage ? nanocentsToCentsCeil(usageNanocents(pending.rates ?? ZERO_RATES, usage)) : 0;
+    const cents = usage ? nanocentsToCentsCeil(usageNanocents(this.#actualRates(pending, usage), usage)) : 0;
     return this.#finish(pending, cents, 'released', [`released: ${reason}`], usage);
+  }
+
+  /**
+   * Rates for the reported usage: the table is asked again with the actual input size,
+   * since a long-context tier depends on it (the estimate only chose the projection's tier).
+   */
+  #actualRates(pending: Pending, usage: UsageTokens): TokenRates {
+    if (!pending.rates) return ZERO_RATES;
+    const d = pending.decision;
+    return this.#pricing.rates(d.provider, d.modelResolved, usage.inputTokens) ?? pending.rates;
   }
 
   /** Decisions reserved but not yet settled or released. */

@@ -140,6 +140,18 @@ describe('pricing inside the guard', () => {
     expect(ao.decision).toMatchObject({ actualCents: 168, actualCacheWriteTokens: 200_000 });
   });
 
+  it('settle prices the long-context tier from the actual input size, not the estimate', async () => {
+    const { guard } = makeGuard({ policy: policy() });
+    const r = await guard.decide(call({ provider: 'anthropic', model: 'claude-sonnet-4-5', estimatedInputTokens: 100_000, maxOutputTokens: 1_000 }));
+    expect(r.decision.projectedCents).toBe(32); // base tier: 30c + 1.5c
+    // The provider reports 250k input: above 200k the whole call is billed at $6 / $22.50.
+    const o = await guard.settle(r, { inputTokens: 250_000, outputTokens: 1_000 });
+    expect(o.decision.actualCents).toBe(153); // 150c + 2.25c, not 75c + 1.5c
+    const small = await guard.decide(call({ provider: 'anthropic', model: 'claude-sonnet-4-5', estimatedInputTokens: 250_000, maxOutputTokens: 1_000 }));
+    expect(small.decision.projectedCents).toBe(153);
+    expect((await guard.settle(small, { inputTokens: 100_000, outputTokens: 1_000 })).decision.actualCents).toBe(32);
+  });
+
   it('one nanocent is charged as one cent', async () => {
     const tiny: PriceTable = { basis: 'tiny', rates: () => ({ input: 1, output: 1, cachedInput: 1, cacheWrite: 1, reasoning: 1 }) };
     const { guard } = makeGuard({ pricing: tiny, policy: policy() });

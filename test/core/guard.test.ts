@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AgentGuardBlockedError,
   AgentGuardError,
+  generateKeypair,
   InMemoryDecisionLogStore,
   InMemorySpendStore,
   SpendGuard,
@@ -667,8 +668,10 @@ describe('input validation names the field', () => {
     await expect(guard.settle(r, { inputTokens: 0, outputTokens: 1 })).resolves.toBeTruthy();
   });
 
-  it('SpendGuard needs signing keys', () => {
+  it('SpendGuard needs signing keys, and a matching pair', async () => {
     expect(() => new SpendGuard({} as never)).toThrow('SpendGuardConfig.signingKeys is required');
+    const { guard } = makeGuard({ signingKeys: { privateKey: KEYS.privateKey, publicKey: generateKeypair().publicKey }, policy: policy() });
+    await expect(guard.decide(call(out(1)))).rejects.toThrow('signing keys: the public key is not the one of the private key');
   });
 });
 

@@ -162,6 +162,17 @@ describe('signers: node:crypto and @noble agree', () => {
     }
   });
 
+  it('a key pair whose public key is not the seed\'s is refused (its log could never verify)', () => {
+    const a = generateKeypair();
+    const b = generateKeypair();
+    for (const backend of ['node', 'noble'] as const) {
+      expect(() => createSigner({ privateKey: a.privateKey, publicKey: b.publicKey }, backend)).toThrow(
+        'signing keys: the public key is not the one of the private key',
+      );
+      expect(() => createSigner({ privateKey: a.privateKey, publicKey: a.publicKey.slice(0, 31) }, backend)).toThrow(/public key/);
+    }
+  });
+
   it('the default signer is node:crypto and signs as noble does', () => {
     const keys = { privateKey: SEED_0_31, publicKey: publicKeyFromSeed(SEED_0_31) };
     const msg = new Uint8Array(32).fill(7);

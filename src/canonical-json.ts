@@ -44,7 +44,7 @@ function assertPlainJson(value: unknown, path: string, seen: Set<object>): void 
       throw new CanonicalizationError(`${path}: ${proto?.constructor?.name ?? 'object'} instance is not a plain JSON object`);
     }
     for (const key of Object.keys(value)) {
-      if (!key.isWellFormed()) throw new CanonicalizationError(`${path}: lone surrogate in key`);
+      if (!key.isWellFormed()) throw new CanonicalizationError(`${path}: lone surrogate in key ${JSON.stringify(key)}`);
       assertPlainJson((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
     }
   }

@@ -80,4 +80,15 @@ export class ChainWriter {
     this.#head = { sequence: entry.sequence, entryHash: entry.entryHash };
     return entry;
   }
+
+  /**
+   * Takes back `entry`, the last one appended, when it could not be stored, so
+   * the next entry links to `previous` instead of to an entry the log never got.
+   * Does nothing (returns false) if another entry was appended after it.
+   */
+  rewind(entry: DecisionLogEntry, previous: ChainHead | null): boolean {
+    if (this.#head?.entryHash !== entry.entryHash) return false;
+    this.#head = previous;
+    return true;
+  }
 }

@@ -176,7 +176,9 @@ export class SpendGuard {
     const isEnforced = (p: SpendPolicy) => this.#modeOverride !== 'shadow' && p.mode === 'enforce';
     const enforcementMode: EnforcementMode = applicable.some(isEnforced) ? 'enforce' : 'shadow';
     const reasons: string[] = [];
-    const shadowFires: { cap: TriggeredCap; key: string | null; rank: number }[] = [];
+    const shadowFires: { cap: TriggeredCap; key: string | null; rank: number; policy?: SpendPolicy }[] = [];
+    // The reasons behind a block go first: AgentGuardBlockedError shows reasons[0].
+    const capabilityReasons: string[] = [];
 
     // Capability gate: before anything is priced or reserved.
     let capabilityBlock: SpendPolicy | undefined;
@@ -185,10 +187,10 @@ export class SpendGuard {
         const why = `capability: policy ${p.id} requires ${p.requiredCapability}, call claims ${request.capabilityClaim ?? 'nothing'}`;
         if (isEnforced(p)) {
           capabilityBlock ??= p;
-          reasons.push(why);
+          capabilityReasons.push(why);
         } else {
           reasons.push(`shadow: would block: ${why}`);
-          shadowFires.push({ cap: { amountCents: 0, window: 'per_call', action: 'block', reason: why }, key: null, rank: ACTION_RANK.block });
+          shadowFires.push({ cap: { amountCents: 0, window: 'per_call', action: 'block', reason: why }, key: null, rank: ACTION_RANK.block, policy: p });
         }
       }
     }
@@ -202,11 +204,18 @@ export class SpendGuard {
       reasons,
     };
 
+    reasons.unshift(...capabilityReasons);
     let rates = this.#pricing.rates(request.provider, request.model, request.estimatedInputTokens);
     if (!rates) {
-      reasons.push(`unknown model: no price for ${request.provider}/${request.model} in ${this.#pricing.basis}`);
+      const why = `unknown model: no price for ${request.provider}/${request.model} in ${this.#pricing.basis}`;
       if (enforcementMode === 'enforce' && this.#onUnknownModel === 'block') {
+        reasons.unshift(why);
         return this.#record(chain, { ...base, action: 'block', model: request.model, projectedCents: 0, triggered: null, triggeredKey: null, spend: [0, 0], rates: null, holds: [], reportKey: -1 });
+      }
+      reasons.push(why);
+      if (applicable.length > 0 && this.#onUnknownModel === 'block') {
+        // Shadow: enforce would have failed closed; record that as the would-be action.
+        shadowFires.push({ cap: { amountCents: 0, window: 'per_call', action: 'block', reason: 'unknown model' }, key: null, rank: ACTION_RANK.block });
       }
       rates = null;
     }
@@ -214,7 +223,7 @@ export class SpendGuard {
     const projected = projectedAt(rates);
 
     if (capabilityBlock) {
-      return this.#record(chain, { ...base, action: 'block', model: request.model, projectedCents: projected, triggered: null, triggeredKey: `capability:${capabilityBlock.id}`, spend: [0, 0], rates, holds: [], reportKey: -1 });
+      return this.#record(chain, { ...base, policy: capabilityBlock, action: 'block', model: request.model, projectedCents: projected, triggered: null, triggeredKey: `capability:${capabilityBlock.id}`, spend: [0, 0], rates, holds: [], reportKey: -1 });
     }
 
     const caps = this.#capRefs(applicable, request, nowMs, isEnforced);
@@ -232,14 +241,14 @@ export class SpendGuard {
       decider = block ?? attempt.fired[0]!;
       if (block) {
         action = 'block';
-        for (const c of attempt.fired) reasons.push(`${c.cap.action}: ${capReason(c)}`);
+        reasons.unshift(...attempt.fired.map((c) => `${c.cap.action}: ${capReason(c)}`));
       } else {
         // Only downgrade caps fired: retry at the cheaper model, where they no longer bind.
         const target = decider.cap.downgradeTo!;
         reasons.push(`downgrade to ${target}: ${capReason(decider)}`);
         const targetRates = target === request.model ? rates : this.#pricing.rates(request.provider, target, request.estimatedInputTokens);
         if (!targetRates && rates) {
-          reasons.push(`unknown model: no price for downgrade target ${request.provider}/${target}; blocking`);
+          reasons.unshift(`unknown model: no price for downgrade target ${request.provider}/${target}; blocking`);
           action = 'block';
         } else {
           model = target;
@@ -251,7 +260,7 @@ export class SpendGuard {
           } else {
             action = 'block';
             decider = attempt.fired[0]!;
-            for (const c of attempt.fired) reasons.push(`${c.cap.action}: ${capReason(c)}`);
+            reasons.unshift(...attempt.fired.map((c) => `${c.cap.action}: ${capReason(c)}`));
           }
         }
       }
@@ -267,24 +276,26 @@ export class SpendGuard {
       if (spent + cents <= c.cap.amountCents) continue;
       const would: SpendAction = c.enforce ? (c.cap.action === 'allow' ? 'allow' : 'shadow') : c.cap.action;
       reasons.push(`${c.enforce ? c.cap.action : `shadow: would ${c.cap.action}`}: ${capReason(c)}`);
-      shadowFires.push({ cap: triggeredCapOf(c.cap), key: c.key, rank: ACTION_RANK[would] });
+      shadowFires.push({ cap: triggeredCapOf(c.cap), key: c.key, rank: ACTION_RANK[would], policy: c.policy });
     }
 
     let finalAction = action;
     let triggered: TriggeredCap | null = decider ? triggeredCapOf(decider.cap) : null;
     let triggeredKey: string | null = decider ? decider.key : null;
+    let decidingPolicy: SpendPolicy | undefined = decider?.policy;
     const strongestShadow = shadowFires.reduce<(typeof shadowFires)[number] | undefined>((a, b) => (!a || b.rank > a.rank ? b : a), undefined);
     if (action === 'allow' && strongestShadow && strongestShadow.rank > 0) {
       finalAction = enforcementMode === 'shadow' ? (Object.keys(ACTION_RANK) as SpendAction[]).find((k) => ACTION_RANK[k] === strongestShadow.rank)! : 'shadow';
       triggered = strongestShadow.cap;
       triggeredKey = strongestShadow.key;
+      decidingPolicy = strongestShadow.policy;
     }
     if (reasons.length === 0) reasons.push(`within all caps (projected ${cents}c, model ${model})`);
 
     const reportKey = decider && decider.hold >= 0 ? decider.hold : tightestHold(caps, before, cents);
     const spentBefore = reportKey >= 0 ? before[reportKey] ?? 0 : 0;
     const spend: [number, number] = [spentBefore, reserved ? spentBefore + cents : spentBefore];
-    return this.#record(chain, { ...base, action: finalAction, model, projectedCents: cents, triggered, triggeredKey, spend, rates, holds: reserved ? holds : [], reportKey, reserved });
+    return this.#record(chain, { ...base, policy: decidingPolicy, action: finalAction, model, projectedCents: cents, triggered, triggeredKey, spend, rates, holds: reserved ? holds : [], reportKey, reserved });
   }
 
   /**
@@ -294,7 +305,7 @@ export class SpendGuard {
   async settle(decision: SpendDecision | DecideResult, usage: UsageTokens): Promise<DecisionLogEntry<SpendDecision>> {
     validateUsage(usage);
     const pending = this.#takePending(decision);
-    const nanocents = usageNanocents(pending.rates ?? ZERO_RATES, usage);
+    const nanocents = usageNanocents(this.#actualRates(pending, usage), usage);
     return this.#finish(pending, nanocentsToCentsCeil(nanocents), 'settled', ['settled from provider-reported usage'], usage);
   }
 
@@ -306,8 +317,18 @@ export class SpendGuard {
   async release(decision: SpendDecision | DecideResult, reason: ReleaseReason, usage?: UsageTokens): Promise<DecisionLogEntry<SpendDecision>> {
     if (usage) validateUsage(usage);
     const pending = this.#takePending(decision);
-    const cents = usage ? nanocentsToCentsCeil(usageNanocents(pending.rates ?? ZERO_RATES, usage)) : 0;
+    const cents = usage ? nanocentsToCentsCeil(usageNanocents(this.#actualRates(pending, usage), usage)) : 0;
     return this.#finish(pending, cents, 'released', [`released: ${reason}`], usage);
+  }
+
+  /**
+   * Rates for the reported usage: the table is asked again with the actual input size,
+   * since a long-context tier depends on it (the estimate only chose the projection's tier).
+   */
+  #actualRates(pending: Pending, usage: UsageTokens): TokenRates {
+    if (!pending.rates) return ZERO_RATES;
+    const d = pending.decision;
+    return this.#pricing.rates(d.provider, d.modelResolved, usage.inputTokens) ?? pending.rates;
   }
 
   /** Decisions reserved but not yet settled or released. */
@@ -344,12 +365,19 @@ export class SpendGuard {
       ...(usage ? usageFields(usage) : {}),
       actualCents,
       deltaCents: actualCents - original.projectedCents,
-      ...(original.actor ? { actor: original.actor } : {}),
+      // A copy: two signed entries must not share a mutable object.
+      ...(original.actor ? { actor: { ...original.actor } } : {}),
       ...(original.traceId ? { traceId: original.traceId } : {}),
       ...(original.spanId ? { spanId: original.spanId } : {}),
     };
+    const previousHead = chain.head;
     const entry = chain.append(decision);
-    await this.#logStore.append(entry);
+    try {
+      await this.#logStore.append(entry);
+    } catch (err) {
+      chain.rewind(entry, previousHead);
+      throw new AgentGuardError(`decision log append failed: ${(err as Error).message}`, { cause: err });
+    }
     this.#metrics?.spend(decision);
     return entry;
   }
@@ -374,8 +402,11 @@ export class SpendGuard {
     const holds: WindowHold[] = holdsBase.map((h) => ({ ...h, limitCents: null }));
     for (const c of caps) if (c.hold >= 0 && binds(c)) holds[c.hold]!.limitCents = Math.min(holds[c.hold]!.limitCents ?? Infinity, c.cap.amountCents);
     if (perCallFired.length > 0) {
+      // Nothing is reserved, but window caps this call would pass fire too:
+      // the most restrictive of all wins and every reason is recorded.
       const before = holds.length ? await this.#spendStore.read(holds.map((h) => h.key), nowMs) : [];
-      return { ok: false as const, before, fired: sortFired(perCallFired) };
+      const windowFired = caps.filter((c) => c.hold >= 0 && binds(c) && before[c.hold]! + cents > c.cap.amountCents);
+      return { ok: false as const, before, fired: sortFired([...perCallFired, ...windowFired]) };
     }
     if (holds.length === 0) return { ok: true as const, before: [] as number[] };
     const result = await this.#spendStore.reserve({ reservationId, cents, holds, nowMs, ttlMs: this.#ttlMs });
@@ -418,6 +449,8 @@ export class SpendGuard {
       decisionId: string;
       request: CallRequest;
       applicable: SpendPolicy[];
+      /** The policy that decided; defaults to the first that applied. */
+      policy?: SpendPolicy | undefined;
       enforcementMode: EnforcementMode;
       reasons: string[];
       action: SpendAction;
@@ -433,7 +466,7 @@ export class SpendGuard {
     },
   ): Promise<DecideResult> {
     const { request } = d;
-    const policy = d.applicable[0];
+    const policy = d.policy ?? d.applicable[0];
     const shadow = d.enforcementMode === 'shadow';
     const modelResolved = shadow ? request.model : d.model;
     const decision: SpendDecision = {
@@ -461,8 +494,16 @@ export class SpendGuard {
       ...(request.traceId ? { traceId: request.traceId } : {}),
       ...(request.spanId ? { spanId: request.spanId } : {}),
     };
-    const entry = chain.append(decision);
     const reserved = d.reserved ?? false;
+    const previousHead = chain.head;
+    let entry: DecisionLogEntry<SpendDecision>;
+    try {
+      entry = chain.append(decision);
+    } catch (err) {
+      // A decision that cannot be signed (e.g. not canonicalizable) must not keep its hold.
+      if (reserved) await this.#spendStore.settle({ reservationId: d.decisionId, holds: d.holds, actualCents: 0, nowMs: d.nowMs }).catch(() => undefined);
+      throw err;
+    }
     const effective: SpendAction = shadow ? (d.action === 'allow' ? 'allow' : 'shadow') : d.action;
     // Every call that proceeds is pending until settled or released.
     if (effective !== 'block') {
@@ -472,7 +513,9 @@ export class SpendGuard {
     try {
       await this.#logStore.append(entry);
     } catch (err) {
-      // Unlogged calls must not proceed: give the budget back and fail the call.
+      // Unlogged calls must not proceed: give the budget back and fail the call,
+      // and keep the chain linked to the last entry the log actually holds.
+      chain.rewind(entry, previousHead);
       if (this.#pending.delete(d.decisionId) && reserved) {
         await this.#spendStore.settle({ reservationId: d.decisionId, holds: d.holds, actualCents: 0, nowMs: d.nowMs }).catch(() => undefined);
       }
@@ -578,11 +621,20 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
+/** Every string of a request ends up in a signed decision: it must be canonicalizable. */
+function checkString(v: unknown, field: string, nonEmpty = true): void {
+  if (typeof v !== 'string' || (nonEmpty && !v)) throw new TypeError(`CallRequest.${field}: expected a ${nonEmpty ? 'non-empty ' : ''}string, got ${JSON.stringify(v)}`);
+  if (!v.isWellFormed()) throw new TypeError(`CallRequest.${field}: lone surrogate in ${JSON.stringify(v)}`);
+}
+
 function validateRequest(r: CallRequest): void {
   if (!r || typeof r !== 'object') throw new TypeError('CallRequest: expected an object');
-  if (typeof r.provider !== 'string' || !r.provider) throw new TypeError(`CallRequest.provider: expected a non-empty string, got ${JSON.stringify(r.provider)}`);
-  if (typeof r.model !== 'string' || !r.model) throw new TypeError(`CallRequest.model: expected a non-empty string, got ${JSON.stringify(r.model)}`);
+  checkString(r.provider, 'provider');
+  checkString(r.model, 'model');
   if (!r.scope || typeof r.scope.tenantId !== 'string' || !r.scope.tenantId) throw new TypeError('CallRequest.scope.tenantId: expected a non-empty string');
+  for (const f of SCOPE_FIELDS) if (r.scope[f] !== undefined) checkString(r.scope[f], `scope.${f}`);
+  if (r.traceId !== undefined) checkString(r.traceId, 'traceId', false);
+  if (r.spanId !== undefined) checkString(r.spanId, 'spanId', false);
   if (!isCount(r.estimatedInputTokens)) throw new TypeError(`CallRequest.estimatedInputTokens: expected a non-negative integer, got ${JSON.stringify(r.estimatedInputTokens)}`);
   if (!isCount(r.maxOutputTokens)) throw new TypeError(`CallRequest.maxOutputTokens: expected a non-negative integer, got ${JSON.stringify(r.maxOutputTokens)}`);
   if (r.capabilityClaim !== undefined && !CAPABILITY_TIERS.includes(r.capabilityClaim)) {

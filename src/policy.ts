@@ -48,7 +48,10 @@ export interface SpendPolicy {
   requiredCapability?: CapabilityTier;
 }
 
-const nonEmpty = z.string().min(1, 'must be a non-empty string');
+const nonEmpty = z
+  .string()
+  .min(1, 'must be a non-empty string')
+  .refine((s) => s.isWellFormed(), 'must not contain a lone surrogate (it could not be signed)');
 
 const scopeSchema = z
   .object({

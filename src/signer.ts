@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { privateKeyObject, publicKeyObject, signerFingerprint, type SigningKeys } from './keys.js';
+import { privateKeyObject, publicKeyFromSeed, publicKeyObject, signerFingerprint, type SigningKeys } from './keys.js';
 
 ed.hashes.sha512 = sha512;
 
@@ -23,6 +23,9 @@ export type SignerBackend = 'node' | 'noble';
 export function createSigner(keys: SigningKeys, backend: SignerBackend = nodeHasEd25519() ? 'node' : 'noble'): Signer {
   const fingerprint = signerFingerprint(keys.publicKey);
   const publicKey = new Uint8Array(keys.publicKey);
+  // A mismatched pair would sign under one key and name another: no one could verify the log.
+  const derived = backend === 'node' ? publicKeyFromSeed(keys.privateKey) : ed.getPublicKey(new Uint8Array(keys.privateKey));
+  if (!Buffer.from(derived).equals(Buffer.from(publicKey))) throw new TypeError('signing keys: the public key is not the one of the private key');
   if (backend === 'node') {
     const key = privateKeyObject(keys.privateKey);
     return { publicKey, fingerprint, sign: (message) => new Uint8Array(crypto.sign(null, message, key)) };

@@ -52,7 +52,12 @@ export interface SpendDecision {
   /** Price table that priced this decision, so a replay prices it the same way. */
   costBasis?: string;
   estimatedInputTokens?: number;
+  /** The output bound the call is sent with (after any clamp). */
   estimatedOutputTokens?: number;
+  /** Set when a `clampMaxTokens` cap lowered the output bound: the caller's original bound. */
+  requestedMaxOutputTokens?: number;
+  /** Set when a `clampMaxTokens` cap lowered the output bound: the bound applied. */
+  clampedMaxOutputTokens?: number;
   actualInputTokens?: number;
   actualOutputTokens?: number;
   actualCachedInputTokens?: number;

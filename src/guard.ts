@@ -9,6 +9,7 @@ import { SCOPE_FIELDS, type SpendCap, type SpendPolicy, type SpendScope } from '
 import {
   GenaiPricesTable,
   nanocentsToCentsCeil,
+  NANOCENTS_PER_CENT,
   OverridePriceTable,
   projectNanocents,
   usageNanocents,
@@ -48,6 +49,11 @@ export interface DecideResult {
   action: SpendAction;
   /** The model to call. */
   modelResolved: string;
+  /**
+   * The output bound to send: the request's own, or lower when a
+   * `clampMaxTokens` cap clamped it (adapters rewrite `max_tokens` then).
+   */
+  maxOutputTokens: number;
   decision: SpendDecision;
   entry: DecisionLogEntry<SpendDecision>;
 }
@@ -106,6 +112,12 @@ interface Pending {
 const ACTION_RANK: Record<SpendAction, number> = { allow: 0, shadow: 1, downgrade: 2, block: 3 };
 const ZERO_RATES: TokenRates = { input: 0, output: 0, cachedInput: 0, cacheWrite: 0, reasoning: 0 };
 const DEFAULT_TTL_MS = 15 * 60_000;
+/**
+ * How long a decision stays settleable. Longer than the reservation TTL: a call
+ * that outlives its hold (a long stream) still settles its real cost, which the
+ * store then adds to the live windows.
+ */
+const PENDING_RETENTION_MS = 24 * 3_600_000;
 
 /**
  * The engine: decides every call against the policies, reserves its worst-case
@@ -229,6 +241,24 @@ export class SpendGuard {
     const caps = this.#capRefs(applicable, request, nowMs, isEnforced);
     const holds = caps.filter((c) => c.hold >= 0).map((c) => ({ key: c.key, expiresAtMs: c.expiresAtMs }));
 
+    // A block that every firing cap allows to clamp: lower the output bound until the worst case fits.
+    let maxOutputTokens = request.maxOutputTokens;
+    const tryClamp = async (fired: CapRef[], before: number[], r: TokenRates | null, soft: boolean) => {
+      if (!r || fired.length === 0 || !fired.every((c) => c.cap.action === 'block' && c.cap.clampMaxTokens)) return null;
+      const outRate = Math.max(r.output, r.reasoning);
+      if (outRate === 0) return null;
+      const remaining = Math.min(...fired.map((c) => c.cap.amountCents - (c.hold >= 0 ? before[c.hold] ?? 0 : 0)));
+      const fitting = Math.floor((remaining * NANOCENTS_PER_CENT - request.estimatedInputTokens * r.input) / outRate);
+      const minimum = Math.max(...fired.map((c) => c.cap.clampMinTokens ?? 1));
+      if (fitting < minimum || fitting >= request.maxOutputTokens) return null;
+      const clampedCents = nanocentsToCentsCeil(projectNanocents(r, request.estimatedInputTokens, fitting));
+      const retry = await this.#attempt(decisionId, caps, holds, clampedCents, nowMs, soft);
+      if (!retry.ok) return null;
+      maxOutputTokens = fitting;
+      reasons.push(`clamped max output tokens ${request.maxOutputTokens} → ${fitting}: ${fired.map(capReason).join('; ')}`);
+      return { attempt: retry, cents: clampedCents, decider: fired[0]! };
+    };
+
     // First attempt at the requested model: block and downgrade caps are hard limits.
     let model = request.model;
     let cents = projected;
@@ -239,7 +269,10 @@ export class SpendGuard {
     if (!attempt.ok) {
       const block = attempt.fired.find((c) => c.cap.action === 'block');
       decider = block ?? attempt.fired[0]!;
-      if (block) {
+      const clamped = block ? await tryClamp(attempt.fired, attempt.before, rates, false) : null;
+      if (clamped) {
+        ({ attempt, cents, decider } = clamped);
+      } else if (block) {
         action = 'block';
         reasons.unshift(...attempt.fired.map((c) => `${c.cap.action}: ${capReason(c)}`));
       } else {
@@ -255,6 +288,8 @@ export class SpendGuard {
           rates = targetRates;
           cents = projectedAt(targetRates);
           attempt = await this.#attempt(decisionId, caps, holds, cents, nowMs, true);
+          const clamped = attempt.ok ? null : await tryClamp(attempt.fired, attempt.before, targetRates, true);
+          if (clamped) ({ attempt, cents } = clamped);
           if (attempt.ok) {
             action = target === request.model ? 'allow' : 'downgrade';
           } else {
@@ -295,7 +330,7 @@ export class SpendGuard {
     const reportKey = decider && decider.hold >= 0 ? decider.hold : tightestHold(caps, before, cents);
     const spentBefore = reportKey >= 0 ? before[reportKey] ?? 0 : 0;
     const spend: [number, number] = [spentBefore, reserved ? spentBefore + cents : spentBefore];
-    return this.#record(chain, { ...base, policy: decidingPolicy, action: finalAction, model, projectedCents: cents, triggered, triggeredKey, spend, rates, holds: reserved ? holds : [], reportKey, reserved });
+    return this.#record(chain, { ...base, policy: decidingPolicy, action: finalAction, model, projectedCents: cents, triggered, triggeredKey, spend, rates, holds: reserved ? holds : [], reportKey, reserved, maxOutputTokens });
   }
 
   /**
@@ -463,6 +498,7 @@ export class SpendGuard {
       holds: Pick<WindowHold, 'key' | 'expiresAtMs'>[];
       reportKey: number;
       reserved?: boolean;
+      maxOutputTokens?: number;
     },
   ): Promise<DecideResult> {
     const { request } = d;
@@ -488,7 +524,10 @@ export class SpendGuard {
       reasons: d.reasons,
       costBasis: this.#pricing.basis,
       estimatedInputTokens: request.estimatedInputTokens,
-      estimatedOutputTokens: request.maxOutputTokens,
+      estimatedOutputTokens: d.maxOutputTokens ?? request.maxOutputTokens,
+      ...(d.maxOutputTokens !== undefined && d.maxOutputTokens !== request.maxOutputTokens
+        ? { requestedMaxOutputTokens: request.maxOutputTokens, clampedMaxOutputTokens: d.maxOutputTokens }
+        : {}),
       actor: actorOf(request),
       ...(request.capabilityClaim ? { capabilityClaim: request.capabilityClaim } : {}),
       ...(request.traceId ? { traceId: request.traceId } : {}),
@@ -507,7 +546,7 @@ export class SpendGuard {
     const effective: SpendAction = shadow ? (d.action === 'allow' ? 'allow' : 'shadow') : d.action;
     // Every call that proceeds is pending until settled or released.
     if (effective !== 'block') {
-      this.#pending.set(d.decisionId, { decision, rates: d.rates, holds: d.holds, reportKey: d.reportKey, deadlineMs: d.nowMs + this.#ttlMs });
+      this.#pending.set(d.decisionId, { decision, rates: d.rates, holds: d.holds, reportKey: d.reportKey, deadlineMs: d.nowMs + Math.max(this.#ttlMs, PENDING_RETENTION_MS) });
       if (this.#pending.size % 1024 === 0) this.#dropStalePending(d.nowMs);
     }
     try {
@@ -521,7 +560,9 @@ export class SpendGuard {
       }
       throw new AgentGuardError(`decision log append failed: ${(err as Error).message}`, { cause: err });
     }
-    return { action: effective, modelResolved, decision, entry };
+    // Shadow never changes a call, so a clamp is only recorded there.
+    const maxOutputTokens = shadow ? request.maxOutputTokens : d.maxOutputTokens ?? request.maxOutputTokens;
+    return { action: effective, modelResolved, maxOutputTokens, decision, entry };
   }
 
   /** Forgets pending decisions past their reservation's expiry (the store already gave the budget back). */

@@ -32,6 +32,14 @@ export interface SpendCap {
   reason: string;
   /** Scope fields that key this cap's counter (default: the fields the policy's scope sets). */
   selector?: ScopeField[];
+  /**
+   * Block caps only: when the remaining budget cannot pay for the requested
+   * worst case, lower the call's output bound (`max_tokens`) so that it fits,
+   * and block only if even `clampMinTokens` output tokens would not fit.
+   */
+  clampMaxTokens?: boolean;
+  /** Smallest output bound worth clamping to (default 1). */
+  clampMinTokens?: number;
 }
 
 /** A named set of caps for a scope. */
@@ -73,11 +81,19 @@ const capSchema = z
     downgradeTo: nonEmpty.optional(),
     reason: nonEmpty,
     selector: z.array(z.enum(SCOPE_FIELDS)).optional(),
+    clampMaxTokens: z.boolean().optional(),
+    clampMinTokens: z.number().int().positive().optional(),
   })
   .strict()
   .superRefine((cap, ctx) => {
     if (cap.action === 'downgrade' && !cap.downgradeTo) {
       ctx.addIssue({ code: 'custom', path: ['downgradeTo'], message: 'is required when action is "downgrade"', input: cap.downgradeTo });
+    }
+    if (cap.clampMaxTokens && cap.action !== 'block') {
+      ctx.addIssue({ code: 'custom', path: ['clampMaxTokens'], message: 'applies only to caps whose action is "block"', input: cap.clampMaxTokens });
+    }
+    if (cap.clampMinTokens !== undefined && !cap.clampMaxTokens) {
+      ctx.addIssue({ code: 'custom', path: ['clampMinTokens'], message: 'needs clampMaxTokens: true', input: cap.clampMinTokens });
     }
   });
 

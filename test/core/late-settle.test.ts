@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { generateKeypair, parsePolicy, SpendGuard } from '../../src/index.js';
+
+describe('a call that outlives its reservation', () => {
+  it('gives the hold back at expiry and still charges the real cost when it settles', async () => {
+    let now = Date.parse('2026-11-25T10:00:00Z');
+    const guard = new SpendGuard({
+      signingKeys: generateKeypair(),
+      clock: () => now,
+      reservationTtlMs: 1000,
+      metrics: false,
+      policy: parsePolicy({
+        id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z',
+        caps: [{ amountCents: 100, window: 'per_day', action: 'block', reason: 'daily' }],
+      }),
+    });
+    const call = { provider: 'openai', model: 'gpt-4o', scope: { tenantId: 't' }, maxOutputTokens: 0 };
+    // 40k input tokens of gpt-4o = 10c reserved.
+    const long = await guard.decide({ ...call, estimatedInputTokens: 40_000 });
+    expect(long.decision.windowSpendAfter).toBe(10);
+
+    now += 5000; // past the TTL: the hold is given back
+    const probe = await guard.decide({ ...call, estimatedInputTokens: 0 });
+    expect(probe.decision.windowSpendBefore).toBe(0);
+    await guard.release(probe, 'probe');
+
+    // The long call ends after its TTL: its 20k input tokens (5c) are still charged.
+    const outcome = await guard.settle(long, { inputTokens: 20_000, outputTokens: 0 });
+    expect(outcome.decision.actualCents).toBe(5);
+    expect(outcome.decision.windowSpendAfter).toBe(5);
+    expect(guard.pendingCount).toBe(0);
+  });
+});

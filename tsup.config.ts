@@ -6,9 +6,13 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    // `agentguard-spend/exporters`: decision-log exporters (file JSONL store, reader, verifier).
+    exporters: 'exporters/index.ts',
+    // The `agentguard-spend` bin; its `#!/usr/bin/env node` line is kept by esbuild.
+    cli: 'src/cli/main.ts',
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts', exporters: 'exporters/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node22',

@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { verifyDecisionLog, type ChainFileVerification, type LogVerification } from '../../exporters/file/verify-log.js';
 import { CliError } from './errors.js';
 import { ProgressBar } from './format.js';
@@ -32,7 +32,10 @@ export async function runVerify(path: string, options: { publicKey?: string; jso
 }
 
 function describe(c: ChainFileVerification): string {
-  const rel = (p: string) => relative(process.cwd(), p) || p;
+  const rel = (p: string) => {
+    const r = relative(process.cwd(), p);
+    return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
+  };
   const files = `${c.files.length} file${c.files.length === 1 ? '' : 's'}`;
   let out = c.ok
     ? `${c.chainId}: ok, ${c.entries} entries in ${files}\n`

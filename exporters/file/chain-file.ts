@@ -1,6 +1,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/chain.js';
+import { lockChain } from './lock.js';
 import { recoverChain, type ChainRecovery, type DecisionLogWarning } from './recovery.js';
 import { assertChainId, chainFileName, newChainId, utcDay } from './naming.js';
 
@@ -11,7 +12,10 @@ export interface ChainFileOptions {
   /**
    * Chain to write. Omitted: a new chain with a fleet-unique id (see
    * {@link newChainId}). Given: that chain is resumed if it has files in
-   * `dir` (from its last intact entry), or started under that id.
+   * `dir` (from its last intact entry), or started under that id. A chain is
+   * written by one process at a time: `<chainId>.lock` in `dir` is taken on
+   * open (a lock left by a dead process on this host is taken over) and
+   * removed on close.
    */
   chainId?: string;
   /** Rotate to a new file before a line would take the file past this size (default 64 MiB). */
@@ -67,7 +71,10 @@ export class ChainFileWriter {
   #closed = false;
   readonly #files: string[];
 
-  private constructor(dir: string, chainId: string, recovery: ChainRecovery, options: ChainFileOptions) {
+  readonly #unlock: () => Promise<void>;
+
+  private constructor(dir: string, chainId: string, recovery: ChainRecovery, options: ChainFileOptions, unlock: () => Promise<void>) {
+    this.#unlock = unlock;
     this.dir = dir;
     this.chainId = chainId;
     this.recovery = recovery;
@@ -90,10 +97,17 @@ export class ChainFileWriter {
     const chainId = options.chainId ?? newChainId();
     assertChainId(chainId);
     await mkdir(options.dir, { recursive: true });
-    const recovery = await recoverChain(options.dir, chainId);
+    const unlock = await lockChain(options.dir, chainId);
+    let recovery: ChainRecovery;
+    try {
+      recovery = await recoverChain(options.dir, chainId);
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
     const warn = options.onWarning ?? ((w: DecisionLogWarning) => process.emitWarning(w.message, { code: 'AGENTGUARD_TORN_TAIL' }));
     for (const w of recovery.warnings) warn(w);
-    return new ChainFileWriter(options.dir, chainId, recovery, options);
+    return new ChainFileWriter(options.dir, chainId, recovery, options, unlock);
   }
 
   /** The last entry enqueued (written or not), or null for an empty chain. */
@@ -168,7 +182,11 @@ export class ChainFileWriter {
       this.#closed = true;
       const fh = this.#fh;
       this.#fh = null;
-      if (fh) await fh.close();
+      try {
+        if (fh) await fh.close();
+      } finally {
+        await this.#unlock();
+      }
     }
   }
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
 import { CliError } from './errors.js';
 import { keygen } from './keygen.js';
 import { runReport } from './report-command.js';
 import { runVerify } from './verify-command.js';
 
+const { version } = pkg as { version: string };
+
 const program = new Command()
   .name('agentguard-spend')
   .description('Keys, verification and reports for agentguard-spend decision logs.')
+  .version(version, '-V, --version')
   .showSuggestionAfterError()
   .exitOverride();
 

@@ -218,3 +218,28 @@ describe('restart and torn lines', () => {
     expect((await verifyDecisionLog(d, keys.publicKey)).chains[0]).toMatchObject({ ok: true, entries: 4 });
   });
 });
+
+describe('one writer per chain', () => {
+  it('refuses a chain already open in this process or held by a live process, and takes over a dead one’s lock', async () => {
+    const d = dir();
+    const a = await FileDecisionLogStore.open({ dir: d, chainId: 'solo' });
+    await expect(FileDecisionLogStore.open({ dir: d, chainId: 'solo' })).rejects.toThrow('decision log chain solo is already open in this process');
+    await a.close();
+    expect(readdirSync(d)).not.toContain('solo.lock');
+
+    const { spawn } = await import('node:child_process');
+    const { hostname } = await import('node:os');
+    const { writeFileSync } = await import('node:fs');
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
+    await new Promise((r) => other.once('spawn', r));
+    writeFileSync(join(d, 'solo.lock'), JSON.stringify({ pid: other.pid, host: hostname(), since: '2026-01-01T00:00:00.000Z' }));
+    await expect(FileDecisionLogStore.open({ dir: d, chainId: 'solo' })).rejects.toThrow(
+      `decision log chain solo is in use by pid ${other.pid} on ${hostname()} since 2026-01-01T00:00:00.000Z (${join(d, 'solo.lock')}); use another chainId, or remove the lock file if that process is gone`,
+    );
+    other.kill('SIGKILL');
+    await new Promise((r) => other.once('exit', r));
+    const b = await FileDecisionLogStore.open({ dir: d, chainId: 'solo' });
+    expect(JSON.parse(readFileSync(join(d, 'solo.lock'), 'utf8')).pid).toBe(process.pid);
+    await b.close();
+  });
+});

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileDecisionLogStore, listChains, readChain, verifyDecisionLog, type DecisionLogWarning } from '../../exporters/index.js';
@@ -78,6 +78,8 @@ describe('crash and resume (real child processes, SIGKILL)', () => {
     // Every acknowledged entry is there, in order (entries signed after the last ack may be too).
     expect(sequences.slice(0, lastAck + 1)).toEqual(Array.from({ length: lastAck + 1 }, (_, i) => i));
 
+    // The dead writer's lock is still there; resuming takes it over.
+    expect(existsSync(join(t.dir, 'crash-write.lock'))).toBe(true);
     const warnings: DecisionLogWarning[] = [];
     const store = await resumeAndAppend(t.dir, 'crash-write', 3, warnings);
     const v = await verifyDecisionLog(t.dir, keys.publicKey);

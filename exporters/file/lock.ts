@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { open, readFile, unlink } from 'node:fs/promises';
 
 /** Chains this process holds, so two stores in one process cannot share a chain either. */
@@ -18,7 +18,7 @@ interface LockInfo {
  * container incarnation) is taken over. Returns the release function.
  */
 export async function lockChain(dir: string, chainId: string): Promise<() => Promise<void>> {
-  const path = join(dir, `${chainId}.lock`);
+  const path = join(resolve(dir), `${chainId}.lock`);
   if (held.has(path)) throw new Error(`decision log chain ${chainId} is already open in this process`);
   const me: LockInfo = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   for (let attempt = 0; ; attempt++) {

@@ -84,6 +84,17 @@ describe('agentguard-spend CLI', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, chains: [{ chainId: 'cli', ok: true, files: [store.files[0]] }] });
   });
 
+  it('verify: draws a progress bar on a terminal (stderr), and only there', async () => {
+    const d = dir();
+    await makeLog(d);
+    // `script` (util-linux/bsdutils) runs the command on a pseudo-terminal.
+    const r = spawnSync('script', ['-qec', `"${process.execPath}" "${cli}" verify "${d}" -k ${pubHex}`, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\rverifying \[#+\.*\] +\d+% /);
+    expect(r.stdout).toContain('\r\x1b[2K'); // cleared before the result
+    expect(r.stdout).toContain('cli: ok, 16 entries');
+  });
+
   it('verify: a tampered line fails with its sequence, reason, file and line, and exits 1', async () => {
     const d = dir();
     const store = await makeLog(d);

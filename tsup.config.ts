@@ -7,9 +7,14 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
+    // `agentguard-spend/exporters`: decision-log exporters (file JSONL store, reader, verifier).
+    exporters: 'exporters/index.ts',
+    // The `agentguard-spend` bin; its `#!/usr/bin/env node` line is kept by esbuild.
+    cli: 'src/cli/main.ts',
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  // Types for every library entry (the CLI has none).
+  dts: { entry: { index: 'src/index.ts', exporters: 'exporters/index.ts', 'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node22',

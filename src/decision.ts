@@ -38,6 +38,19 @@ export interface SpendDecision {
   triggeredScopeKey: string | null;
   /** Worst-case cost of the call in whole cents, rounded up. */
   projectedCents: number;
+  /**
+   * Enforced downgrades only: the worst-case cost at the requested model
+   * (`projectedCents` is at the model actually called), so the saving is
+   * `projectedCentsRequested - projectedCents`.
+   */
+  projectedCentsRequested?: number;
+  /**
+   * A would-be downgrade that was not applied (shadow mode, or a shadow
+   * policy's downgrade cap): the worst-case cost at the downgrade target, so
+   * the saving enforcement would have made is `projectedCents - projectedCentsIfEnforced`.
+   * Absent when the target has no price.
+   */
+  projectedCentsIfEnforced?: number;
   /** Spend in the deciding (or tightest) window before and after this decision. */
   windowSpendBefore: number;
   windowSpendAfter: number;

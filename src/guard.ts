@@ -327,10 +327,21 @@ export class SpendGuard {
     }
     if (reasons.length === 0) reasons.push(`within all caps (projected ${cents}c, model ${model})`);
 
+    // For the report: the projected cost on the other side of a downgrade, so
+    // savings can be computed from the log alone.
+    const alt: Partial<SpendDecision> = {};
+    if (action === 'downgrade') alt.projectedCentsRequested = projected;
+    // A downgrade that fired but was not applied (shadow mode or a shadow policy).
+    const unapplied = action === 'allow' && triggered !== null && triggered === strongestShadow?.cap ? triggered : null;
+    if (unapplied?.action === 'downgrade' && unapplied.downgradeTo) {
+      const targetRates = this.#pricing.rates(request.provider, unapplied.downgradeTo, request.estimatedInputTokens);
+      if (targetRates) alt.projectedCentsIfEnforced = projectedAt(targetRates);
+    }
+
     const reportKey = decider && decider.hold >= 0 ? decider.hold : tightestHold(caps, before, cents);
     const spentBefore = reportKey >= 0 ? before[reportKey] ?? 0 : 0;
     const spend: [number, number] = [spentBefore, reserved ? spentBefore + cents : spentBefore];
-    return this.#record(chain, { ...base, policy: decidingPolicy, action: finalAction, model, projectedCents: cents, triggered, triggeredKey, spend, rates, holds: reserved ? holds : [], reportKey, reserved, maxOutputTokens });
+    return this.#record(chain, { ...base, policy: decidingPolicy, action: finalAction, model, projectedCents: cents, triggered, triggeredKey, spend, rates, holds: reserved ? holds : [], reportKey, reserved, maxOutputTokens, alt });
   }
 
   /**
@@ -499,6 +510,8 @@ export class SpendGuard {
       reportKey: number;
       reserved?: boolean;
       maxOutputTokens?: number;
+      /** Optional projected costs on the other side of a (would-be) downgrade. */
+      alt?: Partial<Pick<SpendDecision, 'projectedCentsRequested' | 'projectedCentsIfEnforced'>>;
     },
   ): Promise<DecideResult> {
     const { request } = d;
@@ -513,6 +526,8 @@ export class SpendGuard {
       triggeredCap: d.triggered,
       triggeredScopeKey: d.triggeredKey,
       projectedCents: d.projectedCents,
+      ...(d.alt?.projectedCentsRequested !== undefined ? { projectedCentsRequested: d.alt.projectedCentsRequested } : {}),
+      ...(d.alt?.projectedCentsIfEnforced !== undefined ? { projectedCentsIfEnforced: d.alt.projectedCentsIfEnforced } : {}),
       windowSpendBefore: d.spend[0],
       windowSpendAfter: d.spend[1],
       provider: request.provider,

@@ -1,0 +1,255 @@
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/chain.js';
+import { lockChain } from './lock.js';
+import { recoverChain, type ChainRecovery, type DecisionLogWarning } from './recovery.js';
+import { assertChainId, chainFileName, newChainId, utcDay } from './naming.js';
+
+/** Where and how one chain is written. */
+export interface ChainFileOptions {
+  /** Log directory (created if missing). */
+  dir: string;
+  /**
+   * Chain to write. Omitted: a new chain with a fleet-unique id (see
+   * {@link newChainId}). Given: that chain is resumed if it has files in
+   * `dir` (from its last intact entry), or started under that id. A chain is
+   * written by one process at a time: `<chainId>.lock` in `dir` is taken on
+   * open (a lock left by a dead process on this host is taken over) and
+   * removed on close.
+   */
+  chainId?: string;
+  /** Rotate to a new file before a line would take the file past this size (default 64 MiB). */
+  maxFileBytes?: number;
+  /** Rotate when an entry's UTC day (from its decision `timestamp`) is later than the file's (default true). */
+  rotateDaily?: boolean;
+  /** `fdatasync` after every write, and sync the directory when a file is created (default false). */
+  fsync?: boolean;
+  /** Told about torn tails set aside on open (default: `process.emitWarning`). */
+  onWarning?: (warning: DecisionLogWarning) => void;
+  /** Clock for entries without a timestamp (default `Date.now`). */
+  clock?: () => number;
+}
+
+interface PendingLine {
+  part: number;
+  day: string;
+  bytes: Buffer;
+}
+
+const DEFAULT_MAX_FILE_BYTES = 64 << 20;
+
+/**
+ * Appends one hash chain to JSONL files: `<chainId>.<YYYYMMDD>.<part>.jsonl`,
+ * one entry per line. Rotates on size and UTC day; the chain simply continues
+ * in the next part (sequence and `previousHash` carry on), and a reopened chain
+ * always continues in a new part after its last file.
+ *
+ * Writes are group commits: {@link enqueue} is synchronous and keeps order,
+ * {@link flush} writes everything enqueued so far in as few `write` calls as
+ * possible (and one `fdatasync` in fsync mode), however many callers wait on it.
+ * Bytes that failed to write stay queued and are retried by the next flush.
+ */
+export class ChainFileWriter {
+  readonly dir: string;
+  readonly chainId: string;
+  /** What opening found (resumed head, torn tails set aside). */
+  readonly recovery: ChainRecovery;
+  readonly #maxFileBytes: number;
+  readonly #rotateDaily: boolean;
+  readonly #fsync: boolean;
+  readonly #clock: () => number;
+  #head: ChainHead | null;
+  #pending: PendingLine[] = [];
+  #enqueued = 0;
+  #written = 0;
+  #inflight: Promise<void> | null = null;
+  #fh: FileHandle | null = null;
+  #fhPart = 0;
+  #part: number;
+  #partDay = '';
+  #partBytes = 0;
+  #closed = false;
+  readonly #files: string[];
+
+  readonly #unlock: () => Promise<void>;
+
+  private constructor(dir: string, chainId: string, recovery: ChainRecovery, options: ChainFileOptions, unlock: () => Promise<void>) {
+    this.#unlock = unlock;
+    this.dir = dir;
+    this.chainId = chainId;
+    this.recovery = recovery;
+    this.#head = recovery.head;
+    this.#part = recovery.lastPart; // the first line opens part lastPart + 1
+    this.#partBytes = 0;
+    this.#files = [...recovery.files];
+    this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.#rotateDaily = options.rotateDaily ?? true;
+    this.#fsync = options.fsync ?? false;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** Opens (resuming if it exists) a chain in `options.dir`. */
+  static async open(options: ChainFileOptions): Promise<ChainFileWriter> {
+    if (!options || typeof options.dir !== 'string' || options.dir === '') throw new TypeError('dir: expected a log directory path');
+    if (options.maxFileBytes !== undefined && !(Number.isSafeInteger(options.maxFileBytes) && options.maxFileBytes > 0)) {
+      throw new TypeError(`maxFileBytes: expected a positive integer, got ${JSON.stringify(options.maxFileBytes)}`);
+    }
+    const chainId = options.chainId ?? newChainId();
+    assertChainId(chainId);
+    await mkdir(options.dir, { recursive: true });
+    const unlock = await lockChain(options.dir, chainId);
+    let recovery: ChainRecovery;
+    try {
+      recovery = await recoverChain(options.dir, chainId);
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
+    const warn = options.onWarning ?? ((w: DecisionLogWarning) => process.emitWarning(w.message, { code: 'AGENTGUARD_TORN_TAIL' }));
+    for (const w of recovery.warnings) warn(w);
+    return new ChainFileWriter(options.dir, chainId, recovery, options, unlock);
+  }
+
+  /** The last entry enqueued (written or not), or null for an empty chain. */
+  get head(): ChainHead | null {
+    return this.#head;
+  }
+
+  /** Files of this chain so far, in order. */
+  get files(): readonly string[] {
+    return this.#files;
+  }
+
+  /** Entries enqueued but not yet written. */
+  get pendingCount(): number {
+    return this.#enqueued - this.#written;
+  }
+
+  /**
+   * Queues the next entry of the chain. Throws, writing nothing, when it does
+   * not follow the head (wrong sequence or `previousHash`).
+   */
+  enqueue(entry: DecisionLogEntry): void {
+    if (this.#closed) throw new Error(`decision log ${this.chainId} is closed`);
+    const expected = this.#head ? this.#head.sequence + 1 : 0;
+    const link = this.#head ? this.#head.entryHash : GENESIS_HASH;
+    if (entry.sequence !== expected) throw new Error(`decision log append out of order: expected sequence ${expected}, got ${entry.sequence}`);
+    if (entry.previousHash !== link) throw new Error(`decision log append: entry ${entry.sequence} does not link to the previous entry's hash`);
+    const bytes = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
+    const day = utcDay((entry.decision as { timestamp?: unknown }).timestamp, this.#clock());
+    const newDay = this.#rotateDaily && day > this.#partDay;
+    if (this.#partBytes === 0 && this.#part === this.recovery.lastPart) {
+      this.#part++;
+      this.#partDay = day;
+    } else if (this.#partBytes > 0 && (this.#partBytes + bytes.length > this.#maxFileBytes || newDay)) {
+      this.#part++;
+      this.#partDay = day;
+      this.#partBytes = 0;
+    }
+    this.#partBytes += bytes.length;
+    this.#pending.push({ part: this.#part, day: this.#partDay, bytes });
+    this.#enqueued++;
+    this.#head = { sequence: entry.sequence, entryHash: entry.entryHash };
+  }
+
+  /**
+   * Resolves once every entry enqueued before the call is written (and, in
+   * fsync mode, fdatasync'd). Rejects if a write fails; the unwritten bytes
+   * stay queued for the next flush.
+   */
+  async flush(): Promise<void> {
+    const target = this.#enqueued;
+    while (this.#written < target) {
+      if (this.#inflight) {
+        await this.#inflight;
+        continue;
+      }
+      this.#inflight = this.#writePending();
+      try {
+        await this.#inflight;
+      } finally {
+        this.#inflight = null;
+      }
+    }
+  }
+
+  /** Flushes, syncs the current file in fsync mode, and closes it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.#closed = true;
+      const fh = this.#fh;
+      this.#fh = null;
+      try {
+        if (fh) await fh.close();
+      } finally {
+        await this.#unlock();
+      }
+    }
+  }
+
+  async #writePending(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const part = this.#pending[0]!.part;
+      const day = this.#pending[0]!.day;
+      let n = 0;
+      while (n < this.#pending.length && this.#pending[n]!.part === part) n++;
+      const group = this.#pending.slice(0, n);
+      const buf = group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((p) => p.bytes));
+      const fh = await this.#fileFor(part, day);
+      let done = 0;
+      try {
+        while (done < buf.length) {
+          const { bytesWritten } = await fh.write(buf, done, buf.length - done);
+          done += bytesWritten;
+        }
+        if (this.#fsync) await fh.datasync();
+      } catch (err) {
+        this.#dropWritten(group, done);
+        throw err;
+      }
+      this.#pending.splice(0, n);
+      this.#written += n;
+    }
+  }
+
+  /** After a failed write of `done` bytes of `group`, keeps only what was not written. */
+  #dropWritten(group: PendingLine[], done: number): void {
+    let left = done;
+    let whole = 0;
+    while (whole < group.length && left >= group[whole]!.bytes.length) {
+      left -= group[whole]!.bytes.length;
+      whole++;
+    }
+    if (whole < group.length && left > 0) group[whole]!.bytes = group[whole]!.bytes.subarray(left);
+    this.#pending.splice(0, whole);
+    this.#written += whole;
+  }
+
+  async #fileFor(part: number, day: string): Promise<FileHandle> {
+    if (this.#fh && this.#fhPart === part) return this.#fh;
+    if (this.#fh) {
+      const old = this.#fh;
+      this.#fh = null;
+      if (this.#fsync) await old.datasync();
+      await old.close();
+    }
+    const path = join(this.dir, chainFileName(this.chainId, day, part));
+    this.#fh = await open(path, 'a', 0o640);
+    this.#fhPart = part;
+    this.#files.push(path);
+    if (this.#fsync) await syncDir(this.dir);
+    return this.#fh;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}

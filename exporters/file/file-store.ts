@@ -1,0 +1,145 @@
+import type { ChainHead, DecisionLogEntry } from '../../src/chain.js';
+import type { DecisionLogStore } from '../../src/log-store.js';
+import { BatchDecisionLogProcessor, type BatchProcessorOptions } from '../batch-processor.js';
+import { ChainFileWriter, type ChainFileOptions } from './chain-file.js';
+import { FileDecisionLogExporter } from './file-exporter.js';
+import type { ChainRecovery } from './recovery.js';
+
+/**
+ * How durable an entry is when `append` resolves, i.e. before the guarded
+ * provider call proceeds:
+ * - `batch`: queued in memory, written by a {@link BatchDecisionLogProcessor}
+ *   within `scheduledDelayMillis` (default 1 s) or as soon as a batch is full.
+ *   A crash loses the entries still queued: at most that delay's worth.
+ * - `write`: written to the file (in the OS page cache) before `append`
+ *   resolves. Survives the process being killed; an OS crash or power loss
+ *   can still lose what the kernel had not flushed.
+ * - `fsync`: written and `fdatasync`'d before `append` resolves. Survives power
+ *   loss, as far as the disk honours flushes. Concurrent appends share one
+ *   write and one fdatasync (group commit).
+ */
+export type Durability = 'batch' | 'write' | 'fsync';
+
+/** The modes, for validation. */
+export const DURABILITIES: readonly Durability[] = ['batch', 'write', 'fsync'];
+
+/** Options of a {@link FileDecisionLogStore}. */
+export interface FileDecisionLogStoreOptions extends Omit<ChainFileOptions, 'fsync'> {
+  /** Default `write`. */
+  durability?: Durability;
+  /** Batch mode tuning. */
+  batch?: Omit<BatchProcessorOptions, 'onError'>;
+}
+
+/**
+ * A {@link DecisionLogStore} on local files, for `SpendGuard`'s `logStore`:
+ * one chain per instance, JSONL, rotated by size and UTC day, resumed after a
+ * restart from the last intact entry (a torn last line is set aside in a
+ * `.torn` sidecar and reported). The constructor returns at once; the chain
+ * is opened in the background and `head()` / `append()` wait for it.
+ */
+export class FileDecisionLogStore implements DecisionLogStore {
+  readonly durability: Durability;
+  readonly #opening: Promise<void>;
+  #writer: ChainFileWriter | null = null;
+  #processor: BatchDecisionLogProcessor | null = null;
+  #openError: Error | null = null;
+
+  constructor(options: FileDecisionLogStoreOptions) {
+    const durability = options?.durability ?? 'write';
+    if (!DURABILITIES.includes(durability)) {
+      throw new TypeError(`durability: expected one of ${DURABILITIES.join(', ')}, got ${JSON.stringify(durability)}`);
+    }
+    this.durability = durability;
+    this.#opening = ChainFileWriter.open({ ...options, fsync: durability === 'fsync' }).then(
+      (writer) => {
+        this.#writer = writer;
+        if (durability === 'batch') this.#processor = new BatchDecisionLogProcessor(FileDecisionLogExporter.fromWriter(writer), options.batch);
+      },
+      (err: Error) => {
+        this.#openError = err;
+      },
+    );
+  }
+
+  /** Opens a store and waits until its chain is open (resumed, torn tail set aside). */
+  static async open(options: FileDecisionLogStoreOptions): Promise<FileDecisionLogStore> {
+    const store = new FileDecisionLogStore(options);
+    await store.ready();
+    return store;
+  }
+
+  /** Resolves when the chain is open; rejects with the reason it could not be. */
+  async ready(): Promise<void> {
+    await this.#opening;
+    if (this.#openError) throw this.#openError;
+  }
+
+  /** The chain's id (the file-name prefix), once open. */
+  get chainId(): string {
+    return this.#open().chainId;
+  }
+
+  /** What opening found, once open. */
+  get recovery(): ChainRecovery {
+    return this.#open().recovery;
+  }
+
+  /** Files of the chain so far, once open. */
+  get files(): readonly string[] {
+    return this.#open().files;
+  }
+
+  async head(): Promise<ChainHead | null> {
+    await this.ready();
+    return this.#writer!.head;
+  }
+
+  /**
+   * Appends the next entry. Synchronous calls keep their order. Resolves when
+   * the entry is as durable as {@link durability} promises; rejects (so the
+   * guard fails the call) when the log cannot be written, in batch mode also
+   * when the last background write failed.
+   */
+  append(entry: DecisionLogEntry): Promise<void> {
+    if (this.#writer) return this.#append(entry);
+    return this.#opening.then(() => {
+      if (this.#openError) throw this.#openError;
+      return this.#append(entry);
+    });
+  }
+
+  #append(entry: DecisionLogEntry): Promise<void> {
+    if (this.#processor) {
+      const error = this.#processor.lastError;
+      const queued = this.#processor.onEntry(entry);
+      if (error) return Promise.reject(new Error(`decision log write failed: ${error.message}`));
+      return queued;
+    }
+    try {
+      this.#writer!.enqueue(entry);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#writer!.flush();
+  }
+
+  /** Waits until every appended entry is written (batch mode: exported). */
+  async flush(): Promise<void> {
+    await this.ready();
+    if (this.#processor) await this.#processor.forceFlush();
+    else await this.#writer!.flush();
+  }
+
+  /** Flushes and closes the current file. Call on exit (SIGTERM, SIGINT, beforeExit). */
+  async close(): Promise<void> {
+    await this.ready();
+    if (this.#processor) await this.#processor.shutdown();
+    else await this.#writer!.close();
+  }
+
+  #open(): ChainFileWriter {
+    if (!this.#writer) throw new Error(this.#openError ? `decision log could not be opened: ${this.#openError.message}` : 'decision log is still opening: await store.ready()');
+    return this.#writer;
+  }
+}

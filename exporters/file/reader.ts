@@ -1,0 +1,117 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { DecisionLogEntry } from '../../src/chain.js';
+import { readLines } from './lines.js';
+import { parseChainFileName } from './naming.js';
+
+/** One chain found on disk: its files in order, and any torn tails set aside. */
+export interface ChainSource {
+  /** The chain id, or the file name for a `.jsonl` file not named like a chain file. */
+  chainId: string;
+  files: { path: string; bytes: number }[];
+  /** `.torn` sidecars of this chain's files (torn last lines set aside on resume). */
+  tornSidecars: { path: string; bytes: number }[];
+  /** Total size of `files`. */
+  bytes: number;
+}
+
+/** One record read back from a chain's files. */
+export type LogRecord =
+  | { kind: 'entry'; entry: DecisionLogEntry; file: string; line: number }
+  /** A complete line that is not a JSON object. */
+  | { kind: 'invalid'; error: string; file: string; line: number }
+  /** A last line without its newline: a write torn by a crash, not yet set aside. */
+  | { kind: 'torn'; file: string; line: number; offset: number; bytes: number };
+
+/**
+ * The chains in a log directory (each chain's rotated files in part order;
+ * other `*.jsonl` files as chains of their own), or the one chain of a file.
+ * Throws a one-line error naming the path when it does not exist.
+ */
+export async function listChains(path: string): Promise<ChainSource[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `${path}: no such file or directory` : `${path}: ${(err as Error).message}`);
+  }
+  const dir = info.isDirectory() ? path : dirname(path);
+  const names = info.isDirectory() ? await readdir(path) : [basename(path)];
+  const siblings = info.isDirectory() ? names : await readdir(dir);
+  const chains = new Map<string, { chain: ChainSource; parts: Map<string, number> }>();
+  const owner = new Map<string, ChainSource>();
+  for (const name of names.sort()) {
+    if (!name.endsWith('.jsonl')) continue;
+    const full = join(dir, name);
+    const s = await stat(full);
+    if (!s.isFile()) continue;
+    const parsed = parseChainFileName(name);
+    const id = parsed?.chainId ?? name;
+    let c = chains.get(id);
+    if (!c) {
+      c = { chain: { chainId: id, files: [], tornSidecars: [], bytes: 0 }, parts: new Map() };
+      chains.set(id, c);
+    }
+    c.chain.files.push({ path: full, bytes: s.size });
+    c.parts.set(full, parsed?.part ?? 0);
+    c.chain.bytes += s.size;
+    owner.set(name, c.chain);
+  }
+  for (const name of siblings.sort()) {
+    const m = /^(.+\.jsonl)\.torn(?:\.\d+)?$/.exec(name);
+    const chain = m ? owner.get(m[1]!) : undefined;
+    if (chain) chain.tornSidecars.push({ path: join(dir, name), bytes: (await stat(join(dir, name))).size });
+  }
+  return [...chains.values()].map(({ chain, parts }) => {
+    chain.files.sort((a, b) => parts.get(a.path)! - parts.get(b.path)!);
+    return chain;
+  });
+}
+
+/**
+ * Streams a chain's records in order across its rotated files, line by line,
+ * in flat memory. `onBytes` is told how many bytes were read, for progress.
+ */
+export async function* readChain(chain: ChainSource, onBytes?: (n: number) => void): AsyncGenerator<LogRecord> {
+  for (const { path } of chain.files) {
+    for await (const l of readLines(path, onBytes)) {
+      if (!l.terminated) {
+        yield { kind: 'torn', file: path, line: l.line, offset: l.offset, bytes: l.bytes.length };
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(l.bytes.toString('utf8'));
+      } catch (err) {
+        yield { kind: 'invalid', error: `not JSON (${(err as Error).message})`, file: path, line: l.line };
+        continue;
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        yield { kind: 'invalid', error: 'not a JSON object', file: path, line: l.line };
+        continue;
+      }
+      yield { kind: 'entry', entry: value as DecisionLogEntry, file: path, line: l.line };
+    }
+  }
+}
+
+/**
+ * The entries of one chain in order, for `ChainVerifier` (or `verifyChain`
+ * after collecting them). A torn last line is skipped; a line that is not a
+ * JSON object throws an error naming its file and line.
+ */
+export async function* chainEntries(chain: ChainSource): AsyncGenerator<DecisionLogEntry> {
+  for await (const r of readChain(chain)) {
+    if (r.kind === 'entry') yield r.entry;
+    else if (r.kind === 'invalid') throw new Error(`${r.file}:${r.line}: ${r.error}`);
+  }
+}
+
+/**
+ * Reads a log directory (or one file) back: each chain with an async iterator
+ * over its entries in order across rotated files.
+ */
+export async function* readDecisionLog(path: string): AsyncGenerator<{ chain: ChainSource; entries: AsyncGenerator<DecisionLogEntry> }> {
+  for (const chain of await listChains(path)) yield { chain, entries: chainEntries(chain) };
+}

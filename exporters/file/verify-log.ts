@@ -1,0 +1,85 @@
+import type { VerifyFailureReason } from '../../src/verify.js';
+import { ChainVerifier } from '../../src/verify.js';
+import { listChains, readChain, type ChainSource } from './reader.js';
+
+/** Verification of one chain on disk. */
+export interface ChainFileVerification {
+  chainId: string;
+  files: string[];
+  bytes: number;
+  /** True when every entry verified (a torn last line alone does not fail a chain). */
+  ok: boolean;
+  /** Entries verified intact (up to the first bad one). */
+  entries: number;
+  /** The first bad entry: its sequence (the one expected there), why, and where. */
+  failure?: { sequence: number; reason: VerifyFailureReason; message: string; file: string; line: number };
+  /** A last line without newline still at the end of the chain (a crash not yet recovered). */
+  tornTail?: { file: string; line: number; offset: number; bytes: number };
+  /** Torn tails set aside on resume. */
+  tornSidecars: { path: string; bytes: number }[];
+}
+
+/** Verification of every chain under a path. */
+export interface LogVerification {
+  ok: boolean;
+  chains: ChainFileVerification[];
+}
+
+/** Progress of {@link verifyDecisionLog}: bytes read of all chains' files. */
+export type VerifyProgress = (bytesRead: number, totalBytes: number) => void;
+
+/**
+ * Verifies every chain under `path` (a log directory or one file) with the
+ * signer's public key, streaming line by line so memory stays flat whatever
+ * the log's size. Stops reading a chain at its first bad entry.
+ */
+export async function verifyDecisionLog(path: string, publicKey: Uint8Array, options: { onProgress?: VerifyProgress } = {}): Promise<LogVerification> {
+  const chains = await listChains(path);
+  const total = chains.reduce((n, c) => n + c.bytes, 0);
+  let read = 0;
+  const onBytes = options.onProgress ? (n: number) => options.onProgress!((read += n), total) : undefined;
+  const results: ChainFileVerification[] = [];
+  for (const chain of chains) results.push(await verifyChainSource(chain, publicKey, onBytes));
+  return { ok: results.every((r) => r.ok), chains: results };
+}
+
+/** Verifies one chain found by `listChains`. */
+export async function verifyChainSource(chain: ChainSource, publicKey: Uint8Array, onBytes?: (n: number) => void): Promise<ChainFileVerification> {
+  const verifier = new ChainVerifier(publicKey);
+  const result: ChainFileVerification = {
+    chainId: chain.chainId,
+    files: chain.files.map((f) => f.path),
+    bytes: chain.bytes,
+    ok: true,
+    entries: 0,
+    tornSidecars: chain.tornSidecars,
+  };
+  let torn: ChainFileVerification['tornTail'];
+  const fail = (reason: VerifyFailureReason, message: string, file: string, line: number) => {
+    result.ok = false;
+    result.failure = { sequence: verifier.count, reason, message, file, line };
+  };
+  for await (const r of readChain(chain, onBytes)) {
+    if (torn) {
+      fail('malformed_entry', `torn line at ${torn.file}:${torn.line} is followed by more lines`, torn.file, torn.line);
+      torn = undefined;
+      break;
+    }
+    if (r.kind === 'torn') {
+      torn = { file: r.file, line: r.line, offset: r.offset, bytes: r.bytes };
+      continue;
+    }
+    if (r.kind === 'invalid') {
+      fail('malformed_entry', r.error, r.file, r.line);
+      break;
+    }
+    const failure = verifier.push(r.entry);
+    if (failure) {
+      fail(failure.reason, failure.message, r.file, r.line);
+      break;
+    }
+  }
+  result.entries = verifier.count;
+  if (torn) result.tornTail = torn;
+  return result;
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
+import { CliError } from './errors.js';
+import { keygen } from './keygen.js';
+import { runReport } from './report-command.js';
+import { runVerify } from './verify-command.js';
+
+const { version } = pkg as { version: string };
+
+const program = new Command()
+  .name('agentguard-spend')
+  .description('Keys, verification and reports for agentguard-spend decision logs.')
+  .version(version, '-V, --version')
+  .showSuggestionAfterError()
+  .exitOverride();
+
+program
+  .command('keygen')
+  .description('Create an Ed25519 signing key: the private seed (hex) in <file> with mode 0600, the public key (hex) in <file>.pub; prints the public key.')
+  .option('-o, --out <file>', 'private key file to write', 'agentguard-signing.key')
+  .option('-f, --force', 'overwrite existing key files')
+  .action(async (opts: { out: string; force?: boolean }) => {
+    const r = await keygen(opts);
+    process.stdout.write(`${r.publicKeyHex}\n`);
+    process.stderr.write(`wrote private key to ${r.privateKeyFile} (mode 0600, keep it secret) and public key to ${r.publicKeyFile}\n`);
+  });
+
+program
+  .command('verify')
+  .description('Verify every chain in a decision log directory (or one file): per chain, the entries and the first bad sequence and why. Exit 0 only if all chains are intact.')
+  .argument('<path>', 'log directory or .jsonl file')
+  .option('-k, --public-key <hex|file>', "the signer's public key: 64 hex characters, or a file holding them")
+  .option('--json', 'print JSON')
+  .action(async (path: string, opts: { publicKey?: string; json?: boolean }) => {
+    process.exitCode = await runVerify(path, opts);
+  });
+
+program
+  .command('report')
+  .description('What the decisions did and, for shadow decisions, what enforcement would have done: counts and cents by day, policy and scope.')
+  .argument('<dir>', 'log directory or .jsonl file')
+  .option('--json', 'print JSON (cents as integers)')
+  .action(async (dir: string, opts: { json?: boolean }) => {
+    process.exitCode = await runReport(dir, opts);
+  });
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; commander has already printed any usage error.
+      process.exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    } else if (err instanceof CliError) {
+      const command = program.args[0] ? ` ${program.args[0]}` : '';
+      process.stderr.write(`agentguard-spend${command}: error: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`agentguard-spend: error: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    }
+  }
+}
+
+void main();

@@ -1,0 +1,31 @@
+import { readFile, stat } from 'node:fs/promises';
+import { hexToBytes } from '../hex.js';
+import { CliError } from './errors.js';
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * The public key of `--public-key`: 64 hex characters, or a file holding them
+ * (keygen's `.pub` file). The error names the option and never echoes the value.
+ */
+export async function resolvePublicKey(value: string): Promise<Uint8Array> {
+  const text = value.trim();
+  if (HEX64.test(text)) return hexToBytes(text.toLowerCase(), 'public key', 32);
+  let isFile = false;
+  try {
+    isFile = (await stat(value)).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (!isFile) {
+    const hexish = /^[0-9a-fA-F]+$/.test(text);
+    throw new CliError(
+      hexish
+        ? `--public-key: expected 64 hex characters (32 bytes), got ${text.length}`
+        : `--public-key: not 64 hex characters and not a readable file: ${value}`,
+    );
+  }
+  const content = (await readFile(value, 'utf8')).trim();
+  if (!HEX64.test(content)) throw new CliError(`--public-key: ${value} does not hold a public key (expected 64 hex characters, e.g. keygen's .pub file)`);
+  return hexToBytes(content.toLowerCase(), 'public key', 32);
+}

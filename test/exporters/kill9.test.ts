@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileDecisionLogStore, listChains, readChain, verifyDecisionLog, type DecisionLogWarning } from '../../exporters/index.js';
+import { ChainWriter, createSigner, generateKeypair, signingKeysToHex, type DecisionLogEntry } from '../../src/index.js';
+import { tempDir } from '../helpers/log.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const child = join(root, 'test', 'fixtures', 'log-writer-child.mjs');
+const keys = generateKeypair();
+
+let cleanup = () => {};
+afterEach(() => cleanup());
+
+/**
+ * Runs the writer child (under `sh -c` to set a file size limit when asked)
+ * and SIGKILLs it once `killWhen` says so. Returns the acknowledged sequences
+ * and the error the child reported, if any.
+ */
+async function runAndKill(env: Record<string, string>, killWhen: (acks: number[], error: string | null) => boolean, fileSizeLimitBlocks?: number) {
+  const args = fileSizeLimitBlocks ? ['-c', `ulimit -f ${fileSizeLimitBlocks}; exec "$0" "$1"`, process.execPath, child] : [child];
+  const proc = spawn(fileSizeLimitBlocks ? '/bin/sh' : process.execPath, args, {
+    env: { ...process.env, DIST: join(root, 'dist'), SEED_HEX: signingKeysToHex(keys).privateKeyHex, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const acks: number[] = [];
+  let error: string | null = null;
+  let buffered = '';
+  let killed = false;
+  const exit = new Promise<NodeJS.Signals | null>((resolve) => proc.on('exit', (_code, signal) => resolve(signal)));
+  proc.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const l of lines) {
+      if (l.startsWith('ack ')) acks.push(Number(l.slice(4)));
+      if (l.startsWith('error ')) error = l.slice(6);
+    }
+    if (!killed && killWhen(acks, error)) {
+      killed = true;
+      proc.kill('SIGKILL');
+    }
+  });
+  const signal = await exit;
+  return { acks, error, signal };
+}
+
+async function onDisk(dir: string): Promise<{ sequences: number[]; torn: number }> {
+  const [chain] = await listChains(dir);
+  const sequences: number[] = [];
+  let torn = 0;
+  for await (const r of readChain(chain!)) {
+    if (r.kind === 'entry') sequences.push(r.entry.sequence);
+    else if (r.kind === 'torn') torn++;
+    else throw new Error(`unexpected ${r.kind} line`);
+  }
+  return { sequences, torn };
+}
+
+/** Resumes the chain in this process, appends `more` entries, and returns the store. */
+async function resumeAndAppend(dir: string, chainId: string, more: number, warnings: DecisionLogWarning[]) {
+  const store = await FileDecisionLogStore.open({ dir, chainId, onWarning: (w) => warnings.push(w) });
+  const writer = new ChainWriter(createSigner(keys), await store.head());
+  for (let i = 0; i < more; i++) await store.append(writer.append({ entryType: 'decision', timestamp: new Date().toISOString(), resumed: i }));
+  await store.close();
+  return store;
+}
+
+describe('crash and resume (real child processes, SIGKILL)', () => {
+  it.each(['write', 'fsync'])('%s mode: every acknowledged entry survives kill -9; the chain resumes and verifies', async (durability) => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const { acks, signal } = await runAndKill({ LOG_DIR: t.dir, CHAIN_ID: 'crash-write', DURABILITY: durability }, (a) => a.length >= 200);
+    expect(signal).toBe('SIGKILL');
+    const lastAck = Math.max(...acks);
+    const { sequences } = await onDisk(t.dir);
+    // Every acknowledged entry is there, in order (entries signed after the last ack may be too).
+    expect(sequences.slice(0, lastAck + 1)).toEqual(Array.from({ length: lastAck + 1 }, (_, i) => i));
+
+    // The dead writer's lock is still there; resuming takes it over.
+    expect(existsSync(join(t.dir, 'crash-write.lock'))).toBe(true);
+    const warnings: DecisionLogWarning[] = [];
+    const store = await resumeAndAppend(t.dir, 'crash-write', 3, warnings);
+    const v = await verifyDecisionLog(t.dir, keys.publicKey);
+    expect(v.ok).toBe(true);
+    expect(v.chains[0]!.entries).toBe(sequences.length + 3);
+    expect(store.files.length).toBe(2); // resumed in a new part
+    expect(warnings).toEqual([]);
+  });
+
+  it('a write torn by the disk filling up, then kill -9: the torn line is set aside and reported, the chain resumes from the last intact entry', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    // Entries of ~100 kB and a 600 kB file size limit: the 6th write is cut short (EFBIG).
+    const { acks, error, signal } = await runAndKill(
+      { LOG_DIR: t.dir, CHAIN_ID: 'crash-torn', DURABILITY: 'fsync', PAD_BYTES: String(100_000) },
+      (_a, e) => e !== null,
+      1200,
+    );
+    expect(signal).toBe('SIGKILL');
+    expect(error).toBe('EFBIG');
+    const [chain] = await listChains(t.dir);
+    const file = chain!.files[0]!.path;
+    const size = statSync(file).size;
+    const before = await onDisk(t.dir);
+    expect(before.torn).toBe(1);
+    expect(before.sequences).toEqual(acks);
+    expect(readFileSync(file).at(-1)).not.toBe(0x0a);
+
+    const pre = await verifyDecisionLog(t.dir, keys.publicKey);
+    expect(pre.chains[0]).toMatchObject({ ok: true, entries: acks.length, tornTail: { file } });
+
+    const warnings: DecisionLogWarning[] = [];
+    await resumeAndAppend(t.dir, 'crash-torn', 2, warnings);
+    const intactEnd = readFileSync(file).length;
+    expect(warnings).toEqual([expect.objectContaining({ code: 'torn_tail', file, sidecar: `${file}.torn`, offset: intactEnd, bytes: size - intactEnd })]);
+    expect(statSync(`${file}.torn`).size).toBe(size - intactEnd);
+    const torn = readFileSync(`${file}.torn`, 'utf8');
+    expect(torn.startsWith(`{"sequence":${acks.length},`)).toBe(true);
+
+    const v = await verifyDecisionLog(t.dir, keys.publicKey);
+    expect(v.chains[0]).toMatchObject({ ok: true, entries: acks.length + 2, tornSidecars: [{ path: `${file}.torn` }] });
+    const all: DecisionLogEntry[] = [];
+    for await (const r of readChain((await listChains(t.dir))[0]!)) if (r.kind === 'entry') all.push(r.entry);
+    expect(all.map((e) => e.sequence)).toEqual(Array.from({ length: acks.length + 2 }, (_, i) => i));
+  });
+});

@@ -1,0 +1,68 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chainEntries, listChains, readLines, verifyDecisionLog } from '../../exporters/index.js';
+import { ChainWriter, createSigner, generateKeypair } from '../../src/index.js';
+import { tempDir } from '../helpers/log.js';
+
+let cleanup = () => {};
+afterEach(() => cleanup());
+
+describe('reading logs back', () => {
+  it('splits lines across chunk boundaries, with offsets, and marks an unterminated last line', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const big = 'x'.repeat(3 * (1 << 20) + 17); // spans several 1 MiB reads
+    const file = join(t.dir, 'a.jsonl');
+    writeFileSync(file, `one\n${big}\n\nlast`);
+    const lines = [];
+    let read = 0;
+    for await (const l of readLines(file, (n) => (read += n))) lines.push({ ...l, bytes: l.bytes.length });
+    expect(lines).toEqual([
+      { line: 1, offset: 0, bytes: 3, terminated: true },
+      { line: 2, offset: 4, bytes: big.length, terminated: true },
+      { line: 3, offset: 5 + big.length, bytes: 0, terminated: true },
+      { line: 4, offset: 6 + big.length, bytes: 4, terminated: false },
+    ]);
+    expect(read).toBe(big.length + 10);
+  });
+
+  it('lists chains (rotated parts in numeric order, a foreign .jsonl as its own chain) and streams entries in order', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const keys = generateKeypair();
+    const w = new ChainWriter(createSigner(keys));
+    const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify(w.append({ n: i })));
+    // Parts written out of name order: 000010 must come after 000009.
+    writeFileSync(join(t.dir, 'c.20260101.000009.jsonl'), `${lines.slice(0, 3).join('\n')}\n`);
+    writeFileSync(join(t.dir, 'c.20260101.000010.jsonl'), `${lines.slice(3).join('\n')}\n`);
+    writeFileSync(join(t.dir, 'exported.jsonl'), `${lines[0]}\n`);
+    writeFileSync(join(t.dir, 'notes.txt'), 'not a log');
+    const chains = await listChains(t.dir);
+    expect(chains.map((c) => [c.chainId, c.files.map((f) => f.path.slice(t.dir.length + 1))])).toEqual([
+      ['c', ['c.20260101.000009.jsonl', 'c.20260101.000010.jsonl']],
+      ['exported.jsonl', ['exported.jsonl']],
+    ]);
+    const seqs: number[] = [];
+    for await (const e of chainEntries(chains[0]!)) seqs.push(e.sequence);
+    expect(seqs).toEqual([0, 1, 2, 3, 4, 5]);
+    expect((await verifyDecisionLog(t.dir, keys.publicKey)).chains.map((c) => [c.chainId, c.ok, c.entries])).toEqual([
+      ['c', true, 6],
+      ['exported.jsonl', true, 1],
+    ]);
+  });
+
+  it('names a missing path, and a line that is not JSON, in its errors', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    await expect(listChains(join(t.dir, 'nope'))).rejects.toThrow(`${join(t.dir, 'nope')}: no such file or directory`);
+    writeFileSync(join(t.dir, 'x.jsonl'), '{"a":1}\nnot json\n');
+    const [chain] = await listChains(t.dir);
+    const drain = async () => {
+      for await (const _ of chainEntries(chain!)) void _;
+    };
+    await expect(drain()).rejects.toThrow(`${join(t.dir, 'x.jsonl')}:2: not JSON`);
+    const v = await verifyDecisionLog(t.dir, generateKeypair().publicKey);
+    expect(v.chains[0]).toMatchObject({ ok: false, failure: { sequence: 0, reason: 'malformed_entry', line: 1 } });
+  });
+});

@@ -5,7 +5,7 @@ async function run(OpenAI, sdkVersion) {
   const client = new OpenAI({ apiKey: 'sk-child', baseURL: `${process.env.FAKE_URL}/v1`, maxRetries: 0 });
   const messages = [{ role: 'user', content: 'hello' }];
   const out = { sdkVersion };
-  const proto = OpenAI.Chat.Completions.prototype;
+  const proto = (OpenAI.OpenAI ?? OpenAI).Chat.Completions.prototype;
   out.contribOnTop = proto.create.__wrapped === true;
   const completion = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 10 });
   out.content = completion.choices[0].message.content;

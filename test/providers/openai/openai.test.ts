@@ -250,7 +250,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
     expect(span.attributes['gen_ai.usage.reasoning.output_tokens']).toBe(25_000);
   });
 
-  it('SDK helpers go through the guard: chat.completions.stream() and responses.stream()', async () => {
+  it('SDK helpers go through the guard: chat.completions.stream(), responses.stream(), chat.completions.parse()', async () => {
     const { client, t } = setup(mode, []);
     const runner = client.chat.completions.stream({ model: 'gpt-4o', messages, max_tokens: 100 });
     const final = await runner.finalChatCompletion();
@@ -258,9 +258,11 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
     const rs = client.responses.stream({ model: 'gpt-4o', input: 'hi', max_output_tokens: 100 });
     const finalResponse = await rs.finalResponse();
     expect(finalResponse.status).toBe('completed');
-    await until(() => t.outcomes().length === 2);
-    expect(t.decisions()).toHaveLength(2);
-    expect(t.outcomes().map((o) => o.outcome)).toEqual(['settled', 'settled']);
+    const parsed = await client.chat.completions.parse({ model: 'gpt-4o', messages, max_tokens: 100 });
+    expect(parsed.choices[0]!.message.content).toBe(OPENAI_FAKE_TEXT);
+    await until(() => t.outcomes().length === 3);
+    expect(t.decisions()).toHaveLength(3);
+    expect(t.outcomes().map((o) => o.outcome)).toEqual(['settled', 'settled', 'settled']);
   });
 
   it('stream abandoned early (break): released with the streamed estimate, nothing left pending', async () => {

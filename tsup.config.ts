@@ -11,6 +11,7 @@ export default defineConfig({
     exporters: 'exporters/index.ts',
     // The `agentguard-spend` bin; its `#!/usr/bin/env node` line is kept by esbuild.
     cli: 'src/cli/main.ts',
+    'instrumentations/openai': 'instrumentations/openai/index.ts',
   },
   format: ['esm', 'cjs'],
   // Types for every library entry (the CLI has none).

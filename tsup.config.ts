@@ -6,6 +6,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    'instrumentations/anthropic': 'instrumentations/anthropic/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -3,3 +3,4 @@
  * Anthropic and Bedrock APIs for the demo, the examples and the tests.
  */
 export { FakeProvider, sendJson, sleep, type FakeBehaviour, type FakeRequest, type FakeRoute, type RecordedRequest } from './server.js';
+export { anthropicMessagesRoute, anthropicRoutes, DEFAULT_ANTHROPIC_USAGE } from './anthropic.js';

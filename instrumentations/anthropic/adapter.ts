@@ -59,13 +59,13 @@ export interface PreparedMessagesCall {
  * 3-bytes-per-token estimate over `system` + `messages` + `tools` (the
  * provider's reported usage settles the call). Output bound: `max_tokens`.
  */
-export function describeMessagesCall(params: Record<string, unknown>, options: unknown): PreparedMessagesCall {
+export function describeMessagesCall(params: Record<string, unknown>, options: unknown, provider: string = ANTHROPIC_PROVIDER): PreparedMessagesCall {
   const maxTokens = params.max_tokens;
   const maxOutputTokens = typeof maxTokens === 'number' && Number.isSafeInteger(maxTokens) && maxTokens >= 0 ? maxTokens : DEFAULT_MAX_TOKENS_CEILING;
   const { options: sendOptions, overrides } = takeHeadersFromOptions(options);
   return {
     description: {
-      provider: ANTHROPIC_PROVIDER,
+      provider,
       operation: ANTHROPIC_OPERATION,
       model: String(params.model ?? ''),
       estimatedInputTokens: estimateTokensFromBytes({ system: params.system, messages: params.messages, tools: params.tools }),
@@ -126,7 +126,12 @@ export function apiPromiseClassFor(client: unknown): APIPromiseClass | undefined
         const probe = request.call(client, new Promise(() => {}));
         const ctor = probe && typeof probe === 'object' ? (probe as object).constructor : undefined;
         if (typeof ctor === 'function' && ctor !== Promise && probe instanceof Promise && typeof (ctor.prototype as SdkAPIPromise).asResponse === 'function') {
-          cls = ctor as APIPromiseClass;
+          // The constructor must be (client, responsePromise, parseResponse) and keep both as
+          // plain properties (0.50.1 … 1.x); the older (responsePromise, parseResponse) shape is refused.
+          const marker = new Promise<ResponseProps>(() => {});
+          const parse = () => undefined;
+          const check = new (ctor as APIPromiseClass)(client, marker, parse);
+          if (check.responsePromise === marker && check.parseResponse === parse) cls = ctor as APIPromiseClass;
         }
       } catch {
         cls = null;
@@ -135,6 +140,20 @@ export function apiPromiseClassFor(client: unknown): APIPromiseClass | undefined
     apiPromiseClasses.set(key, cls);
   }
   return cls ?? undefined;
+}
+
+/**
+ * Which provider bills a client's calls. `@anthropic-ai/bedrock-sdk` and
+ * `@anthropic-ai/vertex-sdk` clients extend this SDK's client and use the same
+ * `Messages` class (so they are guarded too), but are billed (and priced) as
+ * Bedrock / Vertex models: recognised by their `awsRegion` / `projectId` fields.
+ */
+export function anthropicProviderOf(client: unknown): string {
+  if (client && typeof client === 'object') {
+    if ('awsRegion' in client) return 'bedrock';
+    if ('projectId' in client && 'region' in client) return 'google-vertex';
+  }
+  return ANTHROPIC_PROVIDER;
 }
 
 /** The span a stream helper (`messages.stream()`) started for its call, passed down as `__span`. */
@@ -186,7 +205,7 @@ export function guardMessagesCreate(original: MessagesCreate, getBinding: () => 
 
     const responsePromise = (async (): Promise<ResponseProps> => {
       const binding = getBinding();
-      const prepared = describeMessagesCall(request, options);
+      const prepared = describeMessagesCall(request, options, anthropicProviderOf(client));
       // Under `messages.stream()` the SDK's helper already started its span: ours is its child.
       const helper = helperSpanOf(options);
       const guarded = await context.with(helper ? trace.setSpan(parent, helper) : parent, () => openGuardedCall(binding, prepared.description));

@@ -14,6 +14,7 @@ export { withAnthropicSpendGuard } from './wrapper.js';
 export {
   ANTHROPIC_OPERATION,
   ANTHROPIC_PROVIDER,
+  anthropicProviderOf,
   DEFAULT_MAX_TOKENS_CEILING,
   describeMessagesCall,
   guardMessagesCreate,

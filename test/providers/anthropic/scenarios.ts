@@ -288,7 +288,7 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
       await new Promise<void>((resolve) => ms.once('text', () => resolve()));
       ms.abort();
       const err = await ms.done().catch((e: unknown) => e);
-      expect((err as Error).name).toMatch(/Abort/);
+      expect(err).toBeInstanceOf(Anthropic.APIUserAbortError);
       expect(guard.pendingCount).toBe(0);
       expect(lastOutcome(log)!.outcome).toBe('released');
     });

@@ -60,4 +60,20 @@ describe('anthropic wrapper specifics', () => {
       await fake.close();
     }
   });
+
+  it('clients of @anthropic-ai/bedrock-sdk (same Messages class, awsRegion) are priced as Bedrock', async () => {
+    const fake = await startFake();
+    try {
+      const { guard, log } = makeGuard();
+      class BedrockLike extends Anthropic {
+        awsRegion = 'us-east-1';
+      }
+      const c = withAnthropicSpendGuard(new BedrockLike({ baseURL: fake.url, apiKey: 'k', maxRetries: 0, openTelemetry: false }), { guard, scope: { tenantId: 'acme' } });
+      await c.messages.create({ model: 'anthropic.claude-sonnet-4-5-20250929-v1:0', max_tokens: 10, messages: userMessage() });
+      expect(lastDecision(log)).toMatchObject({ provider: 'bedrock', action: 'allow' });
+      expect(guard.pendingCount).toBe(0);
+    } finally {
+      await fake.close();
+    }
+  });
 });

@@ -7,7 +7,7 @@ import type { FakeProvider } from '../../../fake-provider/server.js';
 import { lastDecision, makeGuard, MODEL, policy, setupOtel, spans, startFake, userMessage } from './helpers.js';
 
 /**
- * The SDK (>= 0.6x / 1.x) traces its own calls with OpenTelemetry by default: a
+ * The SDK (recent 0.x such as 0.137, and 1.x) traces its own calls with OpenTelemetry by default: a
  * CLIENT span `anthropic.messages.create`. Our choice (README, "Spans"): the
  * call's span is OURS, `chat {model}`, carrying the gen_ai.* and all
  * agentguard.* attributes and recorded in the signed decision; the SDK's span,

@@ -8,6 +8,8 @@ const libraryEntries = {
   'instrumentations/openai/index': 'instrumentations/openai/index.ts',
   'instrumentations/anthropic/index': 'instrumentations/anthropic/index.ts',
   'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
+  // `agentguard-spend/fake-provider`: the loopback fake OpenAI/Anthropic/Bedrock server (examples, benchmarks).
+  'fake-provider/index': 'fake-provider/index.ts',
 };
 
 // One build, two module formats: ESM (`.js`) for `import`, CommonJS (`.cjs`) for

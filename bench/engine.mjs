@@ -4,13 +4,10 @@ import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard } fr
 import { floorResults } from './floor.mjs';
 import { measure, report, round } from './lib.mjs';
 
-export async function engineResults(iterations = 20000) {
-  const floor = floorResults(iterations);
-  const entryUs = floor.find((r) => r.name.startsWith('entry:')).meanUs;
-  const guard = new SpendGuard({
-    signingKeys: generateKeypair(),
-    logStore: new InMemoryDecisionLogStore(),
-    metrics: false,
+/** The engine benchmark's guard: two window caps (day, month) that never fire. */
+export function benchGuardConfig(signingKeys) {
+  return {
+    signingKeys,
     policy: parsePolicy({
       id: 'tenant-daily',
       name: 'Tenant daily',
@@ -23,7 +20,13 @@ export async function engineResults(iterations = 20000) {
         { amountCents: 1e12, window: 'per_month', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'monthly', selector: ['tenantId', 'agentId'] },
       ],
     }),
-  });
+  };
+}
+
+export async function engineResults(iterations = 20000) {
+  const floor = floorResults(iterations);
+  const entryUs = floor.find((r) => r.name.startsWith('entry:')).meanUs;
+  const guard = new SpendGuard({ ...benchGuardConfig(generateKeypair()), logStore: new InMemoryDecisionLogStore(), metrics: false });
   const request = { provider: 'openai', model: 'gpt-4o', scope: { tenantId: 'acme', agentId: 'agent-7' }, estimatedInputTokens: 1000, maxOutputTokens: 500 };
   const usage = { inputTokens: 900, outputTokens: 300, cachedInputTokens: 100 };
   const r = await measure(

@@ -45,3 +45,55 @@ export function report(title, results, extra = {}) {
   if (process.stderr.isTTY) console.table(results);
   return out;
 }
+
+/** p-quantile (0..1) of an already sorted numeric array. */
+export function quantile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/** Median of a numeric array (not modified). */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The machine a benchmark ran on: CPU model, cores, memory, Node, OS. */
+export async function machine() {
+  const os = await import('node:os');
+  const { readFileSync } = await import('node:fs');
+  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  let cpuMHz;
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? cpuModel;
+    const mhz = /^cpu MHz\s*:\s*(.+)$/m.exec(info)?.[1];
+    if (mhz) cpuMHz = Math.round(Number(mhz));
+  } catch {
+    // not Linux
+  }
+  return {
+    cpuModel,
+    ...(cpuMHz ? { cpuMHz } : {}),
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    v8: process.versions.v8,
+    openssl: process.versions.openssl,
+    platform: `${process.platform}-${process.arch}`,
+    kernel: os.release(),
+  };
+}
+
+/** Prints a short table (array of flat objects) to stderr, keeping stdout pure JSON. */
+export function table(title, rows) {
+  if (!rows.length) return;
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v) => (v === undefined || v === null ? '' : typeof v === 'number' ? String(v) : String(v));
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals) => vals.map((v, i) => (typeof v === 'number' ? v.toString().padStart(widths[i]) : cell(v).padEnd(widths[i]))).join('  ');
+  process.stderr.write(`\n${title}\n${line(cols)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const r of rows) process.stderr.write(`${line(cols.map((c) => r[c]))}\n`);
+}

@@ -38,9 +38,9 @@ export {
   type TokenRates,
   type UsageTokens,
 } from './pricing.js';
-export { createSigner, verifySignature, type Signer, type SignerBackend } from './signer.js';
+export { createSigner, verifySignature, verifySignatureAsync, type Signer, type SignerBackend } from './signer.js';
 export type { ReserveRequest, ReserveResult, SettleRequest, SpendStore, WindowHold } from './spend-store.js';
-export { ChainVerifier, verifyChain, verifyEntry, type ChainVerification, type EntryVerification, type VerifyFailureReason } from './verify.js';
+export { ChainVerifier, PipelinedChainVerifier, verifyChain, verifyEntry, type LocatedFailure, type ChainVerification, type EntryVerification, type VerifyFailureReason } from './verify.js';
 export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './windows.js';
 export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type Durability, type EnvConfig, type InstrumentationName } from './env-config.js';
 export { loadPolicyFile } from './policy-file.js';

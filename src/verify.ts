@@ -1,6 +1,6 @@
 import { computeEntryHash, GENESIS_HASH, type DecisionLogEntry } from './chain.js';
 import { signerFingerprint } from './keys.js';
-import { verifySignature } from './signer.js';
+import { verifySignature, verifySignatureAsync } from './signer.js';
 
 /** Why an entry failed verification. */
 export type VerifyFailureReason =
@@ -30,6 +30,21 @@ const HEX128 = /^[0-9a-f]{128}$/;
 export function verifyEntry(entry: DecisionLogEntry, publicKey: Uint8Array, fingerprint = signerFingerprint(publicKey)): EntryVerification {
   const shape = describeMalformed(entry);
   if (shape) return { ok: false, reason: 'malformed_entry', message: shape };
+  return verifyWellFormed(entry, publicKey, fingerprint);
+}
+
+/** {@link verifyEntry} of an entry already known to be well-formed. */
+function verifyWellFormed(entry: DecisionLogEntry, publicKey: Uint8Array, fingerprint: string): EntryVerification {
+  const body = checkSignerAndHash(entry, fingerprint);
+  if (body) return body;
+  if (!verifySignature(publicKey, Buffer.from(entry.entryHash, 'hex'), Buffer.from(entry.signature, 'hex'))) return BAD_SIGNATURE;
+  return { ok: true };
+}
+
+const BAD_SIGNATURE = { ok: false, reason: 'bad_signature', message: 'Ed25519 signature does not verify' } as const;
+
+/** Signer and recomputed hash of a well-formed entry (everything but the signature). */
+function checkSignerAndHash(entry: DecisionLogEntry, fingerprint: string): Extract<EntryVerification, { ok: false }> | null {
   if (entry.signerFingerprint !== fingerprint) {
     return { ok: false, reason: 'wrong_signer', message: `signed by ${entry.signerFingerprint}, expected ${fingerprint}` };
   }
@@ -42,10 +57,18 @@ export function verifyEntry(entry: DecisionLogEntry, publicKey: Uint8Array, fing
   if (recomputed !== entry.entryHash) {
     return { ok: false, reason: 'hash_mismatch', message: `entryHash ${entry.entryHash} does not match recomputed ${recomputed}` };
   }
-  if (!verifySignature(publicKey, Buffer.from(entry.entryHash, 'hex'), Buffer.from(entry.signature, 'hex'))) {
-    return { ok: false, reason: 'bad_signature', message: 'Ed25519 signature does not verify' };
+  return null;
+}
+
+/** Shape, sequence and link of the entry expected at `at` after `previousHash`. */
+function checkPlace(entry: DecisionLogEntry, at: number, previousHash: string): Extract<EntryVerification, { ok: false }> | null {
+  const shape = describeMalformed(entry);
+  if (shape) return { ok: false, reason: 'malformed_entry', message: shape };
+  if (entry.sequence !== at) return { ok: false, reason: 'sequence_gap', message: `expected sequence ${at}, got ${entry.sequence}` };
+  if (entry.previousHash !== previousHash) {
+    return { ok: false, reason: 'broken_link', message: `previousHash ${entry.previousHash} does not match entry ${at - 1}'s hash ${previousHash}` };
   }
-  return { ok: true };
+  return null;
 }
 
 /**
@@ -87,17 +110,8 @@ export class ChainVerifier {
   push(entry: DecisionLogEntry): Extract<ChainVerification, { ok: false }> | null {
     if (this.#failed) return this.#failed;
     const at = this.#expectedSequence;
-    const fail = (reason: VerifyFailureReason, message: string) => (this.#failed = { ok: false, sequence: at, reason, message });
-    const shape = describeMalformed(entry);
-    if (shape) return fail('malformed_entry', shape);
-    if (entry.sequence !== at) {
-      return fail('sequence_gap', `expected sequence ${at}, got ${entry.sequence}`);
-    }
-    if (entry.previousHash !== this.#previousHash) {
-      return fail('broken_link', `previousHash ${entry.previousHash} does not match entry ${at - 1}'s hash ${this.#previousHash}`);
-    }
-    const result = verifyEntry(entry, this.#publicKey, this.#fingerprint);
-    if (!result.ok) return fail(result.reason, result.message);
+    const bad = checkPlace(entry, at, this.#previousHash) ?? verifyWellFormed(entry, this.#publicKey, this.#fingerprint);
+    if (!bad.ok) return (this.#failed = { ok: false, sequence: at, reason: bad.reason, message: bad.message });
     this.#previousHash = entry.entryHash;
     this.#expectedSequence++;
     return null;
@@ -106,6 +120,88 @@ export class ChainVerifier {
   /** The chain head after the last verified entry. */
   get head(): { sequence: number; entryHash: string } | null {
     return this.#expectedSequence === 0 ? null : { sequence: this.#expectedSequence - 1, entryHash: this.#previousHash };
+  }
+}
+
+/** A chain failure, with where the caller found the bad entry. */
+export type LocatedFailure<W> = Extract<ChainVerification, { ok: false }> & { where: W };
+
+/**
+ * {@link ChainVerifier} for large logs: sequence, link, signer and hash are
+ * checked on the calling thread as entries arrive, while up to `window`
+ * signatures are verified at once on the libuv threadpool (see
+ * {@link verifySignatureAsync}). Reports the same first bad entry as
+ * `ChainVerifier` would: a signature failure found late still wins over any
+ * failure at a later sequence. `where` (e.g. file and line) is carried to the failure.
+ */
+export class PipelinedChainVerifier<W = undefined> {
+  readonly #publicKey: Uint8Array;
+  readonly #fingerprint: string;
+  readonly #window: number;
+  readonly #inFlight: { sequence: number; where: W; ok: Promise<boolean> }[] = [];
+  #expectedSequence = 0;
+  #previousHash = GENESIS_HASH;
+  #failed: LocatedFailure<W> | null = null;
+
+  /**
+   * `window`: signatures in flight (default 128). `window: 0` verifies each
+   * signature at once on the calling thread (cheaper per entry on one core).
+   */
+  constructor(publicKey: Uint8Array, options: { window?: number } = {}) {
+    this.#publicKey = publicKey;
+    this.#fingerprint = signerFingerprint(publicKey);
+    this.#window = Math.max(0, options.window ?? 128);
+  }
+
+  /** Checks the next entry; resolves to the chain's first failure once known (sticky), else null. */
+  async push(entry: DecisionLogEntry, where: W): Promise<LocatedFailure<W> | null> {
+    if (this.#failed) return this.#failed;
+    const at = this.#expectedSequence;
+    const bad = checkPlace(entry, at, this.#previousHash) ?? checkSignerAndHash(entry, this.#fingerprint);
+    if (bad) return this.fail(bad.reason, bad.message, where);
+    if (this.#window === 0) {
+      if (!verifySignature(this.#publicKey, Buffer.from(entry.entryHash, 'hex'), Buffer.from(entry.signature, 'hex'))) return this.fail(BAD_SIGNATURE.reason, BAD_SIGNATURE.message, where);
+      this.#previousHash = entry.entryHash;
+      this.#expectedSequence++;
+      return null;
+    }
+    this.#previousHash = entry.entryHash;
+    this.#expectedSequence++;
+    const ok = verifySignatureAsync(this.#publicKey, Buffer.from(entry.entryHash, 'hex'), Buffer.from(entry.signature, 'hex'));
+    this.#inFlight.push({ sequence: at, where, ok });
+    if (this.#inFlight.length >= this.#window) await this.#settleOldest();
+    return this.#failed;
+  }
+
+  /**
+   * Records a failure the caller found at the next expected sequence (e.g. an
+   * unreadable line), unless a signature still in flight fails first.
+   */
+  async fail(reason: VerifyFailureReason, message: string, where: W): Promise<LocatedFailure<W>> {
+    if (this.#failed) return this.#failed;
+    const at = this.#expectedSequence;
+    await this.finish();
+    return (this.#failed ??= { ok: false, sequence: at, reason, message, where });
+  }
+
+  /** Waits for every signature in flight; resolves to the first failure, or null. */
+  async finish(): Promise<LocatedFailure<W> | null> {
+    while (this.#inFlight.length > 0 && !this.#failed) await this.#settleOldest();
+    this.#inFlight.length = 0;
+    return this.#failed;
+  }
+
+  /** Entries verified intact so far (after {@link finish}: of the whole chain, up to the first bad one). */
+  get count(): number {
+    return this.#failed ? this.#failed.sequence : this.#expectedSequence - this.#inFlight.length;
+  }
+
+  async #settleOldest(): Promise<void> {
+    const oldest = this.#inFlight.shift()!;
+    if (!(await oldest.ok) && !this.#failed) {
+      this.#failed = { ok: false, sequence: oldest.sequence, reason: BAD_SIGNATURE.reason, message: BAD_SIGNATURE.message, where: oldest.where };
+      this.#inFlight.length = 0;
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 export async function measure(name, fn, { iterations = 20000, warmup = 2000, batch = 1 } = {}) {
   for (let i = 0; i < warmup; i++) await fn(i);
   const samples = new Float64Array(Math.ceil(iterations / batch));
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   for (let s = 0; s < samples.length; s++) {
     const t0 = performance.now();
@@ -12,6 +13,7 @@ export async function measure(name, fn, { iterations = 20000, warmup = 2000, bat
     samples[s] = (performance.now() - t0) / batch;
   }
   const totalMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   samples.sort();
   const pct = (p) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] * 1000;
   return {
@@ -21,16 +23,20 @@ export async function measure(name, fn, { iterations = 20000, warmup = 2000, bat
     meanUs: round((totalMs / iterations) * 1000),
     p50Us: round(pct(0.5)),
     p99Us: round(pct(0.99)),
+    cpuUs: round((cpu.user + cpu.system) / iterations),
   };
 }
 
 /** Same as measure, but for a synchronous function (no await overhead in the loop). */
 export function measureSync(name, fn, { iterations = 20000, warmup = 2000 } = {}) {
   for (let i = 0; i < warmup; i++) fn(i);
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < iterations; i++) fn(i);
   const totalMs = performance.now() - start;
-  return { name, iterations, opsPerSec: Math.round((iterations / totalMs) * 1000), meanUs: round((totalMs / iterations) * 1000) };
+  const cpu = process.cpuUsage(cpu0);
+  // cpuUs: CPU time per op of this thread's process; on a busy shared machine it is steadier than wall time.
+  return { name, iterations, opsPerSec: Math.round((iterations / totalMs) * 1000), meanUs: round((totalMs / iterations) * 1000), cpuUs: round((cpu.user + cpu.system) / iterations) };
 }
 
 export function round(x, digits = 2) {

@@ -22,7 +22,7 @@ import type { SigningKeys } from './keys.js';
 import { SpendMetrics, type SpendMetricsOptions } from './metrics.js';
 import { createSigner, type SignerBackend } from './signer.js';
 import type { SpendStore, WindowHold } from './spend-store.js';
-import { windowAt } from './windows.js';
+import { sharedWindowAt } from './windows.js';
 
 /** A provider call, described without any provider SDK type. */
 export interface CallRequest {
@@ -475,7 +475,7 @@ export class SpendGuard {
           refs.push({ policy, cap, enforce, key: `${capKey}|per_call`, hold: -1, expiresAtMs: nowMs });
           return;
         }
-        const w = windowAt(cap.window, nowMs);
+        const w = sharedWindowAt(cap.window, nowMs);
         const key = `${capKey}|${cap.window}@${w.label}`;
         let hold = holdIndex.get(key);
         if (hold === undefined) {

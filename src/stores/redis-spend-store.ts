@@ -28,7 +28,7 @@ export interface RedisScriptClient {
 export type RedisHashTag = string | typeof TENANT_HASH_TAG | ((counterKey: string) => string);
 
 /** Hash-tag counters by tenant: see {@link RedisHashTag}. */
-export const TENANT_HASH_TAG = Symbol.for('agentguard.hashTag.tenant');
+export const TENANT_HASH_TAG: unique symbol = Symbol.for('agentguard.hashTag.tenant') as never;
 
 /** Options of {@link RedisSpendStore}. */
 export interface RedisSpendStoreOptions {

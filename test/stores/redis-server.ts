@@ -32,6 +32,17 @@ export async function testRedis(): Promise<TestRedis | null> {
   return null;
 }
 
+/**
+ * Whether `redis-server` is on PATH (tests that start their own, e.g. a cluster).
+ * Under `CI=true` its absence throws instead.
+ */
+export function hasRedisServerBinary(): boolean {
+  if (spawnSync('redis-server', ['--version']).status === 0) return true;
+  if (process.env.CI === 'true') throw new Error('CI=true and redis-server is not on PATH; .ci/run must install it');
+  console.warn('\n!!!!!!!! SKIPPING REDIS CLUSTER TESTS: redis-server is not on PATH (apt-get install redis-server) !!!!!!!!\n');
+  return false;
+}
+
 /** Starts a throwaway redis-server on a free 127.0.0.1 port (no persistence). */
 export async function startRedisServer(extraArgs: string[] = []): Promise<TestRedis & { port: number; process: ChildProcess }> {
   const port = await freePort();

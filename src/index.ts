@@ -40,6 +40,9 @@ export {
 } from './pricing.js';
 export { createSigner, verifySignature, type Signer, type SignerBackend } from './signer.js';
 export type { ReserveRequest, ReserveResult, SettleRequest, SpendStore, WindowHold } from './spend-store.js';
+export { spendStoreFromUrl } from './stores/from-url.js';
+export { RedisSpendStore, TENANT_HASH_TAG, type RedisHashTag, type RedisScriptClient, type RedisSpendStoreOptions } from './stores/redis-spend-store.js';
+export { SqliteSpendStore, type SqliteSpendStoreOptions } from './stores/sqlite-spend-store.js';
 export { ChainVerifier, verifyChain, verifyEntry, type ChainVerification, type EntryVerification, type VerifyFailureReason } from './verify.js';
 export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './windows.js';
 export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type Durability, type EnvConfig, type InstrumentationName } from './env-config.js';

@@ -209,7 +209,11 @@ export class ChainVerifier {
       this.#current = d.newSignerFingerprint;
       this.#rotations++;
     }
-    if (at === 0) this.#genesisHash = entry.entryHash;
+    if (at === 0) {
+      this.#genesisHash = entry.entryHash;
+      const swapped = this.#earlySwap(entry.entryHash);
+      if (swapped) return (this.#failed = swapped);
+    }
     if (this.#checkpointSequences.has(at)) {
       this.#atCheckpoint.set(at, { entryHash: entry.entryHash, signers: [...new Set([signedBy, this.#current!])] });
     }
@@ -229,6 +233,27 @@ export class ChainVerifier {
     if (failure) return (this.#failed = failure);
     if (!this.#withOptions) return { ok: true, count: this.count };
     return { ok: true, count: this.count, checkpoints: this.#checkpoints.length, signers: [...this.#signers] };
+  }
+
+  /**
+   * At sequence 0: a checkpoint for another chain that the genesis signer (or
+   * a trusted key) signed proves at once that this log is not that chain.
+   * Checkpoints by keys introduced later are judged in {@link finish}.
+   */
+  #earlySwap(genesisHash: string): ChainVerificationFailure | null {
+    for (const cp of this.#checkpoints) {
+      if (describeMalformedCheckpoint(cp) || cp.chainId === genesisHash) continue;
+      const key = this.#known.get(cp.signerFingerprint);
+      if (!key || !(key.trusted || cp.signerFingerprint === this.#current)) continue;
+      if (!verifyCheckpointSignature(cp, key.publicKey)) continue;
+      return {
+        ok: false,
+        sequence: 0,
+        reason: 'swapped_log',
+        message: `checkpoint at sequence ${cp.sequence} is for chain ${cp.chainId}, but this log is chain ${genesisHash} (its sequence-0 entryHash)`,
+      };
+    }
+    return null;
   }
 
   #resolveSigner(fingerprint: string): Uint8Array | { reason: VerifyFailureReason; message: string } {

@@ -22,10 +22,12 @@ import {
   createCheckpoint,
   createSigner,
   entryCanonicalJson,
+  GENESIS_HASH,
   InMemoryDecisionLogStore,
   parseLogLine,
   parsePolicies,
   signingKeysFromHex,
+  sha256Hex,
   SpendGuard,
   verifyChain,
   type DecisionLogEntry,
@@ -151,6 +153,14 @@ const INVALID_ENTRIES = [
   { name: 'a lone surrogate in the decision', entry: { ...FAKE, decision: { x: 'a\ud800' } }, js: { x: 'a\ud800' }, pyError: /^UnicodeEncodeError: / },
 ];
 
+/** An entry hashed the port's legacy way: signerFingerprint left out of the hashed body. */
+function legacyEntry(): DecisionLogEntry {
+  const signer = createSigner(KEYS_A);
+  const decision = { entryType: 'decision', decisionId: 'legacy-0' };
+  const entryHash = sha256Hex(entryCanonicalJson({ sequence: 0, decision, previousHash: GENESIS_HASH }));
+  return { sequence: 0, decision, previousHash: GENESIS_HASH, entryHash, signature: hex(signer.sign(Buffer.from(entryHash, 'hex'))), signerFingerprint: signer.fingerprint };
+}
+
 type Expect = 'same' | 'gap' | 'py_accepts' | 'both_accept';
 interface Tamper {
   name: string;
@@ -179,11 +189,12 @@ function ours(entries: DecisionLogEntry[], publicKey: Uint8Array) {
   return verifyChain(structuredClone(entries), publicKey);
 }
 
-const figures = { vectorsMatched: 0, vectorsDifferAsDocumented: 0, tsChainsVerifiedByPython: 0, pythonChainsVerifiedByTs: 0, tamperedCopiesAgreed: 0 };
+const figures: Record<string, unknown> & { vectorsMatched: number; vectorsDifferAsDocumented: number; tsChainsVerifiedByPython: number; pythonChainsVerifiedByTs: number; tamperedCopiesAgreed: number } = { vectorsMatched: 0, vectorsDifferAsDocumented: 0, tsChainsVerifiedByPython: 0, pythonChainsVerifiedByTs: 0, tamperedCopiesAgreed: 0 };
 
 describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYTHON_PORT_VERSION})`, () => {
   let guardChain: DecisionLogEntry[];
   let rotated: DecisionLogEntry[];
+  let legacy: DecisionLogEntry;
   let first: PyResponse;
   let second: PyResponse;
   let pyChains: { name: string; entries: DecisionLogEntry[] }[];
@@ -199,7 +210,14 @@ describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYT
     ourJobs.push({ name: 'SpendGuard chain', entries: guardChain, key: KEYS_A.publicKey }, { name: 'chain of every integer-only vector', entries: vectorChain, key: KEYS_A.publicKey });
     for (const t of TAMPERS) tamperJobs.push({ tamper: t, entries: t.edit(structuredClone(guardChain)), key: KEYS_A.publicKey, chain: 'ours' });
 
-    const verifyJobs = [...ourJobs, ...tamperJobs, ...INVALID_ENTRIES.map((x) => ({ entries: [x.entry], key: KEYS_A.publicKey })), { entries: rotated, key: KEYS_A.publicKey }].map((j) => ({ entries: j.entries, publicKeyHex: hex(j.key) }));
+    legacy = legacyEntry();
+    const verifyJobs = [
+      ...ourJobs,
+      ...tamperJobs,
+      ...INVALID_ENTRIES.map((x) => ({ entries: [x.entry], key: KEYS_A.publicKey })),
+      { entries: rotated, key: KEYS_A.publicKey },
+      { entries: [legacy], key: KEYS_A.publicKey },
+    ].map((j) => ({ entries: j.entries, publicKeyHex: hex(j.key) }));
     first = runDriver({
       verify: verifyJobs,
       canonical: VECTORS.map((v) => ({ value: v.value })),
@@ -225,6 +243,7 @@ describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYT
 
   afterAll(() => {
     if (home) rmSync(home, { recursive: true, force: true });
+    figures.entries = { ours: ourJobs.map((j) => j.entries.length), python: pyChains?.map((c) => c.entries.length) };
     console.log(`parity figures (Python agentguard-spend ${PYTHON_PORT_VERSION}): ${JSON.stringify(figures)}`);
   });
 
@@ -323,8 +342,13 @@ describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYT
 
   it('documented: the port has no signer_change entries, so it verifies a rotated chain only up to the rotation', () => {
     expect(verifyChain(rotated, KEYS_A.publicKey)).toEqual({ ok: true, count: 4 });
-    const py = first.verify.at(-1)!;
+    const py = first.verify.at(-2)!;
     expect(py).toMatchObject({ ok: false, sequence: 3 });
+  });
+
+  it('documented: the port also accepts a legacy entry hash without signerFingerprint; we do not', () => {
+    expect(first.verify.at(-1)).toEqual({ ok: true, sequence: null, reason: null });
+    expect(verifyChain([legacy], KEYS_A.publicKey)).toMatchObject({ ok: false, sequence: 0, reason: 'hash_mismatch' });
   });
 
   function checkTamper(j: (typeof tamperJobs)[number], py: PyVerify) {

@@ -19,6 +19,7 @@ export {
 } from './checkpoint.js';
 export { compareCodePoints, entryCanonicalJson, MAX_ENTRY_DEPTH } from './entry-json.js';
 export { MAX_LOG_LINE_LENGTH, parseLogLine } from './log-line.js';
+export { rotateChainKey, type RotateChainKeyOptions } from './rotate-key.js';
 export { describeBadSignerChange, isSignerChange, SIGNER_CHANGE, signerChangeDecision, type SignerChangeDecision } from './rotation.js';
 export { CAPABILITY_TIERS, capabilitySatisfies, type CapabilityTier } from './capability.js';
 export { ChainWriter, computeEntryHash, GENESIS_HASH, signEntry, type ChainHead, type DecisionLogEntry, type DecisionPayload } from './chain.js';

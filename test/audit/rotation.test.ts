@@ -5,6 +5,7 @@ import {
   generateKeypair,
   InMemoryDecisionLogStore,
   parsePolicy,
+  rotateChainKey,
   SIGNER_CHANGE,
   signEntry,
   signerChangeDecision,
@@ -129,6 +130,26 @@ describe('key rotation', () => {
     (t[1]!.decision as Record<string, unknown>).newSignerFingerprint = fp(7);
     expect(verifyChain(t, k1)).toMatchObject({ ok: false, sequence: 1, reason: 'hash_mismatch' });
     expect(computeEntryHash(entries[1]!)).toBe(entries[1]!.entryHash);
+  });
+});
+
+describe('rotateChainKey (what the CLI rotate-key calls on a resting log)', () => {
+  it('continues a stored chain under the new key, and a guard started with it resumes the chain', async () => {
+    const w = new ChainWriter(signerOf(1));
+    const stored = [w.append(decision(0)), w.append(decision(1))];
+    const change = rotateChainKey({ head: w.head!, outgoingKeys: keysOf(1), incomingKeys: keysOf(2), reason: 'rotate-key', timestampMs: 0 });
+    expect(change).toMatchObject({ sequence: 2, previousHash: stored[1]!.entryHash, signerFingerprint: fp(1) });
+    const log = new InMemoryDecisionLogStore();
+    for (const e of [...stored, change]) log.append(e);
+    const guard = new SpendGuard({ signingKeys: keysOf(2), logStore: log, policy: parsePolicy({ id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps: [] }) });
+    await guard.decide({ provider: 'openai', model: 'gpt-4o', scope: { tenantId: 't' }, estimatedInputTokens: 1, maxOutputTokens: 1 });
+    expect(verifyChain(log.entries(), k1, {})).toMatchObject({ ok: true, count: 4, signers: [fp(1), fp(2)] });
+  });
+
+  it('refuses mismatched key pairs', () => {
+    const w = new ChainWriter(signerOf(1));
+    w.append(decision(0));
+    expect(() => rotateChainKey({ head: w.head!, outgoingKeys: { ...keysOf(1), publicKey: keysOf(3).publicKey }, incomingKeys: keysOf(2), reason: 'x' })).toThrow(/outgoingKeys.publicKey/);
   });
 });
 

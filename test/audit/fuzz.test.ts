@@ -13,7 +13,9 @@ import {
 import { anyNumberJsonArb, stringArb } from './arbitraries.js';
 import { chainOf, keysOf } from './helpers.js';
 
-const RUNS = { numRuns: 400 };
+/** Bounded so the suite stays fast; raise AGENTGUARD_FUZZ_RUNS for a deeper local run. */
+const RUNS = { numRuns: Number(process.env.AGENTGUARD_FUZZ_RUNS ?? 400) };
+const TIMEOUT = Math.max(30_000, RUNS.numRuns * 10);
 
 /** Runs `fn`; it may return, or throw an error of class `named` — anything else fails the property. */
 function onlyNamed(named: new (...a: never[]) => AgentGuardError, fn: () => unknown): void {
@@ -39,7 +41,7 @@ describe('fuzz: parseLogLine', () => {
       }),
       RUNS,
     );
-  });
+  }, TIMEOUT);
 
   it('random bytes (invalid UTF-8 included): an entry or a LogLineError', () => {
     fc.assert(
@@ -48,7 +50,7 @@ describe('fuzz: parseLogLine', () => {
       }),
       RUNS,
     );
-  });
+  }, TIMEOUT);
 
   it('names the code and field', () => {
     const cases: [string | Uint8Array, string, string | undefined][] = [
@@ -78,10 +80,21 @@ describe('fuzz: parseLogLine', () => {
   });
 });
 
+/** Everything fast-check can make: null prototypes, BigInt, Date, Map, Set, typed and sparse arrays, boxed values. */
+const wildValue = fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withBoxedValues: true, withObjectString: true });
+
+const jsonOrNull = (v: unknown): string => {
+  try {
+    return JSON.stringify(v) ?? 'null';
+  } catch {
+    return 'null';
+  }
+};
+
 describe('fuzz: parsePolicies', () => {
   const validPolicy = { id: 'p', name: 'n', scope: { tenantId: 't' }, caps: [{ amountCents: 5, window: 'per_day', action: 'block', reason: 'r' }], mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z' };
   const paths = [[], ['id'], ['scope'], ['scope', 'tenantId'], ['caps'], ['caps', 0], ['caps', 0, 'amountCents'], ['caps', 0, 'window'], ['caps', 0, 'action'], ['mode'], ['version'], ['effectiveFrom'], ['requiredCapability'], ['caps', 0, 'selector'], ['__proto__'], ['constructor']];
-  const mutatedPolicy = fc.tuple(fc.constantFrom(...paths), fc.oneof(fc.anything(), anyNumberJsonArb)).map(([path, value]) => {
+  const mutatedPolicy = fc.tuple(fc.constantFrom(...paths), fc.oneof(wildValue, anyNumberJsonArb)).map(([path, value]) => {
     const p = structuredClone(validPolicy) as Record<string, unknown>;
     if (path.length === 0) return value;
     let o = p as Record<string | number, unknown>;
@@ -92,7 +105,7 @@ describe('fuzz: parsePolicies', () => {
 
   it('random strings and values: policies or a PolicyValidationError naming a field, never anything else', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.json(), fc.anything(), mutatedPolicy, mutatedPolicy.map((p) => JSON.stringify(p) ?? 'undefined'), fc.array(mutatedPolicy, { maxLength: 3 })), (input) => {
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.json(), wildValue, mutatedPolicy, mutatedPolicy.map((p) => jsonOrNull(p)), fc.array(mutatedPolicy, { maxLength: 3 })), (input) => {
         try {
           parsePolicies(input);
         } catch (err) {
@@ -102,15 +115,23 @@ describe('fuzz: parsePolicies', () => {
       }),
       RUNS,
     );
+  }, TIMEOUT);
+
+  it('regressions found by this fuzzer: a BigInt value and a sparse list give PolicyValidationError', () => {
+    expect(() => parsePolicies(0n)).toThrow(PolicyValidationError);
+    expect(() => parsePolicies({ ...validPolicy, version: 1n })).toThrow(/version: .*\(got 1n\)/);
+    // eslint-disable-next-line no-sparse-arrays
+    expect(() => parsePolicies([, validPolicy])).toThrow(/\[0\]/);
+    expect(() => parsePolicies([validPolicy, validPolicy])).toThrow(/duplicate policy id/);
   });
 });
 
 describe('fuzz: verifyChain never throws on garbage', () => {
   const { entries } = chainOf(3);
-  const garbageEntry = fc.oneof(fc.anything(), fc.record({ sequence: fc.anything(), decision: fc.anything(), previousHash: fc.anything(), entryHash: fc.anything(), signature: fc.anything(), signerFingerprint: fc.anything(), publicKeyHex: fc.anything() }));
+  const garbageEntry = fc.oneof(wildValue, fc.record({ sequence: wildValue, decision: wildValue, previousHash: wildValue, entryHash: wildValue, signature: wildValue, signerFingerprint: wildValue, publicKeyHex: wildValue }));
   it('garbage entries or checkpoints give a failure result, not an exception', () => {
     fc.assert(
-      fc.property(fc.array(garbageEntry, { maxLength: 3 }), fc.array(fc.oneof(fc.anything(), fc.record({ type: fc.constant('agentguard.checkpoint.v1'), sequence: fc.nat(5), chainId: fc.anything() })), { maxLength: 2 }), (junk, cps) => {
+      fc.property(fc.array(garbageEntry, { maxLength: 3 }), fc.array(fc.oneof(wildValue, fc.record({ type: fc.constant('agentguard.checkpoint.v1'), sequence: fc.nat(5), chainId: wildValue })), { maxLength: 2 }), (junk, cps) => {
         const r1 = verifyChain([...entries, ...(junk as DecisionLogEntry[])], keysOf(1).publicKey);
         if (junk.length > 0) expect(r1).toMatchObject({ ok: false, sequence: 3 });
         const r2 = verifyChain(entries, keysOf(1).publicKey, { checkpoints: cps as Checkpoint[] });
@@ -118,5 +139,5 @@ describe('fuzz: verifyChain never throws on garbage', () => {
       }),
       RUNS,
     );
-  });
+  }, TIMEOUT);
 });

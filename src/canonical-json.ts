@@ -11,59 +11,8 @@ import { CanonicalizationError } from './errors.js';
  * Anything larger than a safe integer must travel as a string.
  */
 export function canonicalJson(value: unknown): string {
-  // Fast path: one walk that validates and serializes. Anything it does not
-  // accept (including a cycle, seen as excessive depth) goes the slow way, which
-  // throws the error naming the path, or serializes with `canonicalize`.
-  const fast = serialize(value, 0);
-  if (fast !== undefined) return fast;
   assertPlainJson(value, '$', new Set());
   return canonicalize(value) as string;
-}
-
-/** Deeper than this, the fast path gives up (and the slow path checks for cycles). */
-const MAX_FAST_DEPTH = 64;
-
-/**
- * RFC 8785 of a plain JSON value, or undefined when the value needs the slow
- * path. Keys sort by UTF-16 code units (the default sort), strings and numbers
- * print as `JSON.stringify` does (ECMAScript's Number-to-string, `-0` → `0`).
- */
-function serialize(value: unknown, depth: number): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return value.isWellFormed() ? JSON.stringify(value) : undefined;
-    case 'number':
-      return Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value)) ? JSON.stringify(value) : undefined;
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object':
-      break;
-    default:
-      return undefined;
-  }
-  if (value === null) return 'null';
-  if (depth >= MAX_FAST_DEPTH) return undefined;
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      const item = serialize(value[i], depth + 1);
-      if (item === undefined) return undefined;
-      out += i === 0 ? item : `,${item}`;
-    }
-    return `${out}]`;
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return undefined;
-  const keys = Object.keys(value).sort();
-  let out = '{';
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    if (!key.isWellFormed()) return undefined;
-    const item = serialize((value as Record<string, unknown>)[key], depth + 1);
-    if (item === undefined) return undefined;
-    out += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${item}`;
-  }
-  return `${out}}`;
 }
 
 function assertPlainJson(value: unknown, path: string, seen: Set<object>): void {

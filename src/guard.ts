@@ -18,8 +18,9 @@ import {
   type TokenRates,
   type UsageTokens,
 } from './pricing.js';
-import type { SigningKeys } from './keys.js';
+import { publicKeyFromSeed, type SigningKeys } from './keys.js';
 import { SpendMetrics, type SpendMetricsOptions } from './metrics.js';
+import type { SignerChangeDecision } from './rotation.js';
 import { createSigner, type SignerBackend } from './signer.js';
 import type { SpendStore, WindowHold } from './spend-store.js';
 import { sharedWindowAt } from './windows.js';
@@ -135,7 +136,7 @@ export class SpendGuard {
   readonly #modeOverride: EnforcementMode | undefined;
   readonly #ttlMs: number;
   readonly #signerBackend: SignerBackend | undefined;
-  readonly #signingKeys: SigningKeys;
+  #signingKeys: SigningKeys;
   readonly #pending = new Map<string, Pending>();
   readonly #metrics: SpendMetrics | null;
   #chain: ChainWriter | null = null;
@@ -186,7 +187,9 @@ export class SpendGuard {
     const decisionId = randomUUID();
     const applicable = this.#policies.filter((p) => Date.parse(p.effectiveFrom) <= nowMs && scopeMatches(p.scope, request));
     const isEnforced = (p: SpendPolicy) => this.#modeOverride !== 'shadow' && p.mode === 'enforce';
-    const enforcementMode: EnforcementMode = applicable.some(isEnforced) ? 'enforce' : 'shadow';
+    // With no policy in scope the configured mode still holds: an unknown model fails closed in enforce.
+    const enforcementMode: EnforcementMode =
+      this.#modeOverride === 'shadow' ? 'shadow' : applicable.length === 0 || applicable.some(isEnforced) ? 'enforce' : 'shadow';
     const reasons: string[] = [];
     const shadowFires: { cap: TriggeredCap; key: string | null; rank: number; policy?: SpendPolicy }[] = [];
     // The reasons behind a block go first: AgentGuardBlockedError shows reasons[0].
@@ -375,6 +378,30 @@ export class SpendGuard {
     if (!pending.rates) return ZERO_RATES;
     const d = pending.decision;
     return this.#pricing.rates(d.provider, d.modelResolved, usage.inputTokens) ?? pending.rates;
+  }
+
+  /**
+   * Rotates the signing key without starting a new chain: appends a
+   * `signer_change` entry naming `newKeys.publicKey`, signed by the outgoing
+   * key, and signs every later entry (outcomes of calls already in flight
+   * included) with `newKeys`. Verify the log afterwards with the FIRST public
+   * key (or `trustedKeys`); the verifier follows the rotation. Keep the new
+   * seed where the next start of the process will load it.
+   */
+  async rotateSigningKey(newKeys: SigningKeys, reason: string): Promise<DecisionLogEntry<SignerChangeDecision>> {
+    if (!newKeys?.privateKey || !newKeys.publicKey) throw new TypeError('rotateSigningKey: newKeys needs privateKey and publicKey');
+    if (!Buffer.from(publicKeyFromSeed(newKeys.privateKey)).equals(Buffer.from(newKeys.publicKey))) {
+      throw new TypeError('rotateSigningKey: newKeys.publicKey is not the public key of newKeys.privateKey');
+    }
+    const chain = await this.#chainWriter();
+    const entry = chain.rotate(createSigner(newKeys, this.#signerBackend), reason, this.#clock());
+    this.#signingKeys = newKeys;
+    try {
+      await this.#logStore.append(entry);
+    } catch (err) {
+      throw new AgentGuardError(`decision log append failed for the signer_change entry at sequence ${entry.sequence}: ${(err as Error).message}`, { cause: err });
+    }
+    return entry;
   }
 
   /** Decisions reserved but not yet settled or released. */

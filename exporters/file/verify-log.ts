@@ -78,10 +78,14 @@ export async function verifyChainSource(chain: ChainSource, publicKey: Uint8Arra
     failure = await verifier.push(r.entry, { file: r.file, line: r.line });
     if (failure) break;
   }
-  failure ??= await verifier.finish();
+  if (!failure) {
+    const verdict = await verifier.finish();
+    if (!verdict.ok) failure = verdict;
+  }
   if (failure) {
+    const where = failure.where ?? { file: chain.files.at(-1)?.path ?? chain.chainId, line: 0 };
     result.ok = false;
-    result.failure = { sequence: failure.sequence, reason: failure.reason, message: failure.message, file: failure.where.file, line: failure.where.line };
+    result.failure = { sequence: failure.sequence, reason: failure.reason, message: failure.message, file: where.file, line: where.line };
     // A signature failure found late: a torn tail after it is not the news.
     if (torn && failure.reason === 'bad_signature') torn = undefined;
   }

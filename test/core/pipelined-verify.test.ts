@@ -4,13 +4,15 @@
  * signature is only found after later entries were already checked.
  */
 import { describe, expect, it } from 'vitest';
-import { bytesToHex, ChainVerifier, ChainWriter, createSigner, generateKeypair, PipelinedChainVerifier, type DecisionLogEntry } from '../../src/index.js';
+import { bytesToHex, ChainVerifier, ChainWriter, createSigner, generateKeypair, PipelinedChainVerifier, type DecisionLogEntry, type LocatedFailure } from '../../src/index.js';
 
 const keys = generateKeypair();
 
-function chain(n: number): DecisionLogEntry[] {
+function chain(n: number, rotateAt = -1): DecisionLogEntry[] {
   const w = new ChainWriter(createSigner(keys));
-  return Array.from({ length: n }, (_, i) => w.append({ entryType: 'decision', decisionId: `d-${i}`, projectedCents: i, reasons: ['r'] }));
+  return Array.from({ length: n }, (_, i) =>
+    i === rotateAt ? w.rotate(createSigner(generateKeypair()), 'scheduled', Date.UTC(2026, 0, 2)) : w.append({ entryType: 'decision', decisionId: `d-${i}`, projectedCents: i, reasons: ['r'] }),
+  );
 }
 
 function badSignature(e: DecisionLogEntry): DecisionLogEntry {
@@ -20,9 +22,12 @@ function badSignature(e: DecisionLogEntry): DecisionLogEntry {
 
 async function pipelined(entries: DecisionLogEntry[], window: number) {
   const v = new PipelinedChainVerifier<number>(keys.publicKey, { window });
-  let failure = null;
+  let failure: LocatedFailure<number> | null = null;
   for (let i = 0; i < entries.length && !failure; i++) failure = await v.push(entries[i]!, i + 1);
-  failure ??= await v.finish();
+  if (!failure) {
+    const verdict = await v.finish();
+    if (!verdict.ok) failure = verdict;
+  }
   return { failure: failure && { sequence: failure.sequence, reason: failure.reason, message: failure.message, line: failure.where }, count: v.count };
 }
 
@@ -32,12 +37,17 @@ function sequential(entries: DecisionLogEntry[]) {
     const f = v.push(e);
     if (f) return { failure: { sequence: f.sequence, reason: f.reason, message: f.message, line: f.sequence + 1 }, count: v.count };
   }
-  return { failure: null, count: v.count };
+  const verdict = v.finish();
+  return { failure: verdict.ok ? null : verdict, count: v.count };
 }
 
 describe('PipelinedChainVerifier', () => {
   const base = chain(300);
+  const rotatedChain = chain(300, 150);
   const cases: [string, DecisionLogEntry[]][] = [
+    ['rotated: intact', rotatedChain],
+    ['rotated: bad signature on the signer change', rotatedChain.map((e, i) => (i === 150 ? badSignature(e) : e))],
+    ['rotated: old key signs after the change', rotatedChain.map((e, i) => (i === 160 ? base[160]! : e))],
     ['intact', base],
     ['bad signature', base.map((e, i) => (i === 150 ? badSignature(e) : e))],
     ['bad signature before a later hash mismatch', base.map((e, i) => (i === 100 ? badSignature(e) : i === 110 ? { ...e, decision: { ...e.decision, projectedCents: 9 } } : e))],

@@ -2,7 +2,7 @@
 // against 2 × (JCS + SHA-256 + sign) measured in the same run.
 import { computeEntryHash, createSigner, generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard } from '../dist/index.js';
 import { floorResults, typicalDecision } from './floor.mjs';
-import { machine, measure, measureSync, median, report, round, table } from './lib.mjs';
+import { HeadOnlyLogStore, machine, measure, measureSync, median, report, round, table } from './lib.mjs';
 
 /** The engine benchmark's guard: two window caps (day, month) that never fire. */
 export function benchGuardConfig(signingKeys) {
@@ -32,7 +32,7 @@ export function benchGuardConfig(signingKeys) {
 export async function engineResults(iterations = 20000, rounds = 5) {
   const floor = floorResults(iterations);
   const keys = generateKeypair();
-  const guard = new SpendGuard({ ...benchGuardConfig(keys), logStore: new InMemoryDecisionLogStore() });
+  const guard = new SpendGuard({ ...benchGuardConfig(keys), logStore: new HeadOnlyLogStore() });
   const signer = createSigner(keys, 'node');
   const request = { provider: 'openai', model: 'gpt-4o', scope: { tenantId: 'acme', agentId: 'agent-7' }, estimatedInputTokens: 1000, maxOutputTokens: 500 };
   const usage = { inputTokens: 900, outputTokens: 300, cachedInputTokens: 100 };
@@ -76,7 +76,7 @@ export async function engineResults(iterations = 20000, rounds = 5) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { results, ...summary } = await engineResults();
+  const { results, ...summary } = await engineResults(process.argv.includes('--quick') ? 10000 : 20000);
   report('engine', results, { machine: await machine(), ...summary });
   table('(1)+(2) floor and engine (µs per op)', results.map(({ name, meanUs, cpuUs, p50Us, p99Us }) => ({ name, meanUs, cpuUs, p50Us, p99Us })));
 }

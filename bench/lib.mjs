@@ -103,3 +103,22 @@ export function table(title, rows) {
   process.stderr.write(`\n${title}\n${line(cols)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const r of rows) process.stderr.write(`${line(cols.map((c) => r[c]))}\n`);
 }
+
+/**
+ * A decision-log store that keeps only the head (and checks order): the
+ * benchmarks of the guard measure the guard, not a growing in-memory array
+ * (whose GC cost grows with the run). The exporter benchmark measures storage.
+ */
+export class HeadOnlyLogStore {
+  #head = null;
+  count = 0;
+  head() {
+    return this.#head;
+  }
+  append(entry) {
+    const expected = this.#head ? this.#head.sequence + 1 : 0;
+    if (entry.sequence !== expected) throw new Error(`log append out of order: expected sequence ${expected}, got ${entry.sequence}`);
+    this.#head = { sequence: entry.sequence, entryHash: entry.entryHash };
+    this.count++;
+  }
+}

@@ -8,23 +8,30 @@
 // from the same run.
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { InMemoryDecisionLogStore, generateKeypair, SpendGuard } from '../dist/index.js';
+import { computeEntryHash, createSigner, InMemoryDecisionLogStore, generateKeypair, SpendGuard } from '../dist/index.js';
+import { typicalDecision } from './floor.mjs';
 import { benchGuardConfig } from './engine.mjs';
 import { OpenAISpendGuardInstrumentation, withSpendGuard } from '../dist/instrumentations/openai/index.js';
 import { AnthropicSpendGuardInstrumentation, withAnthropicSpendGuard } from '../dist/instrumentations/anthropic/index.js';
 import { BedrockSpendGuardInstrumentation, withBedrockSpendGuard } from '../dist/instrumentations/bedrock/index.js';
-import { machine, quantile, report, round, table } from './lib.mjs';
+import { HeadOnlyLogStore, machine, measureSync, quantile, report, round, table } from './lib.mjs';
 import { startServerProcess } from './servers.mjs';
 
 const require = createRequire(import.meta.url);
 const SCOPE = { tenantId: 'acme', agentId: 'agent-7' };
 
-/** A typical agent turn: a system prompt and a short user message (~120 tokens). */
+/**
+ * A typical agent turn: the same system prompt every call, and a user message
+ * that is new on every call (so a tokenizer cache only helps where an agent's
+ * requests really repeat). ~80 tokens.
+ */
+let turn = 0;
+const userMessage = () => `${USER} (ticket ${++turn})`;
 const SYSTEM = 'You are a support agent for an online store. Answer briefly and politely; when unsure, ask a clarifying question. Never reveal internal notes.';
 const USER = 'My order #48213 arrived with a cracked screen protector. Can I get a replacement sent to the same address, or do I need to return the whole package first? Thanks!';
 
 export function benchGuard() {
-  return new SpendGuard({ ...benchGuardConfig(generateKeypair()), logStore: new InMemoryDecisionLogStore() });
+  return new SpendGuard({ ...benchGuardConfig(generateKeypair()), logStore: new HeadOnlyLogStore() });
 }
 
 function providers(guard) {
@@ -43,13 +50,13 @@ function providers(guard) {
       inst: inst.openai,
       client: (url) => new (OpenAI.default ?? OpenAI)({ baseURL: `${url}/v1`, apiKey: 'sk-bench', maxRetries: 0 }),
       wrap: (c) => withSpendGuard(c, { guard, scope: SCOPE }),
-      call: (c) => c.chat.completions.create({ model: 'gpt-4o', max_tokens: 256, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: USER }] }),
+      call: (c) => c.chat.completions.create({ model: 'gpt-4o', max_tokens: 256, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: userMessage() }] }),
     },
     anthropic: {
       inst: inst.anthropic,
       client: (url) => new (Anthropic.default ?? Anthropic)({ baseURL: url, apiKey: 'sk-bench', maxRetries: 0 }),
       wrap: (c) => withAnthropicSpendGuard(c, { guard, scope: SCOPE }),
-      call: (c) => c.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 256, system: SYSTEM, messages: [{ role: 'user', content: USER }] }),
+      call: (c) => c.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 256, system: SYSTEM, messages: [{ role: 'user', content: userMessage() }] }),
     },
     bedrock: {
       inst: inst.bedrock,
@@ -61,7 +68,7 @@ function providers(guard) {
           new ConverseCommand({
             modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0',
             system: [{ text: SYSTEM }],
-            messages: [{ role: 'user', content: [{ text: USER }] }],
+            messages: [{ role: 'user', content: [{ text: userMessage() }] }],
             inferenceConfig: { maxTokens: 256 },
           }),
         ),
@@ -99,6 +106,7 @@ export async function sdkResults({ rounds = 30, perRound = 40, warmupRounds = 3,
       };
       const names = Object.keys(variants);
       const samples = Object.fromEntries(names.map((n) => [n, []]));
+      const cpuUs = Object.fromEntries(names.map((n) => [n, 0]));
       const before = guard.pendingCount;
       for (let r = 0; r < warmupRounds + rounds; r++) {
         for (let k = 0; k < names.length; k++) {
@@ -106,25 +114,38 @@ export async function sdkResults({ rounds = 30, perRound = 40, warmupRounds = 3,
           const { client, instrumented } = variants[v];
           if (instrumented) p.inst.enable();
           else p.inst.disable();
+          const cpu0 = process.cpuUsage();
           for (let i = 0; i < perRound; i++) {
             const t0 = performance.now();
             await p.call(client);
             const ms = performance.now() - t0;
             if (r >= warmupRounds) samples[v].push(ms);
           }
+          const cpu = process.cpuUsage(cpu0);
+          if (r >= warmupRounds) cpuUs[v] += cpu.user + cpu.system;
         }
       }
       p.inst.disable();
       if (guard.pendingCount !== before) throw new Error(`${name}: ${guard.pendingCount - before} calls left unsettled`);
-      const stats = Object.fromEntries(names.map((n) => [n, summarize(samples[n])]));
-      const added = (n) => ({ addedP50Us: round(stats[n].p50Us - stats.direct.p50Us, 1), addedP99Us: round(stats[n].p99Us - stats.direct.p99Us, 1), addedMeanUs: round(stats[n].meanUs - stats.direct.meanUs, 1) });
+      const stats = Object.fromEntries(names.map((n) => [n, { ...summarize(samples[n]), cpuUs: round(cpuUs[n] / samples[n].length, 1) }]));
+      const added = (n) => ({
+        addedP50Us: round(stats[n].p50Us - stats.direct.p50Us, 1),
+        addedP99Us: round(stats[n].p99Us - stats.direct.p99Us, 1),
+        addedMeanUs: round(stats[n].meanUs - stats.direct.meanUs, 1),
+        // CPU of this (the client) process per call: steadier than latency on a busy machine.
+        addedCpuUs: round(stats[n].cpuUs - stats.direct.cpuUs, 1),
+      });
       out[name] = { variants: stats, added: { proxy: added('proxy'), instrumentation: added('instrumentation'), wrapper: added('wrapper') } };
     }
   } finally {
     await proxy.close();
     await fake.close();
   }
-  return { rounds, perRound, providers: out, target: { addedP50Us: 120 } };
+  // The floor of a guarded call, in this run: two signed entries (decision and outcome).
+  const signer = createSigner(generateKeypair(), 'node');
+  const body = { sequence: 42, decision: typicalDecision, previousHash: '0'.repeat(64), signerFingerprint: signer.fingerprint };
+  const entry = measureSync('entry', () => signer.sign(Buffer.from(computeEntryHash(body), 'hex')), { iterations: 5000, warmup: 500 });
+  return { rounds, perRound, floorTwoEntriesUs: round(2 * entry.meanUs, 1), floorTwoEntriesCpuUs: round(2 * entry.cpuUs, 1), providers: out, target: { addedP50Us: 120 } };
 }
 
 /** For profiling: `calls` sequential calls of one provider, guarded by the wrapper (or `<provider>-direct`). */
@@ -158,7 +179,8 @@ export function sdkRows(res) {
   const rows = [];
   for (const [prov, r] of Object.entries(res.providers)) {
     for (const [v, s] of Object.entries(r.variants)) {
-      rows.push({ provider: prov, variant: v, p50Us: s.p50Us, p99Us: s.p99Us, meanUs: s.meanUs, addedP50Us: v === 'direct' ? 0 : r.added[v].addedP50Us, addedP99Us: v === 'direct' ? 0 : r.added[v].addedP99Us });
+      const a = v === 'direct' ? { addedP50Us: 0, addedP99Us: 0, addedCpuUs: 0 } : r.added[v];
+      rows.push({ provider: prov, variant: v, p50Us: s.p50Us, p99Us: s.p99Us, cpuUs: s.cpuUs, addedP50Us: a.addedP50Us, addedP99Us: a.addedP99Us, addedCpuUs: a.addedCpuUs });
     }
   }
   return rows;
@@ -168,5 +190,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const res = await sdkResults(quick ? { rounds: 8, perRound: 25 } : {});
   report('sdk-call', [], { machine: await machine(), ...res });
-  table('(3)+(7) SDK call against the loopback fake provider (µs)', sdkRows(res));
+  table(`(3)+(7) SDK call against the loopback fake provider (µs; floor of 2 signed entries here: ${res.floorTwoEntriesUs} µs wall, ${res.floorTwoEntriesCpuUs} µs CPU)`, sdkRows(res));
 }

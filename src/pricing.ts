@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { calcPrice } from '@pydantic/genai-prices';
 import { canonicalJson } from './canonical-json.js';
 import { sha256Hex } from './hash.js';
 
@@ -115,6 +114,7 @@ export class GenaiPricesTable implements PriceTable {
 
   constructor() {
     this.basis = `@pydantic/genai-prices@${genaiPricesVersion()}`;
+    warmGenaiPrices();
   }
 
   rates(provider: string, model: string, inputTokens: number): TokenRates | null {
@@ -122,7 +122,7 @@ export class GenaiPricesTable implements PriceTable {
     let price = this.#cache.get(key);
     if (price === undefined) {
       const providerId = GENAI_PRICES_PROVIDER[provider] ?? provider;
-      const result = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId });
+      const result = genaiPrices().calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId });
       price = result ? (result.model_price as GenaiPrice) : null;
       this.#cache.set(key, price);
     }
@@ -176,6 +176,29 @@ export class OverridePriceTable implements PriceTable {
   rates(provider: string, model: string, inputTokens: number): TokenRates | null {
     return this.#overrides.get(`${provider}\u0000${model}`) ?? this.#base?.rates(provider, model, inputTokens) ?? null;
   }
+}
+
+type GenaiPrices = typeof import('@pydantic/genai-prices');
+let genaiPricesModule: GenaiPrices | undefined;
+let genaiPricesWarmUp: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * The price data (a large bundle, ~40-100 ms to load) is loaded on first use,
+ * not at import: start-up under `--require agentguard-spend/register` does not
+ * pay it. A table schedules the load for just after start-up on a timer that
+ * does not keep the process alive (the first decision loads it if it comes first).
+ */
+function genaiPrices(): GenaiPrices {
+  return (genaiPricesModule ??= createRequire(import.meta.url)('@pydantic/genai-prices') as GenaiPrices);
+}
+
+function warmGenaiPrices(): void {
+  if (genaiPricesModule || genaiPricesWarmUp) return;
+  genaiPricesWarmUp = setTimeout(() => {
+    genaiPricesWarmUp = undefined;
+    genaiPrices();
+  }, 0);
+  genaiPricesWarmUp.unref?.();
 }
 
 let cachedVersion: string | undefined;

@@ -5,3 +5,4 @@
 export { FakeProvider, sendJson, sleep, type FakeBehaviour, type FakeRequest, type FakeRoute, type RecordedRequest } from './server.js';
 export { bedrockRoutes, createBedrockRoutes, type BedrockFakeKnobs } from './bedrock.js';
 export { OPENAI_FAKE_TEXT, openaiRoutes } from './openai.js';
+export { anthropicMessagesRoute, anthropicRoutes, DEFAULT_ANTHROPIC_USAGE } from './anthropic.js';

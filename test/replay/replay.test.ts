@@ -146,6 +146,16 @@ describe('replayDecisions on an enforce-mode log', () => {
     expect(r.warnings).toEqual(['2 calls had no recorded usage and are counted at their projection']);
   });
 
+  it('a call that enforcement downgraded is priced at the requested model when the candidate does not downgrade', async () => {
+    const d = dir();
+    // Enforced 13c downgrade cap: a2, b2, a3 ran on small (1c projected, 1c actual each).
+    const { actions } = await writeLog(d, tenantPolicy('live', [{ amountCents: 13, action: 'downgrade', downgradeTo: 'small' }]), SEVEN_CALLS);
+    expect(actions).toEqual(['allow', 'allow', 'downgrade', 'downgrade', 'downgrade', 'allow', 'allow']);
+    // No caps: all seven on big. Projected 4 × 7 + 3 × 1 = 31 → 49; actual 4 × 6 + 3 × 1 = 27 → 42.
+    const r = await replayDir(d, { policies: [tenantPolicy('open', [])] });
+    expect(r.total).toMatchObject({ calls: 7, changed: 3, downgraded: 3, wouldDowngrade: 0, projectedCents: 31, wouldProjectCents: 49, savedProjectedCents: -18, actualCents: 27, wouldSpendCents: 42, savedActualCents: -15 });
+  });
+
   it('a call whose outcome is missing keeps its hold until the reservation TTL, as it did live', async () => {
     const d = dir();
     // Call 1 never reports back; live, its 7c hold blocked call 2 (7 + 7 > 10) and was given back

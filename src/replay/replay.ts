@@ -197,7 +197,9 @@ export async function replayDecisions(chains: ReplaySource[], options: ReplayOpt
     const actual = typeof o.actualCents === 'number' ? o.actualCents : 0;
     let would = 0;
     if (flight.result) {
-      nowMs = Math.max(atMs, Date.parse(flight.result.decision.timestamp));
+      // Never before its decision (an outcome without a valid time settles at the decision's).
+      const decidedMs = Date.parse(flight.result.decision.timestamp);
+      nowMs = Number.isFinite(atMs) ? Math.max(atMs, decidedMs) : decidedMs;
       const usage = recordedUsage(o);
       const replayedUsage = usage && usageUnder(usage, flight.replayed.maxOutputTokens);
       try {

@@ -204,6 +204,13 @@ describe('replayDecisions input handling', () => {
     ]);
   });
 
+  it('settles an outcome without a valid timestamp at its decision’s time', async () => {
+    const o = outcome('ok');
+    (o.decision as Record<string, unknown>).timestamp = 'not a time';
+    const r = await replayDecisions([[decision({ decisionId: 'ok' }), o]], { policies: [tenantPolicy('cand', [])], pricing: PRICES });
+    expect(r.total).toMatchObject({ calls: 1, actualCents: 6, wouldSpendCents: 6, projectionOnly: 0 });
+  });
+
   it('warns when a candidate policy starts after the first recorded call', async () => {
     const late = { ...tenantPolicy('late', []), effectiveFrom: '2026-03-02T12:00:00Z' };
     const r = await replayDecisions([[decision({})]], { policies: [late], pricing: PRICES });

@@ -11,10 +11,14 @@ export default defineConfig({
     exporters: 'exporters/index.ts',
     // The `agentguard-spend` bin; its `#!/usr/bin/env node` line is kept by esbuild.
     cli: 'src/cli/main.ts',
+    // `node --require agentguard-spend/register` / `node --import agentguard-spend/register`.
+    register: 'src/register/index.ts',
+    // `agentguard-spend/fake-provider`: the loopback fake the demo, examples and tests use.
+    'fake-provider': 'fake-provider/index.ts',
   },
   format: ['esm', 'cjs'],
   // Types for every library entry (the CLI has none).
-  dts: { entry: { index: 'src/index.ts', exporters: 'exporters/index.ts', 'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts' } },
+  dts: { entry: { index: 'src/index.ts', exporters: 'exporters/index.ts', 'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts', register: 'src/register/index.ts', 'fake-provider': 'fake-provider/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node22',

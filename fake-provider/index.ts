@@ -4,3 +4,4 @@
  */
 export { FakeProvider, sendJson, sleep, type FakeBehaviour, type FakeRequest, type FakeRoute, type RecordedRequest } from './server.js';
 export { bedrockRoutes, createBedrockRoutes, type BedrockFakeKnobs } from './bedrock.js';
+export { createFakeProvider, type FakeProviderName } from './all.js';

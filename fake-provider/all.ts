@@ -1,0 +1,21 @@
+import { createBedrockRoutes } from './bedrock.js';
+import { FakeProvider, type FakeRoute } from './server.js';
+
+/** The provider APIs the built-in fake speaks. */
+export type FakeProviderName = 'bedrock';
+
+const ROUTES: Record<FakeProviderName, () => FakeRoute[]> = {
+  bedrock: () => createBedrockRoutes(),
+};
+
+/**
+ * A {@link FakeProvider} speaking every provider API in this build (or only
+ * `providers`). Call `listen()` to start it on 127.0.0.1.
+ *
+ * OpenAI SDK: `baseURL: \`${url}/v1\``; Anthropic SDK: `baseURL: url`; Bedrock
+ * client: `endpoint: url` with `requestHandler: new NodeHttpHandler()` (the
+ * fake speaks HTTP/1.1, the client's default handler HTTP/2).
+ */
+export function createFakeProvider(providers: FakeProviderName[] = Object.keys(ROUTES) as FakeProviderName[]): FakeProvider {
+  return new FakeProvider(providers.flatMap((p) => ROUTES[p]()));
+}

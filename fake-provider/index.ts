@@ -4,4 +4,6 @@
  */
 export { FakeProvider, sendJson, sleep, type FakeBehaviour, type FakeRequest, type FakeRoute, type RecordedRequest } from './server.js';
 export { bedrockRoutes, createBedrockRoutes, type BedrockFakeKnobs } from './bedrock.js';
+export { OPENAI_FAKE_TEXT, openaiRoutes } from './openai.js';
+export { anthropicMessagesRoute, anthropicRoutes, DEFAULT_ANTHROPIC_USAGE } from './anthropic.js';
 export { createFakeProvider, type FakeProviderName } from './all.js';

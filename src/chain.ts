@@ -1,6 +1,7 @@
-import { canonicalJson } from './canonical-json.js';
+import { entryCanonicalJson } from './entry-json.js';
 import { sha256Hex } from './hash.js';
 import { bytesToHex } from './hex.js';
+import { signerChangeDecision, type SignerChangeDecision } from './rotation.js';
 import type { Signer } from './signer.js';
 
 /** `previousHash` of the first entry (sequence 0): 64 zeros. */
@@ -31,10 +32,16 @@ export interface ChainHead {
   entryHash: string;
 }
 
-/** Lowercase hex SHA-256 of the canonical hashed body of an entry. */
+/**
+ * Lowercase hex SHA-256 of the canonical hashed body of an entry, in the log's
+ * wire form ({@link entryCanonicalJson}: integers only, keys by code point —
+ * the Python port's rules).
+ *
+ * @throws CanonicalizationError when the decision holds a value the wire form cannot carry.
+ */
 export function computeEntryHash(body: { sequence: number; decision: DecisionPayload; previousHash: string; signerFingerprint: string }): string {
   return sha256Hex(
-    canonicalJson({
+    entryCanonicalJson({
       sequence: body.sequence,
       decision: body.decision,
       previousHash: body.previousHash,
@@ -59,7 +66,7 @@ export function signEntry<D extends DecisionPayload>(decision: D, head: ChainHea
  */
 export class ChainWriter {
   #head: ChainHead | null;
-  readonly #signer: Signer;
+  #signer: Signer;
 
   constructor(signer: Signer, head: ChainHead | null = null) {
     this.#signer = signer;
@@ -75,6 +82,7 @@ export class ChainWriter {
     return this.#signer;
   }
 
+  /** Signs `decision` as the next entry and advances the head. */
   append<D extends DecisionPayload>(decision: D): DecisionLogEntry<D> {
     const entry = signEntry(decision, this.#head, this.#signer);
     this.#head = { sequence: entry.sequence, entryHash: entry.entryHash };
@@ -90,5 +98,20 @@ export class ChainWriter {
     if (this.#head?.entryHash !== entry.entryHash) return false;
     this.#head = previous;
     return true;
+  }
+
+  /**
+   * Rotates the signing key: appends a signer-change entry naming
+   * `newSigner`'s public key, signed by the OUTGOING key, then signs every
+   * later entry with `newSigner`. The chain goes on (no new genesis). Returns
+   * the signer-change entry, which the caller must store like any other.
+   */
+  rotate(newSigner: Signer, reason: string, timestampMs: number = Date.now()): DecisionLogEntry<SignerChangeDecision> {
+    if (newSigner.fingerprint === this.#signer.fingerprint) {
+      throw new TypeError(`rotate: the incoming key (${newSigner.fingerprint}) is the key already signing`);
+    }
+    const entry = this.append(signerChangeDecision(newSigner.publicKey, reason, timestampMs));
+    this.#signer = newSigner;
+    return entry;
   }
 }

@@ -18,8 +18,9 @@ import {
   type TokenRates,
   type UsageTokens,
 } from './pricing.js';
-import type { SigningKeys } from './keys.js';
+import { publicKeyFromSeed, type SigningKeys } from './keys.js';
 import { SpendMetrics, type SpendMetricsOptions } from './metrics.js';
+import type { SignerChangeDecision } from './rotation.js';
 import { createSigner, type SignerBackend } from './signer.js';
 import type { SpendStore, WindowHold } from './spend-store.js';
 import { windowAt } from './windows.js';
@@ -135,7 +136,7 @@ export class SpendGuard {
   readonly #modeOverride: EnforcementMode | undefined;
   readonly #ttlMs: number;
   readonly #signerBackend: SignerBackend | undefined;
-  readonly #signingKeys: SigningKeys;
+  #signingKeys: SigningKeys;
   readonly #pending = new Map<string, Pending>();
   readonly #metrics: SpendMetrics | null;
   #chain: ChainWriter | null = null;
@@ -375,6 +376,30 @@ export class SpendGuard {
     if (!pending.rates) return ZERO_RATES;
     const d = pending.decision;
     return this.#pricing.rates(d.provider, d.modelResolved, usage.inputTokens) ?? pending.rates;
+  }
+
+  /**
+   * Rotates the signing key without starting a new chain: appends a
+   * `signer_change` entry naming `newKeys.publicKey`, signed by the outgoing
+   * key, and signs every later entry (outcomes of calls already in flight
+   * included) with `newKeys`. Verify the log afterwards with the FIRST public
+   * key (or `trustedKeys`); the verifier follows the rotation. Keep the new
+   * seed where the next start of the process will load it.
+   */
+  async rotateSigningKey(newKeys: SigningKeys, reason: string): Promise<DecisionLogEntry<SignerChangeDecision>> {
+    if (!newKeys?.privateKey || !newKeys.publicKey) throw new TypeError('rotateSigningKey: newKeys needs privateKey and publicKey');
+    if (!Buffer.from(publicKeyFromSeed(newKeys.privateKey)).equals(Buffer.from(newKeys.publicKey))) {
+      throw new TypeError('rotateSigningKey: newKeys.publicKey is not the public key of newKeys.privateKey');
+    }
+    const chain = await this.#chainWriter();
+    const entry = chain.rotate(createSigner(newKeys, this.#signerBackend), reason, this.#clock());
+    this.#signingKeys = newKeys;
+    try {
+      await this.#logStore.append(entry);
+    } catch (err) {
+      throw new AgentGuardError(`decision log append failed for the signer_change entry at sequence ${entry.sequence}: ${(err as Error).message}`, { cause: err });
+    }
+    return entry;
   }
 
   /** Decisions reserved but not yet settled or released. */

@@ -5,10 +5,35 @@
  * This entry point is the provider-free core. @packageDocumentation
  */
 export { canonicalJson } from './canonical-json.js';
+export {
+  chainIdOf,
+  CHECKPOINT_TYPE,
+  checkpointHash,
+  CheckpointWriter,
+  createCheckpoint,
+  describeMalformedCheckpoint,
+  verifyCheckpointSignature,
+  type Checkpoint,
+  type CheckpointBody,
+  type CheckpointWriterOptions,
+} from './checkpoint.js';
+export { compareCodePoints, entryCanonicalJson, MAX_ENTRY_DEPTH } from './entry-json.js';
+export { MAX_LOG_LINE_LENGTH, parseLogLine } from './log-line.js';
+export { rotateChainKey, type RotateChainKeyOptions } from './rotate-key.js';
+export { describeBadSignerChange, isSignerChange, SIGNER_CHANGE, signerChangeDecision, type SignerChangeDecision } from './rotation.js';
 export { CAPABILITY_TIERS, capabilitySatisfies, type CapabilityTier } from './capability.js';
 export { ChainWriter, computeEntryHash, GENESIS_HASH, signEntry, type ChainHead, type DecisionLogEntry, type DecisionPayload } from './chain.js';
 export type { EnforcementMode, SpendAction, SpendDecision, TriggeredCap } from './decision.js';
-export { AgentGuardBlockedError, AgentGuardError, CanonicalizationError, PolicyValidationError, SpendStoreError } from './errors.js';
+export {
+  AgentGuardBlockedError,
+  AgentGuardError,
+  CanonicalizationError,
+  CheckpointError,
+  LogLineError,
+  PolicyValidationError,
+  SpendStoreError,
+  type LogLineErrorCode,
+} from './errors.js';
 export { SpendGuard, type CallRequest, type DecideResult, type PricingConfig, type SpendGuardConfig } from './guard.js';
 export { sha256Hex } from './hash.js';
 export { bytesToHex, hexToBytes } from './hex.js';
@@ -40,7 +65,19 @@ export {
 } from './pricing.js';
 export { createSigner, verifySignature, type Signer, type SignerBackend } from './signer.js';
 export type { ReserveRequest, ReserveResult, SettleRequest, SpendStore, WindowHold } from './spend-store.js';
-export { ChainVerifier, verifyChain, verifyEntry, type ChainVerification, type EntryVerification, type VerifyFailureReason } from './verify.js';
+export { spendStoreFromUrl } from './stores/from-url.js';
+export { RedisSpendStore, TENANT_HASH_TAG, type RedisHashTag, type RedisScriptClient, type RedisSpendStoreOptions } from './stores/redis-spend-store.js';
+export { SqliteSpendStore, type SqliteSpendStoreOptions } from './stores/sqlite-spend-store.js';
+export {
+  ChainVerifier,
+  verifyChain,
+  verifyEntry,
+  type ChainVerification,
+  type ChainVerificationFailure,
+  type EntryVerification,
+  type VerifyFailureReason,
+  type VerifyOptions,
+} from './verify.js';
 export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './windows.js';
 export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type Durability, type EnvConfig, type InstrumentationName } from './env-config.js';
 export { loadPolicyFile } from './policy-file.js';

@@ -44,8 +44,8 @@ export class InMemorySpendStore implements SpendStore {
     const delta = req.actualCents - (reservation?.cents ?? 0);
     const after = req.holds.map((h) => {
       const current = this.#value(h.key, req.nowMs);
-      // A window that ended while the call ran is not charged again.
-      if (!reservation && h.expiresAtMs <= req.nowMs) return current;
+      // A window that ended while the call ran is not charged again (and reads 0).
+      if (h.expiresAtMs <= req.nowMs) return current;
       const next = Math.max(0, current + delta);
       this.#counters.set(h.key, { cents: next, expiresAtMs: h.expiresAtMs });
       return next;

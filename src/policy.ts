@@ -131,7 +131,8 @@ export function parsePolicies(input: string | unknown): SpendPolicy[] {
     }
   }
   const many = Array.isArray(value);
-  const items: unknown[] = many ? (value as unknown[]) : [value];
+  // Array.from turns holes of a sparse array into undefined, which is then validated (map() would skip them).
+  const items: unknown[] = many ? Array.from(value as unknown[]) : [value];
   if (items.length === 0) throw new PolicyValidationError('$', 'the policy list is empty');
   const policies = items.map((item, i) => {
     const result = policySchema.safeParse(item, { reportInput: true });
@@ -159,6 +160,21 @@ function describeInput(issue: z.core.$ZodIssue): string {
   if (!('input' in issue)) return '';
   const input = (issue as { input?: unknown }).input;
   if (input === undefined) return ' (missing)';
-  const text = JSON.stringify(input);
-  return ` (got ${text === undefined ? String(input) : text.length > 80 ? `${text.slice(0, 77)}...` : text})`;
+  const text = safeText(input);
+  return ` (got ${text.length > 80 ? `${text.slice(0, 77)}...` : text})`;
+}
+
+/** A short text for any value: JSON where possible; never throws (BigInt, null-prototype objects, cycles). */
+function safeText(input: unknown): string {
+  try {
+    const json = JSON.stringify(input);
+    if (json !== undefined) return json;
+  } catch {
+    // not JSON-serializable: fall through
+  }
+  try {
+    return typeof input === 'bigint' ? `${input}n` : String(input);
+  } catch {
+    return Object.prototype.toString.call(input);
+  }
 }

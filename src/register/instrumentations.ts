@@ -1,6 +1,8 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { AnthropicSpendGuardInstrumentation } from '../../instrumentations/anthropic/instrumentation.js';
 import { BedrockSpendGuardInstrumentation, BEDROCK_MODULE } from '../../instrumentations/bedrock/instrumentation.js';
 import type { SpendGuardInstrumentationConfig } from '../../instrumentations/common/binding.js';
+import { OpenAISpendGuardInstrumentation } from '../../instrumentations/openai/instrumentation.js';
 import type { InstrumentationName } from '../env-config.js';
 
 /** A provider instrumentation `register` can enable: the package it patches and how to build it. */
@@ -16,5 +18,7 @@ export interface InstrumentationEntry {
  * the app loads it; a package the app does not have costs nothing.
  */
 export const INSTRUMENTATIONS: Partial<Record<InstrumentationName, InstrumentationEntry>> = {
+  openai: { module: 'openai', create: (config) => new OpenAISpendGuardInstrumentation(config) },
+  anthropic: { module: '@anthropic-ai/sdk', create: (config) => new AnthropicSpendGuardInstrumentation(config) },
   bedrock: { module: BEDROCK_MODULE, create: (config) => new BedrockSpendGuardInstrumentation(config) },
 };

@@ -329,12 +329,16 @@ describe('chain: tampering is detected at the right sequence with the right reas
     expectFail(forgedChain, 0, 'wrong_signer');
   });
 
-  it('publicKeyHex on a stored line is a convenience: not hashed, never trusted', async () => {
+  it('publicKeyHex on a stored line is a convenience: not hashed, never trusted, but must agree with the signer', async () => {
     const entries = await guardChain();
+    const own = entries.map((e) => ({ ...e, publicKeyHex: bytesToHex(KEYS.publicKey) }));
+    expect(verifyChain(own, KEYS.publicKey)).toEqual({ ok: true, count: entries.length });
+    // It never replaces the auditor's key...
+    expectFail(own, 0, 'wrong_signer', generateKeypair().publicKey);
+    // ...and a copy that disagrees with the signed fingerprint is a changed line, not ignored.
     const other = generateKeypair();
-    const withKey = entries.map((e) => ({ ...e, publicKeyHex: bytesToHex(other.publicKey) }));
-    expect(verifyChain(withKey, KEYS.publicKey)).toEqual({ ok: true, count: entries.length });
-    expectFail(withKey, 0, 'wrong_signer', other.publicKey);
+    const withOther = entries.map((e) => ({ ...e, publicKeyHex: bytesToHex(other.publicKey) }));
+    expectFail(withOther, 0, 'malformed_entry');
   });
 
   it('ChainVerifier: incremental, sticky on failure, reports the head', async () => {

@@ -1,0 +1,403 @@
+import { context, createContextKey, trace, type Span } from '@opentelemetry/api';
+import { AgentGuardError } from '../../src/errors.js';
+import { estimateTokensFromBytes } from '../common/estimate.js';
+import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
+import { OVERRIDE_HEADERS, takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
+import { observeAsyncIterator } from '../common/stream-settlement.js';
+import { AnthropicUsageAccumulator } from './usage.js';
+
+/** Provider name of this adapter (engine, price table, span). */
+export const ANTHROPIC_PROVIDER = 'anthropic';
+/** `gen_ai.operation.name` of `messages.create`. */
+export const ANTHROPIC_OPERATION = 'chat';
+/**
+ * Output bound used only when a request has no valid `max_tokens`. The
+ * Messages API requires `max_tokens` and rejects a request without it, so this
+ * only prices (and releases) a call the API is about to refuse; it is set
+ * above every current Claude model's output limit so it never under-reserves.
+ */
+export const DEFAULT_MAX_TOKENS_CEILING = 128_000;
+
+/**
+ * Marks the context in which a guarded `create` calls the SDK's own `create`:
+ * an inner guarded `create` (the instrumentation under an explicit wrapper, or
+ * a wrapper around a wrapper) passes straight through, so a call is decided
+ * exactly once.
+ */
+const GUARDED = createContextKey('agentguard-spend anthropic guarded call');
+
+/** The SDK's `messages.create` (plain or beta). */
+export type MessagesCreate = (this: unknown, params: unknown, options?: unknown) => unknown;
+
+interface ClientLike {
+  request?: (options: unknown) => unknown;
+}
+
+/** The SDK's `APIPromise` as far as we use it (the same shape in 0.50.1 … 1.x). */
+interface SdkAPIPromise extends Promise<unknown> {
+  responsePromise: Promise<ResponseProps>;
+  parseResponse: (client: unknown, props: ResponseProps) => unknown;
+  asResponse(): Promise<Response>;
+}
+type APIPromiseClass = new (client: unknown, responsePromise: Promise<ResponseProps>, parseResponse: (client: unknown, props: ResponseProps) => unknown) => SdkAPIPromise;
+interface ResponseProps {
+  response: Response;
+  options: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+/** A request, described for the engine, with the headers to send. */
+export interface PreparedMessagesCall {
+  description: CallDescription;
+  /** The request options with `x-agentguard-*` headers removed. */
+  options: unknown;
+}
+
+/**
+ * `messages.create` params/options → {@link CallDescription}. Input estimate:
+ * no light exact tokenizer exists for Claude, so the documented
+ * 3-bytes-per-token estimate over `system` + `messages` + `tools` (the
+ * provider's reported usage settles the call). Output bound: `max_tokens`.
+ */
+export function describeMessagesCall(params: Record<string, unknown>, options: unknown, provider: string = ANTHROPIC_PROVIDER): PreparedMessagesCall {
+  const maxTokens = params.max_tokens;
+  const maxOutputTokens = typeof maxTokens === 'number' && Number.isSafeInteger(maxTokens) && maxTokens >= 0 ? maxTokens : DEFAULT_MAX_TOKENS_CEILING;
+  const { options: sendOptions, overrides } = takeHeadersFromOptions(options);
+  return {
+    description: {
+      provider,
+      operation: ANTHROPIC_OPERATION,
+      model: String(params.model ?? ''),
+      estimatedInputTokens: estimateTokensFromBytes({ system: params.system, messages: params.messages, tools: params.tools }),
+      maxOutputTokens,
+      stream: params.stream === true,
+      overrides,
+    },
+    options: sendOptions,
+  };
+}
+
+/**
+ * Reads and strips the `x-agentguard-*` override headers from request options.
+ * The SDK accepts headers as a plain object, a `Headers`, or a list of pairs;
+ * the options are copied only when an override header is present.
+ */
+export function takeHeadersFromOptions(options: unknown): { options: unknown; overrides: SpendCallOverrides } {
+  if (!options || typeof options !== 'object') return { options, overrides: {} };
+  const headers = (options as { headers?: unknown }).headers;
+  if (!headers || typeof headers !== 'object') return { options, overrides: {} };
+  let plain: Record<string, unknown> | undefined;
+  if (typeof (headers as Headers).forEach === 'function' && typeof (headers as Headers).get === 'function' && !Array.isArray(headers)) {
+    const h = headers as Headers;
+    if (!Object.keys(OVERRIDE_HEADERS).some((name) => h.has(name))) return { options, overrides: {} };
+    plain = {};
+    h.forEach((value, name) => (plain![name] = value));
+  } else if (Array.isArray(headers)) {
+    if (!headers.some((pair) => Array.isArray(pair) && typeof pair[0] === 'string' && pair[0].toLowerCase() in OVERRIDE_HEADERS)) return { options, overrides: {} };
+    plain = {};
+    for (const pair of headers as unknown[][]) if (Array.isArray(pair) && typeof pair[0] === 'string') plain[pair[0]] = pair[1];
+  } else {
+    plain = headers as Record<string, unknown>;
+  }
+  const taken = takeOverrideHeaders(plain);
+  if (taken.headers === plain && plain === headers) return { options, overrides: {} };
+  return { options: { ...(options as object), headers: taken.headers }, overrides: taken.overrides };
+}
+
+const apiPromiseClasses = new WeakMap<object, APIPromiseClass | null>();
+
+/**
+ * The `APIPromise` class of the SDK copy a client comes from (the CommonJS and
+ * ESM builds are separate copies). Found by asking the client for an
+ * `APIPromise` on request options that never resolve: `client.request()`
+ * returns one synchronously and sends nothing until its options resolve, so
+ * nothing is sent, and the pending promise is garbage once dropped.
+ * Cached per client class.
+ */
+export function apiPromiseClassFor(client: unknown): APIPromiseClass | undefined {
+  if (!client || typeof client !== 'object') return undefined;
+  const key = Object.getPrototypeOf(client) ?? client;
+  let cls = apiPromiseClasses.get(key);
+  if (cls === undefined) {
+    cls = null;
+    const request = (client as ClientLike).request;
+    if (typeof request === 'function') {
+      try {
+        const probe = request.call(client, new Promise(() => {}));
+        const ctor = probe && typeof probe === 'object' ? (probe as object).constructor : undefined;
+        if (typeof ctor === 'function' && ctor !== Promise && probe instanceof Promise && typeof (ctor.prototype as SdkAPIPromise).asResponse === 'function') {
+          // The constructor must be (client, responsePromise, parseResponse) and keep both as
+          // plain properties (0.50.1 … 1.x); the older (responsePromise, parseResponse) shape is refused.
+          const marker = new Promise<ResponseProps>(() => {});
+          const parse = () => undefined;
+          const check = new (ctor as APIPromiseClass)(client, marker, parse);
+          if (check.responsePromise === marker && check.parseResponse === parse) cls = ctor as APIPromiseClass;
+        }
+      } catch {
+        cls = null;
+      }
+    }
+    apiPromiseClasses.set(key, cls);
+  }
+  return cls ?? undefined;
+}
+
+/**
+ * Which provider bills a client's calls. `@anthropic-ai/bedrock-sdk` and
+ * `@anthropic-ai/vertex-sdk` clients extend this SDK's client and use the same
+ * `Messages` class (so they are guarded too), but are billed (and priced) as
+ * Bedrock / Vertex models: recognised by their `awsRegion` / `projectId` fields.
+ */
+export function anthropicProviderOf(client: unknown): string {
+  if (client && typeof client === 'object') {
+    if ('awsRegion' in client) return 'bedrock';
+    if ('projectId' in client && 'region' in client) return 'google-vertex';
+  }
+  return ANTHROPIC_PROVIDER;
+}
+
+/** The span a stream helper (`messages.stream()`) started for its call, passed down as `__span`. */
+function helperSpanOf(options: unknown): Span | undefined {
+  const span = (options as { __span?: { span?: Span } } | undefined)?.__span?.span;
+  if (!span || typeof span.spanContext !== 'function') return undefined;
+  return trace.isSpanContextValid(span.spanContext()) ? span : undefined;
+}
+
+function isSdkAPIPromise(value: unknown): value is SdkAPIPromise {
+  return !!value && typeof (value as SdkAPIPromise).parseResponse === 'function' && typeof (value as SdkAPIPromise).responsePromise?.then === 'function';
+}
+
+function namedError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+/**
+ * Wraps the SDK's `messages.create` so every call is decided before anything
+ * is sent, and settled from the provider's reported usage.
+ *
+ * It keeps the SDK's return type: it returns, synchronously, a new `APIPromise`
+ * of the client's own SDK copy whose response promise first awaits the
+ * decision, then calls the original `create` (with the model rewritten on
+ * `downgrade`) and forwards that call's response promise; its parse step
+ * delegates to the original's and observes the result (usage of a Message, or
+ * the events of a `Stream`, observed in place as the caller reads them).
+ * `.withResponse()`, `.asResponse()`, `_thenUnwrap` (`messages.parse`,
+ * `messages.stream`) therefore work as before.
+ */
+export function guardMessagesCreate(original: MessagesCreate, getBinding: () => GuardBinding): MessagesCreate {
+  return function agentguardMessagesCreate(this: unknown, params: unknown, options?: unknown): unknown {
+    if (context.active().getValue(GUARDED) === true || !params || typeof params !== 'object') {
+      return original.call(this, params, options);
+    }
+    const self = this;
+    const client = (self as { _client?: unknown } | undefined)?._client;
+    const APIPromise = apiPromiseClassFor(client);
+    if (!APIPromise) {
+      throw new AgentGuardError('agentguard-spend: unsupported @anthropic-ai/sdk client (no APIPromise found); refusing to send an unguarded call');
+    }
+    const request = params as Record<string, unknown>;
+    const parent = context.active();
+    let call: GuardedCall | undefined;
+    let inner: unknown;
+    let parseStarted = false;
+
+    const responsePromise = (async (): Promise<ResponseProps> => {
+      const binding = getBinding();
+      const prepared = describeMessagesCall(request, options, anthropicProviderOf(client));
+      // Under `messages.stream()` the SDK's helper already started its span: ours is its child.
+      const helper = helperSpanOf(options);
+      const guarded = await context.with(helper ? trace.setSpan(parent, helper) : parent, () => openGuardedCall(binding, prepared.description));
+      call = guarded;
+      const sendParams = guarded.model === request.model ? request : { ...request, model: guarded.model };
+      try {
+        inner = context.with(guarded.context.setValue(GUARDED, true), () => original.call(self, sendParams, prepared.options));
+        if (isSdkAPIPromise(inner)) return await inner.responsePromise;
+        // Another wrapper below us returned a plain promise: no response metadata to forward.
+        const data = await inner;
+        inner = { foreign: data };
+        return { response: undefined as unknown as Response, options: {}, controller: new AbortController() };
+      } catch (error) {
+        await guarded.fail(error);
+        throw error;
+      }
+    })();
+
+    const parseResponse = async (c: unknown, props: ResponseProps): Promise<unknown> => {
+      parseStarted = true;
+      const guarded = call!;
+      let data: unknown;
+      try {
+        data = isSdkAPIPromise(inner) ? await inner.parseResponse(c, props) : (inner as { foreign: unknown }).foreign;
+      } catch (error) {
+        await guarded.fail(error);
+        throw error;
+      }
+      if (request.stream === true && isStreamLike(data)) {
+        observeStreamInPlace(data, guarded);
+      } else {
+        const acc = new AnthropicUsageAccumulator();
+        acc.onMessage(data);
+        const usage = acc.usage();
+        if (usage && acc.complete) await guarded.settle(usage, acc.model);
+        else await guarded.fail(namedError('NoUsageReported', 'the response reported no usage'));
+      }
+      return data;
+    };
+
+    const promise = new APIPromise(client, responsePromise, parseResponse);
+    // `.asResponse()` alone never parses: observe the body the caller reads instead,
+    // so the call still settles from the usage in it. (`.withResponse()` parses first.)
+    const asResponse = Object.getPrototypeOf(promise).asResponse as () => Promise<Response>;
+    Object.defineProperty(promise, 'asResponse', {
+      configurable: true,
+      writable: true,
+      value: function (this: SdkAPIPromise): Promise<Response> {
+        return asResponse.call(this).then((response) => (parseStarted || !call || call.done ? response : tapResponse(response, call, request.stream === true)));
+      },
+    });
+    return promise;
+  };
+}
+
+interface StreamLike {
+  controller?: AbortController;
+  iterator?: () => AsyncIterator<unknown>;
+  [Symbol.asyncIterator]: () => AsyncIterator<unknown>;
+}
+
+function isStreamLike(value: unknown): value is StreamLike {
+  return !!value && typeof value === 'object' && typeof (value as StreamLike)[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * Observes the SDK's `Stream` in place: the same object (iterable, `tee()`,
+ * `toReadableStream()`, `controller`) whose iterator now feeds usage from
+ * `message_start`/`message_delta` and settles the call when the caller's read
+ * ends, is abandoned (`break`, `controller.abort()`) or fails. Nothing is read
+ * ahead of the caller. The SDK's `tee()`/`[Symbol.asyncIterator]` call the
+ * instance's `iterator` function (0.50 … 1.x), so that is what is replaced;
+ * only the first iterator is observed (the SDK allows one).
+ */
+export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): void {
+  const acc = new AnthropicUsageAccumulator();
+  const signal = stream.controller?.signal;
+  let observed = false;
+  // Aborted before anyone reads: release now rather than waiting for the reservation to expire.
+  const onAbort = () => void call.fail(namedError('StreamAborted', 'stream aborted before it was read'), acc.usage());
+  if (signal?.aborted) return onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const wrap = (source: AsyncIterator<unknown>): AsyncIterator<unknown> => {
+    if (observed) return source;
+    observed = true;
+    signal?.removeEventListener('abort', onAbort);
+    return observeAsyncIterator(
+      source,
+      (event) => acc.onEvent(event),
+      async ({ error, abandoned }) => {
+        const usage = acc.usage();
+        if (error) await call.fail(error, usage);
+        else if (abandoned) await call.fail(namedError('StreamAborted', 'stream closed before it ended'), usage);
+        else if (!acc.complete || !usage) await call.fail(namedError('StreamIncomplete', 'stream ended before its final usage'), usage);
+        else await call.settle(usage, acc.model);
+      },
+    );
+  };
+
+  if (typeof stream.iterator === 'function' && Object.prototype.hasOwnProperty.call(stream, 'iterator')) {
+    const iterate = stream.iterator;
+    stream.iterator = function (this: unknown) {
+      return wrap(iterate.call(this));
+    };
+  } else {
+    const iterate = stream[Symbol.asyncIterator];
+    Object.defineProperty(stream, Symbol.asyncIterator, {
+      configurable: true,
+      writable: true,
+      value: function (this: unknown) {
+        return wrap(iterate.call(this));
+      },
+    });
+  }
+}
+
+/**
+ * For `.asResponse()`: a Response whose body passes the original body through
+ * as the caller pulls it (never ahead), picking the usage out of it — the SSE
+ * `message_start`/`message_delta` events, or the JSON Message — and settling
+ * when the body ends, fails or is cancelled.
+ */
+function tapResponse(response: Response, call: GuardedCall, streamed: boolean): Response {
+  const source = response.body;
+  if (!source) {
+    void call.fail(namedError('NoUsageReported', 'the response has no body'));
+    return response;
+  }
+  const acc = new AnthropicUsageAccumulator();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  const feed = (text: string, final: boolean) => {
+    buffered += text;
+    if (!streamed) return;
+    const lines = buffered.split(/\r?\n/);
+    buffered = final ? '' : lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('data:') || !line.includes('"message_')) continue;
+      try {
+        acc.onEvent(JSON.parse(line.slice(5)));
+      } catch {
+        // Not an event we need.
+      }
+    }
+  };
+  const finish = async () => {
+    feed(decoder.decode(), true);
+    if (!streamed) {
+      try {
+        acc.onMessage(JSON.parse(buffered));
+      } catch {
+        // Not JSON: no usage.
+      }
+      buffered = '';
+    }
+    const usage = acc.usage();
+    if (usage && acc.complete) await call.settle(usage, acc.model);
+    else await call.fail(namedError(streamed ? 'StreamIncomplete' : 'NoUsageReported', 'the response body reported no final usage'), usage);
+  };
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      reader ??= source.getReader();
+      let step: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>;
+      try {
+        step = await reader.read();
+      } catch (error) {
+        await call.fail(error, acc.usage());
+        controller.error(error);
+        return;
+      }
+      if (step.done) {
+        await finish();
+        controller.close();
+        return;
+      }
+      feed(decoder.decode(step.value, { stream: true }), false);
+      controller.enqueue(step.value);
+    },
+    async cancel(reason) {
+      await call.fail(namedError('StreamAborted', 'response body cancelled'), acc.usage());
+      await (reader ? reader.cancel(reason) : source.cancel(reason));
+    },
+  });
+  const tapped = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  for (const key of ['url', 'redirected', 'type'] as const) {
+    try {
+      Object.defineProperty(tapped, key, { value: response[key], configurable: true });
+    } catch {
+      // Best effort.
+    }
+  }
+  return tapped;
+}

@@ -1,0 +1,306 @@
+import type { CallDescription } from '../common/guarded-call.js';
+import { takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
+import type { UsageTokens } from '../../src/pricing.js';
+import { defaultMaxOutputTokens, InputCollector } from './estimate.js';
+
+/**
+ * The OpenAI provider adapter, shared by the instrumentation and the
+ * `withSpendGuard` wrapper: request → {@link CallDescription}, the request
+ * body the guarded call sends, and usage from responses and stream events.
+ *
+ * Usage semantics (OpenAI API reference, `CompletionUsage` / `ResponseUsage`
+ * in the SDK's types): `prompt_tokens` / `input_tokens` INCLUDE the cached
+ * tokens (`prompt_tokens_details.cached_tokens` /
+ * `input_tokens_details.cached_tokens`), and `completion_tokens` /
+ * `output_tokens` INCLUDE the reasoning tokens (`…_details.reasoning_tokens`).
+ * That is exactly the engine's {@link UsageTokens} convention, so the counts
+ * map one to one. OpenAI has no separately billed cache-write tokens.
+ */
+
+export const PROVIDER = 'openai';
+export type OpenAIEndpoint = 'chat.completions' | 'responses';
+
+/** `gen_ai.operation.name` for both endpoints (as the OpenTelemetry contrib instrumentation does). */
+export const OPERATION = 'chat';
+
+type Body = Record<string, unknown>;
+
+/** A request, described for the engine, with the override headers stripped from its options. */
+export interface DescribedRequest {
+  description: CallDescription;
+  /** The request options without `x-agentguard-*` headers. */
+  options: unknown;
+}
+
+/** The body to send after the decision, and whether the stream's usage-only chunk must be hidden. */
+export interface PreparedBody {
+  body: Body;
+  /** We turned on `stream_options.include_usage`: hide the usage-only chunk and `usage: null` fields. */
+  hideUsageChunk: boolean;
+}
+
+/** Describes a `chat.completions.create` or `responses.create` request. */
+export function describeRequest(endpoint: OpenAIEndpoint, body: unknown, options: unknown): DescribedRequest {
+  const b = (body && typeof body === 'object' ? body : {}) as Body;
+  const model = typeof b.model === 'string' && b.model ? b.model : 'unknown';
+  const { options: stripped, overrides } = stripOverrideHeaders(options);
+  const description: CallDescription = {
+    provider: PROVIDER,
+    operation: OPERATION,
+    model,
+    estimatedInputTokens: endpoint === 'chat.completions' ? estimateChatInput(model, b) : estimateResponsesInput(model, b),
+    maxOutputTokens: maxOutputTokens(endpoint, model, b),
+    stream: b.stream === true,
+    ...(overrides ? { overrides } : {}),
+  };
+  return { description, options: stripped };
+}
+
+/**
+ * The output bound: `max_completion_tokens ?? max_tokens` (chat, times `n`
+ * choices) or `max_output_tokens` (Responses); without one, the model's
+ * documented maximum output (see {@link defaultMaxOutputTokens}).
+ */
+export function maxOutputTokens(endpoint: OpenAIEndpoint, model: string, b: Body): number {
+  const given = endpoint === 'chat.completions' ? positiveInt(b.max_completion_tokens) ?? positiveInt(b.max_tokens) : positiveInt(b.max_output_tokens);
+  const perChoice = given ?? defaultMaxOutputTokens(model);
+  const n = endpoint === 'chat.completions' ? positiveInt(b.n) ?? 1 : 1;
+  return perChoice * n;
+}
+
+/** A copy of the body with the decided model and, for chat streams, usage reporting turned on. */
+export function prepareBody(endpoint: OpenAIEndpoint, body: unknown, model: string): PreparedBody {
+  const b = { ...((body && typeof body === 'object' ? body : {}) as Body) };
+  if (b.model !== model) b.model = model;
+  let hideUsageChunk = false;
+  if (endpoint === 'chat.completions' && b.stream === true) {
+    const so = b.stream_options && typeof b.stream_options === 'object' ? (b.stream_options as Record<string, unknown>) : {};
+    if (so.include_usage !== true) {
+      // Streams report usage only when asked; a caller's explicit `false` is overridden too
+      // (settlement needs it), and the extra chunk is hidden from the caller.
+      b.stream_options = { ...so, include_usage: true };
+      hideUsageChunk = true;
+    }
+  }
+  return { body: b, hideUsageChunk };
+}
+
+/** Usage of a chat completion (or of a chunk carrying `usage`). */
+export function chatUsage(usage: unknown): UsageTokens | undefined {
+  if (!usage || typeof usage !== 'object') return undefined;
+  const u = usage as Record<string, unknown>;
+  const input = count(u.prompt_tokens);
+  const output = count(u.completion_tokens);
+  if (input === undefined || output === undefined) return undefined;
+  return tokens(input, output, count(detail(u.prompt_tokens_details, 'cached_tokens')), count(detail(u.completion_tokens_details, 'reasoning_tokens')));
+}
+
+/** Usage of a Responses API response. */
+export function responsesUsage(usage: unknown): UsageTokens | undefined {
+  if (!usage || typeof usage !== 'object') return undefined;
+  const u = usage as Record<string, unknown>;
+  const input = count(u.input_tokens);
+  const output = count(u.output_tokens);
+  if (input === undefined || output === undefined) return undefined;
+  return tokens(input, output, count(detail(u.input_tokens_details, 'cached_tokens')), count(detail(u.output_tokens_details, 'reasoning_tokens')));
+}
+
+/** Usage and model of a non-streamed result. */
+export function resultUsage(endpoint: OpenAIEndpoint, result: unknown): { usage?: UsageTokens; model?: string } {
+  if (!result || typeof result !== 'object') return {};
+  const r = result as Record<string, unknown>;
+  const usage = endpoint === 'chat.completions' ? chatUsage(r.usage) : responsesUsage(r.usage);
+  return { ...(usage ? { usage } : {}), ...(typeof r.model === 'string' ? { model: r.model } : {}) };
+}
+
+/**
+ * Follows a stream's items: records usage and the response model, and counts
+ * streamed output characters (used only when no usage is ever reported, e.g.
+ * the stream was abandoned). `filter` returns false for the usage-only chunk
+ * we asked for and the caller did not.
+ */
+export class StreamUsageTracker {
+  usage: UsageTokens | undefined;
+  model: string | undefined;
+  outputChars = 0;
+
+  constructor(
+    readonly endpoint: OpenAIEndpoint,
+    readonly hideUsageChunk: boolean,
+  ) {}
+
+  /** Observes one item; returns whether the caller should see it. */
+  observe(item: unknown): boolean {
+    if (!item || typeof item !== 'object') return true;
+    const it = item as Record<string, unknown>;
+    if (this.endpoint === 'chat.completions') {
+      if (typeof it.model === 'string') this.model = it.model;
+      const usage = chatUsage(it.usage);
+      if (usage) this.usage = usage;
+      const choices = it.choices;
+      if (Array.isArray(choices)) {
+        for (const c of choices) {
+          const delta = (c as { delta?: { content?: unknown; refusal?: unknown; tool_calls?: unknown } } | null)?.delta;
+          if (!delta) continue;
+          if (typeof delta.content === 'string') this.outputChars += delta.content.length;
+          if (typeof delta.refusal === 'string') this.outputChars += delta.refusal.length;
+          if (Array.isArray(delta.tool_calls)) for (const t of delta.tool_calls) this.outputChars += String((t as { function?: { arguments?: unknown } })?.function?.arguments ?? '').length;
+        }
+      }
+      if (this.hideUsageChunk) {
+        if (Array.isArray(choices) && choices.length === 0 && usage) return false;
+        if (it.usage === null) delete it.usage;
+      }
+      return true;
+    }
+    const type = it.type;
+    if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta' || type === 'response.refusal.delta' || type === 'response.reasoning_summary_text.delta') {
+      if (typeof it.delta === 'string') this.outputChars += it.delta.length;
+    }
+    if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed' || type === 'response.created') {
+      const response = it.response as Record<string, unknown> | undefined;
+      if (response && typeof response.model === 'string') this.model = response.model;
+      const usage = responsesUsage(response?.usage);
+      if (usage) this.usage = usage;
+    }
+    return true;
+  }
+}
+
+function estimateChatInput(model: string, b: Body): number {
+  const c = new InputCollector();
+  const messages = Array.isArray(b.messages) ? b.messages : [];
+  for (const m of messages) {
+    if (!m || typeof m !== 'object') continue;
+    c.messages++;
+    const msg = m as Record<string, unknown>;
+    c.text(msg.name);
+    contentParts(c, msg.content);
+    c.text(msg.refusal);
+    if (Array.isArray(msg.tool_calls)) {
+      for (const t of msg.tool_calls) {
+        const fn = (t as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
+        c.text(fn?.name);
+        c.text(fn?.arguments);
+      }
+    }
+    const fc = msg.function_call as { name?: unknown; arguments?: unknown } | undefined;
+    if (fc) {
+      c.text(fc.name);
+      c.text(fc.arguments);
+    }
+    if (msg.audio) c.opaque(msg.audio);
+  }
+  c.json(b.tools);
+  c.json(b.functions);
+  c.json(b.response_format);
+  if (b.prediction) contentParts(c, (b.prediction as { content?: unknown }).content);
+  return c.total(model);
+}
+
+function estimateResponsesInput(model: string, b: Body): number {
+  const c = new InputCollector();
+  c.text(b.instructions);
+  const input = b.input;
+  if (typeof input === 'string') {
+    c.messages++;
+    c.text(input);
+  } else if (Array.isArray(input)) {
+    for (const item of input) {
+      if (!item || typeof item !== 'object') continue;
+      const it = item as Record<string, unknown>;
+      if (it.type === undefined || it.type === 'message') {
+        c.messages++;
+        contentParts(c, it.content);
+      } else if (it.type === 'function_call') {
+        c.text(it.name);
+        c.text(it.arguments);
+      } else if (it.type === 'function_call_output' || it.type === 'custom_tool_call_output') {
+        if (typeof it.output === 'string') c.text(it.output);
+        else contentParts(c, it.output);
+      } else if (it.type === 'custom_tool_call') {
+        c.text(it.input);
+      } else {
+        c.opaque(it);
+      }
+    }
+  }
+  c.json(b.tools);
+  const text = b.text as { format?: unknown } | undefined;
+  if (text?.format) c.json(text.format);
+  return c.total(model);
+}
+
+/** Text of a message's content: a string or an array of typed parts (chat and Responses shapes). */
+function contentParts(c: InputCollector, content: unknown): void {
+  if (typeof content === 'string') return c.text(content);
+  if (!Array.isArray(content)) {
+    if (content !== undefined && content !== null) c.opaque(content);
+    return;
+  }
+  for (const part of content) {
+    if (typeof part === 'string') {
+      c.text(part);
+      continue;
+    }
+    if (!part || typeof part !== 'object') continue;
+    const p = part as Record<string, unknown>;
+    switch (p.type) {
+      case 'text':
+      case 'input_text':
+      case 'output_text':
+        c.text(p.text);
+        break;
+      case 'refusal':
+        c.text(p.refusal);
+        break;
+      case 'image_url':
+      case 'input_image':
+        c.image();
+        break;
+      default:
+        c.opaque(p);
+    }
+  }
+}
+
+function stripOverrideHeaders(options: unknown): { options: unknown; overrides?: SpendCallOverrides } {
+  if (!options || typeof options !== 'object') return { options };
+  const o = options as Record<string, unknown>;
+  const headers = o.headers;
+  if (!headers || typeof headers !== 'object') return { options };
+  let plain: Record<string, unknown>;
+  if (typeof (headers as Headers).forEach === 'function' && typeof (headers as Headers).get === 'function') {
+    plain = {};
+    (headers as Headers).forEach((v, k) => (plain[k] = v));
+  } else if (Array.isArray(headers)) {
+    plain = {};
+    for (const pair of headers) if (Array.isArray(pair) && pair.length >= 2) plain[String(pair[0])] = pair[1];
+  } else {
+    plain = headers as Record<string, unknown>;
+  }
+  const taken = takeOverrideHeaders(plain);
+  if (taken.headers === plain) return { options };
+  return { options: { ...o, headers: taken.headers }, overrides: taken.overrides };
+}
+
+function tokens(input: number, output: number, cached: number | undefined, reasoning: number | undefined): UsageTokens {
+  return {
+    inputTokens: input,
+    outputTokens: output,
+    ...(cached !== undefined ? { cachedInputTokens: Math.min(cached, input) } : {}),
+    ...(reasoning !== undefined ? { reasoningTokens: Math.min(reasoning, output) } : {}),
+  };
+}
+
+function detail(details: unknown, field: string): unknown {
+  return details && typeof details === 'object' ? (details as Record<string, unknown>)[field] : undefined;
+}
+
+function count(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+}
+
+function positiveInt(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined;
+}

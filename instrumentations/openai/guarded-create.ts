@@ -1,0 +1,322 @@
+import { context } from '@opentelemetry/api';
+import { BYTES_PER_TOKEN } from '../common/estimate.js';
+import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
+import { observeAsyncIterator } from '../common/stream-settlement.js';
+import type { UsageTokens } from '../../src/pricing.js';
+import { describeRequest, prepareBody, resultUsage, StreamUsageTracker, type OpenAIEndpoint } from './adapter.js';
+
+/**
+ * The guarded `create`: one function used by the instrumentation (patched onto
+ * the prototypes) and by the wrapper (an own property of the wrapped client's
+ * resources).
+ *
+ * The SDK's `APIPromise` is kept: `create` returns, synchronously, a new
+ * APIPromise of the same class whose `responsePromise` first awaits the
+ * decision (block throws before the original `create` runs, so nothing is
+ * sent) and then runs the original `create` and forwards its
+ * `responsePromise`; its `parseResponse` awaits the inner APIPromise's own
+ * parse (shared with anyone else holding the inner promise, e.g. another
+ * instrumentation) and observes the result: usage of a response, or a lazy
+ * wrapper around a stream's `iterator`, so `Stream` objects stay the SDK's
+ * (iterable, `tee()`, `controller`, `toReadableStream()`).
+ */
+
+/** Context key marking "this create call is already guarded" (shared by every copy of this package). */
+const GUARDED_KEY = Symbol.for('agentguard-spend.openai.guarded-call');
+
+/** The minimal shape of the SDK's APIPromise we rely on. */
+export interface APIPromiseLike<T = unknown> extends Promise<T> {
+  responsePromise: Promise<unknown>;
+  parseResponse: (client: unknown, props: unknown) => unknown;
+  parse?: () => Promise<T>;
+  asResponse?: () => Promise<unknown>;
+  withResponse?: () => Promise<{ data: T; response: unknown; request_id?: unknown }>;
+}
+export type APIPromiseClass = new (client: unknown, responsePromise: Promise<unknown>, parseResponse: (client: unknown, props: unknown) => unknown) => APIPromiseLike;
+
+/** What a guarded create needs from whoever installs it. */
+export interface CreateGuardSource {
+  endpoint: OpenAIEndpoint;
+  /** The binding for this call; throws when misconfigured (the call then fails closed). */
+  binding(): GuardBinding;
+  /** False: pass through untouched (instrumentation disabled). */
+  enabled(): boolean;
+  /** The APIPromise class of the SDK copy this create belongs to, if known. */
+  apiPromiseClass?: APIPromiseClass | undefined;
+}
+
+type CreateFn = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Builds the guarded version of an original `create`. */
+export function makeGuardedCreate(original: CreateFn, source: CreateGuardSource): CreateFn {
+  return function guardedCreate(this: unknown, ...args: unknown[]): unknown {
+    const active = context.active();
+    if (!source.enabled() || active.getValue(GUARDED_KEY)) {
+      // Already guarded further out (wrapper over instrumentation, or two copies
+      // of this package): exactly one decision per call.
+      return active.getValue(GUARDED_KEY) ? context.with(active.deleteValue(GUARDED_KEY), () => original.apply(this, args)) : original.apply(this, args);
+    }
+    return guardedCall(this, original, source, args);
+  };
+}
+
+/** Whether `context.active()` is inside a guarded call (for tests and diagnostics). */
+export function isInsideGuardedCall(): boolean {
+  return context.active().getValue(GUARDED_KEY) === true;
+}
+
+class UsageNotReportedError extends Error {
+  override name = 'UsageNotReported';
+}
+class StreamAbandonedError extends Error {
+  override name = 'StreamAbandoned';
+}
+
+function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardSource, args: unknown[]): unknown {
+  const endpoint = source.endpoint;
+  const client = (resource as { _client?: unknown } | null)?._client;
+  let call: GuardedCall | undefined;
+  let description: CallDescription | undefined;
+  let hideUsageChunk = false;
+
+  // Boxed: an async function returning the (thenable) APIPromise would adopt it, i.e. parse it.
+  const started: Promise<{ inner: APIPromiseLike }> = (async () => {
+    const binding = source.binding();
+    const [body, rawOptions, ...rest] = args;
+    const options = isThenable(rawOptions) ? await rawOptions : rawOptions;
+    const described = describeRequest(endpoint, body, options);
+    description = described.description;
+    call = await openGuardedCall(binding, described.description);
+    const prepared = prepareBody(endpoint, body, call.model);
+    hideUsageChunk = prepared.hideUsageChunk;
+    const callArgs = args.length >= 2 || described.options !== undefined ? [prepared.body, described.options, ...rest] : [prepared.body];
+    const guardedContext = call.context.setValue(GUARDED_KEY, true);
+    try {
+      return { inner: context.with(guardedContext, () => original.apply(resource, callArgs)) as APIPromiseLike };
+    } catch (error) {
+      await call.fail(error);
+      throw error;
+    }
+  })();
+
+  const fail = async (error: unknown) => {
+    if (call && !call.done) await call.fail(error);
+  };
+
+  const responsePromise = started
+    .then(({ inner }) => inner.responsePromise)
+    .catch(async (error) => {
+      await fail(error);
+      throw error;
+    });
+
+  const parseResponse = async () => {
+    const { inner } = await started;
+    let result: unknown;
+    try {
+      result = await (typeof inner.parse === 'function' ? inner.parse() : inner);
+    } catch (error) {
+      await fail(error);
+      throw error;
+    }
+    if (!call || !description) return result;
+    return observeResult(call, description, endpoint, hideUsageChunk, result);
+  };
+
+  const APIPromise = source.apiPromiseClass ?? apiPromiseClassOf(client);
+  if (!APIPromise) {
+    // Unknown SDK shape: still guarded, as a plain promise.
+    return responsePromise.then(() => parseResponse());
+  }
+  const outer = new APIPromise(client, responsePromise, parseResponse);
+  // Like the SDK's own: parse first (it may retry a body timeout), then the response of the inner promise.
+  Object.defineProperty(outer, 'withResponse', {
+    configurable: true,
+    writable: true,
+    value: async () => {
+      const data = await outer;
+      const { inner } = await started;
+      if (typeof inner.withResponse === 'function') return { ...(await inner.withResponse()), data };
+      const props = (await responsePromise) as { response?: { headers?: { get(name: string): string | null } } };
+      return { data, response: props.response, request_id: props.response?.headers?.get('x-request-id') ?? null };
+    },
+  });
+  // asResponse() alone never parses: settle from a clone of the raw response instead.
+  const protoAsResponse = outer.asResponse;
+  if (typeof protoAsResponse === 'function') {
+    Object.defineProperty(outer, 'asResponse', {
+      configurable: true,
+      writable: true,
+      value: async () => {
+        const response = await protoAsResponse.call(outer);
+        if (call && description && !call.done) void settleFromRawResponse(call, description, endpoint, response);
+        return response;
+      },
+    });
+  }
+  return outer;
+}
+
+/**
+ * Settles a call whose caller took the raw `Response` (`asResponse()`): reads
+ * a clone of the body in the background (JSON, or SSE events for streams). The
+ * caller's own body is untouched; with SSE the clone buffers what the caller
+ * has not read yet. If the caller also parses the promise, whichever finishes
+ * first settles (exactly once).
+ */
+async function settleFromRawResponse(call: GuardedCall, description: CallDescription, endpoint: OpenAIEndpoint, response: unknown): Promise<void> {
+  let clone: { text(): Promise<string> };
+  try {
+    clone = (response as { clone(): { text(): Promise<string> } }).clone();
+  } catch {
+    return; // body already used: the parse path settles
+  }
+  const tracker = new StreamUsageTracker(endpoint, false);
+  try {
+    const text = await clone.text();
+    if (call.done) return;
+    if (description.stream) {
+      for (const line of text.split('\n')) {
+        if (!line.startsWith('data:')) continue;
+        const data = line.slice(5).trim();
+        if (!data || data === '[DONE]') continue;
+        try {
+          tracker.observe(JSON.parse(data));
+        } catch {
+          // Not JSON: not an event we read usage from.
+        }
+      }
+      if (tracker.usage) await call.settle(tracker.usage, tracker.model);
+      else await call.fail(new UsageNotReportedError('stream ended without usage'), streamedEstimate(description, tracker));
+      return;
+    }
+    const { usage, model } = resultUsage(endpoint, JSON.parse(text));
+    if (usage) await call.settle(usage, model);
+    else await call.fail(new UsageNotReportedError('no usage in the response'), worstCase(description));
+  } catch (error) {
+    if (!call.done) await call.fail(error, tracker.usage ?? streamedEstimate(description, tracker));
+  }
+}
+
+async function observeResult(call: GuardedCall, description: CallDescription, endpoint: OpenAIEndpoint, hideUsageChunk: boolean, result: unknown): Promise<unknown> {
+  if (description.stream && isStream(result)) {
+    wrapStream(result, call, description, new StreamUsageTracker(endpoint, hideUsageChunk));
+    return result;
+  }
+  const { usage, model } = resultUsage(endpoint, result);
+  if (usage) await call.settle(usage, model);
+  else await call.fail(new UsageNotReportedError('no usage in the response'), worstCase(description));
+  return result;
+}
+
+interface StreamLike {
+  iterator: (...args: unknown[]) => AsyncIterator<unknown>;
+  controller?: AbortController;
+}
+
+function isStream(v: unknown): v is StreamLike {
+  return !!v && typeof v === 'object' && typeof (v as StreamLike).iterator === 'function';
+}
+
+/**
+ * Wraps the stream's `iterator` (the source that `[Symbol.asyncIterator]`,
+ * `tee()` and `toReadableStream()` all read from) lazily: nothing is read until
+ * the caller reads. Settles at the end, or releases on error/abandon/abort.
+ */
+function wrapStream(stream: StreamLike, call: GuardedCall, description: CallDescription, tracker: StreamUsageTracker): void {
+  const source = stream.iterator;
+  const finish = async (outcome: { error?: unknown; abandoned?: boolean }) => {
+    if (call.done) return;
+    if (tracker.usage) return call.settle(tracker.usage, tracker.model);
+    if (!outcome.error && !outcome.abandoned) return call.fail(new UsageNotReportedError('stream ended without usage'), streamedEstimate(description, tracker));
+    return call.fail(outcome.error ?? new StreamAbandonedError('stream abandoned before it ended'), streamedEstimate(description, tracker));
+  };
+  stream.iterator = function guardedIterator(this: unknown, ...args: unknown[]) {
+    const inner = source.apply(this, args);
+    return observeAsyncIterator(filterIterator(inner, tracker), () => undefined, finish);
+  };
+  const signal = stream.controller?.signal;
+  if (signal && typeof signal.addEventListener === 'function') {
+    if (signal.aborted) void finish({ abandoned: true });
+    else signal.addEventListener('abort', () => void finish({ abandoned: true }), { once: true });
+  }
+}
+
+/** Skips the items the tracker hides (the usage-only chunk the caller did not ask for). */
+function filterIterator(source: AsyncIterator<unknown>, tracker: StreamUsageTracker): AsyncIterator<unknown> {
+  const it: AsyncIterator<unknown> = {
+    async next(...a: [] | [unknown]) {
+      for (;;) {
+        const step = await source.next(...a);
+        if (step.done || tracker.observe(step.value)) return step;
+      }
+    },
+  };
+  if (source.return) it.return = (v?: unknown) => source.return!(v);
+  if (source.throw) it.throw = (e?: unknown) => source.throw!(e);
+  return it;
+}
+
+/**
+ * Usage when a stream reported none (abandoned, aborted, failed, or a server
+ * that ignores `include_usage`): the provider still bills what it processed,
+ * so we charge the input estimate and the streamed output at 3 bytes per token
+ * rather than nothing.
+ */
+function streamedEstimate(description: CallDescription, tracker: StreamUsageTracker): UsageTokens {
+  return { inputTokens: description.estimatedInputTokens, outputTokens: Math.ceil(tracker.outputChars / BYTES_PER_TOKEN) };
+}
+
+/** A response without usage is charged at its reservation (input estimate + max output). */
+function worstCase(description: CallDescription): UsageTokens {
+  return { inputTokens: description.estimatedInputTokens, outputTokens: description.maxOutputTokens };
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return !!v && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+// --- Finding the APIPromise class of a client --------------------------------
+
+const registry = new WeakMap<object, APIPromiseClass>();
+
+/** Records the APIPromise class of an SDK copy (keyed by its client class). */
+export function registerAPIPromiseClass(clientClass: unknown, apiPromise: unknown): void {
+  if (typeof clientClass === 'function' && isAPIPromiseClass(apiPromise)) registry.set(clientClass, apiPromise);
+}
+
+export function isAPIPromiseClass(v: unknown): v is APIPromiseClass {
+  const proto = typeof v === 'function' ? (v as { prototype?: Record<string, unknown> }).prototype : undefined;
+  return !!proto && typeof proto.asResponse === 'function' && typeof proto.then === 'function';
+}
+
+/**
+ * The APIPromise class of `client`'s SDK copy: registered by the
+ * instrumentation, else learned once per client class by asking the client
+ * for a request whose options are a rejected promise (the SDK awaits the
+ * options before anything else, so nothing is sent) and reading the class of
+ * the APIPromise it returns.
+ */
+export function apiPromiseClassOf(client: unknown): APIPromiseClass | undefined {
+  if (!client || typeof client !== 'object') return undefined;
+  for (let c: unknown = (client as object).constructor; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    const found = registry.get(c);
+    if (found) return found;
+  }
+  const request = (client as { request?: (options: unknown) => unknown }).request;
+  if (typeof request !== 'function') return undefined;
+  const probe = Promise.reject(new Error('agentguard-spend: APIPromise probe (never sent)'));
+  probe.catch(() => undefined);
+  let p: unknown;
+  try {
+    p = request.call(client, probe);
+  } catch {
+    return undefined;
+  }
+  const rp = (p as { responsePromise?: Promise<unknown> } | undefined)?.responsePromise;
+  if (rp && typeof rp.catch === 'function') rp.catch(() => undefined);
+  const cls = (p as object | undefined)?.constructor;
+  if (!isAPIPromiseClass(cls)) return undefined;
+  registry.set((client as object).constructor, cls);
+  return cls;
+}

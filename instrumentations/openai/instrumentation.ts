@@ -1,0 +1,174 @@
+import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
+import type { OpenAIEndpoint } from './adapter.js';
+import { preloadTokenizer } from './estimate.js';
+import { isAPIPromiseClass, makeGuardedCreate, registerAPIPromiseClass, type APIPromiseClass, type CreateGuardSource } from './guarded-create.js';
+
+/** The `openai` versions this instrumentation is tested with (see `test/providers/openai/matrix.json`). */
+export const SUPPORTED_OPENAI_VERSIONS = ['>=5.0.0 <8'];
+export const INSTRUMENTATION_NAME = 'agentguard-spend/instrumentations/openai';
+export const INSTRUMENTATION_VERSION = '0.1.0';
+
+/**
+ * Marks our `create` wrappers (shared by every copy of this package). The
+ * wrapper deliberately carries NO shimmer markers (`__wrapped`, `__original`,
+ * `__unwrap`): `InstrumentationBase._wrap` unwraps any shimmer-wrapped method
+ * before wrapping it, so an instrumentation registered after ours (e.g.
+ * `@opentelemetry/instrumentation-openai`) would silently remove enforcement.
+ * To shimmer our wrapper looks like the original method: later wrappers wrap
+ * it, and their unwrap restores it. See `README.md`.
+ */
+const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
+
+interface WrapperState {
+  instrumentation: OpenAISpendGuardInstrumentation;
+  active: boolean;
+  original: (...args: unknown[]) => unknown;
+}
+
+type AnyFn = ((...args: unknown[]) => unknown) & { [WRAPPER_STATE]?: WrapperState; __original?: unknown };
+
+/**
+ * Enforces spend policy on `openai`: patches `OpenAI.Chat.Completions.prototype.create`
+ * and `OpenAI.Responses.prototype.create` (plain and `stream: true`; the SDK's
+ * `stream()`, `parse()` and `runTools()` helpers go through them). CommonJS and
+ * ESM copies of the SDK are separate classes; each one loaded gets patched.
+ */
+export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
+  constructor(config: SpendGuardInstrumentationConfig = {}) {
+    super(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, config);
+  }
+
+  protected init() {
+    return [
+      new InstrumentationNodeModuleDefinition(
+        'openai',
+        SUPPORTED_OPENAI_VERSIONS,
+        (moduleExports) => {
+          this.patchExports(moduleExports);
+          return moduleExports;
+        },
+        (moduleExports) => {
+          this.unpatchExports(moduleExports);
+        },
+      ),
+    ];
+  }
+
+  /**
+   * Patches an already loaded `openai` module (its CommonJS exports or ESM
+   * namespace). The require/import hooks call this; call it yourself for a
+   * module loaded before the instrumentation was enabled.
+   */
+  patchExports(moduleExports: unknown): void {
+    const { OpenAI, APIPromise } = resolveExports(moduleExports);
+    if (!OpenAI) {
+      this._diag.error('openai module has no OpenAI class; not patched (calls are NOT enforced)');
+      return;
+    }
+    if (APIPromise) registerAPIPromiseClass(OpenAI, APIPromise);
+    preloadTokenizer();
+    const targets = endpoints(OpenAI);
+    if (targets.length === 0) this._diag.error('openai module has neither Chat.Completions nor Responses; not patched');
+    for (const [endpoint, proto] of targets) this.#install(proto, endpoint, APIPromise);
+  }
+
+  /** Removes (or, when another wrapper sits on top of ours, deactivates) our wrappers. */
+  unpatchExports(moduleExports: unknown): void {
+    const { OpenAI } = resolveExports(moduleExports);
+    if (!OpenAI) return;
+    for (const [, proto] of endpoints(OpenAI)) this.#uninstall(proto);
+  }
+
+  #install(proto: Record<string, unknown>, endpoint: OpenAIEndpoint, APIPromise: APIPromiseClass | undefined): void {
+    const current = proto.create as AnyFn | undefined;
+    if (typeof current !== 'function') return;
+    const existing = findOurWrapper(current);
+    if (existing) {
+      // Already in the chain (enabled again, or another instance): make it enforce with our config.
+      existing.instrumentation = this;
+      existing.active = true;
+      return;
+    }
+    const state: WrapperState = { instrumentation: this, active: true, original: current };
+    const source: CreateGuardSource = {
+      endpoint,
+      binding: () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer),
+      enabled: () => state.active && state.instrumentation.isEnabled(),
+      apiPromiseClass: APIPromise,
+    };
+    const wrapped = makeGuardedCreate(current, source) as AnyFn;
+    Object.defineProperty(wrapped, WRAPPER_STATE, { value: state });
+    Object.defineProperty(wrapped, 'name', { value: current.name || 'create' });
+    Object.defineProperty(proto, 'create', {
+      configurable: true,
+      writable: true,
+      enumerable: Object.prototype.propertyIsEnumerable.call(proto, 'create'),
+      value: wrapped,
+    });
+  }
+
+  #uninstall(proto: Record<string, unknown>): void {
+    const current = proto.create as AnyFn | undefined;
+    if (typeof current !== 'function') return;
+    const topState = current[WRAPPER_STATE];
+    if (topState) {
+      Object.defineProperty(proto, 'create', {
+        configurable: true,
+        writable: true,
+        enumerable: Object.prototype.propertyIsEnumerable.call(proto, 'create'),
+        value: topState.original,
+      });
+      return;
+    }
+    // Someone wrapped over us: removing ours would break their chain; pass through instead.
+    const deeper = findOurWrapper(current);
+    if (deeper) deeper.active = false;
+  }
+}
+
+/** Our wrapper's state if `fn` is our wrapper or one reachable through shimmer's `__original` links. */
+function findOurWrapper(fn: AnyFn): WrapperState | undefined {
+  let f: unknown = fn;
+  for (let depth = 0; typeof f === 'function' && depth < 32; depth++) {
+    const state = (f as AnyFn)[WRAPPER_STATE];
+    if (state) return state;
+    f = (f as AnyFn).__original;
+  }
+  return undefined;
+}
+
+/** Whether `proto.create` reaches our enforcing wrapper (directly or below shimmer wrappers). */
+export function isEnforcing(proto: object): boolean {
+  const create = (proto as Record<string, unknown>).create;
+  const state = typeof create === 'function' ? findOurWrapper(create as AnyFn) : undefined;
+  return !!state && state.active;
+}
+
+interface ResolvedExports {
+  OpenAI?: { Chat?: { Completions?: { prototype: Record<string, unknown> } }; Responses?: { prototype: Record<string, unknown> } };
+  APIPromise?: APIPromiseClass;
+}
+
+/** The OpenAI class and APIPromise of CommonJS exports or an ESM namespace (`default`). */
+function resolveExports(moduleExports: unknown): ResolvedExports {
+  if (!moduleExports || (typeof moduleExports !== 'object' && typeof moduleExports !== 'function')) return {};
+  const m = moduleExports as Record<string | symbol, unknown>;
+  const isNamespace = m[Symbol.toStringTag] === 'Module';
+  const base = (isNamespace ? m.default : m) as Record<string, unknown> | undefined;
+  const OpenAI = (m.OpenAI ?? base?.OpenAI ?? base) as ResolvedExports['OpenAI'];
+  const candidate = m.APIPromise ?? base?.APIPromise;
+  return {
+    ...(OpenAI && typeof OpenAI === 'function' ? { OpenAI } : {}),
+    ...(isAPIPromiseClass(candidate) ? { APIPromise: candidate } : {}),
+  };
+}
+
+function endpoints(OpenAI: NonNullable<ResolvedExports['OpenAI']>): [OpenAIEndpoint, Record<string, unknown>][] {
+  const out: [OpenAIEndpoint, Record<string, unknown>][] = [];
+  const chat = OpenAI.Chat?.Completions?.prototype;
+  if (chat) out.push(['chat.completions', chat]);
+  const responses = OpenAI.Responses?.prototype;
+  if (responses) out.push(['responses', responses]);
+  return out;
+}

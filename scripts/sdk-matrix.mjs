@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Runs each provider's tests against every SDK version its matrix.json lists
+// (oldest and newest supported), then restores the locked versions.
+// Usage: node scripts/sdk-matrix.mjs [provider ...]
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const only = process.argv.slice(2);
+const providersDir = join(root, 'test/providers');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function installedVersion(pkg) {
+  return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+}
+
+function install(pkg, version) {
+  execFileSync(npm, ['install', '--no-save', '--no-audit', '--no-fund', '--legacy-peer-deps', `${pkg}@${version}`], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+const results = [];
+let failed = false;
+for (const provider of readdirSync(providersDir).sort()) {
+  const file = join(providersDir, provider, 'matrix.json');
+  if (!existsSync(file) || (only.length && !only.includes(provider))) continue;
+  const matrix = JSON.parse(readFileSync(file, 'utf8'));
+  const tests = [matrix.tests ?? `test/providers/${provider}`].flat();
+  const locked = installedVersion(matrix.package);
+  // Each version is installed over the previous one; the locked one is restored after.
+  try {
+    for (const version of matrix.versions) {
+      if (installedVersion(matrix.package) !== version) install(matrix.package, version);
+      const actual = installedVersion(matrix.package);
+      let ok = true;
+      try {
+        execFileSync(npm, ['exec', '--', 'vitest', 'run', ...tests], { cwd: root, stdio: 'inherit' });
+      } catch {
+        ok = false;
+        failed = true;
+      }
+      results.push({ provider, package: matrix.package, version: actual, ok });
+      console.log(`sdk-matrix: ${matrix.package}@${actual}: ${ok ? 'passed' : 'FAILED'}`);
+    }
+  } finally {
+    if (installedVersion(matrix.package) !== locked) install(matrix.package, locked);
+  }
+}
+console.log(JSON.stringify({ sdkMatrix: results }, null, 2));
+const passed = results.filter((r) => r.ok).length;
+console.log(`${passed} passed, ${results.length - passed} failed`);
+process.exit(failed ? 1 : 0);

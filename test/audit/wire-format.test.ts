@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  CanonicalizationError,
+  ChainWriter,
+  computeEntryHash,
+  entryCanonicalJson,
+  parseLogLine,
+  publicKeyFromHex,
+  publicKeyFromSeed,
+  signerFingerprint,
+  verifyChain,
+} from '../../src/index.js';
+import { signerOf } from './helpers.js';
+
+// Written by the published Python port 0.16.0 (sign_decision, seed = bytes 0..31); kept so
+// the wire format is checked against the other runtime even where no Python is at hand.
+const fixture = new URL('../parity/fixtures/python-0.16.0-sign_decision.jsonl', import.meta.url);
+
+describe('wire format', () => {
+  it('verifies a chain the Python port wrote (golden file)', () => {
+    const lines = readFileSync(fixture, 'utf8').trim().split('\n');
+    const entries = lines.map((l) => parseLogLine(l));
+    const seed = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const publicKey = publicKeyFromSeed(seed);
+    expect(Buffer.from(publicKey).toString('hex')).toBe(entries[0]!.publicKeyHex);
+    expect(signerFingerprint(publicKey)).toBe('56475aa75463474c');
+    expect(entries[0]!.entryHash).toBe('b926b89b60d27e970f3edae8fe81e26111af7bef3464054b84eaaa80a6b5aa83');
+    expect(verifyChain(entries, publicKeyFromHex(entries[0]!.publicKeyHex!))).toEqual({ ok: true, count: 3 });
+    for (const e of entries) expect(computeEntryHash(e)).toBe(e.entryHash);
+  });
+
+  it('the hashed body of the port’s entry 0 is byte for byte ours', () => {
+    const e = parseLogLine(readFileSync(fixture, 'utf8').split('\n')[0]!);
+    const body = entryCanonicalJson({ sequence: 0, decision: e.decision, previousHash: e.previousHash, signerFingerprint: e.signerFingerprint });
+    expect(body).toBe(
+      '{"decision":{"action":"allow","decisionId":"d-0","enforcementMode":"enforce","modelRequested":"gpt-4o","modelResolved":"gpt-4o","policyId":"p-1","policyVersion":1,"projectedCents":120,"provider":"openai","reasons":["All caps within budget (call=120c, model=gpt-4o, scope=tenantId=acme)"],"timestamp":"2026-05-24T18:00:00.000Z","triggeredCap":null,"triggeredScopeKey":null,"windowSpendAfter":120,"windowSpendBefore":0},"previousHash":"0000000000000000000000000000000000000000000000000000000000000000","sequence":0,"signerFingerprint":"56475aa75463474c"}',
+    );
+  });
+
+  it('refuses to sign a decision the other runtime could not verify', () => {
+    const w = new ChainWriter(signerOf(1));
+    expect(() => w.append({ score: 0.5 })).toThrow(CanonicalizationError);
+    expect(() => w.append({ big: 2 ** 53 })).toThrow(/send it as a string/);
+    expect(() => w.append({ s: 'a\ud800' })).toThrow(/lone surrogate/);
+    expect(w.head).toBeNull(); // nothing was appended
+    expect(w.append({ ok: 1 }).sequence).toBe(0);
+  });
+
+  it('a stored publicKeyHex must agree with the signed fingerprint (it is never trusted, but must not mislead)', () => {
+    const w = new ChainWriter(signerOf(1));
+    const e = { ...w.append({ a: 1 }), publicKeyHex: Buffer.from(signerOf(2).publicKey).toString('hex') };
+    expect(verifyChain([e], signerOf(1).publicKey)).toMatchObject({ ok: false, sequence: 0, reason: 'malformed_entry' });
+  });
+});

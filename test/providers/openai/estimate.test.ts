@@ -1,0 +1,117 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { describeRequest, prepareBody } from '../../../instrumentations/openai/adapter.js';
+import { DEFAULT_MAX_OUTPUT_TOKENS, IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, REPLY_PRIMING, TOKENIZE_FULL_LIMIT } from '../../../instrumentations/openai/estimate.js';
+
+const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: (s: string) => number };
+
+describe('openai adapter: output bound', () => {
+  const max = (endpoint: 'chat.completions' | 'responses', body: object) => describeRequest(endpoint, body, undefined).description.maxOutputTokens;
+
+  it('uses max_completion_tokens, then max_tokens, times n', () => {
+    expect(max('chat.completions', { model: 'gpt-4o', messages: [], max_completion_tokens: 300, max_tokens: 999 })).toBe(300);
+    expect(max('chat.completions', { model: 'gpt-4o', messages: [], max_tokens: 200 })).toBe(200);
+    expect(max('chat.completions', { model: 'gpt-4o', messages: [], max_tokens: 200, n: 3 })).toBe(600);
+    expect(max('responses', { model: 'gpt-4o', input: 'x', max_output_tokens: 77 })).toBe(77);
+  });
+
+  it('falls back to the model’s documented maximum output, else a fixed ceiling', () => {
+    expect(max('chat.completions', { model: 'gpt-4o', messages: [] })).toBe(16_384);
+    expect(max('chat.completions', { model: 'gpt-4o-2024-08-06', messages: [] })).toBe(16_384);
+    expect(max('responses', { model: 'o3', input: 'x' })).toBe(100_000);
+    expect(max('responses', { model: 'gpt-5', input: 'x' })).toBe(128_000);
+    expect(max('chat.completions', { model: 'ft:gpt-4.1-mini:acme::abc123', messages: [] })).toBe(32_768);
+    expect(max('chat.completions', { model: 'some-compatible-model', messages: [] })).toBe(DEFAULT_MAX_OUTPUT_TOKENS);
+  });
+});
+
+describe('openai adapter: input estimate', () => {
+  const input = (endpoint: 'chat.completions' | 'responses', body: object) => describeRequest(endpoint, body, undefined).description.estimatedInputTokens;
+
+  it('counts message text with o200k_base plus a per-message overhead', () => {
+    const a = 'You are a careful assistant.';
+    const b = 'Summarize the quarterly report in three bullet points, please.';
+    const est = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'system', content: a }, { role: 'user', content: [{ type: 'text', text: b }] }] });
+    expect(est).toBe(countTokens(a) + countTokens(b) + 2 * PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+  });
+
+  it('counts tools, images (fixed allowance) and Responses input items', () => {
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }];
+    const withTools = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], tools });
+    expect(withTools).toBe(countTokens('hi') + countTokens(JSON.stringify(tools)) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+    const dataUrl = `data:image/png;base64,${'A'.repeat(300_000)}`;
+    const withImage = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl } }] }] });
+    expect(withImage).toBe(IMAGE_TOKEN_ALLOWANCE + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+    const responses = input('responses', {
+      model: 'gpt-4o',
+      instructions: 'Be brief.',
+      input: [
+        { role: 'user', content: [{ type: 'input_text', text: 'What is 2+2?' }] },
+        { type: 'function_call', name: 'calc', arguments: '{"x":2}', call_id: 'c1' },
+        { type: 'function_call_output', call_id: 'c1', output: '4' },
+      ],
+    });
+    expect(responses).toBe(countTokens('Be brief.') + countTokens('What is 2+2?') + countTokens('calc') + countTokens('{"x":2}') + countTokens('4') + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+  });
+
+  it('uses 3 bytes per token for models outside o200k_base', () => {
+    const text = 'x'.repeat(300);
+    expect(input('chat.completions', { model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: text }] })).toBe(100 + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+  });
+
+  it('large prompts: sampled and extrapolated with a margin, never under the exact count; fast', () => {
+    const words = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches'.split(' ');
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const prose = (n: number) => {
+      let s = '';
+      while (s.length < n) s += words[Math.floor(rnd() * words.length)] + (rnd() < 0.1 ? '. ' : ' ') + (rnd() < 0.05 ? Math.floor(rnd() * 1e6) + ' ' : '');
+      return s.slice(0, n);
+    };
+    const figures: Record<string, { chars: number; estimate: number; exact: number; ms: number }> = {};
+    for (const chars of [2_000, 16_000, TOKENIZE_FULL_LIMIT, 64_000, 256_000]) {
+      const text = prose(chars);
+      const body = { model: 'gpt-4o', messages: [{ role: 'user', content: text }] };
+      input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'user', content: prose(chars) }] }); // warm
+      const start = performance.now();
+      const runs = 5;
+      let est = 0;
+      for (let i = 0; i < runs; i++) est = input('chat.completions', body);
+      const ms = (performance.now() - start) / runs;
+      const exact = countTokens(text) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING;
+      figures[`${chars}`] = { chars, estimate: est, exact, ms: Number(ms.toFixed(3)) };
+      if (chars <= TOKENIZE_FULL_LIMIT) expect(est).toBe(exact);
+      else {
+        expect(est).toBeGreaterThanOrEqual(exact);
+        expect(est).toBeLessThanOrEqual(exact * 1.25);
+      }
+      // Generous bound (CI machines are noisy); the printed figures are the measurement.
+      expect(ms).toBeLessThan(25);
+    }
+    console.log(JSON.stringify({ bench: 'openai input estimate (o200k_base, warm)', figures }));
+  });
+});
+
+describe('openai adapter: request preparation', () => {
+  it('strips override headers (plain objects and Headers) and keeps the rest', () => {
+    const plain = describeRequest('chat.completions', { model: 'gpt-4o', messages: [] }, { headers: { 'X-AgentGuard-User-Id': 'u1', 'x-keep': '1' }, timeout: 5 });
+    expect(plain.options).toEqual({ headers: { 'x-keep': '1' }, timeout: 5 });
+    expect(plain.description.overrides).toEqual({ scope: { userId: 'u1' } });
+    const h = new Headers({ 'x-agentguard-capability': 'data_write', 'x-keep': '1' });
+    const fromHeaders = describeRequest('responses', { model: 'gpt-4o', input: 'x' }, { headers: h });
+    expect(fromHeaders.options).toEqual({ headers: { 'x-keep': '1' } });
+    expect(fromHeaders.description.overrides?.capabilityClaim).toBe('data_write');
+    const none = { headers: { 'x-keep': '1' } };
+    expect(describeRequest('responses', { model: 'gpt-4o', input: 'x' }, none).options).toBe(none);
+  });
+
+  it('never mutates the caller’s body; turns on include_usage for chat streams only', () => {
+    const body = { model: 'gpt-4o', messages: [], stream: true, stream_options: { include_obfuscation: false } };
+    const p = prepareBody('chat.completions', body, 'gpt-4o-mini');
+    expect(p.body).toEqual({ model: 'gpt-4o-mini', messages: [], stream: true, stream_options: { include_obfuscation: false, include_usage: true } });
+    expect(p.hideUsageChunk).toBe(true);
+    expect(body).toEqual({ model: 'gpt-4o', messages: [], stream: true, stream_options: { include_obfuscation: false } });
+    expect(prepareBody('chat.completions', { ...body, stream_options: { include_usage: true } }, 'gpt-4o').hideUsageChunk).toBe(false);
+    expect(prepareBody('responses', { model: 'gpt-4o', input: 'x', stream: true }, 'gpt-4o').body).toEqual({ model: 'gpt-4o', input: 'x', stream: true });
+  });
+});

@@ -1,0 +1,4 @@
+import { InMemorySpendStore } from '../../src/index.js';
+import { spendStoreConformance } from './conformance.js';
+
+spendStoreConformance('InMemorySpendStore', () => new InMemorySpendStore());

@@ -4,6 +4,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { runDemo } from './demo.js';
 import { CliError } from './errors.js';
 import { keygen } from './keygen.js';
+import { registerReplayCommand } from './replay-command.js';
 import { runReport } from './report-command.js';
 import { runVerify } from './verify-command.js';
 
@@ -11,7 +12,7 @@ const { version } = pkg as { version: string };
 
 const program = new Command()
   .name('agentguard-spend')
-  .description('Keys, verification, reports and an offline demo for agentguard-spend decision logs.')
+  .description('Keys, verification, reports, policy replay and an offline demo for agentguard-spend decision logs.')
   .version(version, '-V, --version')
   .showSuggestionAfterError()
   .exitOverride();
@@ -45,6 +46,8 @@ program
   .action(async (dir: string, opts: { json?: boolean }) => {
     process.exitCode = await runReport(dir, opts);
   });
+
+registerReplayCommand(program);
 
 program
   .command('demo')

@@ -8,8 +8,10 @@ const libraryEntries = {
   'instrumentations/openai/index': 'instrumentations/openai/index.ts',
   'instrumentations/anthropic/index': 'instrumentations/anthropic/index.ts',
   'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
-  // `agentguard-spend/fake-provider`: the loopback fake OpenAI/Anthropic/Bedrock server (examples, benchmarks).
-  'fake-provider/index': 'fake-provider/index.ts',
+  // `node --require agentguard-spend/register` / `node --import agentguard-spend/register`.
+  register: 'src/register/index.ts',
+  // `agentguard-spend/fake-provider`: the loopback fake the demo, examples and tests use.
+  'fake-provider': 'fake-provider/index.ts',
 };
 
 // One build, two module formats: ESM (`.js`) for `import`, CommonJS (`.cjs`) for

@@ -6,3 +6,4 @@ export { FakeProvider, sendJson, sleep, type FakeBehaviour, type FakeRequest, ty
 export { bedrockRoutes, createBedrockRoutes, type BedrockFakeKnobs } from './bedrock.js';
 export { OPENAI_FAKE_TEXT, openaiRoutes } from './openai.js';
 export { anthropicMessagesRoute, anthropicRoutes, DEFAULT_ANTHROPIC_USAGE } from './anthropic.js';
+export { createFakeProvider, type FakeProviderName } from './all.js';

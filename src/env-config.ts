@@ -26,6 +26,11 @@ export interface EnvConfig {
   policyPath: string;
   signingKeys: SigningKeys;
   logDir: string;
+  /**
+   * Stable name of this process's chain (`AGENTGUARD_CHAIN_ID`): the chain is resumed
+   * after a restart. Unset: a new fleet-unique chain per process.
+   */
+  chainId: string | undefined;
   /** Fleet-wide override; undefined keeps each policy's own mode. */
   mode: 'shadow' | 'enforce' | undefined;
   scope: SpendScope;
@@ -89,6 +94,7 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     policyPath,
     signingKeys: signingKeysFromEnv(env),
     logDir: env.AGENTGUARD_LOG_DIR || 'agentguard-logs',
+    chainId: chainIdFromEnv(env),
     mode: oneOf(env, 'AGENTGUARD_MODE', ['shadow', 'enforce'] as const, undefined),
     scope,
     capabilityClaim: capability as CapabilityTier | undefined,
@@ -121,6 +127,13 @@ export function signingKeysFromEnv(env: Env = process.env): SigningKeys {
     }
   }
   throw new ConfigError('AGENTGUARD_SIGNING_KEY_FILE', 'not set (or AGENTGUARD_SIGNING_KEY); create a key with `agentguard-spend keygen`');
+}
+
+function chainIdFromEnv(env: Env): string | undefined {
+  const v = env.AGENTGUARD_CHAIN_ID;
+  if (!v) return undefined;
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(v)) throw new ConfigError('AGENTGUARD_CHAIN_ID', `expected 1-200 characters of [A-Za-z0-9_-], got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function required(env: Env, name: string): string {

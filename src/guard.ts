@@ -270,18 +270,23 @@ export class SpendGuard {
     let decider: CapRef | undefined;
 
     if (!attempt.ok) {
-      const block = attempt.fired.find((c) => c.cap.action === 'block');
-      decider = block ?? attempt.fired[0]!;
-      const clamped = block ? await tryClamp(attempt.fired, attempt.before, rates, false) : null;
-      if (clamped) {
-        ({ attempt, cents, decider } = clamped);
-      } else if (block) {
-        action = 'block';
-        reasons.unshift(...attempt.fired.map((c) => `${c.cap.action}: ${capReason(c)}`));
+      const downgrade = attempt.fired.find((c) => c.cap.action === 'downgrade');
+      if (!downgrade) {
+        // Only hard caps fired: clamp the output bound if they all allow it, else block.
+        decider = attempt.fired[0]!;
+        const clamped = await tryClamp(attempt.fired, attempt.before, rates, false);
+        if (clamped) {
+          ({ attempt, cents, decider } = clamped);
+        } else {
+          action = 'block';
+          reasons.unshift(...attempt.fired.map((c) => `${c.cap.action}: ${capReason(c)}`));
+        }
       } else {
-        // Only downgrade caps fired: retry at the cheaper model, where they no longer bind.
-        const target = decider.cap.downgradeTo!;
-        reasons.push(`downgrade to ${target}: ${capReason(decider)}`);
+        // A soft (downgrade) cap fired: retry at the cheaper model, where downgrade caps no
+        // longer bind; a hard cap blocks only if the call does not fit even there.
+        decider = downgrade;
+        const target = downgrade.cap.downgradeTo!;
+        reasons.push(`downgrade to ${target}: ${capReason(downgrade)}`);
         const targetRates = target === request.model ? rates : this.#pricing.rates(request.provider, target, request.estimatedInputTokens);
         if (!targetRates && rates) {
           reasons.unshift(`unknown model: no price for downgrade target ${request.provider}/${target}; blocking`);
@@ -306,16 +311,29 @@ export class SpendGuard {
 
     const before = attempt.before;
     const reserved = attempt.ok;
-    // Caps that do not bind (shadow policies, shadow/allow caps) are evaluated for the record.
-    for (const c of caps) {
-      const binding = c.enforce && (c.cap.action === 'block' || c.cap.action === 'downgrade');
-      if (binding) continue;
-      const spent = c.hold >= 0 ? before[c.hold] ?? 0 : 0;
-      if (spent + cents <= c.cap.amountCents) continue;
-      const would: SpendAction = c.enforce ? (c.cap.action === 'allow' ? 'allow' : 'shadow') : c.cap.action;
+    // Caps that do not bind are evaluated for the record. Shadow/allow caps fire on their own;
+    // a shadow policy's block and downgrade caps are judged the way enforcement would act
+    // (downgrade first, block only if the call does not fit at the cheaper model either).
+    const spentOn = (c: CapRef) => (c.hold >= 0 ? before[c.hold] ?? 0 : 0);
+    const fires = (c: CapRef, atCents: number) => spentOn(c) + atCents > c.cap.amountCents;
+    const noteShadow = (c: CapRef, would: SpendAction) => {
       reasons.push(`${c.enforce ? c.cap.action : `shadow: would ${c.cap.action}`}: ${capReason(c)}`);
       shadowFires.push({ cap: triggeredCapOf(c.cap), key: c.key, rank: ACTION_RANK[would], policy: c.policy });
+    };
+    for (const c of caps) {
+      if (c.cap.action === 'block' || c.cap.action === 'downgrade' || !fires(c, cents)) continue;
+      noteShadow(c, c.enforce ? (c.cap.action === 'allow' ? 'allow' : 'shadow') : c.cap.action);
     }
+    const shadowHard = caps.filter((c) => !c.enforce && (c.cap.action === 'block' || c.cap.action === 'downgrade'));
+    let wouldFire = shadowHard.filter((c) => fires(c, cents));
+    const wouldDowngrade = wouldFire.find((c) => c.cap.action === 'downgrade');
+    const wouldTargetRates = wouldDowngrade ? this.#pricing.rates(request.provider, wouldDowngrade.cap.downgradeTo!, request.estimatedInputTokens) : null;
+    if (wouldDowngrade && wouldTargetRates) {
+      const atTarget = projectedAt(wouldTargetRates);
+      const blocksThere = shadowHard.filter((c) => c.cap.action === 'block' && fires(c, atTarget));
+      wouldFire = blocksThere.length > 0 ? blocksThere : [wouldDowngrade];
+    }
+    for (const c of wouldFire) noteShadow(c, c.cap.action);
 
     let finalAction = action;
     let triggered: TriggeredCap | null = decider ? triggeredCapOf(decider.cap) : null;
@@ -341,6 +359,12 @@ export class SpendGuard {
       if (targetRates) alt.projectedCentsIfEnforced = projectedAt(targetRates);
     }
 
+    // A blocked call sends nothing: it is recorded as asked (requested model and its
+    // projection), whatever cheaper model was tried before blocking.
+    if (action === 'block') {
+      model = request.model;
+      cents = projected;
+    }
     const reportKey = decider && decider.hold >= 0 ? decider.hold : tightestHold(caps, before, cents);
     const spentBefore = reportKey >= 0 ? before[reportKey] ?? 0 : 0;
     const spend: [number, number] = [spentBefore, reserved ? spentBefore + cents : spentBefore];

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
+import { runDemo } from './demo.js';
 import { CliError } from './errors.js';
 import { keygen } from './keygen.js';
+import { registerReplayCommand } from './replay-command.js';
 import { runReport } from './report-command.js';
 import { runVerify } from './verify-command.js';
 
@@ -10,7 +12,7 @@ const { version } = pkg as { version: string };
 
 const program = new Command()
   .name('agentguard-spend')
-  .description('Keys, verification and reports for agentguard-spend decision logs.')
+  .description('Keys, verification, reports, policy replay and an offline demo for agentguard-spend decision logs.')
   .version(version, '-V, --version')
   .showSuggestionAfterError()
   .exitOverride();
@@ -43,6 +45,16 @@ program
   .option('--json', 'print JSON (cents as integers)')
   .action(async (dir: string, opts: { json?: boolean }) => {
     process.exitCode = await runReport(dir, opts);
+  });
+
+registerReplayCommand(program);
+
+program
+  .command('demo')
+  .description('Offline demo: a fake provider on 127.0.0.1, a sample policy, an agent run under --require agentguard-spend/register (allowed, downgraded, blocked), then verify and report.')
+  .option('-d, --dir <dir>', 'where to write the key, policy and log (default: a new temp directory)')
+  .action(async (opts: { dir?: string }) => {
+    process.exitCode = await runDemo(opts);
   });
 
 async function main(): Promise<void> {

@@ -55,6 +55,7 @@ describe('configFromEnv', () => {
     expect(cfg.durability).toBe('write');
     expect(cfg.mode).toBeUndefined();
     expect(cfg.logDir).toBe('agentguard-logs');
+    expect(cfg.chainId).toBeUndefined();
     expect(cfg.spendStore).toBe('memory');
     expect(cfg.onUnknownModel).toBe('block');
     expect(cfg.failOpen).toBe(false);
@@ -65,6 +66,10 @@ describe('configFromEnv', () => {
     const cfg = configFromEnv({ ...base(), AGENTGUARD_POLICY: policyYaml, AGENTGUARD_SIGNING_KEY_FILE: undefined, AGENTGUARD_SIGNING_KEY: keyHex, AGENTGUARD_MODE: 'shadow' });
     expect(cfg.policies[0]!.caps[0]!.downgradeTo).toBe('gpt-4o-mini');
     expect(cfg.mode).toBe('shadow');
+  });
+
+  it('reads a stable chain id', () => {
+    expect(configFromEnv({ ...base(), AGENTGUARD_CHAIN_ID: 'web-1_a' }).chainId).toBe('web-1_a');
   });
 
   it.each([
@@ -79,6 +84,7 @@ describe('configFromEnv', () => {
     [{ AGENTGUARD_DISABLED_INSTRUMENTATIONS: 'openai,gemini' }, 'AGENTGUARD_DISABLED_INSTRUMENTATIONS', /gemini/],
     [{ AGENTGUARD_CAPABILITY: 'root' }, 'AGENTGUARD_CAPABILITY', /read_only/],
     [{ AGENTGUARD_FAIL_OPEN: 'maybe' }, 'AGENTGUARD_FAIL_OPEN', /true or false/],
+    [{ AGENTGUARD_CHAIN_ID: 'pod/7' }, 'AGENTGUARD_CHAIN_ID', /A-Za-z0-9_-/],
   ])('names the bad variable: %j', (override, variable, message) => {
     const err = errorOf(() => configFromEnv({ ...base(), ...override }));
     expect(err.variable).toBe(variable);

@@ -1,0 +1,21 @@
+'use strict';
+// The demo's agent: an ordinary OpenAI SDK app with no agentguard-spend code in it.
+// `agentguard-spend demo` runs it as `node --require agentguard-spend/register agent.cjs`
+// against the built-in fake provider (OPENAI_BASE_URL), so every call is guarded.
+const OpenAI = require('openai');
+
+const client = new OpenAI({ maxRetries: 0 });
+const steps = ['Plan the trip', 'Book the hotel', 'Write the summary'];
+
+async function main() {
+  for (const [i, step] of steps.entries()) {
+    try {
+      const r = await client.chat.completions.create({ model: 'gpt-4o', max_tokens: 500, messages: [{ role: 'user', content: step }] });
+      console.log(`agent: step ${i + 1} (${step}): asked for gpt-4o, answered by ${r.model}`);
+    } catch (err) {
+      console.log(`agent: step ${i + 1} (${step}): ${err.name}: ${err.message}`);
+    }
+  }
+}
+
+main();

@@ -86,7 +86,7 @@ function summarize(samplesMs) {
  * Runs the SDK comparison. `rounds` × `perRound` calls per variant and provider.
  * Returns per provider: each variant's latency and its added µs over `direct`.
  */
-export async function sdkResults({ rounds = 30, perRound = 40, warmupRounds = 3, only } = {}) {
+export async function sdkResults({ rounds = 30, perRound = 40, warmupRounds = 6, only } = {}) {
   const guard = benchGuard();
   const fake = await startServerProcess('fake');
   const proxy = await startServerProcess('proxy', fake.url);

@@ -129,6 +129,32 @@ export function runCliVerify(dir, publicKeyHex, extraEnv = {}) {
   });
 }
 
+/** verifyDecisionLog with and without parallel signatures, alternated twice: entries/s wall and per CPU-second. */
+async function parallelVsSequential(log) {
+  const { verifyDecisionLog } = await import('../dist/exporters.js');
+  const key = Buffer.from(log.publicKeyHex, 'hex');
+  const out = { sequential: [], parallel: [] };
+  for (let i = 0; i < 2; i++) {
+    for (const mode of ['sequential', 'parallel']) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const v = await verifyDecisionLog(log.dir, key, { parallelSignatures: mode === 'parallel' });
+      const s = (performance.now() - t0) / 1000;
+      const cu = process.cpuUsage(c0);
+      const n = v.chains[0].entries;
+      if (!v.ok) throw new Error(`${mode} verify failed`);
+      out[mode].push({ perSec: n / s, perCpuSec: n / ((cu.user + cu.system) / 1e6) });
+    }
+  }
+  const best = (xs, k) => Math.round(Math.max(...xs.map((x) => x[k])));
+  return {
+    entries: sizes0(log),
+    sequential: { entriesPerSec: best(out.sequential, 'perSec'), entriesPerCpuSec: best(out.sequential, 'perCpuSec') },
+    parallel: { entriesPerSec: best(out.parallel, 'perSec'), entriesPerCpuSec: best(out.parallel, 'perCpuSec') },
+  };
+}
+const sizes0 = (log) => Number(/-(\d+)$/.exec(log.dir)?.[1]);
+
 export async function verifyResults({ sizes = [100_000, 1_000_000], fresh = false } = {}) {
   const keys = generateKeypair();
   const msg = crypto.randomBytes(32);
@@ -149,8 +175,12 @@ export async function verifyResults({ sizes = [100_000, 1_000_000], fresh = fals
       maxRssMiB: r.maxRssMiB,
     });
   }
+  // Signatures on the threadpool (PipelinedChainVerifier) vs one thread, in this process, smallest log.
+  const parallelAB = await parallelVsSequential(await logOf(sizes[0], false));
   return {
     verifyFloorUs: floor.meanUs,
+    verifyFloorCpuUs: floor.cpuUs,
+    parallelAB,
     floorEntriesPerCoreSec: Math.round(1e6 / floor.meanUs),
     runs,
     rssRatioLargestToSmallest: round(runs[runs.length - 1].maxRssMiB / runs[0].maxRssMiB, 2),
@@ -163,4 +193,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const res = await verifyResults({ sizes: quick ? [20_000, 200_000] : [100_000, 1_000_000], fresh: process.argv.includes('--fresh') });
   report('verify', res.runs, { machine: await machine(), ...res, runs: undefined });
   table('(5) CLI verify', res.runs);
+  table('(5) signatures on the threadpool vs one thread (in-process, best of 2)', [{ mode: 'one thread', ...res.parallelAB.sequential }, { mode: 'threadpool (CLI default on >1 core)', ...res.parallelAB.parallel }]);
 }

@@ -33,24 +33,32 @@ export type VerifyProgress = (bytesRead: number, totalBytes: number) => void;
  * signer's public key, streaming line by line so memory stays flat whatever
  * the log's size. Stops reading a chain at its first bad entry.
  */
-export async function verifyDecisionLog(path: string, publicKey: Uint8Array, options: { onProgress?: VerifyProgress } = {}): Promise<LogVerification> {
+export async function verifyDecisionLog(path: string, publicKey: Uint8Array, options: { onProgress?: VerifyProgress; parallelSignatures?: boolean } = {}): Promise<LogVerification> {
   const chains = await listChains(path);
   const total = chains.reduce((n, c) => n + c.bytes, 0);
   let read = 0;
   const onBytes = options.onProgress ? (n: number) => options.onProgress!((read += n), total) : undefined;
   const results: ChainFileVerification[] = [];
-  for (const chain of chains) results.push(await verifyChainSource(chain, publicKey, onBytes));
+  for (const chain of chains) results.push(await verifyChainSource(chain, publicKey, onBytes, { parallelSignatures: options.parallelSignatures ?? availableParallelism() > 1 }));
   return { ok: results.every((r) => r.ok), chains: results };
 }
 
 /**
- * Verifies one chain found by `listChains`. Links and hashes are checked here
- * as lines stream in; signatures are verified in parallel on the libuv
- * threadpool (a window of them in flight), which is what bounds the speed.
+ * Verifies one chain found by `listChains`, streaming. The Ed25519 signatures
+ * bound the speed. `parallelSignatures`: verify them on the libuv threadpool
+ * while this thread reads, parses and hashes (see `PipelinedChainVerifier`);
+ * it costs 3-5% more CPU per entry and pays only when another core is free
+ * (bench/verify.mjs measures both). `verifyDecisionLog` (the CLI) turns it on
+ * when the machine has more than one core; off here unless asked.
  */
-export async function verifyChainSource(chain: ChainSource, publicKey: Uint8Array, onBytes?: (n: number) => void): Promise<ChainFileVerification> {
-  // Parallel signatures cost ~10% more CPU per entry (threadpool hand-off): only worth it with a second core.
-  const verifier = new PipelinedChainVerifier<{ file: string; line: number }>(publicKey, { window: availableParallelism() > 1 ? 128 : 0 });
+export async function verifyChainSource(
+  chain: ChainSource,
+  publicKey: Uint8Array,
+  onBytes?: (n: number) => void,
+  options: { parallelSignatures?: boolean } = {},
+): Promise<ChainFileVerification> {
+  const parallel = options.parallelSignatures === true && availableParallelism() > 1;
+  const verifier = new PipelinedChainVerifier<{ file: string; line: number }>(publicKey, { window: parallel ? 128 : 0 });
   const result: ChainFileVerification = {
     chainId: chain.chainId,
     files: chain.files.map((f) => f.path),

@@ -311,29 +311,16 @@ export class SpendGuard {
 
     const before = attempt.before;
     const reserved = attempt.ok;
-    // Caps that do not bind are evaluated for the record. Shadow/allow caps fire on their own;
-    // a shadow policy's block and downgrade caps are judged the way enforcement would act
-    // (downgrade first, block only if the call does not fit at the cheaper model either).
-    const spentOn = (c: CapRef) => (c.hold >= 0 ? before[c.hold] ?? 0 : 0);
-    const fires = (c: CapRef, atCents: number) => spentOn(c) + atCents > c.cap.amountCents;
-    const noteShadow = (c: CapRef, would: SpendAction) => {
+    // Caps that do not bind (shadow policies, shadow/allow caps) are evaluated for the record.
+    for (const c of caps) {
+      const binding = c.enforce && (c.cap.action === 'block' || c.cap.action === 'downgrade');
+      if (binding) continue;
+      const spent = c.hold >= 0 ? before[c.hold] ?? 0 : 0;
+      if (spent + cents <= c.cap.amountCents) continue;
+      const would: SpendAction = c.enforce ? (c.cap.action === 'allow' ? 'allow' : 'shadow') : c.cap.action;
       reasons.push(`${c.enforce ? c.cap.action : `shadow: would ${c.cap.action}`}: ${capReason(c)}`);
       shadowFires.push({ cap: triggeredCapOf(c.cap), key: c.key, rank: ACTION_RANK[would], policy: c.policy });
-    };
-    for (const c of caps) {
-      if (c.cap.action === 'block' || c.cap.action === 'downgrade' || !fires(c, cents)) continue;
-      noteShadow(c, c.enforce ? (c.cap.action === 'allow' ? 'allow' : 'shadow') : c.cap.action);
     }
-    const shadowHard = caps.filter((c) => !c.enforce && (c.cap.action === 'block' || c.cap.action === 'downgrade'));
-    let wouldFire = shadowHard.filter((c) => fires(c, cents));
-    const wouldDowngrade = wouldFire.find((c) => c.cap.action === 'downgrade');
-    const wouldTargetRates = wouldDowngrade ? this.#pricing.rates(request.provider, wouldDowngrade.cap.downgradeTo!, request.estimatedInputTokens) : null;
-    if (wouldDowngrade && wouldTargetRates) {
-      const atTarget = projectedAt(wouldTargetRates);
-      const blocksThere = shadowHard.filter((c) => c.cap.action === 'block' && fires(c, atTarget));
-      wouldFire = blocksThere.length > 0 ? blocksThere : [wouldDowngrade];
-    }
-    for (const c of wouldFire) noteShadow(c, c.cap.action);
 
     let finalAction = action;
     let triggered: TriggeredCap | null = decider ? triggeredCapOf(decider.cap) : null;
@@ -359,12 +346,6 @@ export class SpendGuard {
       if (targetRates) alt.projectedCentsIfEnforced = projectedAt(targetRates);
     }
 
-    // A blocked call sends nothing: it is recorded as asked (requested model and its
-    // projection), whatever cheaper model was tried before blocking.
-    if (action === 'block') {
-      model = request.model;
-      cents = projected;
-    }
     const reportKey = decider && decider.hold >= 0 ? decider.hold : tightestHold(caps, before, cents);
     const spentBefore = reportKey >= 0 ? before[reportKey] ?? 0 : 0;
     const spend: [number, number] = [spentBefore, reserved ? spentBefore + cents : spentBefore];

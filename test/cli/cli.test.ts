@@ -169,13 +169,13 @@ describe('agentguard-spend CLI', () => {
 describe('agentguard-spend report', () => {
   /**
    * Tenant acme (enforce) and tenant beta (shadow), same caps: per-day 8c
-   * downgrade to `small`, per-day 9c block. Each makes 4 calls to `big`
+   * downgrade to `small`, per-day 12c block. Each makes 4 calls to `big`
    * (projected 4c; `small` 1c) and settles at 1000 in / 1000 out.
    */
   async function scenario(d: string) {
     const caps = [
       { amountCents: 8, window: 'per_day', action: 'downgrade', downgradeTo: 'small', reason: 'soft' },
-      { amountCents: 9, window: 'per_day', action: 'block', reason: 'hard' },
+      { amountCents: 12, window: 'per_day', action: 'block', reason: 'hard' },
     ];
     const policies = parsePolicies([
       { id: 'acme-enforce', name: 'a', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps },

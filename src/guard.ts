@@ -341,6 +341,12 @@ export class SpendGuard {
       if (targetRates) alt.projectedCentsIfEnforced = projectedAt(targetRates);
     }
 
+    // A blocked call sends nothing: it is recorded as asked (requested model and its
+    // projection), even when a downgrade was tried before a hard cap blocked it.
+    if (action === 'block') {
+      model = request.model;
+      cents = projected;
+    }
     const reportKey = decider && decider.hold >= 0 ? decider.hold : tightestHold(caps, before, cents);
     const spentBefore = reportKey >= 0 ? before[reportKey] ?? 0 : 0;
     const spend: [number, number] = [spentBefore, reserved ? spentBefore + cents : spentBefore];

@@ -187,7 +187,9 @@ export class SpendGuard {
     const decisionId = randomUUID();
     const applicable = this.#policies.filter((p) => Date.parse(p.effectiveFrom) <= nowMs && scopeMatches(p.scope, request));
     const isEnforced = (p: SpendPolicy) => this.#modeOverride !== 'shadow' && p.mode === 'enforce';
-    const enforcementMode: EnforcementMode = applicable.some(isEnforced) ? 'enforce' : 'shadow';
+    // With no policy in scope the configured mode still holds: an unknown model fails closed in enforce.
+    const enforcementMode: EnforcementMode =
+      this.#modeOverride === 'shadow' ? 'shadow' : applicable.length === 0 || applicable.some(isEnforced) ? 'enforce' : 'shadow';
     const reasons: string[] = [];
     const shadowFires: { cap: TriggeredCap; key: string | null; rank: number; policy?: SpendPolicy }[] = [];
     // The reasons behind a block go first: AgentGuardBlockedError shows reasons[0].

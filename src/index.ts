@@ -83,3 +83,4 @@ export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, s
 export { loadPolicyFile } from './policy-file.js';
 export { watchPolicyFile, type PolicyWatch, type PolicyWatchOptions } from './policy-watch.js';
 export { METRIC, SpendMetrics, type SpendMetricsOptions } from './metrics.js';
+export { emptyReplayTally, replayDecisions, type ReplayOptions, type ReplayReport, type ReplaySource, type ReplayTally } from './replay/index.js';

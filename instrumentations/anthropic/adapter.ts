@@ -1,7 +1,7 @@
 import { context, createContextKey, trace, type Span } from '@opentelemetry/api';
 import { AgentGuardError } from '../../src/errors.js';
 import { estimateTokensFromBytes } from '../common/estimate.js';
-import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
+import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { OVERRIDE_HEADERS, takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
 import { AnthropicUsageAccumulator } from './usage.js';
@@ -174,6 +174,28 @@ function namedError(name: string, message: string): Error {
 }
 
 /**
+ * The params to send: the caller's, with the decided model and, when a
+ * `clampMaxTokens` cap lowered the output bound, `max_tokens` set to it. With
+ * extended thinking on, `thinking.budget_tokens` must stay below `max_tokens`
+ * and at least 1024, so a budget at or above the clamp is lowered to
+ * `max_tokens − 1`; a clamp to 1024 tokens or fewer cannot keep thinking on and
+ * throws {@link ClampNotAppliedError} (the call is not sent). The caller's
+ * object is never changed.
+ */
+export function paramsToSend(request: Record<string, unknown>, model: string, clampedMaxTokens: number | undefined): Record<string, unknown> {
+  if (model === request.model && clampedMaxTokens === undefined) return request;
+  const out: Record<string, unknown> = { ...request, model };
+  if (clampedMaxTokens === undefined) return out;
+  out.max_tokens = clampedMaxTokens;
+  const thinking = request.thinking as { type?: unknown; budget_tokens?: unknown } | undefined;
+  if (thinking && thinking.type === 'enabled' && typeof thinking.budget_tokens === 'number' && thinking.budget_tokens >= clampedMaxTokens) {
+    if (clampedMaxTokens - 1 < 1024) throw new ClampNotAppliedError(clampedMaxTokens, 'extended thinking needs a budget of at least 1024 tokens below max_tokens');
+    out.thinking = { ...thinking, budget_tokens: clampedMaxTokens - 1 };
+  }
+  return out;
+}
+
+/**
  * Wraps the SDK's `messages.create` so every call is decided before anything
  * is sent, and settled from the provider's reported usage.
  *
@@ -210,7 +232,13 @@ export function guardMessagesCreate(original: MessagesCreate, getBinding: () => 
       const helper = helperSpanOf(options);
       const guarded = await context.with(helper ? trace.setSpan(parent, helper) : parent, () => openGuardedCall(binding, prepared.description));
       call = guarded;
-      const sendParams = guarded.model === request.model ? request : { ...request, model: guarded.model };
+      let sendParams: Record<string, unknown>;
+      try {
+        sendParams = paramsToSend(request, guarded.model, guarded.clampedMaxOutputTokens);
+      } catch (error) {
+        await guarded.fail(error);
+        throw error;
+      }
       try {
         inner = context.with(guarded.context.setValue(GUARDED, true), () => original.call(self, sendParams, prepared.options));
         if (isSdkAPIPromise(inner)) return await inner.responsePromise;

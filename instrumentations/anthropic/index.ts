@@ -19,6 +19,7 @@ export {
   describeMessagesCall,
   guardMessagesCreate,
   observeStreamInPlace,
+  paramsToSend,
   takeHeadersFromOptions,
   type MessagesCreate,
   type PreparedMessagesCall,
@@ -27,3 +28,4 @@ export { AnthropicUsageAccumulator, toUsageTokens, type AnthropicWireUsage } fro
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
 export { withSpendScope, OVERRIDE_HEADERS, type SpendCallOverrides } from '../common/scope-context.js';
 export { AgentGuardBlockedError, AgentGuardError } from '../../src/errors.js';
+export { ClampNotAppliedError } from '../common/guarded-call.js';

@@ -11,7 +11,7 @@
  * InvokeModelWithResponseStream (wrapped lazily, never read ahead).
  */
 import { context, createContextKey } from '@opentelemetry/api';
-import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
+import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
 import {
@@ -21,6 +21,7 @@ import {
   isEmbeddingModel,
   isObject,
   maxTokensOfInvokeBody,
+  withInvokeMaxTokens,
   type BedrockFamily,
 } from './models.js';
 import { accumulateModelJson, chooseUsage, isComplete, parseJsonBytes, rawFromConverseUsage, rawFromHeaders, toUsageTokens, type RawUsage } from './usage.js';
@@ -226,9 +227,10 @@ async function runGuarded(
   const call = await openGuardedCall(binding, { ...described.call, overrides });
 
   const headers: Record<string, string> = {};
-  const sentInput = { ...input, modelId: call.model };
   let output: unknown;
   try {
+    const sentInput = clampedInput(name, input, described, call.clampedMaxOutputTokens);
+    sentInput.modelId = call.model;
     const sent = cloneCommand(command, sentInput, (h) => Object.assign(headers, h));
     const ctx = call.context.setValue(GUARDED_SEND, true);
     output = await context.with(ctx, () => original.call(client, sent, sendOptions));
@@ -265,6 +267,30 @@ async function runGuarded(
         if (isObject(event) && isObject(event.chunk)) accumulateModelJson(parseJsonBytes(event.chunk.bytes), family, metering);
       });
   }
+}
+
+/**
+ * The input to send: a shallow copy of the caller's, with the output bound a
+ * `clampMaxTokens` decision lowered written where the command reads it:
+ * Converse `inferenceConfig.maxTokens`, InvokeModel the body field of the
+ * model's family (see {@link withInvokeMaxTokens}), the body re-encoded as the
+ * caller gave it (string or bytes). Throws {@link ClampNotAppliedError} when the
+ * body cannot carry it (not JSON, a stream or Blob, an unknown dialect).
+ */
+export function clampedInput(name: GuardedCommandName, input: Record<string, unknown>, described: DescribedCommand, maxTokens: number | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...input };
+  if (maxTokens === undefined) return out;
+  if (name === 'ConverseCommand' || name === 'ConverseStreamCommand') {
+    out.inferenceConfig = { ...(isObject(input.inferenceConfig) ? input.inferenceConfig : {}), maxTokens };
+    return out;
+  }
+  const body = readInvokeBody(input.body);
+  if (!body.json) throw new ClampNotAppliedError(maxTokens, 'the InvokeModel body is not readable JSON (a stream, a Blob or not JSON), so its output bound cannot be rewritten');
+  const clamped = withInvokeMaxTokens(described.family ?? 'unknown', body.json, maxTokens);
+  if (!clamped) throw new ClampNotAppliedError(maxTokens, `the InvokeModel body of ${String(input.modelId)} sets no output bound this adapter knows for an unknown model family`);
+  const text = JSON.stringify(clamped);
+  out.body = typeof input.body === 'string' ? text : new TextEncoder().encode(text);
+  return out;
 }
 
 /** A response that reported no usage at all. */

@@ -18,3 +18,4 @@ export {
 export { withSpendScope, type SpendCallOverrides } from '../common/scope-context.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
 export { AgentGuardBlockedError } from '../../src/errors.js';
+export { ClampNotAppliedError } from '../common/guarded-call.js';

@@ -176,6 +176,66 @@ export function maxTokensOfInvokeBody(family: BedrockFamily, body: Record<string
 }
 
 /**
+ * A copy of an InvokeModel body with its output bound set to `maxTokens`, in the
+ * family's dialect (the field {@link maxTokensOfInvokeBody} reads; the one the
+ * caller used where a family has two). Without a bound in the body the family's
+ * main field is added. For an unknown family only the bound fields present are
+ * lowered; with none present there is no field known to be safe to add, and
+ * `undefined` is returned (the caller must not send the call unclamped).
+ */
+export function withInvokeMaxTokens(family: BedrockFamily, body: Record<string, unknown>, maxTokens: number): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = { ...body };
+  const nested = (key: string, fields: string[], fallback: string) => {
+    const inner: Record<string, unknown> = isObject(body[key]) ? { ...body[key] } : {};
+    const present = fields.filter((f) => f in inner);
+    for (const f of present.length ? present : [fallback]) inner[f] = maxTokens;
+    out[key] = inner;
+  };
+  const top = (fields: string[], fallback: string) => {
+    const present = fields.filter((f) => f in body);
+    for (const f of present.length ? present : [fallback]) out[f] = maxTokens;
+  };
+  switch (family) {
+    case 'anthropic':
+      top(['max_tokens', 'max_tokens_to_sample'], 'max_tokens');
+      return out;
+    case 'amazon-nova':
+      nested('inferenceConfig', ['max_new_tokens', 'maxTokens'], 'max_new_tokens');
+      return out;
+    case 'amazon-titan':
+      nested('textGenerationConfig', ['maxTokenCount'], 'maxTokenCount');
+      return out;
+    case 'meta':
+      top(['max_gen_len'], 'max_gen_len');
+      return out;
+    case 'openai':
+      top(['max_completion_tokens', 'max_tokens'], 'max_completion_tokens');
+      return out;
+    case 'mistral':
+    case 'cohere':
+    case 'ai21':
+    case 'deepseek':
+      top(['max_tokens'], 'max_tokens');
+      return out;
+    default: {
+      let found = false;
+      for (const f of ['max_tokens', 'max_completion_tokens', 'max_tokens_to_sample', 'max_gen_len']) {
+        if (f in body) {
+          out[f] = maxTokens;
+          found = true;
+        }
+      }
+      for (const [key, fields] of [['inferenceConfig', ['max_new_tokens', 'maxTokens']], ['textGenerationConfig', ['maxTokenCount']]] as const) {
+        if (!isObject(body[key]) || !fields.some((f) => f in (body[key] as object))) continue;
+        nested(key, fields as unknown as string[], fields[0]);
+        found = true;
+      }
+      return found ? out : undefined;
+    }
+  }
+}
+
+/**
  * Tokens counted for one binary or base64 block (image, document, video) in the
  * pre-call estimate. 1,600 is about the most a single image costs on the Claude and
  * Nova models; documents are billed by their extracted text, which cannot be seen

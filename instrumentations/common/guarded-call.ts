@@ -2,7 +2,7 @@ import { context, diag, SpanKind, SpanStatusCode, trace, type Context, type Span
 import type { CapabilityTier } from '../../src/capability.js';
 import type { DecisionLogEntry } from '../../src/chain.js';
 import type { SpendDecision } from '../../src/decision.js';
-import { AgentGuardBlockedError } from '../../src/errors.js';
+import { AgentGuardBlockedError, AgentGuardError } from '../../src/errors.js';
 import type { DecideResult, SpendGuard } from '../../src/guard.js';
 import type { SpendScope } from '../../src/policy.js';
 import type { UsageTokens } from '../../src/pricing.js';
@@ -55,6 +55,15 @@ export class GuardedCall {
   /** The model the call must use (rewritten on `downgrade`). */
   get model(): string {
     return this.result.modelResolved;
+  }
+
+  /**
+   * The output bound the call must be sent with, when a `clampMaxTokens` cap
+   * lowered it below the request's own; undefined when the request's bound stands.
+   */
+  get clampedMaxOutputTokens(): number | undefined {
+    const d = this.result.decision;
+    return d.clampedMaxOutputTokens !== undefined && this.result.maxOutputTokens < (d.requestedMaxOutputTokens ?? Infinity) ? this.result.maxOutputTokens : undefined;
   }
 
   get decision(): SpendDecision {
@@ -112,6 +121,22 @@ export class GuardedCall {
 }
 
 /**
+ * Thrown before anything is sent when a `clampMaxTokens` cap lowered the
+ * call's output bound but the adapter cannot write the lower bound into this
+ * request (e.g. an InvokeModel body it cannot parse). Sending the call
+ * unclamped could spend past the cap, so it fails closed; the reservation is
+ * released.
+ */
+export class ClampNotAppliedError extends AgentGuardError {
+  /** The output bound the decision allowed. */
+  readonly maxOutputTokens: number;
+  constructor(maxOutputTokens: number, why: string) {
+    super(`agentguard: clampMaxTokens lowered the output bound to ${maxOutputTokens} tokens, but ${why}; the call was not sent`);
+    this.maxOutputTokens = maxOutputTokens;
+  }
+}
+
+/**
  * Starts the call's span, decides the call, and records the decision on the
  * span. Throws {@link AgentGuardBlockedError} (after ending the span with an
  * error status) when the decision is `block`: nothing has been sent.
@@ -157,6 +182,8 @@ export async function openGuardedCall(binding: GuardBinding, call: CallDescripti
     throw err;
   }
   setDecisionAttributes(span, result.decision, result.entry);
+  // A clamp: the span says what is sent; the decision keeps both bounds.
+  if (result.action !== 'block' && result.maxOutputTokens < call.maxOutputTokens) span.setAttribute(ATTR.GEN_AI_REQUEST_MAX_TOKENS, result.maxOutputTokens);
   if (result.action === 'block') {
     const error = new AgentGuardBlockedError(result.decision);
     span.setStatus({ code: SpanStatusCode.ERROR, message: 'AgentGuardBlockedError' });

@@ -1,4 +1,4 @@
-import type { CallDescription } from '../common/guarded-call.js';
+import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import { takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
 import type { UsageTokens } from '../../src/pricing.js';
 import { defaultMaxOutputTokens, InputCollector } from './estimate.js';
@@ -68,10 +68,31 @@ export function maxOutputTokens(endpoint: OpenAIEndpoint, model: string, b: Body
   return perChoice * n;
 }
 
-/** A copy of the body with the decided model and, for chat streams, usage reporting turned on. */
-export function prepareBody(endpoint: OpenAIEndpoint, body: unknown, model: string): PreparedBody {
+/**
+ * A copy of the body with the decided model, the output bound a
+ * `clampMaxTokens` decision lowered (`maxOutputTokens`, the call's total), and,
+ * for chat streams, usage reporting turned on.
+ *
+ * The clamp goes where the request reads it: chat `max_completion_tokens` or
+ * `max_tokens`, whichever the caller used (both when both are set; a request
+ * with neither gets `max_completion_tokens`), per choice (the total divided by
+ * `n`, rounded down); Responses `max_output_tokens`. Throws
+ * {@link ClampNotAppliedError} when `n` choices cannot each get one token.
+ */
+export function prepareBody(endpoint: OpenAIEndpoint, body: unknown, model: string, maxOutputTokens?: number): PreparedBody {
   const b = { ...((body && typeof body === 'object' ? body : {}) as Body) };
   if (b.model !== model) b.model = model;
+  if (maxOutputTokens !== undefined) {
+    if (endpoint === 'responses') {
+      b.max_output_tokens = maxOutputTokens;
+    } else {
+      const n = positiveInt(b.n) ?? 1;
+      const perChoice = Math.floor(maxOutputTokens / n);
+      if (perChoice < 1) throw new ClampNotAppliedError(maxOutputTokens, `the request asks for n=${n} choices, which cannot each get one output token`);
+      const fields = ['max_completion_tokens', 'max_tokens'].filter((f) => positiveInt(b[f]) !== undefined);
+      for (const f of fields.length ? fields : ['max_completion_tokens']) b[f] = perChoice;
+    }
+  }
   let hideUsageChunk = false;
   if (endpoint === 'chat.completions' && b.stream === true) {
     const so = b.stream_options && typeof b.stream_options === 'object' ? (b.stream_options as Record<string, unknown>) : {};

@@ -87,7 +87,13 @@ function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardS
     const described = describeRequest(endpoint, body, options);
     description = described.description;
     call = await openGuardedCall(binding, described.description);
-    const prepared = prepareBody(endpoint, body, call.model);
+    let prepared: ReturnType<typeof prepareBody>;
+    try {
+      prepared = prepareBody(endpoint, body, call.model, call.clampedMaxOutputTokens);
+    } catch (error) {
+      await call.fail(error);
+      throw error;
+    }
     hideUsageChunk = prepared.hideUsageChunk;
     const callArgs = args.length >= 2 || described.options !== undefined ? [prepared.body, described.options, ...rest] : [prepared.body];
     const guardedContext = call.context.setValue(GUARDED_KEY, true);

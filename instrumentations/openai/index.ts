@@ -10,4 +10,5 @@ export { isInsideGuardedCall } from './guarded-create.js';
 export { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, isEnforcing, OpenAISpendGuardInstrumentation, SUPPORTED_OPENAI_VERSIONS } from './instrumentation.js';
 export { isSpendGuarded, withOpenAISpendGuard, withSpendGuard } from './wrapper.js';
 export { withSpendScope, type SpendCallOverrides } from '../common/scope-context.js';
+export { ClampNotAppliedError } from '../common/guarded-call.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { CliError } from './errors.js';
 import { keygen } from './keygen.js';
+import { registerReplayCommand } from './replay-command.js';
 import { runReport } from './report-command.js';
 import { runRotateKey, type RotateKeyCommandOptions } from './rotate-key-command.js';
 import { runVerify, type VerifyCommandOptions } from './verify-command.js';
@@ -70,6 +71,8 @@ program
   .action(async (dir: string, opts: { json?: boolean }) => {
     process.exitCode = await runReport(dir, opts);
   });
+
+registerReplayCommand(program);
 
 async function main(): Promise<void> {
   try {

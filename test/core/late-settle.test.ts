@@ -31,3 +31,17 @@ describe('a call that outlives its reservation', () => {
     expect(guard.pendingCount).toBe(0);
   });
 });
+
+describe('a call no policy applies to', () => {
+  it('is recorded in the configured mode: allowed when priced, blocked when the model is unknown', async () => {
+    const guard = new SpendGuard({ signingKeys: generateKeypair(), metrics: false, policies: [] });
+    const call = { provider: 'openai', scope: { tenantId: 'nobody' }, estimatedInputTokens: 10, maxOutputTokens: 10 };
+    const known = await guard.decide({ ...call, model: 'gpt-4o' });
+    expect(known.decision).toMatchObject({ action: 'allow', enforcementMode: 'enforce', policyId: 'none', policyVersion: 0 });
+    const unknown = await guard.decide({ ...call, model: 'no-such-model' });
+    expect(unknown.decision).toMatchObject({ action: 'block', enforcementMode: 'enforce' });
+    const shadow = new SpendGuard({ signingKeys: generateKeypair(), metrics: false, policies: [], modeOverride: 'shadow' });
+    const passed = await shadow.decide({ ...call, model: 'no-such-model' });
+    expect([passed.action, passed.decision.enforcementMode]).toEqual(['allow', 'shadow']);
+  });
+});

@@ -270,18 +270,23 @@ export class SpendGuard {
     let decider: CapRef | undefined;
 
     if (!attempt.ok) {
-      const block = attempt.fired.find((c) => c.cap.action === 'block');
-      decider = block ?? attempt.fired[0]!;
-      const clamped = block ? await tryClamp(attempt.fired, attempt.before, rates, false) : null;
-      if (clamped) {
-        ({ attempt, cents, decider } = clamped);
-      } else if (block) {
-        action = 'block';
-        reasons.unshift(...attempt.fired.map((c) => `${c.cap.action}: ${capReason(c)}`));
+      const downgrade = attempt.fired.find((c) => c.cap.action === 'downgrade');
+      if (!downgrade) {
+        // Only hard caps fired: clamp the output bound if they all allow it, else block.
+        decider = attempt.fired[0]!;
+        const clamped = await tryClamp(attempt.fired, attempt.before, rates, false);
+        if (clamped) {
+          ({ attempt, cents, decider } = clamped);
+        } else {
+          action = 'block';
+          reasons.unshift(...attempt.fired.map((c) => `${c.cap.action}: ${capReason(c)}`));
+        }
       } else {
-        // Only downgrade caps fired: retry at the cheaper model, where they no longer bind.
-        const target = decider.cap.downgradeTo!;
-        reasons.push(`downgrade to ${target}: ${capReason(decider)}`);
+        // A soft (downgrade) cap fired: retry at the cheaper model, where downgrade caps no
+        // longer bind; a hard cap blocks only if the call does not fit even there.
+        decider = downgrade;
+        const target = downgrade.cap.downgradeTo!;
+        reasons.push(`downgrade to ${target}: ${capReason(downgrade)}`);
         const targetRates = target === request.model ? rates : this.#pricing.rates(request.provider, target, request.estimatedInputTokens);
         if (!targetRates && rates) {
           reasons.unshift(`unknown model: no price for downgrade target ${request.provider}/${target}; blocking`);

@@ -241,13 +241,13 @@ describe('shadow mode', () => {
 });
 
 describe('several caps: the most restrictive wins, every reason is recorded', () => {
-  it('block beats downgrade and shadow', async () => {
+  it('block beats downgrade and shadow when the call does not fit even at the cheaper model', async () => {
     const { guard } = makeGuard({
       policy: policy({
         caps: [
-          { id: 'watch', amountCents: 1, window: 'per_hour', action: 'shadow', reason: 'R-shadow' },
+          { id: 'watch', amountCents: 0, window: 'per_hour', action: 'shadow', reason: 'R-shadow' },
           { id: 'soft', amountCents: 2, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'R-downgrade' },
-          { id: 'hard', amountCents: 3, window: 'per_month', action: 'block', reason: 'R-block' },
+          { id: 'hard', amountCents: 0, window: 'per_month', action: 'block', reason: 'R-block' },
         ],
       }),
     });
@@ -258,6 +258,21 @@ describe('several caps: the most restrictive wins, every reason is recorded', ()
     expect(text).toContain('R-block');
     expect(text).toContain('R-downgrade');
     expect(text).toContain('R-shadow');
+  });
+
+  it('a downgrade that fits under a block cap wins over the block (the soft cap is tried first)', async () => {
+    const { guard } = makeGuard({
+      policy: policy({
+        caps: [
+          { id: 'soft', amountCents: 2, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'R-downgrade' },
+          { id: 'hard', amountCents: 3, window: 'per_month', action: 'block', reason: 'R-block' },
+        ],
+      }),
+    });
+    // 5c at gpt-4o passes both caps; at gpt-4o-mini it is 1c, inside the 3c block cap.
+    const r = await guard.decide(call(out(5)));
+    expect([r.action, r.modelResolved, r.decision.projectedCents]).toEqual(['downgrade', 'gpt-4o-mini', 1]);
+    expect(r.decision.triggeredCap).toMatchObject({ action: 'downgrade', reason: 'R-downgrade' });
   });
 
   it('downgrade beats shadow; both reasons recorded', async () => {
@@ -304,7 +319,7 @@ describe('several caps: the most restrictive wins, every reason is recorded', ()
     expect(text).toContain('R-day');
   });
 
-  it('a per_call downgrade with a window block: block if the call passes both, else downgrade (and the block cap still binds after)', async () => {
+  it('a per_call downgrade with a window block: block if the call passes the block cap even downgraded, else downgrade (and the block cap still binds after)', async () => {
     const { guard, spendStore, clock } = makeGuard({
       policy: policy({
         caps: [
@@ -313,7 +328,8 @@ describe('several caps: the most restrictive wins, every reason is recorded', ()
         ],
       }),
     });
-    const both = await guard.decide(call(out(13)));
+    // 250k output tokens: 250c at gpt-4o (> 5c per call), still 15c at gpt-4o-mini (> 12c a day).
+    const both = await guard.decide(call(out(250)));
     expect(both.action).toBe('block');
     expect(both.decision.triggeredCap).toMatchObject({ reason: 'R-day' });
     expect(both.decision.reasons.join('\n')).toMatch(/R-day[\s\S]*R-call/);

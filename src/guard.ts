@@ -400,10 +400,15 @@ export class SpendGuard {
       throw new TypeError('rotateSigningKey: newKeys.publicKey is not the public key of newKeys.privateKey');
     }
     const chain = await this.#chainWriter();
-    const entry = chain.rotate(createSigner(newKeys, this.#signerBackend), reason, this.#clock());
+    const signer = createSigner(newKeys, this.#signerBackend);
+    const entry = chain.rotate(signer, reason, this.#clock());
     this.#signingKeys = newKeys;
     try {
-      await this.#logStore.append(entry);
+      const appended = this.#logStore.append(entry);
+      // After the signer_change entry is handed over, so a checkpointing store
+      // signs everything up to it with the outgoing key.
+      this.#logStore.attachSigner?.(signer);
+      await appended;
     } catch (err) {
       throw new AgentGuardError(`decision log append failed for the signer_change entry at sequence ${entry.sequence}: ${(err as Error).message}`, { cause: err });
     }
@@ -622,7 +627,10 @@ export class SpendGuard {
     if (this.#chain) return this.#chain;
     this.#ready ??= (async () => {
       const head = await this.#logStore.head();
-      this.#chain = new ChainWriter(createSigner(this.#signingKeys, this.#signerBackend), head);
+      const signer = createSigner(this.#signingKeys, this.#signerBackend);
+      this.#chain = new ChainWriter(signer, head);
+      // A store that signs checkpoints (the file store) needs the chain's key.
+      this.#logStore.attachSigner?.(signer);
       return this.#chain;
     })();
     return this.#ready;

@@ -1,4 +1,5 @@
 import type { ChainHead, DecisionLogEntry } from './chain.js';
+import type { Signer } from './signer.js';
 
 /**
  * Where signed entries go. `append` is called in sequence order, synchronously
@@ -10,6 +11,13 @@ export interface DecisionLogStore {
   head(): Promise<ChainHead | null> | ChainHead | null;
   /** Records an entry; resolves when it is as durable as the store promises. */
   append(entry: DecisionLogEntry): Promise<void> | void;
+  /**
+   * Optional: receives the key that signs the chain, for a store that signs
+   * checkpoints of it (the file store does). `SpendGuard` calls it before its
+   * first entry, and on `rotateSigningKey` with the incoming key right after
+   * handing over the `signer_change` entry. Stores without it are unaffected.
+   */
+  attachSigner?(signer: Signer): void;
 }
 
 /** Keeps entries in memory, in order. For tests and short-lived processes. */

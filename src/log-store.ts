@@ -2,6 +2,24 @@ import type { ChainHead, DecisionLogEntry } from './chain.js';
 import type { Signer } from './signer.js';
 
 /**
+ * How durable an entry is when `append` resolves, i.e. before the guarded
+ * provider call proceeds:
+ * - `batch`: queued in memory, written by a `BatchDecisionLogProcessor` (exporters)
+ *   within `scheduledDelayMillis` (default 1 s) or as soon as a batch is full.
+ *   A crash loses the entries still queued: at most that delay's worth.
+ * - `write`: written to the file (in the OS page cache) before `append`
+ *   resolves. Survives the process being killed; an OS crash or power loss
+ *   can still lose what the kernel had not flushed.
+ * - `fsync`: written and `fdatasync`'d before `append` resolves. Survives power
+ *   loss, as far as the disk honours flushes. Concurrent appends share one
+ *   write and one fdatasync (group commit).
+ */
+export type Durability = 'batch' | 'write' | 'fsync';
+
+/** The modes, for validation. */
+export const DURABILITIES: readonly Durability[] = ['batch', 'write', 'fsync'];
+
+/**
  * Where signed entries go. `append` is called in sequence order, synchronously
  * one after another (the returned promise may settle later), and the store
  * must keep that order. `head` lets a restarted guard resume the chain.

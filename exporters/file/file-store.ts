@@ -1,28 +1,10 @@
 import type { ChainHead, DecisionLogEntry } from '../../src/chain.js';
-import type { DecisionLogStore } from '../../src/log-store.js';
+import { DURABILITIES, type DecisionLogStore, type Durability } from '../../src/log-store.js';
 import type { Signer } from '../../src/signer.js';
 import { BatchDecisionLogProcessor, type BatchProcessorOptions } from '../batch-processor.js';
 import { ChainFileWriter, type ChainFileOptions } from './chain-file.js';
 import { FileDecisionLogExporter } from './file-exporter.js';
 import type { ChainRecovery } from './recovery.js';
-
-/**
- * How durable an entry is when `append` resolves, i.e. before the guarded
- * provider call proceeds:
- * - `batch`: queued in memory, written by a {@link BatchDecisionLogProcessor}
- *   within `scheduledDelayMillis` (default 1 s) or as soon as a batch is full.
- *   A crash loses the entries still queued: at most that delay's worth.
- * - `write`: written to the file (in the OS page cache) before `append`
- *   resolves. Survives the process being killed; an OS crash or power loss
- *   can still lose what the kernel had not flushed.
- * - `fsync`: written and `fdatasync`'d before `append` resolves. Survives power
- *   loss, as far as the disk honours flushes. Concurrent appends share one
- *   write and one fdatasync (group commit).
- */
-export type Durability = 'batch' | 'write' | 'fsync';
-
-/** The modes, for validation. */
-export const DURABILITIES: readonly Durability[] = ['batch', 'write', 'fsync'];
 
 /** Options of a {@link FileDecisionLogStore}. */
 export interface FileDecisionLogStoreOptions extends Omit<ChainFileOptions, 'fsync'> {

@@ -1,16 +1,48 @@
 /**
  * Where signed decision-log entries go: an exporter interface shaped like
  * OpenTelemetry's, a batching processor, and local JSONL files (a store for
- * `SpendGuard`, rotation, resume, torn-line recovery, streaming read-back and
- * verification). @packageDocumentation
+ * `SpendGuard`, rotation, resume, torn-line recovery, signed checkpoints,
+ * streaming read-back and verification), and the OpenTelemetry attachment of
+ * checkpoints. @packageDocumentation
  */
 export { BatchDecisionLogProcessor, type BatchProcessorOptions } from './batch-processor.js';
 export { ExportResultCode, type DecisionLogExporter, type ExportResult } from './exporter.js';
 export { ChainFileWriter, type ChainFileOptions } from './file/chain-file.js';
+export {
+  CHECKPOINT_FILE_SUFFIX,
+  CheckpointPool,
+  checkpointFileName,
+  gatherCheckpoints,
+  parseCheckpointFileName,
+  readCheckpointFile,
+  type ChainCheckpoints,
+  type CheckpointOptions,
+  type CheckpointProblem,
+  type CheckpointRecord,
+  type GatheredCheckpoints,
+  type OrphanCheckpoints,
+} from './file/checkpoints.js';
 export { FileDecisionLogExporter } from './file/file-exporter.js';
-export { DURABILITIES, FileDecisionLogStore, type Durability, type FileDecisionLogStoreOptions } from './file/file-store.js';
+export { DURABILITIES, type Durability } from '../src/log-store.js';
+export { FileDecisionLogStore, type FileDecisionLogStoreOptions } from './file/file-store.js';
 export { readLines, type FileLine } from './file/lines.js';
 export { assertChainId, chainFileName, newChainId, parseChainFileName, type ChainFileName } from './file/naming.js';
 export { chainEntries, listChains, readChain, readDecisionLog, type ChainSource, type LogRecord } from './file/reader.js';
 export { isIntactEntry, recoverChain, type ChainRecovery, type DecisionLogWarning } from './file/recovery.js';
-export { verifyChainSource, verifyDecisionLog, type ChainFileVerification, type LogVerification, type VerifyProgress } from './file/verify-log.js';
+export {
+  verifyChainSource,
+  verifyDecisionLog,
+  type ChainFileVerification,
+  type ChainSourceVerifyOptions,
+  type LogVerification,
+  type VerifyLogOptions,
+  type VerifyProgress,
+} from './file/verify-log.js';
+export {
+  CHECKPOINT_ATTR,
+  CHECKPOINT_EVENT,
+  checkpointAttributes,
+  checkpointFromAttributes,
+  checkpointSpanEvents,
+  type CheckpointSpanEventsOptions,
+} from './otel-checkpoints.js';

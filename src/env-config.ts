@@ -1,6 +1,7 @@
 import { CAPABILITY_TIERS, type CapabilityTier } from './capability.js';
 import { AgentGuardError } from './errors.js';
 import { loadSigningKeysFromFile, signingKeysFromHex, type SigningKeys } from './keys.js';
+import { DURABILITIES, type Durability } from './log-store.js';
 import { loadPolicyFile } from './policy-file.js';
 import type { SpendPolicy, SpendScope } from './policy.js';
 
@@ -13,8 +14,6 @@ export class ConfigError extends AgentGuardError {
   }
 }
 
-/** Durability of the decision log: see the exporter documentation for each mode's cost. */
-export type Durability = 'batch' | 'write' | 'fsync';
 
 /** Provider instrumentations `register` can enable. */
 export const INSTRUMENTATION_NAMES = ['openai', 'anthropic', 'bedrock'] as const;
@@ -98,7 +97,7 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     mode: oneOf(env, 'AGENTGUARD_MODE', ['shadow', 'enforce'] as const, undefined),
     scope,
     capabilityClaim: capability as CapabilityTier | undefined,
-    durability: oneOf(env, 'AGENTGUARD_DURABILITY', ['batch', 'write', 'fsync'] as const, 'write'),
+    durability: oneOf(env, 'AGENTGUARD_DURABILITY', DURABILITIES, 'write'),
     disabledInstrumentations: disabled as InstrumentationName[],
     spendStore: env.AGENTGUARD_SPEND_STORE || 'memory',
     onUnknownModel: oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block'),

@@ -270,23 +270,18 @@ export class SpendGuard {
     let decider: CapRef | undefined;
 
     if (!attempt.ok) {
-      const downgrade = attempt.fired.find((c) => c.cap.action === 'downgrade');
-      if (!downgrade) {
-        // Only hard caps fired: clamp the output bound if they all allow it, else block.
-        decider = attempt.fired[0]!;
-        const clamped = await tryClamp(attempt.fired, attempt.before, rates, false);
-        if (clamped) {
-          ({ attempt, cents, decider } = clamped);
-        } else {
-          action = 'block';
-          reasons.unshift(...attempt.fired.map((c) => `${c.cap.action}: ${capReason(c)}`));
-        }
+      const block = attempt.fired.find((c) => c.cap.action === 'block');
+      decider = block ?? attempt.fired[0]!;
+      const clamped = block ? await tryClamp(attempt.fired, attempt.before, rates, false) : null;
+      if (clamped) {
+        ({ attempt, cents, decider } = clamped);
+      } else if (block) {
+        action = 'block';
+        reasons.unshift(...attempt.fired.map((c) => `${c.cap.action}: ${capReason(c)}`));
       } else {
-        // A soft (downgrade) cap fired: retry at the cheaper model, where downgrade caps no
-        // longer bind; a hard cap blocks only if the call does not fit even there.
-        decider = downgrade;
-        const target = downgrade.cap.downgradeTo!;
-        reasons.push(`downgrade to ${target}: ${capReason(downgrade)}`);
+        // Only downgrade caps fired: retry at the cheaper model, where they no longer bind.
+        const target = decider.cap.downgradeTo!;
+        reasons.push(`downgrade to ${target}: ${capReason(decider)}`);
         const targetRates = target === request.model ? rates : this.#pricing.rates(request.provider, target, request.estimatedInputTokens);
         if (!targetRates && rates) {
           reasons.unshift(`unknown model: no price for downgrade target ${request.provider}/${target}; blocking`);
@@ -311,29 +306,16 @@ export class SpendGuard {
 
     const before = attempt.before;
     const reserved = attempt.ok;
-    // Caps that do not bind are evaluated for the record. Shadow/allow caps fire on their own;
-    // a shadow policy's block and downgrade caps are judged the way enforcement would act
-    // (downgrade first, block only if the call does not fit at the cheaper model either).
-    const spentOn = (c: CapRef) => (c.hold >= 0 ? before[c.hold] ?? 0 : 0);
-    const fires = (c: CapRef, atCents: number) => spentOn(c) + atCents > c.cap.amountCents;
-    const noteShadow = (c: CapRef, would: SpendAction) => {
+    // Caps that do not bind (shadow policies, shadow/allow caps) are evaluated for the record.
+    for (const c of caps) {
+      const binding = c.enforce && (c.cap.action === 'block' || c.cap.action === 'downgrade');
+      if (binding) continue;
+      const spent = c.hold >= 0 ? before[c.hold] ?? 0 : 0;
+      if (spent + cents <= c.cap.amountCents) continue;
+      const would: SpendAction = c.enforce ? (c.cap.action === 'allow' ? 'allow' : 'shadow') : c.cap.action;
       reasons.push(`${c.enforce ? c.cap.action : `shadow: would ${c.cap.action}`}: ${capReason(c)}`);
       shadowFires.push({ cap: triggeredCapOf(c.cap), key: c.key, rank: ACTION_RANK[would], policy: c.policy });
-    };
-    for (const c of caps) {
-      if (c.cap.action === 'block' || c.cap.action === 'downgrade' || !fires(c, cents)) continue;
-      noteShadow(c, c.enforce ? (c.cap.action === 'allow' ? 'allow' : 'shadow') : c.cap.action);
     }
-    const shadowHard = caps.filter((c) => !c.enforce && (c.cap.action === 'block' || c.cap.action === 'downgrade'));
-    let wouldFire = shadowHard.filter((c) => fires(c, cents));
-    const wouldDowngrade = wouldFire.find((c) => c.cap.action === 'downgrade');
-    const wouldTargetRates = wouldDowngrade ? this.#pricing.rates(request.provider, wouldDowngrade.cap.downgradeTo!, request.estimatedInputTokens) : null;
-    if (wouldDowngrade && wouldTargetRates) {
-      const atTarget = projectedAt(wouldTargetRates);
-      const blocksThere = shadowHard.filter((c) => c.cap.action === 'block' && fires(c, atTarget));
-      wouldFire = blocksThere.length > 0 ? blocksThere : [wouldDowngrade];
-    }
-    for (const c of wouldFire) noteShadow(c, c.cap.action);
 
     let finalAction = action;
     let triggered: TriggeredCap | null = decider ? triggeredCapOf(decider.cap) : null;
@@ -360,7 +342,7 @@ export class SpendGuard {
     }
 
     // A blocked call sends nothing: it is recorded as asked (requested model and its
-    // projection), whatever cheaper model was tried before blocking.
+    // projection), even when a downgrade was tried before a hard cap blocked it.
     if (action === 'block') {
       model = request.model;
       cents = projected;
@@ -418,10 +400,15 @@ export class SpendGuard {
       throw new TypeError('rotateSigningKey: newKeys.publicKey is not the public key of newKeys.privateKey');
     }
     const chain = await this.#chainWriter();
-    const entry = chain.rotate(createSigner(newKeys, this.#signerBackend), reason, this.#clock());
+    const signer = createSigner(newKeys, this.#signerBackend);
+    const entry = chain.rotate(signer, reason, this.#clock());
     this.#signingKeys = newKeys;
     try {
-      await this.#logStore.append(entry);
+      const appended = this.#logStore.append(entry);
+      // After the signer_change entry is handed over, so a checkpointing store
+      // signs everything up to it with the outgoing key.
+      this.#logStore.attachSigner?.(signer);
+      await appended;
     } catch (err) {
       throw new AgentGuardError(`decision log append failed for the signer_change entry at sequence ${entry.sequence}: ${(err as Error).message}`, { cause: err });
     }
@@ -640,7 +627,10 @@ export class SpendGuard {
     if (this.#chain) return this.#chain;
     this.#ready ??= (async () => {
       const head = await this.#logStore.head();
-      this.#chain = new ChainWriter(createSigner(this.#signingKeys, this.#signerBackend), head);
+      const signer = createSigner(this.#signingKeys, this.#signerBackend);
+      this.#chain = new ChainWriter(signer, head);
+      // A store that signs checkpoints (the file store) needs the chain's key.
+      this.#logStore.attachSigner?.(signer);
       return this.#chain;
     })();
     return this.#ready;

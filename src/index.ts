@@ -47,7 +47,7 @@ export {
   signingKeysToHex,
   type SigningKeys,
 } from './keys.js';
-export { InMemoryDecisionLogStore, type DecisionLogStore } from './log-store.js';
+export { DURABILITIES, InMemoryDecisionLogStore, type DecisionLogStore, type Durability } from './log-store.js';
 export { InMemorySpendStore } from './memory-spend-store.js';
 export { parsePolicies, parsePolicy, SCOPE_FIELDS, type CapAction, type ScopeField, type SpendCap, type SpendPolicy, type SpendScope } from './policy.js';
 export {
@@ -81,7 +81,7 @@ export {
   type VerifyOptions,
 } from './verify.js';
 export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './windows.js';
-export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type Durability, type EnvConfig, type InstrumentationName } from './env-config.js';
+export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type EnvConfig, type InstrumentationName } from './env-config.js';
 export { loadPolicyFile } from './policy-file.js';
 export { watchPolicyFile, type PolicyWatch, type PolicyWatchOptions } from './policy-watch.js';
 export { METRIC, SpendMetrics, type SpendMetricsOptions } from './metrics.js';

@@ -1,4 +1,4 @@
-import { metrics, type Attributes, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
+import { metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider } from '@opentelemetry/api';
 import type { SpendDecision } from './decision.js';
 import type { ScopeField } from './policy.js';
 
@@ -20,23 +20,47 @@ export interface SpendMetricsOptions {
   meter?: Meter;
 }
 
-/** Records decisions and spend as OpenTelemetry metrics. No-op without a registered MeterProvider. */
+/**
+ * Records decisions and spend as OpenTelemetry metrics. No-op without a
+ * registered MeterProvider. The metrics API has no proxy provider (unlike
+ * tracing), so without an explicit `meter` the instruments are re-created when
+ * the global MeterProvider changes: an app may register its SDK after
+ * `agentguard-spend/register` created the guard.
+ */
 export class SpendMetrics {
-  readonly #spend: Counter;
-  readonly #decisions: Counter;
-  readonly #duration: Histogram;
+  #spend!: Counter;
+  #decisions!: Counter;
+  #duration!: Histogram;
   readonly #scopeFields: ScopeField[];
+  readonly #fixedMeter: Meter | undefined;
+  #provider: MeterProvider | undefined;
 
   constructor(options: SpendMetricsOptions = {}) {
-    const meter = options.meter ?? metrics.getMeter('agentguard-spend');
     this.#scopeFields = options.scopeAttributes ?? ['tenantId'];
+    this.#fixedMeter = options.meter;
+    this.#instruments();
+  }
+
+  /** (Re)creates the instruments on the current meter. */
+  #instruments(): void {
+    let meter = this.#fixedMeter;
+    if (!meter) {
+      this.#provider = metrics.getMeterProvider();
+      meter = this.#provider.getMeter('agentguard-spend');
+    }
     this.#spend = meter.createCounter(METRIC.SPEND_CENTS, { unit: 'cent', description: 'Actual spend settled from provider-reported usage' });
     this.#decisions = meter.createCounter(METRIC.DECISIONS, { unit: '{decision}', description: 'Spend decisions by action' });
     this.#duration = meter.createHistogram(METRIC.DECISION_DURATION, { unit: 's', description: 'Time to decide, reserve, sign and log a call' });
   }
 
+  #current(): this {
+    if (!this.#fixedMeter && metrics.getMeterProvider() !== this.#provider) this.#instruments();
+    return this;
+  }
+
   /** A pre-call decision was made in `seconds`. */
   decision(decision: SpendDecision, seconds: number): void {
+    this.#current();
     const attrs = this.#attributes(decision);
     this.#decisions.add(1, attrs);
     this.#duration.record(seconds, attrs);
@@ -44,7 +68,7 @@ export class SpendMetrics {
 
   /** A call was settled or released with its actual cents. */
   spend(outcome: SpendDecision): void {
-    if (outcome.actualCents !== undefined && outcome.actualCents > 0) this.#spend.add(outcome.actualCents, this.#attributes(outcome));
+    if (outcome.actualCents !== undefined && outcome.actualCents > 0) this.#current().#spend.add(outcome.actualCents, this.#attributes(outcome));
   }
 
   #attributes(d: SpendDecision): Attributes {

@@ -1,6 +1,8 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/chain.js';
+import type { Signer } from '../../src/signer.js';
+import { ChainCheckpointer, type CheckpointOptions } from './checkpoints.js';
 import { lockChain } from './lock.js';
 import { recoverChain, type ChainRecovery, type DecisionLogWarning } from './recovery.js';
 import { assertChainId, chainFileName, newChainId, utcDay } from './naming.js';
@@ -26,11 +28,19 @@ export interface ChainFileOptions {
   fsync?: boolean;
   /** Told about torn tails set aside on open (default: `process.emitWarning`). */
   onWarning?: (warning: DecisionLogWarning) => void;
-  /** Clock for entries without a timestamp (default `Date.now`). */
+  /** Clock for entries without a timestamp, and for checkpoint timestamps (default `Date.now`). */
   clock?: () => number;
+  /**
+   * Signed checkpoints of the chain (default on, every 1000 entries, to
+   * `<chainId>.checkpoints.jsonl`); `false` turns them off. They are made only
+   * once a signer is attached ({@link ChainFileWriter.attachSigner}; a
+   * `SpendGuard` does it through `FileDecisionLogStore`).
+   */
+  checkpoints?: CheckpointOptions | false;
 }
 
 interface PendingLine {
+  sequence: number;
   part: number;
   day: string;
   bytes: Buffer;
@@ -70,11 +80,13 @@ export class ChainFileWriter {
   #partBytes = 0;
   #closed = false;
   readonly #files: string[];
+  readonly #checkpointer: ChainCheckpointer | null;
 
   readonly #unlock: () => Promise<void>;
 
-  private constructor(dir: string, chainId: string, recovery: ChainRecovery, options: ChainFileOptions, unlock: () => Promise<void>) {
+  private constructor(dir: string, chainId: string, recovery: ChainRecovery, options: ChainFileOptions, unlock: () => Promise<void>, checkpointer: ChainCheckpointer | null) {
     this.#unlock = unlock;
+    this.#checkpointer = checkpointer;
     this.dir = dir;
     this.chainId = chainId;
     this.recovery = recovery;
@@ -99,15 +111,45 @@ export class ChainFileWriter {
     await mkdir(options.dir, { recursive: true });
     const unlock = await lockChain(options.dir, chainId);
     let recovery: ChainRecovery;
+    let checkpointer: ChainCheckpointer | null = null;
     try {
       recovery = await recoverChain(options.dir, chainId);
+      if (options.checkpoints !== false) {
+        checkpointer = await ChainCheckpointer.open(options.dir, chainId, options.checkpoints ?? {}, {
+          head: recovery.head,
+          firstFile: recovery.files[0],
+          fsync: options.fsync ?? false,
+          clock: options.clock ?? Date.now,
+        });
+      }
     } catch (err) {
       await unlock();
       throw err;
     }
     const warn = options.onWarning ?? ((w: DecisionLogWarning) => process.emitWarning(w.message, { code: 'AGENTGUARD_TORN_TAIL' }));
     for (const w of recovery.warnings) warn(w);
-    return new ChainFileWriter(options.dir, chainId, recovery, options, unlock);
+    return new ChainFileWriter(options.dir, chainId, recovery, options, unlock, checkpointer);
+  }
+
+  /**
+   * Hands over the key that signs the chain, so the writer can sign
+   * checkpoints: the first call starts checkpointing; after a key rotation,
+   * attach the incoming key too (before or after its `signer_change` entry is
+   * enqueued: checkpoints up to that entry stay signed by the outgoing key).
+   * Does nothing when checkpoints are off.
+   */
+  attachSigner(signer: Signer): void {
+    this.#checkpointer?.attachSigner(signer);
+  }
+
+  /** Where checkpoints are written (`<chainId>.checkpoints.jsonl`), or null when none are written to a file. */
+  get checkpointFile(): string | null {
+    return this.#checkpointer?.path ?? null;
+  }
+
+  /** Checkpoints written to {@link checkpointFile} by this writer. */
+  get checkpointsWritten(): number {
+    return this.#checkpointer?.written ?? 0;
   }
 
   /** The last entry enqueued (written or not), or null for an empty chain. */
@@ -142,14 +184,17 @@ export class ChainFileWriter {
       this.#part++;
       this.#partDay = day;
     } else if (this.#partBytes > 0 && (this.#partBytes + bytes.length > this.#maxFileBytes || newDay)) {
+      // The file ends with the head: checkpoint it before the chain moves on.
+      this.#checkpointer?.checkpointNow();
       this.#part++;
       this.#partDay = day;
       this.#partBytes = 0;
     }
     this.#partBytes += bytes.length;
-    this.#pending.push({ part: this.#part, day: this.#partDay, bytes });
+    this.#pending.push({ sequence: entry.sequence, part: this.#part, day: this.#partDay, bytes });
     this.#enqueued++;
     this.#head = { sequence: entry.sequence, entryHash: entry.entryHash };
+    this.#checkpointer?.observe(entry);
   }
 
   /**
@@ -173,17 +218,25 @@ export class ChainFileWriter {
     }
   }
 
-  /** Flushes, syncs the current file in fsync mode, and closes it. */
+  /**
+   * Flushes, writes a last checkpoint (shutdown), syncs the current file in
+   * fsync mode, and closes it.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     try {
       await this.flush();
+      if (this.#checkpointer && this.#head) {
+        this.#checkpointer.checkpointNow();
+        await this.#checkpointer.store(this.#head.sequence);
+      }
     } finally {
       this.#closed = true;
       const fh = this.#fh;
       this.#fh = null;
       try {
         if (fh) await fh.close();
+        await this.#checkpointer?.close();
       } finally {
         await this.#unlock();
       }
@@ -212,6 +265,8 @@ export class ChainFileWriter {
       }
       this.#pending.splice(0, n);
       this.#written += n;
+      // Checkpoints only ever name entries that are already written (and synced).
+      if (this.#checkpointer) await this.#checkpointer.store(group[n - 1]!.sequence);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { ChainHead, DecisionLogEntry } from '../../src/chain.js';
+import type { Signer } from '../../src/signer.js';
 import { ExportResultCode, type DecisionLogExporter, type ExportResult } from '../exporter.js';
 import { ChainFileWriter, type ChainFileOptions } from './chain-file.js';
 import type { ChainRecovery } from './recovery.js';
@@ -41,6 +42,11 @@ export class FileDecisionLogExporter implements DecisionLogExporter {
 
   get files(): readonly string[] {
     return this.#writer.files;
+  }
+
+  /** Hands over the chain's signing key so checkpoints are written (see {@link ChainFileWriter.attachSigner}). */
+  attachSigner(signer: Signer): void {
+    this.#writer.attachSigner(signer);
   }
 
   async export(entries: readonly DecisionLogEntry[]): Promise<ExportResult> {

@@ -1,27 +1,10 @@
 import type { ChainHead, DecisionLogEntry } from '../../src/chain.js';
-import type { DecisionLogStore } from '../../src/log-store.js';
+import { DURABILITIES, type DecisionLogStore, type Durability } from '../../src/log-store.js';
+import type { Signer } from '../../src/signer.js';
 import { BatchDecisionLogProcessor, type BatchProcessorOptions } from '../batch-processor.js';
 import { ChainFileWriter, type ChainFileOptions } from './chain-file.js';
 import { FileDecisionLogExporter } from './file-exporter.js';
 import type { ChainRecovery } from './recovery.js';
-
-/**
- * How durable an entry is when `append` resolves, i.e. before the guarded
- * provider call proceeds:
- * - `batch`: queued in memory, written by a {@link BatchDecisionLogProcessor}
- *   within `scheduledDelayMillis` (default 1 s) or as soon as a batch is full.
- *   A crash loses the entries still queued: at most that delay's worth.
- * - `write`: written to the file (in the OS page cache) before `append`
- *   resolves. Survives the process being killed; an OS crash or power loss
- *   can still lose what the kernel had not flushed.
- * - `fsync`: written and `fdatasync`'d before `append` resolves. Survives power
- *   loss, as far as the disk honours flushes. Concurrent appends share one
- *   write and one fdatasync (group commit).
- */
-export type Durability = 'batch' | 'write' | 'fsync';
-
-/** The modes, for validation. */
-export const DURABILITIES: readonly Durability[] = ['batch', 'write', 'fsync'];
 
 /** Options of a {@link FileDecisionLogStore}. */
 export interface FileDecisionLogStoreOptions extends Omit<ChainFileOptions, 'fsync'> {
@@ -37,6 +20,13 @@ export interface FileDecisionLogStoreOptions extends Omit<ChainFileOptions, 'fsy
  * restart from the last intact entry (a torn last line is set aside in a
  * `.torn` sidecar and reported). The constructor returns at once; the chain
  * is opened in the background and `head()` / `append()` wait for it.
+ *
+ * Checkpoints: with a signer attached (a `SpendGuard` attaches its own), the
+ * store writes a signed checkpoint every `checkpoints.every` entries (default
+ * 1000), when a file is rotated, after a key rotation and on {@link close}, to
+ * `<chainId>.checkpoints.jsonl` next to the chain, each only once the entry it
+ * names is as durable as {@link durability} promises, and hands each to
+ * `checkpoints.onCheckpoint` if given (e.g. {@link checkpointSpanEvents}).
  */
 export class FileDecisionLogStore implements DecisionLogStore {
   readonly durability: Durability;
@@ -44,6 +34,8 @@ export class FileDecisionLogStore implements DecisionLogStore {
   #writer: ChainFileWriter | null = null;
   #processor: BatchDecisionLogProcessor | null = null;
   #openError: Error | null = null;
+  /** Signers attached before the chain was open, in order. */
+  #signers: Signer[] = [];
 
   constructor(options: FileDecisionLogStoreOptions) {
     const durability = options?.durability ?? 'write';
@@ -54,6 +46,8 @@ export class FileDecisionLogStore implements DecisionLogStore {
     this.#opening = ChainFileWriter.open({ ...options, fsync: durability === 'fsync' }).then(
       (writer) => {
         this.#writer = writer;
+        for (const s of this.#signers) writer.attachSigner(s);
+        this.#signers = [];
         if (durability === 'batch') this.#processor = new BatchDecisionLogProcessor(FileDecisionLogExporter.fromWriter(writer), options.batch);
       },
       (err: Error) => {
@@ -88,6 +82,22 @@ export class FileDecisionLogStore implements DecisionLogStore {
   /** Files of the chain so far, once open. */
   get files(): readonly string[] {
     return this.#open().files;
+  }
+
+  /** The chain's checkpoint file (`<chainId>.checkpoints.jsonl`), once open; null when checkpoints are off or go to `onCheckpoint` only. */
+  get checkpointFile(): string | null {
+    return this.#open().checkpointFile;
+  }
+
+  /**
+   * The {@link DecisionLogStore} hook through which `SpendGuard` hands over
+   * its signer (at its first decision and on `rotateSigningKey`), so that the
+   * store signs checkpoints with the key that signs the chain. See
+   * {@link ChainFileWriter.attachSigner}.
+   */
+  attachSigner(signer: Signer): void {
+    if (this.#writer) this.#writer.attachSigner(signer);
+    else this.#signers.push(signer);
   }
 
   async head(): Promise<ChainHead | null> {
@@ -131,7 +141,11 @@ export class FileDecisionLogStore implements DecisionLogStore {
     else await this.#writer!.flush();
   }
 
-  /** Flushes and closes the current file. Call on exit (SIGTERM, SIGINT, beforeExit). */
+  /**
+   * Flushes, writes a last checkpoint, and closes the current file. Call on
+   * exit (SIGTERM, SIGINT, beforeExit): entries after the last checkpoint are
+   * the only ones whose loss a verifier cannot detect.
+   */
   async close(): Promise<void> {
     await this.ready();
     if (this.#processor) await this.#processor.shutdown();

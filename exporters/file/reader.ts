@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DecisionLogEntry } from '../../src/chain.js';
 import { readLines } from './lines.js';
+import { CHECKPOINT_FILE_SUFFIX } from './checkpoints.js';
 import { parseChainFileName } from './naming.js';
 
 /** One chain found on disk: its files in order, and any torn tails set aside. */
@@ -13,6 +14,8 @@ export interface ChainSource {
   tornSidecars: { path: string; bytes: number }[];
   /** Total size of `files`. */
   bytes: number;
+  /** The chain's checkpoint file (`<chainId>.checkpoints.jsonl`) when there is one next to its files. */
+  checkpointFile?: { path: string; bytes: number };
 }
 
 /** One record read back from a chain's files. */
@@ -26,6 +29,8 @@ export type LogRecord =
 /**
  * The chains in a log directory (each chain's rotated files in part order;
  * other `*.jsonl` files as chains of their own), or the one chain of a file.
+ * Checkpoint files (`*.checkpoints.jsonl`) are not chains: each is attached to
+ * its chain as `checkpointFile`.
  * Throws a one-line error naming the path when it does not exist.
  */
 export async function listChains(path: string): Promise<ChainSource[]> {
@@ -42,7 +47,7 @@ export async function listChains(path: string): Promise<ChainSource[]> {
   const chains = new Map<string, { chain: ChainSource; parts: Map<string, number> }>();
   const owner = new Map<string, ChainSource>();
   for (const name of names.sort()) {
-    if (!name.endsWith('.jsonl')) continue;
+    if (!name.endsWith('.jsonl') || name.endsWith(CHECKPOINT_FILE_SUFFIX)) continue;
     const full = join(dir, name);
     const s = await stat(full);
     if (!s.isFile()) continue;
@@ -62,6 +67,11 @@ export async function listChains(path: string): Promise<ChainSource[]> {
     const m = /^(.+\.jsonl)\.torn(?:\.\d+)?$/.exec(name);
     const chain = m ? owner.get(m[1]!) : undefined;
     if (chain) chain.tornSidecars.push({ path: join(dir, name), bytes: (await stat(join(dir, name))).size });
+    const cpOf = name.endsWith(CHECKPOINT_FILE_SUFFIX) ? chains.get(name.slice(0, -CHECKPOINT_FILE_SUFFIX.length)) : undefined;
+    if (cpOf && parseChainFileName(cpOf.chain.files[0] ? basename(cpOf.chain.files[0].path) : '')) {
+      const s = await stat(join(dir, name));
+      if (s.isFile()) cpOf.chain.checkpointFile = { path: join(dir, name), bytes: s.size };
+    }
   }
   return [...chains.values()].map(({ chain, parts }) => {
     chain.files.sort((a, b) => parts.get(a.path)! - parts.get(b.path)!);

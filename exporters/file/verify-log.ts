@@ -1,5 +1,16 @@
-import { availableParallelism } from 'node:os';
-import { PipelinedChainVerifier, type LocatedFailure, type VerifyFailureReason } from '../../src/verify.js';
+import type { DecisionLogEntry } from '../../src/chain.js';
+import type { Checkpoint } from '../../src/checkpoint.js';
+import type { ChainVerificationFailure, VerifyFailureReason } from '../../src/verify.js';
+import { ChainVerifier } from '../../src/verify.js';
+import {
+  gatherCheckpoints,
+  locateCheckpoint,
+  poolOrphans,
+  type ChainCheckpoints,
+  type CheckpointPool,
+  type CheckpointRecord,
+  type OrphanCheckpoints,
+} from './checkpoints.js';
 import { listChains, readChain, type ChainSource } from './reader.js';
 
 /** Verification of one chain on disk. */
@@ -11,8 +22,25 @@ export interface ChainFileVerification {
   ok: boolean;
   /** Entries verified intact (up to the first bad one). */
   entries: number;
-  /** The first bad entry: its sequence (the one expected there), why, and where. */
-  failure?: { sequence: number; reason: VerifyFailureReason; message: string; file: string; line: number };
+  /**
+   * The first failure: its sequence (the one expected there), why, and where.
+   * For a checkpoint failure, `file`/`line` are the entry at the checkpoint's
+   * sequence (`fork`), the log's last line (`truncated`), its first line
+   * (`swapped_log`), or the checkpoint itself (`bad_checkpoint`); `checkpoint`
+   * is the checkpoint line that shows it.
+   */
+  failure?: { sequence: number; reason: VerifyFailureReason; message: string; file: string; line: number; checkpoint?: { file: string; line: number } };
+  /** The checkpoints the chain was held against, when any were given or found. */
+  checkpoints?: {
+    files: string[];
+    /** Of `files`, those picked up next to the chain (not given). */
+    found: string[];
+    /** Checkpoints checked. */
+    count: number;
+    tornLines: number;
+  };
+  /** Fingerprints of the keys that signed the chain, in order (more than one after a rotation). */
+  signers?: string[];
   /** A last line without newline still at the end of the chain (a crash not yet recovered). */
   tornTail?: { file: string; line: number; offset: number; bytes: number };
   /** Torn tails set aside on resume. */
@@ -23,42 +51,104 @@ export interface ChainFileVerification {
 export interface LogVerification {
   ok: boolean;
   chains: ChainFileVerification[];
+  /**
+   * Checkpoints whose chain is not in the log: a checkpoint file with no log
+   * file of its chain (`truncated`: the log is gone), or checkpoints naming a
+   * chain id that no log here has (`swapped_log`). Each makes `ok` false.
+   */
+  orphanCheckpoints?: OrphanCheckpoints[];
 }
 
 /** Progress of {@link verifyDecisionLog}: bytes read of all chains' files. */
 export type VerifyProgress = (bytesRead: number, totalBytes: number) => void;
 
+/** Options of {@link verifyDecisionLog}. */
+export interface VerifyLogOptions {
+  onProgress?: VerifyProgress;
+  /**
+   * Keys the auditor trusts besides the public key (see `VerifyOptions.trustedKeys`):
+   * a chain may start with any of them, and they may vouch for checkpoints.
+   */
+  trustedKeys?: Uint8Array[];
+  /**
+   * Checkpoint files or directories to hold the chains against, besides each
+   * chain's own `<chainId>.checkpoints.jsonl` (see {@link gatherCheckpoints}).
+   */
+  checkpoints?: string[];
+  /** Pick up each chain's `<chainId>.checkpoints.jsonl` next to its files (default true). */
+  findCheckpoints?: boolean;
+}
+
 /**
  * Verifies every chain under `path` (a log directory or one file) with the
  * signer's public key, streaming line by line so memory stays flat whatever
- * the log's size. Stops reading a chain at its first bad entry.
+ * the log's size (checkpoints, one per thousand entries or so, are held in
+ * memory). Stops reading a chain at its first bad entry. With checkpoints
+ * (found next to the chains, or given), also reports a cut-off tail
+ * (`truncated`), a rewritten history (`fork`) and a log swapped for another
+ * chain (`swapped_log`). `publicKey` may be null when `trustedKeys` are given.
  */
-export async function verifyDecisionLog(path: string, publicKey: Uint8Array, options: { onProgress?: VerifyProgress; parallelSignatures?: boolean } = {}): Promise<LogVerification> {
+export async function verifyDecisionLog(path: string, publicKey: Uint8Array | null, options: VerifyLogOptions = {}): Promise<LogVerification> {
   const chains = await listChains(path);
+  const gathered = await gatherCheckpoints(path, chains, { explicit: options.checkpoints ?? [], find: options.findCheckpoints ?? true });
   const total = chains.reduce((n, c) => n + c.bytes, 0);
   let read = 0;
   const onBytes = options.onProgress ? (n: number) => options.onProgress!((read += n), total) : undefined;
   const results: ChainFileVerification[] = [];
-  for (const chain of chains) results.push(await verifyChainSource(chain, publicKey, onBytes, { parallelSignatures: options.parallelSignatures ?? availableParallelism() > 1 }));
-  return { ok: results.every((r) => r.ok), chains: results };
+  for (const chain of chains) {
+    const checkpoints = gathered.byChain.get(chain.chainId);
+    results.push(
+      await verifyChainSource(chain, publicKey, onBytes, {
+        ...(options.trustedKeys?.length ? { trustedKeys: options.trustedKeys } : {}),
+        ...(checkpoints ? { checkpoints } : {}),
+        pool: gathered.pool,
+      }),
+    );
+  }
+  const orphans = [...gathered.orphans, ...poolOrphans(gathered.pool)];
+  return { ok: results.every((r) => r.ok) && orphans.length === 0, chains: results, ...(orphans.length ? { orphanCheckpoints: orphans } : {}) };
 }
 
-/**
- * Verifies one chain found by `listChains`, streaming. The Ed25519 signatures
- * bound the speed. `parallelSignatures`: verify them on the libuv threadpool
- * while this thread reads, parses and hashes (see `PipelinedChainVerifier`);
- * it costs 3-5% more CPU per entry and pays only when another core is free
- * (bench/verify.mjs measures both). `verifyDecisionLog` (the CLI) turns it on
- * when the machine has more than one core; off here unless asked.
- */
+/** What else {@link verifyChainSource} checks a chain against. */
+export interface ChainSourceVerifyOptions {
+  trustedKeys?: Uint8Array[];
+  /** Checkpoints bound to this chain. */
+  checkpoints?: ChainCheckpoints;
+  /** Unbound checkpoints: this chain takes those of its chain id (its sequence-0 entry hash). */
+  pool?: CheckpointPool;
+}
+
+/** Verifies one chain found by `listChains`. */
 export async function verifyChainSource(
   chain: ChainSource,
-  publicKey: Uint8Array,
+  publicKey: Uint8Array | null,
   onBytes?: (n: number) => void,
-  options: { parallelSignatures?: boolean } = {},
+  options: ChainSourceVerifyOptions = {},
 ): Promise<ChainFileVerification> {
-  const parallel = options.parallelSignatures === true && availableParallelism() > 1;
-  const verifier = new PipelinedChainVerifier<{ file: string; line: number }>(publicKey, { window: parallel ? 128 : 0 });
+  let records: CheckpointRecord[] = options.checkpoints?.records ?? [];
+  const cpFiles = [...(options.checkpoints?.files ?? [])];
+  let verifier: ChainVerifier | null = null;
+  let checked = new Set<number>();
+  /** Where the checkpointed entries are, and what hash they have. */
+  const at = new Map<number, { file: string; line: number; entryHash: string }>();
+  let first: { file: string; line: number } | null = null;
+  let last: { file: string; line: number } | null = null;
+  let genesisHash: string | null = null;
+  const start = (entry: DecisionLogEntry | null) => {
+    if (entry && entry.sequence === 0 && typeof entry.entryHash === 'string') {
+      genesisHash = entry.entryHash;
+      const taken = options.pool?.take(entry.entryHash) ?? [];
+      if (taken.length > 0) {
+        records = [...records, ...taken];
+        for (const f of options.pool!.files) if (taken.some((r) => r.file === f) && !cpFiles.includes(f)) cpFiles.push(f);
+      }
+    }
+    const withOptions = records.length > 0 || (options.trustedKeys?.length ?? 0) > 0;
+    checked = new Set(records.map((r) => (r.checkpoint as { sequence?: unknown } | null)?.sequence).filter((s): s is number => Number.isSafeInteger(s)));
+    return withOptions
+      ? new ChainVerifier(publicKey, { checkpoints: records.map((r) => r.checkpoint as Checkpoint), ...(options.trustedKeys ? { trustedKeys: options.trustedKeys } : {}) })
+      : new ChainVerifier(publicKey);
+  };
   const result: ChainFileVerification = {
     chainId: chain.chainId,
     files: chain.files.map((f) => f.path),
@@ -68,10 +158,13 @@ export async function verifyChainSource(
     tornSidecars: chain.tornSidecars,
   };
   let torn: ChainFileVerification['tornTail'];
-  let failure: LocatedFailure<{ file: string; line: number }> | null = null;
+  const fail = (reason: VerifyFailureReason, message: string, file: string, line: number) => {
+    result.ok = false;
+    result.failure = { sequence: verifier?.count ?? 0, reason, message, file, line };
+  };
   for await (const r of readChain(chain, onBytes)) {
     if (torn) {
-      failure = await verifier.fail('malformed_entry', `torn line at ${torn.file}:${torn.line} is followed by more lines`, { file: torn.file, line: torn.line });
+      fail('malformed_entry', `torn line at ${torn.file}:${torn.line} is followed by more lines`, torn.file, torn.line);
       torn = undefined;
       break;
     }
@@ -80,24 +173,51 @@ export async function verifyChainSource(
       continue;
     }
     if (r.kind === 'invalid') {
-      failure = await verifier.fail('malformed_entry', r.error, { file: r.file, line: r.line });
+      fail('malformed_entry', r.error, r.file, r.line);
       break;
     }
-    failure = await verifier.push(r.entry, { file: r.file, line: r.line });
-    if (failure) break;
+    verifier ??= start(r.entry);
+    const failure = verifier.push(r.entry);
+    if (failure) {
+      fail(failure.reason, failure.message, r.file, r.line);
+      describeCheckpointFailure(result, failure, records, { genesisHash, count: verifier.count, at });
+      break;
+    }
+    last = { file: r.file, line: r.line };
+    first ??= last;
+    if (checked.has(r.entry.sequence)) at.set(r.entry.sequence, { ...last, entryHash: r.entry.entryHash });
   }
-  if (!failure) {
-    const verdict = await verifier.finish();
-    if (!verdict.ok) failure = verdict;
-  }
-  if (failure) {
-    const where = failure.where ?? { file: chain.files.at(-1)?.path ?? chain.chainId, line: 0 };
-    result.ok = false;
-    result.failure = { sequence: failure.sequence, reason: failure.reason, message: failure.message, file: where.file, line: where.line };
-    // A signature failure found late: a torn tail after it is not the news.
-    if (torn && failure.reason === 'bad_signature') torn = undefined;
+  verifier ??= start(null);
+  if (result.ok) {
+    const end = verifier.finish();
+    if (!end.ok) {
+      result.ok = false;
+      const where = end.reason === 'fork' ? at.get(end.sequence) : end.reason === 'swapped_log' ? first : last;
+      result.failure = { sequence: end.sequence, reason: end.reason, message: end.message, file: where?.file ?? chain.files[0]?.path ?? '', line: where?.line ?? 0 };
+      describeCheckpointFailure(result, end, records, { genesisHash, count: verifier.count, at });
+    } else if (end.signers) {
+      result.signers = end.signers;
+    }
   }
   result.entries = verifier.count;
+  if (records.length > 0 || cpFiles.length > 0) result.checkpoints = { files: cpFiles, found: options.checkpoints?.found ?? [], count: records.length, tornLines: options.checkpoints?.tornLines ?? 0 };
   if (torn) result.tornTail = torn;
   return result;
+}
+
+/** Adds the checkpoint line behind a checkpoint failure (a bad checkpoint is located by its own line). */
+function describeCheckpointFailure(
+  result: ChainFileVerification,
+  failure: ChainVerificationFailure,
+  records: readonly CheckpointRecord[],
+  chain: { genesisHash: string | null; count: number; at: Map<number, { entryHash: string }> },
+): void {
+  if (!['bad_checkpoint', 'swapped_log', 'truncated', 'fork'].includes(failure.reason) || !result.failure) return;
+  const r = locateCheckpoint(failure, records, { genesisHash: chain.genesisHash, count: chain.count, entryHashAt: (s) => chain.at.get(s)?.entryHash });
+  if (!r) return;
+  result.failure.checkpoint = { file: r.file, line: r.line };
+  if (failure.reason === 'bad_checkpoint') {
+    result.failure.file = r.file;
+    result.failure.line = r.line;
+  }
 }

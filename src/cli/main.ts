@@ -6,7 +6,8 @@ import { CliError } from './errors.js';
 import { keygen } from './keygen.js';
 import { registerReplayCommand } from './replay-command.js';
 import { runReport } from './report-command.js';
-import { runVerify } from './verify-command.js';
+import { runRotateKey, type RotateKeyCommandOptions } from './rotate-key-command.js';
+import { runVerify, type VerifyCommandOptions } from './verify-command.js';
 
 const { version } = pkg as { version: string };
 
@@ -28,14 +29,39 @@ program
     process.stderr.write(`wrote private key to ${r.privateKeyFile} (mode 0600, keep it secret) and public key to ${r.publicKeyFile}\n`);
   });
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
 program
   .command('verify')
-  .description('Verify every chain in a decision log directory (or one file): per chain, the entries and the first bad sequence and why. Exit 0 only if all chains are intact.')
+  .description(
+    'Verify every chain in a decision log directory (or one file): per chain, the entries and the first bad sequence and why. ' +
+      'Holds each chain against its signed checkpoints (<chainId>.checkpoints.jsonl found next to it in the directory, and any given) to detect a cut-off tail (truncated), a rewritten history (fork) and a swapped log (swapped_log); follows key rotations from the first public key. ' +
+      'Exit 0 only if all chains are intact.',
+  )
   .argument('<path>', 'log directory or .jsonl file')
-  .option('-k, --public-key <hex|file>', "the signer's public key: 64 hex characters, or a file holding them")
+  .option('-k, --public-key <hex|file>', "the chain's first public key: 64 hex characters, or a file holding them")
+  .option('--trusted-key <hex|file>', 'another key the auditor trusts (repeatable): a chain may start with it, and it may vouch for checkpoints', collect)
+  .option('--checkpoints <file|dir>', 'checkpoints to verify against (repeatable): a JSONL file, or a directory of *.checkpoints.jsonl', collect)
+  .option('--no-auto-checkpoints', 'ignore the *.checkpoints.jsonl files found next to the chains')
   .option('--json', 'print JSON')
-  .action(async (path: string, opts: { publicKey?: string; json?: boolean }) => {
+  .action(async (path: string, opts: VerifyCommandOptions) => {
     process.exitCode = await runVerify(path, opts);
+  });
+
+program
+  .command('rotate-key')
+  .description(
+    'Hand a resting chain (no process writing it) over to a new signing key: append a signer_change entry signed by the current key, and a checkpoint of it. ' +
+      'Refuses a chain locked by a live process: a running process rotates with SpendGuard.rotateSigningKey. Exit 3 when locked.',
+  )
+  .argument('<log dir>', 'the log directory')
+  .option('--key <file>', 'the current private key file (the key signing the chain now)')
+  .option('--new-key <file>', 'the new private key file (from keygen)')
+  .option('--new-public-key <hex|file>', 'instead of --new-key: only the new public key, when its private key lives elsewhere')
+  .option('--chain <chainId>', 'the chain to rotate (file-name id); needed when the directory holds several')
+  .option('--reason <text>', 'why the key changes, recorded in the signed entry', 'key rotation (agentguard-spend rotate-key)')
+  .action(async (dir: string, opts: RotateKeyCommandOptions) => {
+    process.exitCode = await runRotateKey(dir, opts);
   });
 
 program

@@ -5,10 +5,11 @@ import { CliError } from './errors.js';
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 
 /**
- * The public key of `--public-key`: 64 hex characters, or a file holding them
- * (keygen's `.pub` file). The error names the option and never echoes the value.
+ * The public key of `--public-key` (or of the option named by `option`): 64
+ * hex characters, or a file holding them (keygen's `.pub` file). The error
+ * names the option and never echoes a value that could be a key.
  */
-export async function resolvePublicKey(value: string): Promise<Uint8Array> {
+export async function resolvePublicKey(value: string, option = '--public-key'): Promise<Uint8Array> {
   const text = value.trim();
   if (HEX64.test(text)) return hexToBytes(text.toLowerCase(), 'public key', 32);
   let isFile = false;
@@ -21,11 +22,11 @@ export async function resolvePublicKey(value: string): Promise<Uint8Array> {
     const hexish = /^[0-9a-fA-F]+$/.test(text);
     throw new CliError(
       hexish
-        ? `--public-key: expected 64 hex characters (32 bytes), got ${text.length}`
-        : `--public-key: not 64 hex characters and not a readable file: ${value}`,
+        ? `${option}: expected 64 hex characters (32 bytes), got ${text.length}`
+        : `${option}: not 64 hex characters and not a readable file: ${value}`,
     );
   }
   const content = (await readFile(value, 'utf8')).trim();
-  if (!HEX64.test(content)) throw new CliError(`--public-key: ${value} does not hold a public key (expected 64 hex characters, e.g. keygen's .pub file)`);
+  if (!HEX64.test(content)) throw new CliError(`${option}: ${value} does not hold a public key (expected 64 hex characters, e.g. keygen's .pub file)`);
   return hexToBytes(content.toLowerCase(), 'public key', 32);
 }

@@ -1,29 +1,59 @@
 import { isAbsolute, relative } from 'node:path';
 import { verifyDecisionLog, type ChainFileVerification, type LogVerification } from '../../exporters/file/verify-log.js';
+import type { OrphanCheckpoints } from '../../exporters/file/checkpoints.js';
 import { CliError } from './errors.js';
 import { ProgressBar } from './format.js';
 import { resolvePublicKey } from './public-key.js';
 
-/** Runs `verify`; returns the exit code (0 only when every chain is intact). */
-export async function runVerify(path: string, options: { publicKey?: string; json?: boolean }): Promise<number> {
-  if (!options.publicKey) throw new CliError('--public-key: required (64 hex characters or a file holding them)');
-  const publicKey = await resolvePublicKey(options.publicKey);
+/** Options of `agentguard-spend verify`. */
+export interface VerifyCommandOptions {
+  publicKey?: string;
+  /** `--trusted-key`, repeatable: hex or files. */
+  trustedKey?: string[];
+  /** `--checkpoints`, repeatable: checkpoint files or directories. */
+  checkpoints?: string[];
+  /** False with `--no-auto-checkpoints`: ignore `*.checkpoints.jsonl` found next to the chains. */
+  autoCheckpoints?: boolean;
+  json?: boolean;
+}
+
+/** Runs `verify`; returns the exit code (0 only when every chain is intact and every checkpoint accounted for). */
+export async function runVerify(path: string, options: VerifyCommandOptions): Promise<number> {
+  const trusted = options.trustedKey ?? [];
+  if (!options.publicKey && trusted.length === 0) {
+    throw new CliError('--public-key: required (64 hex characters or a file holding them), unless --trusted-key names the keys');
+  }
+  const publicKey = options.publicKey ? await resolvePublicKey(options.publicKey) : null;
+  const trustedKeys: Uint8Array[] = [];
+  for (const t of trusted) trustedKeys.push(await resolvePublicKey(t, '--trusted-key'));
   const bar = new ProgressBar('verifying');
   let result: LogVerification;
   try {
-    result = await verifyDecisionLog(path, publicKey, { onProgress: (d, t) => bar.update(d, t) });
+    result = await verifyDecisionLog(path, publicKey, {
+      onProgress: (d, t) => bar.update(d, t),
+      trustedKeys,
+      checkpoints: options.checkpoints ?? [],
+      findCheckpoints: options.autoCheckpoints !== false,
+    });
   } catch (err) {
-    throw new CliError(`<path>: ${(err as Error).message}`);
+    const msg = (err as Error).message;
+    const given = (options.checkpoints ?? []).find((c) => msg.startsWith(`${c}:`));
+    throw new CliError(given ? `--checkpoints: ${msg}` : `<path>: ${msg}`);
   } finally {
     bar.done();
   }
-  if (result.chains.length === 0) throw new CliError(`<path>: no decision log files (*.jsonl) in ${path}`);
+  if (result.chains.length === 0 && !result.orphanCheckpoints) throw new CliError(`<path>: no decision log files (*.jsonl) in ${path}`);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     for (const c of result.chains) process.stdout.write(describe(c));
+    for (const o of result.orphanCheckpoints ?? []) process.stdout.write(describeOrphan(o));
     const bad = result.chains.filter((c) => !c.ok).length;
-    process.stdout.write(`${result.chains.length} chain${result.chains.length === 1 ? '' : 's'}: ${result.chains.length - bad} intact, ${bad} failed\n`);
+    const orphans = result.orphanCheckpoints?.length ?? 0;
+    const n = result.chains.length;
+    process.stdout.write(
+      `${n} chain${n === 1 ? '' : 's'}: ${n - bad} intact, ${bad} failed${orphans ? `; ${orphans} set${orphans === 1 ? '' : 's'} of checkpoints without their log` : ''}\n`,
+    );
     if (bad > 0 && result.chains.every((c) => c.ok || (c.failure?.reason === 'wrong_signer' && c.failure.sequence === 0))) {
       process.stdout.write('hint: every chain is signed by another key; is --public-key the public key (keygen writes it to <key>.pub)?\n');
     }
@@ -31,16 +61,38 @@ export async function runVerify(path: string, options: { publicKey?: string; jso
   return result.ok ? 0 : 1;
 }
 
+const rel = (p: string) => {
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
+};
+
 function describe(c: ChainFileVerification): string {
-  const rel = (p: string) => {
-    const r = relative(process.cwd(), p);
-    return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
-  };
   const files = `${c.files.length} file${c.files.length === 1 ? '' : 's'}`;
-  let out = c.ok
-    ? `${c.chainId}: ok, ${c.entries} entries in ${files}\n`
-    : `${c.chainId}: FAILED at sequence ${c.failure!.sequence} (${c.failure!.reason}) in ${rel(c.failure!.file)}:${c.failure!.line}: ${c.failure!.message}; ${c.entries} entries intact before it\n`;
+  const cps = c.checkpoints;
+  let out: string;
+  if (c.ok) {
+    const checked = cps ? `, ${cps.count} checkpoint${cps.count === 1 ? '' : 's'} matched` : '';
+    out = `${c.chainId}: ok, ${c.entries} entries in ${files}${checked}\n`;
+  } else {
+    const f = c.failure!;
+    const where = f.file ? ` in ${rel(f.file)}:${f.line}` : '';
+    const cp = f.checkpoint && f.reason !== 'bad_checkpoint' ? ` (checkpoint ${rel(f.checkpoint.file)}:${f.checkpoint.line})` : '';
+    out = `${c.chainId}: FAILED at sequence ${f.sequence} (${f.reason})${where}: ${f.message}${cp}; ${c.entries} entries intact before it\n`;
+  }
+  if (cps) {
+    const found = new Set(cps.found ?? []);
+    const list = cps.files.map((p) => `${rel(p)}${found.has(p) ? ', found next to the chain' : ''}`).join('; ');
+    out += `  checkpoints: ${cps.count} from ${list || '(none)'}\n`;
+    if (cps.tornLines) out += `  warning: ${cps.tornLines} torn checkpoint line${cps.tornLines === 1 ? '' : 's'} skipped (a crash while writing it)\n`;
+  } else {
+    out += '  warning: no checkpoints for this chain: a cut-off tail or a swapped log cannot be detected (see --checkpoints)\n';
+  }
+  if (c.signers && c.signers.length > 1) out += `  signers: ${c.signers.join(' -> ')} (${c.signers.length - 1} key rotation${c.signers.length === 2 ? '' : 's'})\n`;
   if (c.tornTail) out += `  warning: torn last line (${c.tornTail.bytes} bytes, not an entry) at ${rel(c.tornTail.file)}:${c.tornTail.line}; it is set aside when the chain is resumed\n`;
   for (const s of c.tornSidecars) out += `  warning: torn line set aside after a crash: ${rel(s.path)} (${s.bytes} bytes)\n`;
   return out;
+}
+
+function describeOrphan(o: OrphanCheckpoints): string {
+  return `${o.chainId}: FAILED (${o.reason}): ${o.message}; in ${o.files.map(rel).join(', ')}\n`;
 }

@@ -74,7 +74,11 @@ describe('agentguard-spend CLI', () => {
     expect(store.files.length).toBeGreaterThan(2);
     const r = run(['verify', d, '--public-key', pubHex]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(`cli: ok, 16 entries in ${store.files.length} files\n1 chain: 1 intact, 0 failed\n`);
+    expect(r.stdout).toBe(
+      `cli: ok, 16 entries in ${store.files.length} files, ${store.files.length} checkpoints matched\n` +
+        `  checkpoints: ${store.files.length} from ${join(d, 'cli.checkpoints.jsonl')}, found next to the chain\n` +
+        '1 chain: 1 intact, 0 failed\n',
+    );
     expect(r.stderr).toBe(''); // no progress bar off a terminal
 
     const pubFile = join(dir(), 'k.pub');
@@ -151,7 +155,7 @@ describe('agentguard-spend CLI', () => {
     const cases: [string[], string][] = [
       [['verify', d, '-k', 'zz'], 'agentguard-spend verify: error: --public-key: not 64 hex characters and not a readable file: zz\n'],
       [['verify', d, '-k', 'abcd'], 'agentguard-spend verify: error: --public-key: expected 64 hex characters (32 bytes), got 4\n'],
-      [['verify', d], 'agentguard-spend verify: error: --public-key: required (64 hex characters or a file holding them)\n'],
+      [['verify', d], 'agentguard-spend verify: error: --public-key: required (64 hex characters or a file holding them), unless --trusted-key names the keys\n'],
       [['verify', join(d, 'missing'), '-k', pubHex], `agentguard-spend verify: error: <path>: ${join(d, 'missing')}: no such file or directory\n`],
       [['verify', d, '-k', pubHex], `agentguard-spend verify: error: <path>: no decision log files (*.jsonl) in ${d}\n`],
       [['report', join(d, 'missing')], `agentguard-spend report: error: <dir>: ${join(d, 'missing')}: no such file or directory\n`],
@@ -169,13 +173,13 @@ describe('agentguard-spend CLI', () => {
 describe('agentguard-spend report', () => {
   /**
    * Tenant acme (enforce) and tenant beta (shadow), same caps: per-day 8c
-   * downgrade to `small`, per-day 9c block. Each makes 4 calls to `big`
+   * downgrade to `small`, per-day 12c block. Each makes 4 calls to `big`
    * (projected 4c; `small` 1c) and settles at 1000 in / 1000 out.
    */
   async function scenario(d: string) {
     const caps = [
       { amountCents: 8, window: 'per_day', action: 'downgrade', downgradeTo: 'small', reason: 'soft' },
-      { amountCents: 9, window: 'per_day', action: 'block', reason: 'hard' },
+      { amountCents: 12, window: 'per_day', action: 'block', reason: 'hard' },
     ];
     const policies = parsePolicies([
       { id: 'acme-enforce', name: 'a', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps },

@@ -64,3 +64,23 @@ describe('metrics', () => {
     expect(duration.descriptor.unit).toBe('s');
   });
 });
+
+describe('metrics with the global MeterProvider', () => {
+  it('follow a provider registered after the guard was created (as under --require register)', async () => {
+    const { metrics } = await import('@opentelemetry/api');
+    const guard = new SpendGuard({ signingKeys: generateKeypair(), policies: [] });
+    const call = { provider: 'openai', model: 'gpt-4o', scope: { tenantId: 't' }, estimatedInputTokens: 10, maxOutputTokens: 10 };
+    await guard.decide(call); // recorded nowhere: no provider yet
+
+    const reader = new TestReader();
+    const provider = new MeterProvider({ readers: [reader] });
+    expect(metrics.setGlobalMeterProvider(provider)).toBe(true);
+    try {
+      await guard.decide(call);
+      const m = await collect(reader);
+      expect(m.get(METRIC.DECISIONS)!.dataPoints.map((p) => p.value)).toEqual([1]);
+    } finally {
+      metrics.disable();
+    }
+  });
+});

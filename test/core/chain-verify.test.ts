@@ -42,7 +42,7 @@ async function guardChain(): Promise<Entry[]> {
   clock.nowMs += 1000;
   const b = await guard.decide(call({ scope, maxOutputTokens: 100_000 }));
   clock.nowMs += 1000;
-  const c = await guard.decide(call({ scope, maxOutputTokens: 2_000_000 }));
+  const c = await guard.decide(call({ scope, maxOutputTokens: 110_000 }));
   clock.nowMs += 1000;
   await guard.settle(a, { inputTokens: 100, outputTokens: 900, cachedInputTokens: 40, reasoningTokens: 200 });
   await guard.release(b, 'provider returned 500');

@@ -80,3 +80,32 @@ describe('PipelinedChainVerifier', () => {
     expect(await v.push(base[0]!, null)).toMatchObject({ sequence: 0, reason: 'wrong_signer' });
   });
 });
+
+describe('verifyDecisionLog: parallelSignatures gives the same verdict', () => {
+  it('on intact, late-bad-signature, torn and non-JSON logs', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { verifyDecisionLog } = await import('../../exporters/index.js');
+    const base = chain(200);
+    const lines = (es: DecisionLogEntry[]) => es.map((e) => `${JSON.stringify(e)}\n`).join('');
+    const logs: Record<string, string> = {
+      intact: lines(base),
+      'bad signature then hash mismatch': lines(base.map((e, i) => (i === 50 ? badSignature(e) : i === 60 ? { ...e, decision: { ...e.decision, projectedCents: 7 } } : e))),
+      'bad signature then a line that is not JSON': `${lines(base.slice(0, 100).map((e, i) => (i === 90 ? badSignature(e) : e)))}not json\n`,
+      'bad signature then a torn line followed by more': `${lines(base.slice(0, 100).map((e, i) => (i === 95 ? badSignature(e) : e)))}{"torn`,
+    };
+    for (const [name, text] of Object.entries(logs)) {
+      const dir = mkdtempSync(join(tmpdir(), 'agentguard-pipelined-'));
+      try {
+        writeFileSync(join(dir, 'c.20260101.000001.jsonl'), text);
+        const seq = await verifyDecisionLog(dir, keys.publicKey, { parallelSignatures: false });
+        const par = await verifyDecisionLog(dir, keys.publicKey, { parallelSignatures: true });
+        expect(par, name).toEqual(seq);
+        if (name !== 'intact') expect(seq.chains[0]!.failure?.reason, name).toBe('bad_signature');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});

@@ -19,10 +19,11 @@ export interface DemoOptions {
 }
 
 /**
- * The sample policy: Acme's agents get 10c a day; after 5c, gpt-4o calls go to
- * gpt-4o-mini. With the fake provider reporting 30,000 input and 1,500 output
- * tokens per call, the agent's three gpt-4o calls are allowed (9c), downgraded
- * (1c), then blocked.
+ * The sample policy: Acme's agents get 20c a day; after 12c, gpt-4o calls go to
+ * gpt-4o-mini. Each of the agent's three gpt-4o calls sends about 34,000 tokens
+ * of notes with max_tokens 1,500 (projected 10c; the fake reports 34,000 in and
+ * 1,200 out, 10c): the first is allowed (10c), the second downgraded (10 + 10 >
+ * 12; 1c at gpt-4o-mini), the third blocked (11 + 10 > 20).
  */
 export const DEMO_POLICY = {
   id: 'acme-daily',
@@ -32,11 +33,12 @@ export const DEMO_POLICY = {
   version: 1,
   effectiveFrom: '2025-01-01T00:00:00Z',
   caps: [
-    { amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'after 5c a day, gpt-4o calls go to gpt-4o-mini' },
-    { amountCents: 10, window: 'per_day', action: 'block', reason: 'Acme agents spend at most 10c a day' },
+    { amountCents: 12, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'after 12c a day, gpt-4o calls go to gpt-4o-mini' },
+    { amountCents: 20, window: 'per_day', action: 'block', reason: 'Acme agents spend at most 20c a day' },
   ],
 };
-const DEMO_USAGE = { inputTokens: 30_000, outputTokens: 1_500 };
+/** What the fake reports per call: about what the agent sends (its notes) and a 1,200-token answer. */
+const DEMO_USAGE = { inputTokens: 34_000, outputTokens: 1_200 };
 
 /** The package root (dist/cli.js → ..). */
 function packageRoot(): string {

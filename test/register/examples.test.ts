@@ -84,7 +84,7 @@ describe('demo', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('agent: step 1 (Plan the trip): asked for gpt-4o, answered by gpt-4o\n');
       expect(r.stdout).toContain('agent: step 2 (Book the hotel): asked for gpt-4o, answered by gpt-4o-mini\n');
-      expect(r.stdout).toContain('agent: step 3 (Write the summary): AgentGuardBlockedError: agentguard: call blocked: block: acme-daily/1 per_day cap 10c');
+      expect(r.stdout).toContain('agent: step 3 (Write the summary): AgentGuardBlockedError: agentguard: call blocked: block: acme-daily/1 per_day cap 20c');
       expect(r.stdout.match(/span: "chat gpt-4o" .*decision\.action=(\w+)/g)?.map((l) => /action=(\w+)/.exec(l)![1])).toEqual(['allow', 'downgrade', 'block']);
       expect(r.stdout).toContain('1 chain: 1 intact, 0 failed');
       expect(r.stdout).toContain('enforced: 1 blocked, 1 downgraded');

@@ -2,8 +2,6 @@
 // `node app.cjs` (an app that imports `openai`), each run a fresh process, the
 // two interleaved; median and spread of N runs. The register preload gets a
 // real configuration made in a temp dir (policy, key, log dir, tenant).
-// While `agentguard-spend/register` is not built, a stand-in preload doing the
-// same work from dist is used (and the output says so).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,18 +15,13 @@ import { startServerProcess } from './servers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const app = join(root, 'bench/startup/app.cjs');
-const standin = join(root, 'bench/startup/register-standin.cjs');
 
-/** The preload to measure: the real entry if the package exports it, else the stand-in. */
+/** The preload measured: the package's own `agentguard-spend/register` entry (from dist). */
 export function registerPreload() {
-  try {
-    const require = createRequire(join(root, 'package.json'));
-    const resolved = require.resolve('agentguard-spend/register');
-    if (existsSync(resolved)) return { preload: 'agentguard-spend/register', resolved, standIn: false };
-  } catch {
-    // not exported (yet)
-  }
-  return { preload: standin, resolved: standin, standIn: true };
+  const require = createRequire(join(root, 'package.json'));
+  const resolved = require.resolve('agentguard-spend/register');
+  if (!existsSync(resolved)) throw new Error(`${resolved} is missing: run npm run build first`);
+  return { preload: 'agentguard-spend/register', resolved, standIn: false };
 }
 
 function envIn(dir) {
@@ -104,7 +97,7 @@ export async function startupResults({ runs = 15 } = {}) {
     const plain = s['node app.cjs'];
     const guarded = s['node --require <register> app.cjs'];
     return {
-      preload: standIn ? 'stand-in (bench/startup/register-standin.cjs: config, key, file log, three instrumentations from dist)' : preload,
+      preload,
       standIn,
       variants: s,
       // Start-up: until the app's own start-up code is done (ms since process start).

@@ -181,10 +181,12 @@ describe('review: a private key pasted into a public-key option is never echoed'
       ['verify', d, '--trusted-key', `'${seedHex}'`],
       ['verify', d, '--public-key', `${seedHex}0`],
       ['rotate-key', d, '--key', keyFile, '--new-public-key', `0x${seedHex}`],
+      ['rotate-key', d, '--key', seedHex, '--new-key', keyFile],
+      ['rotate-key', d, '--key', keyFile, '--new-key', seedHex],
     ]) {
       const r = run(args);
       expect({ args, status: r.status }).toEqual({ args, status: 2 });
-      expect(r.stderr).toMatch(/error: --(public-key|trusted-key|new-public-key): /);
+      expect(r.stderr).toMatch(/error: --(public-key|trusted-key|new-public-key|key|new-key): /);
       expect(r.stderr + r.stdout).not.toContain(seedHex);
     }
   });

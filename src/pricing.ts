@@ -161,9 +161,15 @@ export class OverridePriceTable implements PriceTable {
     this.#overrides = new Map();
     for (const [provider, models] of Object.entries(overrides)) {
       for (const [model, price] of Object.entries(models)) {
-        for (const [field, v] of Object.entries(price)) {
+        for (const [field, v] of Object.entries(price ?? {})) {
           if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
             throw new TypeError(`pricing.overrides.${provider}.${model}.${field}: expected a non-negative number of USD per million tokens, got ${JSON.stringify(v)}`);
+          }
+        }
+        // The two required prices: a missing one would price every call at NaN.
+        for (const field of ['inputPerMTok', 'outputPerMTok'] as const) {
+          if (!price || price[field] === undefined) {
+            throw new TypeError(`pricing.overrides.${provider}.${model}.${field}: expected a non-negative number of USD per million tokens, got undefined`);
           }
         }
         this.#overrides.set(`${provider}\u0000${model}`, ratesFromUsd(price));

@@ -147,6 +147,13 @@ export function parsePolicies(input: string | unknown): SpendPolicy[] {
   for (const [i, p] of policies.entries()) {
     if (ids.has(p.id)) throw new PolicyValidationError(formatPath(many ? [i, 'id'] : ['id']), `duplicate policy id ${JSON.stringify(p.id)}`);
     ids.add(p.id);
+    // A cap id keys its counters: two caps with one id would share a counter.
+    const capIds = new Set<string>();
+    for (const [j, cap] of p.caps.entries()) {
+      if (cap.id === undefined) continue;
+      if (capIds.has(cap.id)) throw new PolicyValidationError(formatPath([...(many ? [i] : []), 'caps', j, 'id']), `duplicate cap id ${JSON.stringify(cap.id)} in policy ${JSON.stringify(p.id)}`);
+      capIds.add(cap.id);
+    }
   }
   return policies;
 }

@@ -45,3 +45,17 @@ describe('a call no policy applies to', () => {
     expect([passed.action, passed.decision.enforcementMode]).toEqual(['allow', 'shadow']);
   });
 });
+
+describe('cap ids', () => {
+  it('must be unique within a policy (they key the counters)', () => {
+    expect(() =>
+      parsePolicy({
+        id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z',
+        caps: [
+          { id: 'daily', amountCents: 1, window: 'per_day', action: 'block', reason: 'a' },
+          { id: 'daily', amountCents: 2, window: 'per_day', action: 'block', reason: 'b' },
+        ],
+      }),
+    ).toThrow(/caps\[1\]\.id: duplicate cap id "daily"/);
+  });
+});

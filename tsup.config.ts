@@ -1,3 +1,4 @@
+import { copyFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 /** Library entry points (each a subpath export in package.json), built with types. */
@@ -8,8 +9,9 @@ const libraryEntries = {
   'instrumentations/openai/index': 'instrumentations/openai/index.ts',
   'instrumentations/anthropic/index': 'instrumentations/anthropic/index.ts',
   'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
-  // `node --require agentguard-spend/register` / `node --import agentguard-spend/register`.
-  register: 'src/register/index.ts',
+  // The engine side of `node --require/--import agentguard-spend/register`; the
+  // `register` entry itself is a tiny preload (src/register/preload/) copied in after the build.
+  'register-main': 'src/register/index.ts',
   // `agentguard-spend/fake-provider`: the loopback fake the demo, examples and tests use.
   'fake-provider': 'fake-provider/index.ts',
 };
@@ -34,4 +36,8 @@ export default defineConfig({
   splitting: true,
   shims: true,
   noExternal: ['canonicalize', '@noble/ed25519', '@noble/hashes'],
+  async onSuccess() {
+    copyFileSync('src/register/preload/register.mjs', 'dist/register.js');
+    copyFileSync('src/register/preload/register.cjs', 'dist/register.cjs');
+  },
 });

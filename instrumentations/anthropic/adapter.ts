@@ -1,5 +1,6 @@
 import { context, createContextKey, trace, type Span } from '@opentelemetry/api';
 import { AgentGuardError } from '../../src/errors.js';
+import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
 import { estimateTokensFromBytes } from '../common/estimate.js';
 import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { OVERRIDE_HEADERS, takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
@@ -167,11 +168,10 @@ function isSdkAPIPromise(value: unknown): value is SdkAPIPromise {
   return !!value && typeof (value as SdkAPIPromise).parseResponse === 'function' && typeof (value as SdkAPIPromise).responsePromise?.then === 'function';
 }
 
-function namedError(name: string, message: string): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
+/** The reasons this adapter has always recorded (see `../common/call-errors.ts`). */
+const noUsage = (message: string) => new UsageNotReportedError(message, 'NoUsageReported');
+const incomplete = (message: string) => new UsageNotReportedError(message, 'StreamIncomplete');
+const aborted = (message: string) => new StreamAbandonedError(message, 'StreamAborted');
 
 /**
  * The params to send: the caller's, with the decided model and, when a
@@ -269,7 +269,7 @@ export function guardMessagesCreate(original: MessagesCreate, getBinding: () => 
         acc.onMessage(data);
         const usage = acc.usage();
         if (usage && acc.complete) await guarded.settle(usage, acc.model);
-        else await guarded.fail(namedError('NoUsageReported', 'the response reported no usage'));
+        else await guarded.fail(noUsage('the response reported no usage'));
       }
       return data;
     };
@@ -313,7 +313,7 @@ export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): voi
   const signal = stream.controller?.signal;
   let observed = false;
   // Aborted before anyone reads: release now rather than waiting for the reservation to expire.
-  const onAbort = () => void call.fail(namedError('StreamAborted', 'stream aborted before it was read'), acc.usage());
+  const onAbort = () => void call.fail(aborted('stream aborted before it was read'), acc.usage());
   if (signal?.aborted) return onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -327,8 +327,8 @@ export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): voi
       async ({ error, abandoned }) => {
         const usage = acc.usage();
         if (error) await call.fail(error, usage);
-        else if (abandoned) await call.fail(namedError('StreamAborted', 'stream closed before it ended'), usage);
-        else if (!acc.complete || !usage) await call.fail(namedError('StreamIncomplete', 'stream ended before its final usage'), usage);
+        else if (abandoned) await call.fail(aborted('stream closed before it ended'), usage);
+        else if (!acc.complete || !usage) await call.fail(incomplete('stream ended before its final usage'), usage);
         else await call.settle(usage, acc.model);
       },
     );
@@ -360,7 +360,7 @@ export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): voi
 function tapResponse(response: Response, call: GuardedCall, streamed: boolean): Response {
   const source = response.body;
   if (!source) {
-    void call.fail(namedError('NoUsageReported', 'the response has no body'));
+    void call.fail(noUsage('the response has no body'));
     return response;
   }
   const acc = new AnthropicUsageAccumulator();
@@ -392,7 +392,7 @@ function tapResponse(response: Response, call: GuardedCall, streamed: boolean): 
     }
     const usage = acc.usage();
     if (usage && acc.complete) await call.settle(usage, acc.model);
-    else await call.fail(namedError(streamed ? 'StreamIncomplete' : 'NoUsageReported', 'the response body reported no final usage'), usage);
+    else await call.fail((streamed ? incomplete : noUsage)('the response body reported no final usage'), usage);
   };
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const body = new ReadableStream<Uint8Array>({
@@ -415,7 +415,7 @@ function tapResponse(response: Response, call: GuardedCall, streamed: boolean): 
       controller.enqueue(step.value);
     },
     async cancel(reason) {
-      await call.fail(namedError('StreamAborted', 'response body cancelled'), acc.usage());
+      await call.fail(aborted('response body cancelled'), acc.usage());
       await (reader ? reader.cancel(reason) : source.cancel(reason));
     },
   });

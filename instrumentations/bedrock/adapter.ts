@@ -11,6 +11,7 @@
  * InvokeModelWithResponseStream (wrapped lazily, never read ahead).
  */
 import { context, createContextKey } from '@opentelemetry/api';
+import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
 import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
@@ -239,7 +240,7 @@ async function runGuarded(
     throw error;
   }
   if (!isObject(output)) {
-    await call.fail(new UsageNotReportedError(), worstCase(described.call));
+    await call.fail(noUsage(), worstCase(described.call));
     return output;
   }
   switch (name) {
@@ -293,13 +294,7 @@ export function clampedInput(name: GuardedCommandName, input: Record<string, unk
   return out;
 }
 
-/** A response that reported no usage at all. */
-export class UsageNotReportedError extends Error {
-  constructor() {
-    super('Bedrock reported no token usage for the call');
-    this.name = 'UsageNotReportedError';
-  }
-}
+const noUsage = () => new UsageNotReportedError('Bedrock reported no token usage for the call');
 
 /** The call's projected worst case, as usage. */
 function worstCase(call: CallDescription) {
@@ -312,15 +307,7 @@ function worstCase(call: CallDescription) {
  */
 async function finishWith(call: GuardedCall, desc: CallDescription, raw: RawUsage | undefined, responseModel: string): Promise<void> {
   if (isComplete(raw)) await call.settle(toUsageTokens(raw), responseModel);
-  else await call.fail(new UsageNotReportedError(), worstCase(desc));
-}
-
-/** Why a stream ended early without its final usage. */
-export class StreamAbandonedError extends Error {
-  constructor() {
-    super('the stream was abandoned before it ended');
-    this.name = 'StreamAbandonedError';
-  }
+  else await call.fail(noUsage(), worstCase(desc));
 }
 
 /**
@@ -341,7 +328,7 @@ function wrapStreamProperty(
 ): Record<string, unknown> {
   const source = output[key];
   if (!source || typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
-    void call.fail(new UsageNotReportedError(), worstCase(desc));
+    void call.fail(noUsage(), worstCase(desc));
     return output;
   }
   const family: RawUsage = {};

@@ -1,4 +1,5 @@
 import { context } from '@opentelemetry/api';
+import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
 import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
@@ -65,12 +66,9 @@ export function isInsideGuardedCall(): boolean {
   return context.active().getValue(GUARDED_KEY) === true;
 }
 
-class UsageNotReportedError extends Error {
-  override name = 'UsageNotReported';
-}
-class StreamAbandonedError extends Error {
-  override name = 'StreamAbandoned';
-}
+/** The reasons this adapter has always recorded (see `../common/call-errors.ts`). */
+const noUsage = (message: string) => new UsageNotReportedError(message, 'UsageNotReported');
+const abandoned = () => new StreamAbandonedError('stream abandoned before it ended', 'StreamAbandoned');
 
 function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardSource, args: unknown[]): unknown {
   const endpoint = source.endpoint;
@@ -193,12 +191,12 @@ async function settleFromRawResponse(call: GuardedCall, description: CallDescrip
         }
       }
       if (tracker.usage) await call.settle(tracker.usage, tracker.model);
-      else await call.fail(new UsageNotReportedError('stream ended without usage'), streamedEstimate(description, tracker));
+      else await call.fail(noUsage('stream ended without usage'), streamedEstimate(description, tracker));
       return;
     }
     const { usage, model } = resultUsage(endpoint, JSON.parse(text));
     if (usage) await call.settle(usage, model);
-    else await call.fail(new UsageNotReportedError('no usage in the response'), worstCase(description));
+    else await call.fail(noUsage('no usage in the response'), worstCase(description));
   } catch (error) {
     if (!call.done) await call.fail(error, tracker.usage ?? streamedEstimate(description, tracker));
   }
@@ -211,7 +209,7 @@ async function observeResult(call: GuardedCall, description: CallDescription, en
   }
   const { usage, model } = resultUsage(endpoint, result);
   if (usage) await call.settle(usage, model);
-  else await call.fail(new UsageNotReportedError('no usage in the response'), worstCase(description));
+  else await call.fail(noUsage('no usage in the response'), worstCase(description));
   return result;
 }
 
@@ -234,8 +232,8 @@ function wrapStream(stream: StreamLike, call: GuardedCall, description: CallDesc
   const finish = async (outcome: { error?: unknown; abandoned?: boolean }) => {
     if (call.done) return;
     if (tracker.usage) return call.settle(tracker.usage, tracker.model);
-    if (!outcome.error && !outcome.abandoned) return call.fail(new UsageNotReportedError('stream ended without usage'), streamedEstimate(description, tracker));
-    return call.fail(outcome.error ?? new StreamAbandonedError('stream abandoned before it ended'), streamedEstimate(description, tracker));
+    if (!outcome.error && !outcome.abandoned) return call.fail(noUsage('stream ended without usage'), streamedEstimate(description, tracker));
+    return call.fail(outcome.error ?? abandoned(), streamedEstimate(description, tracker));
   };
   stream.iterator = function guardedIterator(this: unknown, ...args: unknown[]) {
     const inner = source.apply(this, args);

@@ -1,6 +1,7 @@
-import { context, createContextKey, trace, type Span } from '@opentelemetry/api';
+import { context, trace, type Span } from '@opentelemetry/api';
 import { AgentGuardError } from '../../src/errors.js';
 import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
+import { decideOnce } from '../common/decide-once.js';
 import { estimateTokensFromBytes } from '../common/estimate.js';
 import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { OVERRIDE_HEADERS, takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
@@ -19,13 +20,8 @@ export const ANTHROPIC_OPERATION = 'chat';
  */
 export const DEFAULT_MAX_TOKENS_CEILING = 128_000;
 
-/**
- * Marks the context in which a guarded `create` calls the SDK's own `create`:
- * an inner guarded `create` (the instrumentation under an explicit wrapper, or
- * a wrapper around a wrapper) passes straight through, so a call is decided
- * exactly once.
- */
-const GUARDED = createContextKey('agentguard-spend anthropic guarded call');
+/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
+const once = decideOnce('anthropic');
 
 /** The SDK's `messages.create` (plain or beta). */
 export type MessagesCreate = (this: unknown, params: unknown, options?: unknown) => unknown;
@@ -210,9 +206,8 @@ export function paramsToSend(request: Record<string, unknown>, model: string, cl
  */
 export function guardMessagesCreate(original: MessagesCreate, getBinding: () => GuardBinding): MessagesCreate {
   return function agentguardMessagesCreate(this: unknown, params: unknown, options?: unknown): unknown {
-    if (context.active().getValue(GUARDED) === true || !params || typeof params !== 'object') {
-      return original.call(this, params, options);
-    }
+    if (once.alreadyDecided()) return once.passThrough(() => original.call(this, params, options));
+    if (!params || typeof params !== 'object') return original.call(this, params, options);
     const self = this;
     const client = (self as { _client?: unknown } | undefined)?._client;
     const APIPromise = apiPromiseClassFor(client);
@@ -240,7 +235,7 @@ export function guardMessagesCreate(original: MessagesCreate, getBinding: () => 
         throw error;
       }
       try {
-        inner = context.with(guarded.context.setValue(GUARDED, true), () => original.call(self, sendParams, prepared.options));
+        inner = context.with(once.markDecided(guarded.context), () => original.call(self, sendParams, prepared.options));
         if (isSdkAPIPromise(inner)) return await inner.responsePromise;
         // Another wrapper below us returned a plain promise: no response metadata to forward.
         const data = await inner;

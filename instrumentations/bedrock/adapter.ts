@@ -10,7 +10,8 @@
  * for Converse/InvokeModel, when the event stream ends for ConverseStream and
  * InvokeModelWithResponseStream (wrapped lazily, never read ahead).
  */
-import { context, createContextKey } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
+import { decideOnce } from '../common/decide-once.js';
 import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
 import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
@@ -128,13 +129,8 @@ function readInvokeBody(body: unknown): { json?: Record<string, unknown>; bytes?
   return {};
 }
 
-/** Set while the adapter itself sends: an instrumented `send` below it passes through. */
-const GUARDED_SEND = createContextKey('agentguard-spend bedrock guarded send');
-
-/** Whether the current call is already inside a guarded send (wrapper over instrumentation). */
-export function insideGuardedSend(): boolean {
-  return context.active().getValue(GUARDED_SEND) === true;
-}
+/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
+const once = decideOnce('bedrock');
 
 /** Response headers captured per sent input object (see {@link cloneCommand}). */
 const HEADER_SINKS = new WeakMap<object, (headers: Record<string, string>) => void>();
@@ -192,6 +188,7 @@ export function guardedSend(
   optionsOrCb?: unknown,
   cb?: unknown,
 ): unknown {
+  if (once.alreadyDecided()) return once.passThrough(() => original.call(client, command, optionsOrCb, cb));
   const name = guardedCommandName(command);
   if (!name) return original.call(client, command, optionsOrCb, cb);
   const callback = typeof optionsOrCb === 'function' ? (optionsOrCb as (err: unknown, out?: unknown) => void) : typeof cb === 'function' ? (cb as (err: unknown, out?: unknown) => void) : undefined;
@@ -233,7 +230,7 @@ async function runGuarded(
     const sentInput = clampedInput(name, input, described, call.clampedMaxOutputTokens);
     sentInput.modelId = call.model;
     const sent = cloneCommand(command, sentInput, (h) => Object.assign(headers, h));
-    const ctx = call.context.setValue(GUARDED_SEND, true);
+    const ctx = once.markDecided(call.context);
     output = await context.with(ctx, () => original.call(client, sent, sendOptions));
   } catch (error) {
     await call.fail(error);

@@ -2,7 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
-import { guardedSend, insideGuardedSend } from './adapter.js';
+import { guardedSend } from './adapter.js';
 
 /** The package this instrumentation patches. */
 export const BEDROCK_MODULE = '@aws-sdk/client-bedrock-runtime';
@@ -68,7 +68,6 @@ export class BedrockSpendGuardInstrumentation extends InstrumentationBase<SpendG
   patchPrototype(proto: Record<PropertyKey, unknown>): void {
     const patched = installCoexistingWrapper(proto, 'send', PATCH, this as BedrockSpendGuardInstrumentation, (callOriginal, state) =>
       function send(this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
-        if (insideGuardedSend()) return callOriginal.call(this, command, optionsOrCb, cb);
         const instrumentation = state.instrumentation;
         return guardedSend(() => bindingFromInstrumentationConfig(instrumentation.getConfig(), instrumentation.tracer), this, callOriginal as SendFn, command, optionsOrCb, cb);
       },

@@ -5,3 +5,4 @@ export { ClampNotAppliedError, GuardedCall, openGuardedCall, type CallDescriptio
 export { getSpendScopeOverrides, mergeOverrides, OVERRIDE_HEADERS, takeOverrideHeaders, withSpendScope, type SpendCallOverrides } from './scope-context.js';
 export { observeAsyncIterator } from './stream-settlement.js';
 export { errorName, StreamAbandonedError, UsageNotReportedError } from './call-errors.js';
+export { decideOnce, type DecideOnce } from './decide-once.js';

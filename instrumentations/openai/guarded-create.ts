@@ -1,5 +1,6 @@
 import { context } from '@opentelemetry/api';
 import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
+import { decideOnce } from '../common/decide-once.js';
 import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
@@ -22,8 +23,8 @@ import { describeRequest, prepareBody, resultUsage, StreamUsageTracker, type Ope
  * (iterable, `tee()`, `controller`, `toReadableStream()`).
  */
 
-/** Context key marking "this create call is already guarded" (shared by every copy of this package). */
-const GUARDED_KEY = Symbol.for('agentguard-spend.openai.guarded-call');
+/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
+const once = decideOnce('openai');
 
 /** The minimal shape of the SDK's APIPromise we rely on. */
 export interface APIPromiseLike<T = unknown> extends Promise<T> {
@@ -51,19 +52,15 @@ type CreateFn = (this: unknown, ...args: unknown[]) => unknown;
 /** Builds the guarded version of an original `create`. */
 export function makeGuardedCreate(original: CreateFn, source: CreateGuardSource): CreateFn {
   return function guardedCreate(this: unknown, ...args: unknown[]): unknown {
-    const active = context.active();
-    if (!source.enabled() || active.getValue(GUARDED_KEY)) {
-      // Already guarded further out (wrapper over instrumentation, or two copies
-      // of this package): exactly one decision per call.
-      return active.getValue(GUARDED_KEY) ? context.with(active.deleteValue(GUARDED_KEY), () => original.apply(this, args)) : original.apply(this, args);
-    }
+    if (once.alreadyDecided()) return once.passThrough(() => original.apply(this, args));
+    if (!source.enabled()) return original.apply(this, args);
     return guardedCall(this, original, source, args);
   };
 }
 
 /** Whether `context.active()` is inside a guarded call (for tests and diagnostics). */
 export function isInsideGuardedCall(): boolean {
-  return context.active().getValue(GUARDED_KEY) === true;
+  return once.alreadyDecided();
 }
 
 /** The reasons this adapter has always recorded (see `../common/call-errors.ts`). */
@@ -94,7 +91,7 @@ function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardS
     }
     hideUsageChunk = prepared.hideUsageChunk;
     const callArgs = args.length >= 2 || described.options !== undefined ? [prepared.body, described.options, ...rest] : [prepared.body];
-    const guardedContext = call.context.setValue(GUARDED_KEY, true);
+    const guardedContext = once.markDecided(call.context);
     try {
       return { inner: context.with(guardedContext, () => original.apply(resource, callArgs)) as APIPromiseLike };
     } catch (error) {

@@ -2,6 +2,7 @@ import { context, trace, type Span } from '@opentelemetry/api';
 import { AgentGuardError } from '../../src/errors.js';
 import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
 import { decideOnce } from '../common/decide-once.js';
+import { apiPromiseClassOf, deferredAPIPromise } from '../common/stainless-api-promise.js';
 import { estimateTokensFromBytes } from '../common/estimate.js';
 import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { OVERRIDE_HEADERS, takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
@@ -25,23 +26,6 @@ const once = decideOnce('anthropic');
 
 /** The SDK's `messages.create` (plain or beta). */
 export type MessagesCreate = (this: unknown, params: unknown, options?: unknown) => unknown;
-
-interface ClientLike {
-  request?: (options: unknown) => unknown;
-}
-
-/** The SDK's `APIPromise` as far as we use it (the same shape in 0.50.1 … 1.x). */
-interface SdkAPIPromise extends Promise<unknown> {
-  responsePromise: Promise<ResponseProps>;
-  parseResponse: (client: unknown, props: ResponseProps) => unknown;
-  asResponse(): Promise<Response>;
-}
-type APIPromiseClass = new (client: unknown, responsePromise: Promise<ResponseProps>, parseResponse: (client: unknown, props: ResponseProps) => unknown) => SdkAPIPromise;
-interface ResponseProps {
-  response: Response;
-  options: Record<string, unknown>;
-  [k: string]: unknown;
-}
 
 /** A request, described for the engine, with the headers to send. */
 export interface PreparedMessagesCall {
@@ -101,44 +85,6 @@ export function takeHeadersFromOptions(options: unknown): { options: unknown; ov
   return { options: { ...(options as object), headers: taken.headers }, overrides: taken.overrides };
 }
 
-const apiPromiseClasses = new WeakMap<object, APIPromiseClass | null>();
-
-/**
- * The `APIPromise` class of the SDK copy a client comes from (the CommonJS and
- * ESM builds are separate copies). Found by asking the client for an
- * `APIPromise` on request options that never resolve: `client.request()`
- * returns one synchronously and sends nothing until its options resolve, so
- * nothing is sent, and the pending promise is garbage once dropped.
- * Cached per client class.
- */
-export function apiPromiseClassFor(client: unknown): APIPromiseClass | undefined {
-  if (!client || typeof client !== 'object') return undefined;
-  const key = Object.getPrototypeOf(client) ?? client;
-  let cls = apiPromiseClasses.get(key);
-  if (cls === undefined) {
-    cls = null;
-    const request = (client as ClientLike).request;
-    if (typeof request === 'function') {
-      try {
-        const probe = request.call(client, new Promise(() => {}));
-        const ctor = probe && typeof probe === 'object' ? (probe as object).constructor : undefined;
-        if (typeof ctor === 'function' && ctor !== Promise && probe instanceof Promise && typeof (ctor.prototype as SdkAPIPromise).asResponse === 'function') {
-          // The constructor must be (client, responsePromise, parseResponse) and keep both as
-          // plain properties (0.50.1 … 1.x); the older (responsePromise, parseResponse) shape is refused.
-          const marker = new Promise<ResponseProps>(() => {});
-          const parse = () => undefined;
-          const check = new (ctor as APIPromiseClass)(client, marker, parse);
-          if (check.responsePromise === marker && check.parseResponse === parse) cls = ctor as APIPromiseClass;
-        }
-      } catch {
-        cls = null;
-      }
-    }
-    apiPromiseClasses.set(key, cls);
-  }
-  return cls ?? undefined;
-}
-
 /**
  * Which provider bills a client's calls. `@anthropic-ai/bedrock-sdk` and
  * `@anthropic-ai/vertex-sdk` clients extend this SDK's client and use the same
@@ -158,10 +104,6 @@ function helperSpanOf(options: unknown): Span | undefined {
   const span = (options as { __span?: { span?: Span } } | undefined)?.__span?.span;
   if (!span || typeof span.spanContext !== 'function') return undefined;
   return trace.isSpanContextValid(span.spanContext()) ? span : undefined;
-}
-
-function isSdkAPIPromise(value: unknown): value is SdkAPIPromise {
-  return !!value && typeof (value as SdkAPIPromise).parseResponse === 'function' && typeof (value as SdkAPIPromise).responsePromise?.then === 'function';
 }
 
 /** The reasons this adapter has always recorded (see `../common/call-errors.ts`). */
@@ -210,77 +152,54 @@ export function guardMessagesCreate(original: MessagesCreate, getBinding: () => 
     if (!params || typeof params !== 'object') return original.call(this, params, options);
     const self = this;
     const client = (self as { _client?: unknown } | undefined)?._client;
-    const APIPromise = apiPromiseClassFor(client);
+    const APIPromise = apiPromiseClassOf(client);
     if (!APIPromise) {
       throw new AgentGuardError('agentguard-spend: unsupported @anthropic-ai/sdk client (no APIPromise found); refusing to send an unguarded call');
     }
     const request = params as Record<string, unknown>;
     const parent = context.active();
     let call: GuardedCall | undefined;
-    let inner: unknown;
-    let parseStarted = false;
 
-    const responsePromise = (async (): Promise<ResponseProps> => {
+    const started = (async () => {
       const binding = getBinding();
       const prepared = describeMessagesCall(request, options, anthropicProviderOf(client));
       // Under `messages.stream()` the SDK's helper already started its span: ours is its child.
       const helper = helperSpanOf(options);
       const guarded = await context.with(helper ? trace.setSpan(parent, helper) : parent, () => openGuardedCall(binding, prepared.description));
       call = guarded;
-      let sendParams: Record<string, unknown>;
       try {
-        sendParams = paramsToSend(request, guarded.model, guarded.clampedMaxOutputTokens);
-      } catch (error) {
-        await guarded.fail(error);
-        throw error;
-      }
-      try {
-        inner = context.with(once.markDecided(guarded.context), () => original.call(self, sendParams, prepared.options));
-        if (isSdkAPIPromise(inner)) return await inner.responsePromise;
-        // Another wrapper below us returned a plain promise: no response metadata to forward.
-        const data = await inner;
-        inner = { foreign: data };
-        return { response: undefined as unknown as Response, options: {}, controller: new AbortController() };
+        const sendParams = paramsToSend(request, guarded.model, guarded.clampedMaxOutputTokens);
+        return { inner: context.with(once.markDecided(guarded.context), () => original.call(self, sendParams, prepared.options)) };
       } catch (error) {
         await guarded.fail(error);
         throw error;
       }
     })();
 
-    const parseResponse = async (c: unknown, props: ResponseProps): Promise<unknown> => {
-      parseStarted = true;
-      const guarded = call!;
-      let data: unknown;
-      try {
-        data = isSdkAPIPromise(inner) ? await inner.parseResponse(c, props) : (inner as { foreign: unknown }).foreign;
-      } catch (error) {
-        await guarded.fail(error);
-        throw error;
-      }
-      if (request.stream === true && isStreamLike(data)) {
-        observeStreamInPlace(data, guarded);
-      } else {
-        const acc = new AnthropicUsageAccumulator();
-        acc.onMessage(data);
-        const usage = acc.usage();
-        if (usage && acc.complete) await guarded.settle(usage, acc.model);
-        else await guarded.fail(noUsage('the response reported no usage'));
-      }
-      return data;
-    };
-
-    const promise = new APIPromise(client, responsePromise, parseResponse);
-    // `.asResponse()` alone never parses: observe the body the caller reads instead,
-    // so the call still settles from the usage in it. (`.withResponse()` parses first.)
-    const asResponse = Object.getPrototypeOf(promise).asResponse as () => Promise<Response>;
-    Object.defineProperty(promise, 'asResponse', {
-      configurable: true,
-      writable: true,
-      value: function (this: SdkAPIPromise): Promise<Response> {
-        return asResponse.call(this).then((response) => (parseStarted || !call || call.done ? response : tapResponse(response, call, request.stream === true)));
+    return deferredAPIPromise(APIPromise, client, {
+      started,
+      // The SDK's parse() ends its own span: parsed once, by the outer promise.
+      parse: 'own',
+      fail: async (error) => {
+        await call?.fail(error);
       },
+      observe: async (data) => {
+        const guarded = call!;
+        if (request.stream === true && isStreamLike(data)) {
+          observeStreamInPlace(data, guarded);
+        } else {
+          const acc = new AnthropicUsageAccumulator();
+          acc.onMessage(data);
+          const usage = acc.usage();
+          if (usage && acc.complete) await guarded.settle(usage, acc.model);
+          else await guarded.fail(noUsage('the response reported no usage'));
+        }
+        return data;
+      },
+      // `.asResponse()` alone never parses: observe the body the caller reads instead,
+      // so the call still settles from the usage in it. (`.withResponse()` parses too.)
+      onAsResponse: (response, parseStarted) => (parseStarted || !call || call.done ? response : tapResponse(response as Response, call, request.stream === true)),
     });
-    return promise;
   };
 }
 

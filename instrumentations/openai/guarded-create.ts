@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
 import { decideOnce } from '../common/decide-once.js';
+import { apiPromiseClassOf, deferredAPIPromise, type APIPromiseClass, type APIPromiseLike } from '../common/stainless-api-promise.js';
 import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
@@ -25,16 +26,6 @@ import { describeRequest, prepareBody, resultUsage, StreamUsageTracker, type Ope
 
 /** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
 const once = decideOnce('openai');
-
-/** The minimal shape of the SDK's APIPromise we rely on. */
-export interface APIPromiseLike<T = unknown> extends Promise<T> {
-  responsePromise: Promise<unknown>;
-  parseResponse: (client: unknown, props: unknown) => unknown;
-  parse?: () => Promise<T>;
-  asResponse?: () => Promise<unknown>;
-  withResponse?: () => Promise<{ data: T; response: unknown; request_id?: unknown }>;
-}
-export type APIPromiseClass = new (client: unknown, responsePromise: Promise<unknown>, parseResponse: (client: unknown, props: unknown) => unknown) => APIPromiseLike;
 
 /** What a guarded create needs from whoever installs it. */
 export interface CreateGuardSource {
@@ -100,36 +91,21 @@ function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardS
     }
   })();
 
-  const fail = async (error: unknown) => {
-    if (call && !call.done) await call.fail(error);
-  };
-
-  const responsePromise = started
-    .then(({ inner }) => inner.responsePromise)
-    .catch(async (error) => {
-      await fail(error);
-      throw error;
-    });
-
-  const parseResponse = async () => {
-    const { inner } = await started;
-    let result: unknown;
-    try {
-      result = await (typeof inner.parse === 'function' ? inner.parse() : inner);
-    } catch (error) {
-      await fail(error);
-      throw error;
-    }
-    if (!call || !description) return result;
-    return observeResult(call, description, endpoint, hideUsageChunk, result);
-  };
-
-  const APIPromise = source.apiPromiseClass ?? apiPromiseClassOf(client);
-  if (!APIPromise) {
-    // Unknown SDK shape: still guarded, as a plain promise.
-    return responsePromise.then(() => parseResponse());
-  }
-  const outer = new APIPromise(client, responsePromise, parseResponse);
+  const outer = deferredAPIPromise(source.apiPromiseClass ?? apiPromiseClassOf(client), client, {
+    started,
+    // Shared with anyone else holding the inner promise (contrib instrumentation-openai parses it too).
+    parse: 'shared',
+    fail: async (error) => {
+      if (call && !call.done) await call.fail(error);
+    },
+    observe: (result) => (call && description ? observeResult(call, description, endpoint, hideUsageChunk, result) : result),
+    // asResponse() alone never parses: settle from a clone of the raw response instead.
+    onAsResponse: (response) => {
+      if (call && description && !call.done) void settleFromRawResponse(call, description, endpoint, response);
+      return response;
+    },
+  }) as APIPromiseLike;
+  if (typeof outer.asResponse !== 'function') return outer; // a plain Promise: unknown SDK shape, still guarded
   // Like the SDK's own: parse first (it may retry a body timeout), then the response of the inner promise.
   Object.defineProperty(outer, 'withResponse', {
     configurable: true,
@@ -138,23 +114,10 @@ function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardS
       const data = await outer;
       const { inner } = await started;
       if (typeof inner.withResponse === 'function') return { ...(await inner.withResponse()), data };
-      const props = (await responsePromise) as { response?: { headers?: { get(name: string): string | null } } };
+      const props = (await outer.responsePromise) as { response?: { headers?: { get(name: string): string | null } } };
       return { data, response: props.response, request_id: props.response?.headers?.get('x-request-id') ?? null };
     },
   });
-  // asResponse() alone never parses: settle from a clone of the raw response instead.
-  const protoAsResponse = outer.asResponse;
-  if (typeof protoAsResponse === 'function') {
-    Object.defineProperty(outer, 'asResponse', {
-      configurable: true,
-      writable: true,
-      value: async () => {
-        const response = await protoAsResponse.call(outer);
-        if (call && description && !call.done) void settleFromRawResponse(call, description, endpoint, response);
-        return response;
-      },
-    });
-  }
   return outer;
 }
 
@@ -275,49 +238,4 @@ function worstCase(description: CallDescription): UsageTokens {
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return !!v && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function';
-}
-
-// --- Finding the APIPromise class of a client --------------------------------
-
-const registry = new WeakMap<object, APIPromiseClass>();
-
-/** Records the APIPromise class of an SDK copy (keyed by its client class). */
-export function registerAPIPromiseClass(clientClass: unknown, apiPromise: unknown): void {
-  if (typeof clientClass === 'function' && isAPIPromiseClass(apiPromise)) registry.set(clientClass, apiPromise);
-}
-
-export function isAPIPromiseClass(v: unknown): v is APIPromiseClass {
-  const proto = typeof v === 'function' ? (v as { prototype?: Record<string, unknown> }).prototype : undefined;
-  return !!proto && typeof proto.asResponse === 'function' && typeof proto.then === 'function';
-}
-
-/**
- * The APIPromise class of `client`'s SDK copy: registered by the
- * instrumentation, else learned once per client class by asking the client
- * for a request whose options are a rejected promise (the SDK awaits the
- * options before anything else, so nothing is sent) and reading the class of
- * the APIPromise it returns.
- */
-export function apiPromiseClassOf(client: unknown): APIPromiseClass | undefined {
-  if (!client || typeof client !== 'object') return undefined;
-  for (let c: unknown = (client as object).constructor; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
-    const found = registry.get(c);
-    if (found) return found;
-  }
-  const request = (client as { request?: (options: unknown) => unknown }).request;
-  if (typeof request !== 'function') return undefined;
-  const probe = Promise.reject(new Error('agentguard-spend: APIPromise probe (never sent)'));
-  probe.catch(() => undefined);
-  let p: unknown;
-  try {
-    p = request.call(client, probe);
-  } catch {
-    return undefined;
-  }
-  const rp = (p as { responsePromise?: Promise<unknown> } | undefined)?.responsePromise;
-  if (rp && typeof rp.catch === 'function') rp.catch(() => undefined);
-  const cls = (p as object | undefined)?.constructor;
-  if (!isAPIPromiseClass(cls)) return undefined;
-  registry.set((client as object).constructor, cls);
-  return cls;
 }

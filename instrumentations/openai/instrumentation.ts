@@ -3,7 +3,8 @@ import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig 
 import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
 import type { OpenAIEndpoint } from './adapter.js';
 import { preloadTokenizer } from './estimate.js';
-import { isAPIPromiseClass, makeGuardedCreate, registerAPIPromiseClass, type APIPromiseClass } from './guarded-create.js';
+import { isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless-api-promise.js';
+import { makeGuardedCreate } from './guarded-create.js';
 
 /** The `openai` versions this instrumentation is tested with (see `test/providers/openai/matrix.json`). */
 export const SUPPORTED_OPENAI_VERSIONS = ['>=5.0.0 <8'];

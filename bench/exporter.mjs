@@ -1,5 +1,5 @@
 // Cost of the file decision log's durability modes. Prints JSON.
-//   npm run bench:exporter     (builds first)
+//   npm run bench:exporter     (builds first; --quick: a fifth of the counts)
 // appendPerSec: pre-signed entries appended one at a time, each awaited (a
 //   guard's calls in series); appendConcurrentPerSec: 64 appends in flight
 //   (concurrent calls; write/fsync share one write/fdatasync per group).
@@ -86,28 +86,51 @@ async function guardCalls(mode, calls) {
   return { calls, perSec: Math.round(calls / (ms / 1000)), usPerCall: Math.round((ms * 1000) / calls) };
 }
 
-const entries = await signedEntries(20_000);
-const bytesPerEntry = Math.round(entries.reduce((n, e) => n + JSON.stringify(e).length + 1, 0) / entries.length);
-const fsyncSeries = entries.slice(0, 2_000);
-const result = {
-  node: process.version,
-  platform: `${process.platform}-${process.arch}`,
-  bytesPerEntry,
-  appendSeries: {
-    batch: await appendSeries('batch', entries),
-    write: await appendSeries('write', entries),
-    fsync: await appendSeries('fsync', fsyncSeries),
-  },
-  appendConcurrent: {
-    batch: await appendConcurrent('batch', entries),
-    write: await appendConcurrent('write', entries),
-    fsync: await appendConcurrent('fsync', entries),
-  },
-  guardCallsPerSec: {
-    memory: (await guardCalls('memory', 3_000), await guardCalls('memory', 3_000)), // second run: warm JIT
-    batch: await guardCalls('batch', 3_000),
-    write: await guardCalls('write', 3_000),
-    fsync: await guardCalls('fsync', 1_000),
-  },
-};
-process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+/** Runs the exporter benchmark; `scale` < 1 shrinks every count (for --quick). */
+export async function exporterResults({ scale = 1 } = {}) {
+  const n = (x) => Math.max(100, Math.round(x * scale));
+  const entries = await signedEntries(n(20_000));
+  const bytesPerEntry = Math.round(entries.reduce((k, e) => k + JSON.stringify(e).length + 1, 0) / entries.length);
+  const fsyncSeries = entries.slice(0, n(2_000));
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    bytesPerEntry,
+    appendSeries: {
+      batch: await appendSeries('batch', entries),
+      write: await appendSeries('write', entries),
+      fsync: await appendSeries('fsync', fsyncSeries),
+    },
+    appendConcurrent: {
+      batch: await appendConcurrent('batch', entries),
+      write: await appendConcurrent('write', entries),
+      fsync: await appendConcurrent('fsync', entries),
+    },
+    guardCallsPerSec: {
+      memory: (await guardCalls('memory', n(3_000)), await guardCalls('memory', n(3_000))), // second run: warm JIT
+      batch: await guardCalls('batch', n(3_000)),
+      write: await guardCalls('write', n(3_000)),
+      fsync: await guardCalls('fsync', n(1_000)),
+    },
+  };
+}
+
+/** One row per durability mode, for the summary table. */
+export function exporterRows(r) {
+  return ['batch', 'write', 'fsync'].map((mode) => ({
+    durability: mode,
+    appendPerSec: r.appendSeries[mode].perSec,
+    appendP50Us: r.appendSeries[mode].p50us,
+    appendP99Us: r.appendSeries[mode].p99us,
+    concurrentPerSec: r.appendConcurrent[mode].perSec,
+    guardCallsPerSec: r.guardCallsPerSec[mode].perSec,
+    usPerGuardCall: r.guardCallsPerSec[mode].usPerCall,
+  }));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await exporterResults({ scale: process.argv.includes('--quick') ? 0.2 : 1 });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const { table } = await import('./lib.mjs');
+  table('(4) exporter: file decision log by durability', exporterRows(result));
+}

@@ -1,6 +1,7 @@
 import { CAPABILITY_TIERS, type CapabilityTier } from './capability.js';
 import { AgentGuardError } from './errors.js';
 import { loadSigningKeysFromFile, signingKeysFromHex, type SigningKeys } from './keys.js';
+import { shownPath } from './hex.js';
 import { DURABILITIES, type Durability } from './log-store.js';
 import { loadPolicyFile } from './policy-file.js';
 import type { SpendPolicy, SpendScope } from './policy.js';
@@ -122,7 +123,7 @@ export function signingKeysFromEnv(env: Env = process.env): SigningKeys {
       return loadSigningKeysFromFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new ConfigError('AGENTGUARD_SIGNING_KEY_FILE', code ? `cannot read ${file} (${code})` : (err as Error).message);
+      throw new ConfigError('AGENTGUARD_SIGNING_KEY_FILE', code ? `cannot read ${shownPath(file)} (${code})` : (err as Error).message);
     }
   }
   throw new ConfigError('AGENTGUARD_SIGNING_KEY_FILE', 'not set (or AGENTGUARD_SIGNING_KEY); create a key with `agentguard-spend keygen`');

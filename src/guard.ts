@@ -23,7 +23,7 @@ import { SpendMetrics, type SpendMetricsOptions } from './metrics.js';
 import type { SignerChangeDecision } from './rotation.js';
 import { createSigner, type SignerBackend } from './signer.js';
 import type { SpendStore, WindowHold } from './spend-store.js';
-import { windowAt } from './windows.js';
+import { sharedWindowAt } from './windows.js';
 
 /** A provider call, described without any provider SDK type. */
 export interface CallRequest {
@@ -220,7 +220,7 @@ export class SpendGuard {
     };
 
     reasons.unshift(...capabilityReasons);
-    let rates = this.#pricing.rates(request.provider, request.model, request.estimatedInputTokens);
+    let rates = this.#rates(request.provider, request.model, request.estimatedInputTokens);
     if (!rates) {
       const why = `unknown model: no price for ${request.provider}/${request.model} in ${this.#pricing.basis}`;
       if (enforcementMode === 'enforce' && this.#onUnknownModel === 'block') {
@@ -282,7 +282,7 @@ export class SpendGuard {
         // Only downgrade caps fired: retry at the cheaper model, where they no longer bind.
         const target = decider.cap.downgradeTo!;
         reasons.push(`downgrade to ${target}: ${capReason(decider)}`);
-        const targetRates = target === request.model ? rates : this.#pricing.rates(request.provider, target, request.estimatedInputTokens);
+        const targetRates = target === request.model ? rates : this.#rates(request.provider, target, request.estimatedInputTokens);
         if (!targetRates && rates) {
           reasons.unshift(`unknown model: no price for downgrade target ${request.provider}/${target}; blocking`);
           action = 'block';
@@ -337,7 +337,7 @@ export class SpendGuard {
     // A downgrade that fired but was not applied (shadow mode or a shadow policy).
     const unapplied = action === 'allow' && triggered !== null && triggered === strongestShadow?.cap ? triggered : null;
     if (unapplied?.action === 'downgrade' && unapplied.downgradeTo) {
-      const targetRates = this.#pricing.rates(request.provider, unapplied.downgradeTo, request.estimatedInputTokens);
+      const targetRates = this.#rates(request.provider, unapplied.downgradeTo, request.estimatedInputTokens);
       if (targetRates) alt.projectedCentsIfEnforced = projectedAt(targetRates);
     }
 
@@ -383,7 +383,28 @@ export class SpendGuard {
   #actualRates(pending: Pending, usage: UsageTokens): TokenRates {
     if (!pending.rates) return ZERO_RATES;
     const d = pending.decision;
-    return this.#pricing.rates(d.provider, d.modelResolved, usage.inputTokens) ?? pending.rates;
+    try {
+      return this.#rates(d.provider, d.modelResolved, usage.inputTokens) ?? pending.rates;
+    } catch {
+      // The table broke since the decision: settle at the rates the decision was priced with.
+      return pending.rates;
+    }
+  }
+
+  /**
+   * The price table's rates, checked: a NaN or negative rate would reserve NaN
+   * cents, which passes every cap comparison and poisons the window's counter.
+   */
+  #rates(provider: string, model: string, inputTokens: number): TokenRates | null {
+    const rates = this.#pricing.rates(provider, model, inputTokens);
+    if (!rates) return null;
+    for (const field of ['input', 'output', 'cachedInput', 'cacheWrite', 'reasoning'] as const) {
+      const v = rates[field];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+        throw new AgentGuardError(`price table ${this.#pricing.basis}: rates for ${provider}/${model}: ${field} is ${String(v)}, expected a non-negative integer of nanocents per token`);
+      }
+    }
+    return rates;
   }
 
   /**
@@ -513,7 +534,7 @@ export class SpendGuard {
           refs.push({ policy, cap, enforce, key: `${capKey}|per_call`, hold: -1, expiresAtMs: nowMs });
           return;
         }
-        const w = windowAt(cap.window, nowMs);
+        const w = sharedWindowAt(cap.window, nowMs);
         const key = `${capKey}|${cap.window}@${w.label}`;
         let hold = holdIndex.get(key);
         if (hold === undefined) {

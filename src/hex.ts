@@ -19,3 +19,13 @@ export function hexToBytes(hex: string, what = 'hex string', expectedLength?: nu
   }
   return bytes;
 }
+
+/**
+ * `value` for an error message, unless it looks like a 32-byte key itself (64 hex
+ * characters, perhaps with `0x`, quotes or whitespace): a seed put where a key
+ * FILE was expected must not be echoed to stderr.
+ */
+export function shownPath(value: string): string {
+  const bare = value.trim().replace(/^['"]|['"]$/g, '').replace(/^0x/i, '');
+  return /^[0-9a-fA-F]{64}$/.test(bare) ? '(a value of 64 hex characters, not shown: a key, not a file path?)' : value;
+}

@@ -63,18 +63,20 @@ export {
   type TokenRates,
   type UsageTokens,
 } from './pricing.js';
-export { createSigner, verifySignature, type Signer, type SignerBackend } from './signer.js';
+export { createSigner, verifySignature, verifySignatureAsync, type Signer, type SignerBackend } from './signer.js';
 export type { ReserveRequest, ReserveResult, SettleRequest, SpendStore, WindowHold } from './spend-store.js';
 export { spendStoreFromUrl } from './stores/from-url.js';
 export { RedisSpendStore, TENANT_HASH_TAG, type RedisHashTag, type RedisScriptClient, type RedisSpendStoreOptions } from './stores/redis-spend-store.js';
 export { SqliteSpendStore, type SqliteSpendStoreOptions } from './stores/sqlite-spend-store.js';
 export {
   ChainVerifier,
+  PipelinedChainVerifier,
   verifyChain,
   verifyEntry,
   type ChainVerification,
   type ChainVerificationFailure,
   type EntryVerification,
+  type LocatedFailure,
   type VerifyFailureReason,
   type VerifyOptions,
 } from './verify.js';

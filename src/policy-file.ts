@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { PolicyValidationError } from './errors.js';
 import { parsePolicies, type SpendPolicy } from './policy.js';
+
+/** `yaml` is loaded only for a YAML policy (30-60 ms of start-up a JSON policy does not pay). */
+function parseYaml(text: string): unknown {
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+}
 
 /**
  * Reads and validates a policy file holding one policy or a list, as JSON or

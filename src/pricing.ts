@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { calcPrice } from '@pydantic/genai-prices';
 import { canonicalJson } from './canonical-json.js';
 import { sha256Hex } from './hash.js';
 
@@ -115,6 +114,7 @@ export class GenaiPricesTable implements PriceTable {
 
   constructor() {
     this.basis = `@pydantic/genai-prices@${genaiPricesVersion()}`;
+    warmGenaiPrices();
   }
 
   rates(provider: string, model: string, inputTokens: number): TokenRates | null {
@@ -122,7 +122,7 @@ export class GenaiPricesTable implements PriceTable {
     let price = this.#cache.get(key);
     if (price === undefined) {
       const providerId = GENAI_PRICES_PROVIDER[provider] ?? provider;
-      const result = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId });
+      const result = genaiPrices().calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId });
       price = result ? (result.model_price as GenaiPrice) : null;
       this.#cache.set(key, price);
     }
@@ -161,9 +161,15 @@ export class OverridePriceTable implements PriceTable {
     this.#overrides = new Map();
     for (const [provider, models] of Object.entries(overrides)) {
       for (const [model, price] of Object.entries(models)) {
-        for (const [field, v] of Object.entries(price)) {
+        for (const [field, v] of Object.entries(price ?? {})) {
           if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
             throw new TypeError(`pricing.overrides.${provider}.${model}.${field}: expected a non-negative number of USD per million tokens, got ${JSON.stringify(v)}`);
+          }
+        }
+        // The two required prices: a missing one would price every call at NaN.
+        for (const field of ['inputPerMTok', 'outputPerMTok'] as const) {
+          if (!price || price[field] === undefined) {
+            throw new TypeError(`pricing.overrides.${provider}.${model}.${field}: expected a non-negative number of USD per million tokens, got undefined`);
           }
         }
         this.#overrides.set(`${provider}\u0000${model}`, ratesFromUsd(price));
@@ -176,6 +182,29 @@ export class OverridePriceTable implements PriceTable {
   rates(provider: string, model: string, inputTokens: number): TokenRates | null {
     return this.#overrides.get(`${provider}\u0000${model}`) ?? this.#base?.rates(provider, model, inputTokens) ?? null;
   }
+}
+
+type GenaiPrices = typeof import('@pydantic/genai-prices');
+let genaiPricesModule: GenaiPrices | undefined;
+let genaiPricesWarmUp: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * The price data (a large bundle, ~40-100 ms to load) is loaded on first use,
+ * not at import: start-up under `--require agentguard-spend/register` does not
+ * pay it. A table schedules the load for just after start-up on a timer that
+ * does not keep the process alive (the first decision loads it if it comes first).
+ */
+function genaiPrices(): GenaiPrices {
+  return (genaiPricesModule ??= createRequire(import.meta.url)('@pydantic/genai-prices') as GenaiPrices);
+}
+
+function warmGenaiPrices(): void {
+  if (genaiPricesModule || genaiPricesWarmUp) return;
+  genaiPricesWarmUp = setTimeout(() => {
+    genaiPricesWarmUp = undefined;
+    genaiPrices();
+  }, 0);
+  genaiPricesWarmUp.unref?.();
 }
 
 let cachedVersion: string | undefined;

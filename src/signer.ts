@@ -36,6 +36,22 @@ export function createSigner(keys: SigningKeys, backend: SignerBackend = nodeHas
 
 const publicKeyCache = new Map<string, crypto.KeyObject>();
 
+/** The cached node:crypto KeyObject of a raw public key, or null when it is not a valid key. */
+function cachedPublicKey(publicKey: Uint8Array): crypto.KeyObject | null {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
+  let key = publicKeyCache.get(id);
+  if (!key) {
+    try {
+      key = publicKeyObject(publicKey);
+    } catch {
+      return null;
+    }
+    if (publicKeyCache.size > 64) publicKeyCache.clear();
+    publicKeyCache.set(id, key);
+  }
+  return key;
+}
+
 /**
  * Strict RFC 8032 Ed25519 verification. Public KeyObjects are cached per key,
  * since a chain is verified against one or a few keys.
@@ -43,18 +59,20 @@ const publicKeyCache = new Map<string, crypto.KeyObject>();
 export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, backend: SignerBackend = nodeHasEd25519() ? 'node' : 'noble'): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
   if (backend === 'noble') return ed.verify(signature, message, publicKey, { zip215: false });
-  const id = Buffer.from(publicKey).toString('hex');
-  let key = publicKeyCache.get(id);
-  if (!key) {
-    try {
-      key = publicKeyObject(publicKey);
-    } catch {
-      return false;
-    }
-    if (publicKeyCache.size > 64) publicKeyCache.clear();
-    publicKeyCache.set(id, key);
-  }
-  return crypto.verify(null, message, key, signature);
+  const key = cachedPublicKey(publicKey);
+  return key ? crypto.verify(null, message, key, signature) : false;
+}
+
+/**
+ * {@link verifySignature} off the calling thread: node:crypto runs it on the
+ * libuv threadpool, so a verifier keeping several in flight uses every core
+ * while its own thread reads, parses and hashes. Same result as the sync form.
+ */
+export function verifySignatureAsync(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, backend: SignerBackend = nodeHasEd25519() ? 'node' : 'noble'): Promise<boolean> {
+  if (backend === 'noble' || signature.length !== 64 || publicKey.length !== 32) return Promise.resolve(verifySignature(publicKey, message, signature, backend));
+  const key = cachedPublicKey(publicKey);
+  if (!key) return Promise.resolve(false);
+  return new Promise((resolve) => crypto.verify(null, message, key, signature, (err, ok) => resolve(!err && ok)));
 }
 
 let nodeEd25519: boolean | undefined;

@@ -2,7 +2,7 @@ import { computeEntryHash, GENESIS_HASH, type DecisionLogEntry } from './chain.j
 import { describeMalformedCheckpoint, verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 import { signerFingerprint } from './keys.js';
 import { describeBadSignerChange, isSignerChange } from './rotation.js';
-import { verifySignature } from './signer.js';
+import { verifySignature, verifySignatureAsync } from './signer.js';
 
 /**
  * Why verification failed.
@@ -71,6 +71,17 @@ const HEX128 = /^[0-9a-f]{128}$/;
 export function verifyEntry(entry: DecisionLogEntry, publicKey: Uint8Array, fingerprint = signerFingerprint(publicKey)): EntryVerification {
   const shape = describeMalformed(entry);
   if (shape) return { ok: false, reason: 'malformed_entry', message: shape };
+  return checkSignerAndHash(entry, fingerprint) ?? (signatureVerifies(entry, publicKey) ? { ok: true } : BAD_SIGNATURE);
+}
+
+const BAD_SIGNATURE = { ok: false, reason: 'bad_signature', message: 'Ed25519 signature does not verify' } as const;
+
+function signatureVerifies(entry: DecisionLogEntry, publicKey: Uint8Array): boolean {
+  return verifySignature(publicKey, Buffer.from(entry.entryHash, 'hex'), Buffer.from(entry.signature, 'hex'));
+}
+
+/** Signer and recomputed hash of a well-formed entry: everything {@link verifyEntry} checks but the shape and the signature. */
+function checkSignerAndHash(entry: DecisionLogEntry, fingerprint: string): Extract<EntryVerification, { ok: false }> | null {
   if (entry.signerFingerprint !== fingerprint) {
     return { ok: false, reason: 'wrong_signer', message: `signed by ${entry.signerFingerprint}, expected ${fingerprint}` };
   }
@@ -83,10 +94,7 @@ export function verifyEntry(entry: DecisionLogEntry, publicKey: Uint8Array, fing
   if (recomputed !== entry.entryHash) {
     return { ok: false, reason: 'hash_mismatch', message: `entryHash ${entry.entryHash} does not match recomputed ${recomputed}` };
   }
-  if (!verifySignature(publicKey, Buffer.from(entry.entryHash, 'hex'), Buffer.from(entry.signature, 'hex'))) {
-    return { ok: false, reason: 'bad_signature', message: 'Ed25519 signature does not verify' };
-  }
-  return { ok: true };
+  return null;
 }
 
 /**
@@ -178,6 +186,20 @@ export class ChainVerifier {
 
   /** Verifies the next entry; returns the failure (sticky) or null. */
   push(entry: DecisionLogEntry): ChainVerificationFailure | null {
+    return this.#push(entry, null);
+  }
+
+  /**
+   * {@link push} without the Ed25519 check: when the entry gets as far as its
+   * signature, `checkSignature` is handed the key it must verify under, and the
+   * caller owns that check (see {@link PipelinedChainVerifier}). A later bad
+   * signature makes every result after it moot; the caller reports the first.
+   */
+  pushDeferringSignature(entry: DecisionLogEntry, checkSignature: (publicKey: Uint8Array) => void): ChainVerificationFailure | null {
+    return this.#push(entry, checkSignature);
+  }
+
+  #push(entry: DecisionLogEntry, deferred: ((publicKey: Uint8Array) => void) | null): ChainVerificationFailure | null {
     if (this.#failed) return this.#failed;
     const at = this.#expectedSequence;
     const fail = (reason: VerifyFailureReason, message: string) => (this.#failed = { ok: false, sequence: at, reason, message });
@@ -191,8 +213,11 @@ export class ChainVerifier {
     }
     const signer = this.#resolveSigner(entry.signerFingerprint);
     if (typeof signer === 'object' && 'reason' in signer) return fail(signer.reason, signer.message);
-    const result = verifyEntry(entry, signer, entry.signerFingerprint);
-    if (!result.ok) return fail(result.reason, result.message);
+    // Shape was checked above; then signer and hash, then the signature (here or by the caller).
+    const bad = checkSignerAndHash(entry, entry.signerFingerprint);
+    if (bad) return fail(bad.reason, bad.message);
+    if (deferred) deferred(signer);
+    else if (!signatureVerifies(entry, signer)) return fail(BAD_SIGNATURE.reason, BAD_SIGNATURE.message);
     const signedBy = entry.signerFingerprint;
     if (this.#current === null) this.#current = signedBy;
     if (this.#signers.at(-1) !== signedBy) this.#signers.push(signedBy);
@@ -330,6 +355,94 @@ export class ChainVerifier {
       }
     }
     return null;
+  }
+}
+
+/** A chain failure, with where the caller found the bad entry (absent for checkpoint failures found at the end). */
+export type LocatedFailure<W> = ChainVerificationFailure & { where?: W };
+
+/**
+ * {@link ChainVerifier} for large logs: everything but the Ed25519 signatures
+ * is checked on the calling thread as entries arrive (sequence, link, signer,
+ * rotation, hash), while up to `window` signatures are verified at once on the
+ * libuv threadpool ({@link verifySignatureAsync}), so every core works. The
+ * verdict is ChainVerifier's: the first bad entry by sequence (a bad signature
+ * found late wins over any failure after it, and over a later check of the
+ * same entry), then the checkpoint checks in {@link finish}. `where` (e.g.
+ * file and line) is carried to the failure.
+ */
+export class PipelinedChainVerifier<W = undefined> {
+  readonly #inner: ChainVerifier;
+  readonly #window: number;
+  readonly #inFlight: { sequence: number; where: W; ok: Promise<boolean> }[] = [];
+  #failed: LocatedFailure<W> | null = null;
+
+  /**
+   * `window`: signatures in flight (default 128); 0 checks each one at once on
+   * the calling thread (cheaper per entry when there is a single core).
+   */
+  constructor(publicKey: Uint8Array | null, options: VerifyOptions & { window?: number } = {}) {
+    const { window, ...verifyOptions } = options;
+    this.#inner = new ChainVerifier(publicKey, Object.keys(verifyOptions).length > 0 ? verifyOptions : undefined);
+    this.#window = Math.max(0, window ?? 128);
+  }
+
+  /** Checks the next entry; resolves to the chain's first failure once it is known (sticky), else null. */
+  async push(entry: DecisionLogEntry, where: W): Promise<LocatedFailure<W> | null> {
+    if (this.#failed) return this.#failed;
+    if (this.#window === 0) {
+      const failure = this.#inner.push(entry);
+      return failure ? (this.#failed = { ...failure, where }) : null;
+    }
+    const at = this.#inner.count;
+    const failure = this.#inner.pushDeferringSignature(entry, (publicKey) => {
+      const ok = verifySignatureAsync(publicKey, Buffer.from(entry.entryHash, 'hex'), Buffer.from(entry.signature, 'hex'));
+      this.#inFlight.push({ sequence: at, where, ok });
+    });
+    if (failure) {
+      await this.#drain();
+      return (this.#failed ??= { ...failure, where });
+    }
+    if (this.#inFlight.length >= this.#window) await this.#settleOldest();
+    return this.#failed;
+  }
+
+  /**
+   * Records a failure the caller found at the next expected sequence (e.g. a
+   * line that is not JSON), unless a signature still in flight fails first.
+   */
+  async fail(reason: VerifyFailureReason, message: string, where: W): Promise<LocatedFailure<W>> {
+    if (this.#failed) return this.#failed;
+    const at = this.#inner.count;
+    await this.#drain();
+    return (this.#failed ??= { ok: false, sequence: at, reason, message, where });
+  }
+
+  /** After the last entry: waits for the signatures in flight, then the checkpoint checks. */
+  async finish(): Promise<ChainVerification | LocatedFailure<W>> {
+    await this.#drain();
+    if (this.#failed) return this.#failed;
+    const verdict = this.#inner.finish();
+    if (!verdict.ok) this.#failed = verdict;
+    return verdict;
+  }
+
+  /** Entries verified intact (once {@link finish} resolved: up to the first bad one). */
+  get count(): number {
+    return this.#failed ? this.#failed.sequence : this.#inner.count - this.#inFlight.length;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#inFlight.length > 0 && !this.#failed) await this.#settleOldest();
+    this.#inFlight.length = 0;
+  }
+
+  async #settleOldest(): Promise<void> {
+    const oldest = this.#inFlight.shift()!;
+    if (!(await oldest.ok) && !this.#failed) {
+      this.#failed = { ok: false, sequence: oldest.sequence, reason: BAD_SIGNATURE.reason, message: BAD_SIGNATURE.message, where: oldest.where };
+      this.#inFlight.length = 0;
+    }
   }
 }
 

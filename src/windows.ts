@@ -12,6 +12,22 @@ export interface WindowInstance {
 
 /** The UTC window instance of `window` that contains `nowMs`. */
 export function windowAt(window: Exclude<SpendWindow, 'per_call'>, nowMs: number): WindowInstance {
+  return { ...sharedWindowAt(window, nowMs) };
+}
+
+/**
+ * {@link windowAt} for the engine's hot path: every call inside the same window
+ * gets the same frozen instance, computed once per window and kind.
+ */
+export function sharedWindowAt(window: Exclude<SpendWindow, 'per_call'>, nowMs: number): Readonly<WindowInstance> {
+  const last = lastInstance[window];
+  if (last && nowMs >= last.startMs && nowMs < last.endMs) return last;
+  return (lastInstance[window] = Object.freeze(computeWindowAt(window, nowMs)));
+}
+
+const lastInstance: Partial<Record<Exclude<SpendWindow, 'per_call'>, Readonly<WindowInstance>>> = {};
+
+function computeWindowAt(window: Exclude<SpendWindow, 'per_call'>, nowMs: number): WindowInstance {
   const d = new Date(nowMs);
   const y = d.getUTCFullYear();
   const mo = d.getUTCMonth();

@@ -49,12 +49,21 @@ let countTokensFn: CountTokens | null | undefined;
 let modelSpecs: Record<string, { max_output_tokens?: number }> | null | undefined;
 
 /**
- * Loads the tokenizer (about 130 ms, once). Called when the instrumentation
- * patches `openai` or a wrapper is created, so the first call does not pay it.
+ * Schedules loading the tokenizer (130 ms or more of CPU, once) for just after
+ * start-up: on a timer that does not keep the process alive, so neither
+ * `require('openai')` under the instrumentation nor `withSpendGuard` pays it
+ * on the start-up path. A call that comes before the timer loads it then.
+ * Called when the instrumentation patches `openai` or a wrapper is created.
  */
 export function preloadTokenizer(): void {
-  tokenizer();
+  if (countTokensFn !== undefined || warmUp) return;
+  warmUp = setTimeout(() => {
+    warmUp = undefined;
+    tokenizer();
+  }, 0);
+  warmUp.unref?.();
 }
+let warmUp: ReturnType<typeof setTimeout> | undefined;
 
 function tokenizer(): CountTokens | null {
   if (countTokensFn === undefined) {
@@ -85,7 +94,7 @@ export function countTextTokens(model: string, texts: string[]): number {
   }
   if (chars <= TOKENIZE_FULL_LIMIT) {
     let n = 0;
-    for (const t of texts) n += count(t);
+    for (const t of texts) n += cachedCount(count, t);
     return n;
   }
   // Large input: tokenize slices from the start, middle and end of each text (in
@@ -108,6 +117,29 @@ export function countTextTokens(model: string, texts: string[]): number {
     }
   }
   return Math.ceil(chars * (sampledTokens / Math.max(1, sampledChars)) * SAMPLE_MARGIN);
+}
+
+/**
+ * Exact counts of recently seen texts. An agent sends the same system prompt,
+ * tool schemas and (growing) history on every turn: only new text is
+ * tokenized. Bounded (entries and length), least recently used dropped first.
+ */
+const COUNT_CACHE_ENTRIES = 256;
+const COUNT_CACHE_MIN_CHARS = 64;
+const countCache = new Map<string, number>();
+
+function cachedCount(count: CountTokens, text: string): number {
+  if (text.length < COUNT_CACHE_MIN_CHARS) return count(text);
+  const hit = countCache.get(text);
+  if (hit !== undefined) {
+    countCache.delete(text);
+    countCache.set(text, hit);
+    return hit;
+  }
+  const n = count(text);
+  if (countCache.size >= COUNT_CACHE_ENTRIES) countCache.delete(countCache.keys().next().value!);
+  countCache.set(text, n);
+  return n;
 }
 
 /**

@@ -7,6 +7,7 @@ import { listChains } from '../../exporters/file/reader.js';
 import { scanTail } from '../../exporters/file/recovery.js';
 import { ChainWriter, type DecisionLogEntry } from '../chain.js';
 import { loadSigningKeysFromFile, signerFingerprint, type SigningKeys } from '../keys.js';
+import { shownPath } from '../hex.js';
 import { isSignerChange } from '../rotation.js';
 import { createSigner, type Signer } from '../signer.js';
 import { CliError } from './errors.js';
@@ -127,7 +128,7 @@ function loadKeys(path: string, option: string): SigningKeys {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // The loader's messages name the file and never its contents.
-    throw new CliError(`${option}: ${code === 'ENOENT' ? `${path}: no such file` : (err as Error).message}`);
+    throw new CliError(`${option}: ${code === 'ENOENT' ? `${shownPath(path)}: no such file` : (err as Error).message.split(path).join(shownPath(path))}`);
   }
 }
 

@@ -170,6 +170,28 @@ describe('agentguard-spend CLI', () => {
   });
 });
 
+describe('review: a private key pasted into a public-key option is never echoed', () => {
+  it('verify --public-key / --trusted-key and rotate-key --new-public-key with 0x-prefixed or quoted key hex', () => {
+    const d = dir();
+    const seedHex = bytesToHex(keys.privateKey);
+    const keyFile = join(d, 'k.key');
+    writeFileSync(keyFile, `${seedHex}\n`);
+    for (const args of [
+      ['verify', d, '--public-key', `0x${seedHex}`],
+      ['verify', d, '--trusted-key', `'${seedHex}'`],
+      ['verify', d, '--public-key', `${seedHex}0`],
+      ['rotate-key', d, '--key', keyFile, '--new-public-key', `0x${seedHex}`],
+      ['rotate-key', d, '--key', seedHex, '--new-key', keyFile],
+      ['rotate-key', d, '--key', keyFile, '--new-key', seedHex],
+    ]) {
+      const r = run(args);
+      expect({ args, status: r.status }).toEqual({ args, status: 2 });
+      expect(r.stderr).toMatch(/error: --(public-key|trusted-key|new-public-key|key|new-key): /);
+      expect(r.stderr + r.stdout).not.toContain(seedHex);
+    }
+  });
+});
+
 describe('agentguard-spend report', () => {
   /**
    * Tenant acme (enforce) and tenant beta (shadow), same caps: per-day 8c

@@ -191,3 +191,27 @@ describe('pricing inside the guard', () => {
     expect(t.rates('openai', 'gpt-4o', 0)).toBeNull();
   });
 });
+
+describe('review: prices that are not numbers never reach a spend counter', () => {
+  it('an override without outputPerMTok (or inputPerMTok) is rejected naming the field', () => {
+    expect(() => new OverridePriceTable({ openai: { m: { inputPerMTok: 1 } as never } }, null)).toThrow(
+      'pricing.overrides.openai.m.outputPerMTok: expected a non-negative number of USD per million tokens, got undefined',
+    );
+    expect(() => new OverridePriceTable({ openai: { m: { outputPerMTok: 1 } as never } }, null)).toThrow(/pricing\.overrides\.openai\.m\.inputPerMTok/);
+  });
+
+  it('a custom price table returning NaN rates fails the call, and later calls are still held to the cap', async () => {
+    let broken = true;
+    const real = new GenaiPricesTable();
+    const table: PriceTable = {
+      basis: 'custom',
+      rates: (p, m, n) => (broken ? { input: Number.NaN, output: Number.NaN, cachedInput: 0, cacheWrite: 0, reasoning: 0 } : real.rates(p, m, n)),
+    };
+    const { guard } = makeGuard({ pricing: table, policy: policy({ caps: [{ amountCents: 100, window: 'per_day', action: 'block' }] }) });
+    await expect(guard.decide(call({ estimatedInputTokens: 10, maxOutputTokens: 10 }))).rejects.toThrow(/price table custom.*openai\/gpt-4o.*input/);
+    broken = false;
+    // Before the fix the NaN reservation poisoned the day's counter and this 100 $ call passed a 1 $ cap.
+    const big = await guard.decide(call({ estimatedInputTokens: 10, maxOutputTokens: 10_000_000 }));
+    expect(big.action).toBe('block');
+  });
+});

@@ -122,6 +122,8 @@ describe('register: bad configuration', () => {
     ['no policy (ESM)', 'esm', () => ({ AGENTGUARD_POLICY: undefined }), 'AGENTGUARD_POLICY'],
     ['invalid policy file', 'cjs', (w) => (writeFileSync(w.policyFile, '{"id": 1}'), {}), 'AGENTGUARD_POLICY'],
     ['no signing key', 'cjs', () => ({ AGENTGUARD_SIGNING_KEY_FILE: undefined }), 'AGENTGUARD_SIGNING_KEY_FILE'],
+    // review: the seed itself put in the _FILE variable must not be echoed as a path.
+    ['key hex in AGENTGUARD_SIGNING_KEY_FILE', 'cjs', (w) => ({ AGENTGUARD_SIGNING_KEY_FILE: readFileSync(w.keyFile, 'utf8').trim() }), 'AGENTGUARD_SIGNING_KEY_FILE'],
     ['no tenant', 'esm', () => ({ AGENTGUARD_SCOPE_TENANT_ID: undefined }), 'AGENTGUARD_SCOPE_TENANT_ID'],
     ['log dir is a file', 'cjs', (w) => ({ AGENTGUARD_LOG_DIR: w.policyFile }), 'AGENTGUARD_LOG_DIR'],
     ['unknown spend store', 'cjs', () => ({ AGENTGUARD_SPEND_STORE: 'ftp://spend' }), 'AGENTGUARD_SPEND_STORE'],

@@ -1,0 +1,119 @@
+// (6) Start-up: `node --require agentguard-spend/register app.cjs` vs plain
+// `node app.cjs` (an app that imports `openai`), each run a fresh process, the
+// two interleaved; median and spread of N runs. The register preload gets a
+// real configuration made in a temp dir (policy, key, log dir, tenant).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { generateKeypair, signingKeysToHex } from '../dist/index.js';
+import { machine, median, quantile, report, round, table } from './lib.mjs';
+import { startServerProcess } from './servers.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const app = join(root, 'bench/startup/app.cjs');
+
+/** The preload measured: the package's own `agentguard-spend/register` entry (from dist). */
+export function registerPreload() {
+  const require = createRequire(join(root, 'package.json'));
+  const resolved = require.resolve('agentguard-spend/register');
+  if (!existsSync(resolved)) throw new Error(`${resolved} is missing: run npm run build first`);
+  return { preload: 'agentguard-spend/register', resolved, standIn: false };
+}
+
+function envIn(dir) {
+  const policy = join(dir, 'policy.json');
+  writeFileSync(
+    policy,
+    JSON.stringify({
+      id: 'startup', name: 'startup', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z',
+      caps: [{ amountCents: 500, window: 'per_day', action: 'block', reason: 'daily budget' }],
+    }),
+  );
+  const key = join(dir, 'signing.key');
+  writeFileSync(key, `${signingKeysToHex(generateKeypair()).privateKeyHex}\n`, { mode: 0o600 });
+  return {
+    AGENTGUARD_POLICY: policy,
+    AGENTGUARD_SIGNING_KEY_FILE: key,
+    AGENTGUARD_SCOPE_TENANT_ID: 'acme',
+    AGENTGUARD_LOG_DIR: join(dir, 'logs'),
+  };
+}
+
+/** One fresh process: its wall time to exit, and what the app reports (ms since its start). */
+function runOnce(args, env) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+  const exitMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-800)}`);
+  const app = r.stdout ? JSON.parse(r.stdout) : {};
+  return { exitMs, ...app };
+}
+
+function stats(runs) {
+  const med = (k) => {
+    const xs = runs.map((r) => r[k]).filter((x) => typeof x === 'number');
+    return xs.length ? round(median(xs), 1) : undefined;
+  };
+  const exit = runs.map((r) => r.exitMs).sort((a, b) => a - b);
+  return { runs: runs.length, readyMs: med('readyMs'), firstCallMs: med('firstCallMs'), exitMs: med('exitMs'), exitP10Ms: round(quantile(exit, 0.1), 1), exitP90Ms: round(quantile(exit, 0.9), 1) };
+}
+
+export async function startupResults({ runs = 15 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'agentguard-bench-startup-'));
+  try {
+    const env = envIn(dir);
+    const { preload, standIn } = registerPreload();
+    const variants = {
+      'node app.cjs': ['app.cjs'],
+      'node --require <register> app.cjs': ['--require', preload, 'app.cjs'],
+      'node app.cjs + first call': ['first', 'app.cjs'],
+      'node --require <register> app.cjs + first call': ['first', '--require', preload, 'app.cjs'],
+      'node -e 0 (bare node)': ['-e', '0'],
+    };
+    const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+    const names = Object.keys(variants);
+    const fake = await startServerProcess('fake');
+    const run = (n) => {
+      const argv = variants[n];
+      const first = argv[0] === 'first';
+      return runOnce((first ? argv.slice(1) : argv).map((a) => (a === 'app.cjs' ? app : a)), first ? { ...env, BENCH_FAKE_URL: fake.url } : env);
+    };
+    try {
+      for (let i = 0; i < 2; i++) for (const n of names) run(n); // warm the file cache
+      for (let i = 0; i < runs; i++) {
+        for (let k = 0; k < names.length; k++) {
+          const n = names[(k + i) % names.length];
+          times[n].push(run(n));
+        }
+      }
+    } finally {
+      await fake.close();
+    }
+    const s = Object.fromEntries(names.map((n) => [n, stats(times[n])]));
+    const plain = s['node app.cjs'];
+    const guarded = s['node --require <register> app.cjs'];
+    return {
+      preload,
+      standIn,
+      variants: s,
+      // Start-up: until the app's own start-up code is done (ms since process start).
+      addedMs: round(guarded.readyMs - plain.readyMs, 1),
+      // Until the app's first answer is in: includes what is loaded on first use (tokenizer, prices).
+      addedToFirstCallMs: round(s['node --require <register> app.cjs + first call'].firstCallMs - s['node app.cjs + first call'].firstCallMs, 1),
+      addedToExitMs: round(guarded.exitMs - plain.exitMs, 1),
+      target: { addedMs: 80 },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const res = await startupResults({ runs: process.argv.includes('--quick') ? 7 : 15 });
+  report('startup', Object.entries(res.variants).map(([variant, v]) => ({ variant, ...v })), { machine: await machine(), ...res, variants: undefined });
+  table('(6) start-up (fresh process each run)', Object.entries(res.variants).map(([variant, v]) => ({ variant, ...v })));
+}

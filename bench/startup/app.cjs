@@ -1,0 +1,21 @@
+'use strict';
+// The app of the start-up benchmark: imports `openai` and builds a client, as an
+// agent does at start. Prints {readyMs} (ms since the process started, when its
+// start-up code is done); with BENCH_FAKE_URL it then sends one chat completion
+// and adds firstCallMs (ms since start when the first answer is in).
+const { performance } = require('node:perf_hooks');
+const OpenAI = require('openai');
+const url = process.env.BENCH_FAKE_URL;
+const client = new OpenAI({ apiKey: 'sk-startup-bench', baseURL: `${url ?? 'http://127.0.0.1:9'}/v1`, maxRetries: 0 });
+const readyMs = performance.now();
+if (!url) {
+  process.stdout.write(JSON.stringify({ readyMs }));
+} else {
+  client.chat.completions
+    .create({ model: 'gpt-4o', max_tokens: 64, messages: [{ role: 'user', content: 'Say hello.' }] })
+    .then(() => process.stdout.write(JSON.stringify({ readyMs, firstCallMs: performance.now() })))
+    .catch((err) => {
+      process.stderr.write(String(err?.stack ?? err));
+      process.exit(1);
+    });
+}

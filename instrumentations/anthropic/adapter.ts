@@ -1,5 +1,8 @@
-import { context, createContextKey, trace, type Span } from '@opentelemetry/api';
+import { context, trace, type Span } from '@opentelemetry/api';
 import { AgentGuardError } from '../../src/errors.js';
+import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
+import { decideOnce } from '../common/decide-once.js';
+import { apiPromiseClassOf, deferredAPIPromise } from '../common/stainless-api-promise.js';
 import { estimateTokensFromBytes } from '../common/estimate.js';
 import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { OVERRIDE_HEADERS, takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
@@ -18,33 +21,11 @@ export const ANTHROPIC_OPERATION = 'chat';
  */
 export const DEFAULT_MAX_TOKENS_CEILING = 128_000;
 
-/**
- * Marks the context in which a guarded `create` calls the SDK's own `create`:
- * an inner guarded `create` (the instrumentation under an explicit wrapper, or
- * a wrapper around a wrapper) passes straight through, so a call is decided
- * exactly once.
- */
-const GUARDED = createContextKey('agentguard-spend anthropic guarded call');
+/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
+const once = decideOnce('anthropic');
 
 /** The SDK's `messages.create` (plain or beta). */
 export type MessagesCreate = (this: unknown, params: unknown, options?: unknown) => unknown;
-
-interface ClientLike {
-  request?: (options: unknown) => unknown;
-}
-
-/** The SDK's `APIPromise` as far as we use it (the same shape in 0.50.1 … 1.x). */
-interface SdkAPIPromise extends Promise<unknown> {
-  responsePromise: Promise<ResponseProps>;
-  parseResponse: (client: unknown, props: ResponseProps) => unknown;
-  asResponse(): Promise<Response>;
-}
-type APIPromiseClass = new (client: unknown, responsePromise: Promise<ResponseProps>, parseResponse: (client: unknown, props: ResponseProps) => unknown) => SdkAPIPromise;
-interface ResponseProps {
-  response: Response;
-  options: Record<string, unknown>;
-  [k: string]: unknown;
-}
 
 /** A request, described for the engine, with the headers to send. */
 export interface PreparedMessagesCall {
@@ -104,44 +85,6 @@ export function takeHeadersFromOptions(options: unknown): { options: unknown; ov
   return { options: { ...(options as object), headers: taken.headers }, overrides: taken.overrides };
 }
 
-const apiPromiseClasses = new WeakMap<object, APIPromiseClass | null>();
-
-/**
- * The `APIPromise` class of the SDK copy a client comes from (the CommonJS and
- * ESM builds are separate copies). Found by asking the client for an
- * `APIPromise` on request options that never resolve: `client.request()`
- * returns one synchronously and sends nothing until its options resolve, so
- * nothing is sent, and the pending promise is garbage once dropped.
- * Cached per client class.
- */
-export function apiPromiseClassFor(client: unknown): APIPromiseClass | undefined {
-  if (!client || typeof client !== 'object') return undefined;
-  const key = Object.getPrototypeOf(client) ?? client;
-  let cls = apiPromiseClasses.get(key);
-  if (cls === undefined) {
-    cls = null;
-    const request = (client as ClientLike).request;
-    if (typeof request === 'function') {
-      try {
-        const probe = request.call(client, new Promise(() => {}));
-        const ctor = probe && typeof probe === 'object' ? (probe as object).constructor : undefined;
-        if (typeof ctor === 'function' && ctor !== Promise && probe instanceof Promise && typeof (ctor.prototype as SdkAPIPromise).asResponse === 'function') {
-          // The constructor must be (client, responsePromise, parseResponse) and keep both as
-          // plain properties (0.50.1 … 1.x); the older (responsePromise, parseResponse) shape is refused.
-          const marker = new Promise<ResponseProps>(() => {});
-          const parse = () => undefined;
-          const check = new (ctor as APIPromiseClass)(client, marker, parse);
-          if (check.responsePromise === marker && check.parseResponse === parse) cls = ctor as APIPromiseClass;
-        }
-      } catch {
-        cls = null;
-      }
-    }
-    apiPromiseClasses.set(key, cls);
-  }
-  return cls ?? undefined;
-}
-
 /**
  * Which provider bills a client's calls. `@anthropic-ai/bedrock-sdk` and
  * `@anthropic-ai/vertex-sdk` clients extend this SDK's client and use the same
@@ -163,15 +106,10 @@ function helperSpanOf(options: unknown): Span | undefined {
   return trace.isSpanContextValid(span.spanContext()) ? span : undefined;
 }
 
-function isSdkAPIPromise(value: unknown): value is SdkAPIPromise {
-  return !!value && typeof (value as SdkAPIPromise).parseResponse === 'function' && typeof (value as SdkAPIPromise).responsePromise?.then === 'function';
-}
-
-function namedError(name: string, message: string): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
+/** The reasons this adapter has always recorded (see `../common/call-errors.ts`). */
+const noUsage = (message: string) => new UsageNotReportedError(message, 'NoUsageReported');
+const incomplete = (message: string) => new UsageNotReportedError(message, 'StreamIncomplete');
+const aborted = (message: string) => new StreamAbandonedError(message, 'StreamAborted');
 
 /**
  * The params to send: the caller's, with the decided model and, when a
@@ -210,82 +148,58 @@ export function paramsToSend(request: Record<string, unknown>, model: string, cl
  */
 export function guardMessagesCreate(original: MessagesCreate, getBinding: () => GuardBinding): MessagesCreate {
   return function agentguardMessagesCreate(this: unknown, params: unknown, options?: unknown): unknown {
-    if (context.active().getValue(GUARDED) === true || !params || typeof params !== 'object') {
-      return original.call(this, params, options);
-    }
+    if (once.alreadyDecided()) return once.passThrough(() => original.call(this, params, options));
+    if (!params || typeof params !== 'object') return original.call(this, params, options);
     const self = this;
     const client = (self as { _client?: unknown } | undefined)?._client;
-    const APIPromise = apiPromiseClassFor(client);
+    const APIPromise = apiPromiseClassOf(client);
     if (!APIPromise) {
       throw new AgentGuardError('agentguard-spend: unsupported @anthropic-ai/sdk client (no APIPromise found); refusing to send an unguarded call');
     }
     const request = params as Record<string, unknown>;
     const parent = context.active();
     let call: GuardedCall | undefined;
-    let inner: unknown;
-    let parseStarted = false;
 
-    const responsePromise = (async (): Promise<ResponseProps> => {
+    const started = (async () => {
       const binding = getBinding();
       const prepared = describeMessagesCall(request, options, anthropicProviderOf(client));
       // Under `messages.stream()` the SDK's helper already started its span: ours is its child.
       const helper = helperSpanOf(options);
       const guarded = await context.with(helper ? trace.setSpan(parent, helper) : parent, () => openGuardedCall(binding, prepared.description));
       call = guarded;
-      let sendParams: Record<string, unknown>;
       try {
-        sendParams = paramsToSend(request, guarded.model, guarded.clampedMaxOutputTokens);
-      } catch (error) {
-        await guarded.fail(error);
-        throw error;
-      }
-      try {
-        inner = context.with(guarded.context.setValue(GUARDED, true), () => original.call(self, sendParams, prepared.options));
-        if (isSdkAPIPromise(inner)) return await inner.responsePromise;
-        // Another wrapper below us returned a plain promise: no response metadata to forward.
-        const data = await inner;
-        inner = { foreign: data };
-        return { response: undefined as unknown as Response, options: {}, controller: new AbortController() };
+        const sendParams = paramsToSend(request, guarded.model, guarded.clampedMaxOutputTokens);
+        return { inner: context.with(once.markDecided(guarded.context), () => original.call(self, sendParams, prepared.options)) };
       } catch (error) {
         await guarded.fail(error);
         throw error;
       }
     })();
 
-    const parseResponse = async (c: unknown, props: ResponseProps): Promise<unknown> => {
-      parseStarted = true;
-      const guarded = call!;
-      let data: unknown;
-      try {
-        data = isSdkAPIPromise(inner) ? await inner.parseResponse(c, props) : (inner as { foreign: unknown }).foreign;
-      } catch (error) {
-        await guarded.fail(error);
-        throw error;
-      }
-      if (request.stream === true && isStreamLike(data)) {
-        observeStreamInPlace(data, guarded);
-      } else {
-        const acc = new AnthropicUsageAccumulator();
-        acc.onMessage(data);
-        const usage = acc.usage();
-        if (usage && acc.complete) await guarded.settle(usage, acc.model);
-        else await guarded.fail(namedError('NoUsageReported', 'the response reported no usage'));
-      }
-      return data;
-    };
-
-    const promise = new APIPromise(client, responsePromise, parseResponse);
-    // `.asResponse()` alone never parses: observe the body the caller reads instead,
-    // so the call still settles from the usage in it. (`.withResponse()` parses first.)
-    const asResponse = Object.getPrototypeOf(promise).asResponse as () => Promise<Response>;
-    Object.defineProperty(promise, 'asResponse', {
-      configurable: true,
-      writable: true,
-      value: function (this: SdkAPIPromise): Promise<Response> {
-        return asResponse.call(this).then((response) => (parseStarted || !call || call.done ? response : tapResponse(response, call, request.stream === true)));
+    return deferredAPIPromise(APIPromise, client, {
+      started,
+      // The SDK's parse() ends its own span: parsed once, by the outer promise.
+      parse: 'own',
+      fail: async (error) => {
+        await call?.fail(error);
       },
+      observe: async (data) => {
+        const guarded = call!;
+        if (request.stream === true && isStreamLike(data)) {
+          observeStreamInPlace(data, guarded);
+        } else {
+          const acc = new AnthropicUsageAccumulator();
+          acc.onMessage(data);
+          const usage = acc.usage();
+          if (usage && acc.complete) await guarded.settle(usage, acc.model);
+          else await guarded.fail(noUsage('the response reported no usage'));
+        }
+        return data;
+      },
+      // `.asResponse()` alone never parses: observe the body the caller reads instead,
+      // so the call still settles from the usage in it. (`.withResponse()` parses too.)
+      onAsResponse: (response, parseStarted) => (parseStarted || !call || call.done ? response : tapResponse(response as Response, call, request.stream === true)),
     });
-    return promise;
   };
 }
 
@@ -313,7 +227,7 @@ export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): voi
   const signal = stream.controller?.signal;
   let observed = false;
   // Aborted before anyone reads: release now rather than waiting for the reservation to expire.
-  const onAbort = () => void call.fail(namedError('StreamAborted', 'stream aborted before it was read'), acc.usage());
+  const onAbort = () => void call.fail(aborted('stream aborted before it was read'), acc.usage());
   if (signal?.aborted) return onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -327,8 +241,8 @@ export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): voi
       async ({ error, abandoned }) => {
         const usage = acc.usage();
         if (error) await call.fail(error, usage);
-        else if (abandoned) await call.fail(namedError('StreamAborted', 'stream closed before it ended'), usage);
-        else if (!acc.complete || !usage) await call.fail(namedError('StreamIncomplete', 'stream ended before its final usage'), usage);
+        else if (abandoned) await call.fail(aborted('stream closed before it ended'), usage);
+        else if (!acc.complete || !usage) await call.fail(incomplete('stream ended before its final usage'), usage);
         else await call.settle(usage, acc.model);
       },
     );
@@ -360,7 +274,7 @@ export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): voi
 function tapResponse(response: Response, call: GuardedCall, streamed: boolean): Response {
   const source = response.body;
   if (!source) {
-    void call.fail(namedError('NoUsageReported', 'the response has no body'));
+    void call.fail(noUsage('the response has no body'));
     return response;
   }
   const acc = new AnthropicUsageAccumulator();
@@ -392,7 +306,7 @@ function tapResponse(response: Response, call: GuardedCall, streamed: boolean): 
     }
     const usage = acc.usage();
     if (usage && acc.complete) await call.settle(usage, acc.model);
-    else await call.fail(namedError(streamed ? 'StreamIncomplete' : 'NoUsageReported', 'the response body reported no final usage'), usage);
+    else await call.fail((streamed ? incomplete : noUsage)('the response body reported no final usage'), usage);
   };
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const body = new ReadableStream<Uint8Array>({
@@ -415,7 +329,7 @@ function tapResponse(response: Response, call: GuardedCall, streamed: boolean): 
       controller.enqueue(step.value);
     },
     async cancel(reason) {
-      await call.fail(namedError('StreamAborted', 'response body cancelled'), acc.usage());
+      await call.fail(aborted('response body cancelled'), acc.usage());
       await (reader ? reader.cancel(reason) : source.cancel(reason));
     },
   });

@@ -1,5 +1,6 @@
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } from '@opentelemetry/instrumentation';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
+import { installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
 import { guardMessagesCreate, type MessagesCreate } from './adapter.js';
 
 /** `@anthropic-ai/sdk` versions this instrumentation is tested against (see test/providers/anthropic/matrix.json). */
@@ -37,9 +38,9 @@ export function anthropicMessagesClasses(moduleExports: unknown): MessagesClass[
  * `messages.parse()` all go through. The CommonJS and ESM builds of the SDK are
  * separate copies; each one that gets loaded is patched.
  *
- * Our `create` wrapper is not marked as shimmer-wrapped to other
- * instrumentations, so one registered later wraps around it instead of
- * unwrapping it (see README, "Coexistence").
+ * Our `create` wrapper carries no shimmer markers, so an instrumentation
+ * registered later wraps around it instead of unwrapping it (see
+ * `../common/coexisting-wrap.ts` and README, "Coexistence").
  */
 export class AnthropicSpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
   constructor(config: SpendGuardInstrumentationConfig = {}) {
@@ -67,63 +68,18 @@ export class AnthropicSpendGuardInstrumentation extends InstrumentationBase<Spen
       this._diag.error('@anthropic-ai/sdk loaded, but no Messages class was found on its exports; calls are NOT guarded');
       return;
     }
-    const getBinding = () => bindingFromInstrumentationConfig(this.getConfig(), this.tracer);
     for (const cls of classes) {
-      const proto = cls.prototype;
-      if (isOurs(proto.create)) continue;
-      // A wrapper another instrumentation put there first stays: hide its marker so `_wrap` wraps it instead of unwrapping it.
-      const below = proto.create as MessagesCreate & { __wrapped?: boolean };
-      const hidden = isWrapped(below);
-      if (hidden) below.__wrapped = false;
-      try {
-        this._wrap(proto, 'create', (original: MessagesCreate) => markOurs(guardMessagesCreate(original, getBinding)));
-      } finally {
-        if (hidden) below.__wrapped = true;
-      }
-      // Other instrumentations' `_wrap` unwraps anything marked wrapped: ours is not marked, so they wrap around it.
-      const ours = proto.create as MessagesCreate & { __wrapped?: boolean; __unwrap?: () => void };
-      if (isOurs(ours)) {
-        ours.__wrapped = false;
-        // Only our own disable() may take enforcement off; another instrumentation's `_unwrap` is refused.
-        const unwrap = ours.__unwrap;
-        const diag = this._diag;
-        if (typeof unwrap === 'function') {
-          Object.defineProperty(ours, '__unwrap', {
-            configurable: true,
-            writable: true,
-            value: () => {
-              if (unwrapping) unwrap();
-              else diag.warn('another instrumentation tried to unwrap Messages.create; spend enforcement stays in place');
-            },
-          });
-        }
-      }
+      installCoexistingWrapper(cls.prototype, 'create', WRAPPER_STATE, this as AnthropicSpendGuardInstrumentation, (original, state) =>
+        guardMessagesCreate(original, () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer)),
+      );
     }
   }
 
   /** Removes our wrapper from one loaded copy of the SDK. */
   unpatchExports(moduleExports: unknown): void {
-    for (const cls of anthropicMessagesClasses(moduleExports)) {
-      const proto = cls.prototype as { create: MessagesCreate & { __unwrap?: () => void } };
-      if (!isOurs(proto.create)) continue;
-      unwrapping = true;
-      try {
-        this._unwrap(proto, 'create');
-      } finally {
-        unwrapping = false;
-      }
-    }
+    for (const cls of anthropicMessagesClasses(moduleExports)) uninstallCoexistingWrapper(cls.prototype, 'create', WRAPPER_STATE);
   }
 }
 
-let unwrapping = false;
-const OURS = Symbol.for('agentguard-spend.anthropic.create');
-
-function markOurs(fn: MessagesCreate): MessagesCreate {
-  Object.defineProperty(fn, OURS, { value: true });
-  return fn;
-}
-
-function isOurs(fn: unknown): boolean {
-  return typeof fn === 'function' && (fn as unknown as Record<symbol, unknown>)[OURS] === true;
-}
+/** Marks our `create` wrappers (see `../common/coexisting-wrap.ts`). */
+const WRAPPER_STATE = Symbol.for('agentguard-spend.anthropic.create-wrapper');

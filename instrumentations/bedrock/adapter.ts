@@ -10,7 +10,9 @@
  * for Converse/InvokeModel, when the event stream ends for ConverseStream and
  * InvokeModelWithResponseStream (wrapped lazily, never read ahead).
  */
-import { context, createContextKey } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
+import { decideOnce } from '../common/decide-once.js';
+import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
 import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
@@ -127,13 +129,8 @@ function readInvokeBody(body: unknown): { json?: Record<string, unknown>; bytes?
   return {};
 }
 
-/** Set while the adapter itself sends: an instrumented `send` below it passes through. */
-const GUARDED_SEND = createContextKey('agentguard-spend bedrock guarded send');
-
-/** Whether the current call is already inside a guarded send (wrapper over instrumentation). */
-export function insideGuardedSend(): boolean {
-  return context.active().getValue(GUARDED_SEND) === true;
-}
+/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
+const once = decideOnce('bedrock');
 
 /** Response headers captured per sent input object (see {@link cloneCommand}). */
 const HEADER_SINKS = new WeakMap<object, (headers: Record<string, string>) => void>();
@@ -191,6 +188,7 @@ export function guardedSend(
   optionsOrCb?: unknown,
   cb?: unknown,
 ): unknown {
+  if (once.alreadyDecided()) return once.passThrough(() => original.call(client, command, optionsOrCb, cb));
   const name = guardedCommandName(command);
   if (!name) return original.call(client, command, optionsOrCb, cb);
   const callback = typeof optionsOrCb === 'function' ? (optionsOrCb as (err: unknown, out?: unknown) => void) : typeof cb === 'function' ? (cb as (err: unknown, out?: unknown) => void) : undefined;
@@ -232,14 +230,14 @@ async function runGuarded(
     const sentInput = clampedInput(name, input, described, call.clampedMaxOutputTokens);
     sentInput.modelId = call.model;
     const sent = cloneCommand(command, sentInput, (h) => Object.assign(headers, h));
-    const ctx = call.context.setValue(GUARDED_SEND, true);
+    const ctx = once.markDecided(call.context);
     output = await context.with(ctx, () => original.call(client, sent, sendOptions));
   } catch (error) {
     await call.fail(error);
     throw error;
   }
   if (!isObject(output)) {
-    await call.fail(new UsageNotReportedError(), worstCase(described.call));
+    await call.fail(noUsage(), worstCase(described.call));
     return output;
   }
   switch (name) {
@@ -293,13 +291,7 @@ export function clampedInput(name: GuardedCommandName, input: Record<string, unk
   return out;
 }
 
-/** A response that reported no usage at all. */
-export class UsageNotReportedError extends Error {
-  constructor() {
-    super('Bedrock reported no token usage for the call');
-    this.name = 'UsageNotReportedError';
-  }
-}
+const noUsage = () => new UsageNotReportedError('Bedrock reported no token usage for the call');
 
 /** The call's projected worst case, as usage. */
 function worstCase(call: CallDescription) {
@@ -312,15 +304,7 @@ function worstCase(call: CallDescription) {
  */
 async function finishWith(call: GuardedCall, desc: CallDescription, raw: RawUsage | undefined, responseModel: string): Promise<void> {
   if (isComplete(raw)) await call.settle(toUsageTokens(raw), responseModel);
-  else await call.fail(new UsageNotReportedError(), worstCase(desc));
-}
-
-/** Why a stream ended early without its final usage. */
-export class StreamAbandonedError extends Error {
-  constructor() {
-    super('the stream was abandoned before it ended');
-    this.name = 'StreamAbandonedError';
-  }
+  else await call.fail(noUsage(), worstCase(desc));
 }
 
 /**
@@ -341,7 +325,7 @@ function wrapStreamProperty(
 ): Record<string, unknown> {
   const source = output[key];
   if (!source || typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
-    void call.fail(new UsageNotReportedError(), worstCase(desc));
+    void call.fail(noUsage(), worstCase(desc));
     return output;
   }
   const family: RawUsage = {};

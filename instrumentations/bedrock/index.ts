@@ -5,7 +5,8 @@
  */
 export { BedrockSpendGuardInstrumentation, BEDROCK_MODULE, BEDROCK_SUPPORTED_VERSIONS } from './instrumentation.js';
 export { withBedrockSpendGuard } from './wrapper.js';
-export { describeCommand, guardedCommandName, StreamAbandonedError, UsageNotReportedError, type BedrockSendOptions, type GuardedCommandName } from './adapter.js';
+export { describeCommand, guardedCommandName, type BedrockSendOptions, type GuardedCommandName } from './adapter.js';
+export { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
 export {
   BINARY_BLOCK_TOKENS,
   DEFAULT_MAX_OUTPUT_TOKENS,

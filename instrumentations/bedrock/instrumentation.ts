@@ -1,7 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
-import { guardedSend, insideGuardedSend } from './adapter.js';
+import { installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
+import { guardedSend } from './adapter.js';
 
 /** The package this instrumentation patches. */
 export const BEDROCK_MODULE = '@aws-sdk/client-bedrock-runtime';
@@ -16,16 +17,8 @@ export const BEDROCK_SUPPORTED_VERSIONS = ['>=3.587.0 <4'];
 const INSTRUMENTATION_NAME = 'agentguard-spend/instrumentation-bedrock';
 const INSTRUMENTATION_VERSION = '0.1.0';
 
-/** Marks our `send` wrapper and remembers how to undo it. */
+/** Marks our `send` wrapper (see `../common/coexisting-wrap.ts`). */
 const PATCH = Symbol.for('agentguard-spend.bedrock.send-patch');
-
-interface PatchRecord {
-  instrumentation: BedrockSpendGuardInstrumentation;
-  /** `send` was an own property of the prototype before we patched (else inherited). */
-  hadOwn: boolean;
-  original: unknown;
-  active: boolean;
-}
 
 type SendFn = (this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown) => unknown;
 
@@ -41,12 +34,10 @@ type SendFn = (this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unkn
  * `import` and `require` reach the same CommonJS classes; the ESM namespace's `default`
  * is resolved too, and a class is only ever patched once.
  *
- * Coexistence: the wrapper is installed without the shimmer markers (`__wrapped`,
- * `__unwrap`), so another instrumentation's `_wrap` of the same method (which unwraps a
- * marked earlier wrapper) wraps ours instead of silently removing it; and when `send` was
- * inherited, the inherited implementation is looked up at call time, so a later patch of
- * the base `Client.prototype.send` (e.g. `@opentelemetry/instrumentation-aws-sdk`) still
- * runs below us. Enforcement happens once per call: a send already inside a guarded call
+ * Coexistence (`../common/coexisting-wrap.ts`): another instrumentation's `_wrap` of the
+ * same method wraps ours instead of silently removing it; and as `send` is inherited, the
+ * inherited implementation is looked up at call time, so a later patch of the base
+ * `Client.prototype.send` (e.g. `@opentelemetry/instrumentation-aws-sdk`) still runs below us. Enforcement happens once per call: a send already inside a guarded call
  * (the explicit wrapper over an instrumented client) passes through.
  */
 export class BedrockSpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
@@ -75,55 +66,18 @@ export class BedrockSpendGuardInstrumentation extends InstrumentationBase<SpendG
    * instrumentation was enabled). Idempotent.
    */
   patchPrototype(proto: Record<PropertyKey, unknown>): void {
-    const current = proto.send as (SendFn & { [PATCH]?: PatchRecord }) | undefined;
-    if (typeof current !== 'function') {
-      diag.warn(`${INSTRUMENTATION_NAME}: BedrockRuntimeClient.prototype.send not found; not patched`);
-      return;
-    }
-    const own = Object.prototype.hasOwnProperty.call(proto, 'send');
-    const existing = own ? current[PATCH] : undefined;
-    if (existing) {
-      existing.instrumentation = this;
-      existing.active = true;
-      return;
-    }
-    const record: PatchRecord = { instrumentation: this, hadOwn: own, original: own ? current : undefined, active: true };
-    const base = Object.getPrototypeOf(proto) as Record<PropertyKey, unknown> | null;
-    const callOriginal: SendFn = own
-      ? (current as SendFn)
-      : function (this: unknown, ...args: unknown[]) {
-          // Inherited: resolve at call time so later patches of the base class still apply.
-          return (base?.send as SendFn).apply(this, args as [unknown, unknown?, unknown?]);
-        };
-    const wrapped = function send(this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
-      if (!record.active || insideGuardedSend()) return callOriginal.call(this, command, optionsOrCb, cb);
-      const instrumentation = record.instrumentation;
-      return guardedSend(() => bindingFromInstrumentationConfig(instrumentation.getConfig(), instrumentation.tracer), this, callOriginal, command, optionsOrCb, cb);
-    } as SendFn & { [PATCH]?: PatchRecord };
-    Object.defineProperty(wrapped, PATCH, { value: record });
-    Object.defineProperty(proto, 'send', { configurable: true, enumerable: false, writable: true, value: wrapped });
+    const patched = installCoexistingWrapper(proto, 'send', PATCH, this as BedrockSpendGuardInstrumentation, (callOriginal, state) =>
+      function send(this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
+        const instrumentation = state.instrumentation;
+        return guardedSend(() => bindingFromInstrumentationConfig(instrumentation.getConfig(), instrumentation.tracer), this, callOriginal as SendFn, command, optionsOrCb, cb);
+      },
+    );
+    if (!patched) diag.warn(`${INSTRUMENTATION_NAME}: BedrockRuntimeClient.prototype.send not found; not patched`);
   }
 
   /** Undoes {@link patchPrototype}; a wrapper layered above ours stays and ours passes through. */
   unpatchPrototype(proto: Record<PropertyKey, unknown>): void {
-    const own = Object.prototype.hasOwnProperty.call(proto, 'send');
-    const current = proto.send as (SendFn & { [PATCH]?: PatchRecord }) | undefined;
-    const record = own && current ? current[PATCH] : undefined;
-    if (record) {
-      record.active = false;
-      if (record.hadOwn) Object.defineProperty(proto, 'send', { configurable: true, enumerable: false, writable: true, value: record.original });
-      else delete proto.send;
-      return;
-    }
-    // Someone wrapped over us: find our wrapper below theirs and deactivate it.
-    let fn = current as { __original?: unknown; [PATCH]?: PatchRecord } | undefined;
-    for (let depth = 0; fn && depth < 8; depth++) {
-      if (fn[PATCH]) {
-        fn[PATCH].active = false;
-        return;
-      }
-      fn = fn.__original as typeof fn;
-    }
+    uninstallCoexistingWrapper(proto, 'send', PATCH);
   }
 }
 

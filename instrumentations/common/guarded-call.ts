@@ -7,6 +7,7 @@ import type { DecideResult, SpendGuard } from '../../src/guard.js';
 import type { SpendScope } from '../../src/policy.js';
 import type { UsageTokens } from '../../src/pricing.js';
 import { ATTR, GEN_AI_PROVIDER } from './attributes.js';
+import { errorName } from './call-errors.js';
 import { getSpendScopeOverrides, mergeOverrides, type SpendCallOverrides } from './scope-context.js';
 
 /** What a provider adapter needs to guard calls: the engine, defaults and a tracer. */
@@ -219,12 +220,6 @@ function setUsageAttributes(span: Span, usage: UsageTokens): void {
   if (usage.cachedInputTokens !== undefined) span.setAttribute(ATTR.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cachedInputTokens);
   if (usage.cacheWriteTokens !== undefined) span.setAttribute(ATTR.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cacheWriteTokens);
   if (usage.reasoningTokens !== undefined) span.setAttribute(ATTR.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoningTokens);
-}
-
-/** Error class name only: messages may echo request content, which never goes on a span or into the log. */
-function errorName(error: unknown): string {
-  if (error instanceof Error) return error.name || 'Error';
-  return typeof error;
 }
 
 function definedOnly<T extends object>(o: T | undefined): Partial<T> {

@@ -4,3 +4,5 @@ export { BYTES_PER_TOKEN, estimateTokensFromBytes } from './estimate.js';
 export { ClampNotAppliedError, GuardedCall, openGuardedCall, type CallDescription, type GuardBinding } from './guarded-call.js';
 export { getSpendScopeOverrides, mergeOverrides, OVERRIDE_HEADERS, takeOverrideHeaders, withSpendScope, type SpendCallOverrides } from './scope-context.js';
 export { observeAsyncIterator } from './stream-settlement.js';
+export { errorName, StreamAbandonedError, UsageNotReportedError } from './call-errors.js';
+export { decideOnce, type DecideOnce } from './decide-once.js';

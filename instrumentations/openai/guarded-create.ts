@@ -1,4 +1,7 @@
 import { context } from '@opentelemetry/api';
+import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
+import { decideOnce } from '../common/decide-once.js';
+import { apiPromiseClassOf, deferredAPIPromise, type APIPromiseClass, type APIPromiseLike } from '../common/stainless-api-promise.js';
 import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
@@ -21,18 +24,8 @@ import { describeRequest, prepareBody, resultUsage, StreamUsageTracker, type Ope
  * (iterable, `tee()`, `controller`, `toReadableStream()`).
  */
 
-/** Context key marking "this create call is already guarded" (shared by every copy of this package). */
-const GUARDED_KEY = Symbol.for('agentguard-spend.openai.guarded-call');
-
-/** The minimal shape of the SDK's APIPromise we rely on. */
-export interface APIPromiseLike<T = unknown> extends Promise<T> {
-  responsePromise: Promise<unknown>;
-  parseResponse: (client: unknown, props: unknown) => unknown;
-  parse?: () => Promise<T>;
-  asResponse?: () => Promise<unknown>;
-  withResponse?: () => Promise<{ data: T; response: unknown; request_id?: unknown }>;
-}
-export type APIPromiseClass = new (client: unknown, responsePromise: Promise<unknown>, parseResponse: (client: unknown, props: unknown) => unknown) => APIPromiseLike;
+/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
+const once = decideOnce('openai');
 
 /** What a guarded create needs from whoever installs it. */
 export interface CreateGuardSource {
@@ -50,27 +43,20 @@ type CreateFn = (this: unknown, ...args: unknown[]) => unknown;
 /** Builds the guarded version of an original `create`. */
 export function makeGuardedCreate(original: CreateFn, source: CreateGuardSource): CreateFn {
   return function guardedCreate(this: unknown, ...args: unknown[]): unknown {
-    const active = context.active();
-    if (!source.enabled() || active.getValue(GUARDED_KEY)) {
-      // Already guarded further out (wrapper over instrumentation, or two copies
-      // of this package): exactly one decision per call.
-      return active.getValue(GUARDED_KEY) ? context.with(active.deleteValue(GUARDED_KEY), () => original.apply(this, args)) : original.apply(this, args);
-    }
+    if (once.alreadyDecided()) return once.passThrough(() => original.apply(this, args));
+    if (!source.enabled()) return original.apply(this, args);
     return guardedCall(this, original, source, args);
   };
 }
 
 /** Whether `context.active()` is inside a guarded call (for tests and diagnostics). */
 export function isInsideGuardedCall(): boolean {
-  return context.active().getValue(GUARDED_KEY) === true;
+  return once.alreadyDecided();
 }
 
-class UsageNotReportedError extends Error {
-  override name = 'UsageNotReported';
-}
-class StreamAbandonedError extends Error {
-  override name = 'StreamAbandoned';
-}
+/** The reasons this adapter has always recorded (see `../common/call-errors.ts`). */
+const noUsage = (message: string) => new UsageNotReportedError(message, 'UsageNotReported');
+const abandoned = () => new StreamAbandonedError('stream abandoned before it ended', 'StreamAbandoned');
 
 function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardSource, args: unknown[]): unknown {
   const endpoint = source.endpoint;
@@ -96,7 +82,7 @@ function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardS
     }
     hideUsageChunk = prepared.hideUsageChunk;
     const callArgs = args.length >= 2 || described.options !== undefined ? [prepared.body, described.options, ...rest] : [prepared.body];
-    const guardedContext = call.context.setValue(GUARDED_KEY, true);
+    const guardedContext = once.markDecided(call.context);
     try {
       return { inner: context.with(guardedContext, () => original.apply(resource, callArgs)) as APIPromiseLike };
     } catch (error) {
@@ -105,36 +91,21 @@ function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardS
     }
   })();
 
-  const fail = async (error: unknown) => {
-    if (call && !call.done) await call.fail(error);
-  };
-
-  const responsePromise = started
-    .then(({ inner }) => inner.responsePromise)
-    .catch(async (error) => {
-      await fail(error);
-      throw error;
-    });
-
-  const parseResponse = async () => {
-    const { inner } = await started;
-    let result: unknown;
-    try {
-      result = await (typeof inner.parse === 'function' ? inner.parse() : inner);
-    } catch (error) {
-      await fail(error);
-      throw error;
-    }
-    if (!call || !description) return result;
-    return observeResult(call, description, endpoint, hideUsageChunk, result);
-  };
-
-  const APIPromise = source.apiPromiseClass ?? apiPromiseClassOf(client);
-  if (!APIPromise) {
-    // Unknown SDK shape: still guarded, as a plain promise.
-    return responsePromise.then(() => parseResponse());
-  }
-  const outer = new APIPromise(client, responsePromise, parseResponse);
+  const outer = deferredAPIPromise(source.apiPromiseClass ?? apiPromiseClassOf(client), client, {
+    started,
+    // Shared with anyone else holding the inner promise (contrib instrumentation-openai parses it too).
+    parse: 'shared',
+    fail: async (error) => {
+      if (call && !call.done) await call.fail(error);
+    },
+    observe: (result) => (call && description ? observeResult(call, description, endpoint, hideUsageChunk, result) : result),
+    // asResponse() alone never parses: settle from a clone of the raw response instead.
+    onAsResponse: (response) => {
+      if (call && description && !call.done) void settleFromRawResponse(call, description, endpoint, response);
+      return response;
+    },
+  }) as APIPromiseLike;
+  if (typeof outer.asResponse !== 'function') return outer; // a plain Promise: unknown SDK shape, still guarded
   // Like the SDK's own: parse first (it may retry a body timeout), then the response of the inner promise.
   Object.defineProperty(outer, 'withResponse', {
     configurable: true,
@@ -143,23 +114,10 @@ function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardS
       const data = await outer;
       const { inner } = await started;
       if (typeof inner.withResponse === 'function') return { ...(await inner.withResponse()), data };
-      const props = (await responsePromise) as { response?: { headers?: { get(name: string): string | null } } };
+      const props = (await outer.responsePromise) as { response?: { headers?: { get(name: string): string | null } } };
       return { data, response: props.response, request_id: props.response?.headers?.get('x-request-id') ?? null };
     },
   });
-  // asResponse() alone never parses: settle from a clone of the raw response instead.
-  const protoAsResponse = outer.asResponse;
-  if (typeof protoAsResponse === 'function') {
-    Object.defineProperty(outer, 'asResponse', {
-      configurable: true,
-      writable: true,
-      value: async () => {
-        const response = await protoAsResponse.call(outer);
-        if (call && description && !call.done) void settleFromRawResponse(call, description, endpoint, response);
-        return response;
-      },
-    });
-  }
   return outer;
 }
 
@@ -193,12 +151,12 @@ async function settleFromRawResponse(call: GuardedCall, description: CallDescrip
         }
       }
       if (tracker.usage) await call.settle(tracker.usage, tracker.model);
-      else await call.fail(new UsageNotReportedError('stream ended without usage'), streamedEstimate(description, tracker));
+      else await call.fail(noUsage('stream ended without usage'), streamedEstimate(description, tracker));
       return;
     }
     const { usage, model } = resultUsage(endpoint, JSON.parse(text));
     if (usage) await call.settle(usage, model);
-    else await call.fail(new UsageNotReportedError('no usage in the response'), worstCase(description));
+    else await call.fail(noUsage('no usage in the response'), worstCase(description));
   } catch (error) {
     if (!call.done) await call.fail(error, tracker.usage ?? streamedEstimate(description, tracker));
   }
@@ -211,7 +169,7 @@ async function observeResult(call: GuardedCall, description: CallDescription, en
   }
   const { usage, model } = resultUsage(endpoint, result);
   if (usage) await call.settle(usage, model);
-  else await call.fail(new UsageNotReportedError('no usage in the response'), worstCase(description));
+  else await call.fail(noUsage('no usage in the response'), worstCase(description));
   return result;
 }
 
@@ -234,8 +192,8 @@ function wrapStream(stream: StreamLike, call: GuardedCall, description: CallDesc
   const finish = async (outcome: { error?: unknown; abandoned?: boolean }) => {
     if (call.done) return;
     if (tracker.usage) return call.settle(tracker.usage, tracker.model);
-    if (!outcome.error && !outcome.abandoned) return call.fail(new UsageNotReportedError('stream ended without usage'), streamedEstimate(description, tracker));
-    return call.fail(outcome.error ?? new StreamAbandonedError('stream abandoned before it ended'), streamedEstimate(description, tracker));
+    if (!outcome.error && !outcome.abandoned) return call.fail(noUsage('stream ended without usage'), streamedEstimate(description, tracker));
+    return call.fail(outcome.error ?? abandoned(), streamedEstimate(description, tracker));
   };
   stream.iterator = function guardedIterator(this: unknown, ...args: unknown[]) {
     const inner = source.apply(this, args);
@@ -280,49 +238,4 @@ function worstCase(description: CallDescription): UsageTokens {
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return !!v && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function';
-}
-
-// --- Finding the APIPromise class of a client --------------------------------
-
-const registry = new WeakMap<object, APIPromiseClass>();
-
-/** Records the APIPromise class of an SDK copy (keyed by its client class). */
-export function registerAPIPromiseClass(clientClass: unknown, apiPromise: unknown): void {
-  if (typeof clientClass === 'function' && isAPIPromiseClass(apiPromise)) registry.set(clientClass, apiPromise);
-}
-
-export function isAPIPromiseClass(v: unknown): v is APIPromiseClass {
-  const proto = typeof v === 'function' ? (v as { prototype?: Record<string, unknown> }).prototype : undefined;
-  return !!proto && typeof proto.asResponse === 'function' && typeof proto.then === 'function';
-}
-
-/**
- * The APIPromise class of `client`'s SDK copy: registered by the
- * instrumentation, else learned once per client class by asking the client
- * for a request whose options are a rejected promise (the SDK awaits the
- * options before anything else, so nothing is sent) and reading the class of
- * the APIPromise it returns.
- */
-export function apiPromiseClassOf(client: unknown): APIPromiseClass | undefined {
-  if (!client || typeof client !== 'object') return undefined;
-  for (let c: unknown = (client as object).constructor; typeof c === 'function' && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
-    const found = registry.get(c);
-    if (found) return found;
-  }
-  const request = (client as { request?: (options: unknown) => unknown }).request;
-  if (typeof request !== 'function') return undefined;
-  const probe = Promise.reject(new Error('agentguard-spend: APIPromise probe (never sent)'));
-  probe.catch(() => undefined);
-  let p: unknown;
-  try {
-    p = request.call(client, probe);
-  } catch {
-    return undefined;
-  }
-  const rp = (p as { responsePromise?: Promise<unknown> } | undefined)?.responsePromise;
-  if (rp && typeof rp.catch === 'function') rp.catch(() => undefined);
-  const cls = (p as object | undefined)?.constructor;
-  if (!isAPIPromiseClass(cls)) return undefined;
-  registry.set((client as object).constructor, cls);
-  return cls;
 }

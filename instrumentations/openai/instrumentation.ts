@@ -1,32 +1,18 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
+import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
 import type { OpenAIEndpoint } from './adapter.js';
 import { preloadTokenizer } from './estimate.js';
-import { isAPIPromiseClass, makeGuardedCreate, registerAPIPromiseClass, type APIPromiseClass, type CreateGuardSource } from './guarded-create.js';
+import { isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless-api-promise.js';
+import { makeGuardedCreate } from './guarded-create.js';
 
 /** The `openai` versions this instrumentation is tested with (see `test/providers/openai/matrix.json`). */
 export const SUPPORTED_OPENAI_VERSIONS = ['>=5.0.0 <8'];
 export const INSTRUMENTATION_NAME = 'agentguard-spend/instrumentations/openai';
 export const INSTRUMENTATION_VERSION = '0.1.0';
 
-/**
- * Marks our `create` wrappers (shared by every copy of this package). The
- * wrapper deliberately carries NO shimmer markers (`__wrapped`, `__original`,
- * `__unwrap`): `InstrumentationBase._wrap` unwraps any shimmer-wrapped method
- * before wrapping it, so an instrumentation registered after ours (e.g.
- * `@opentelemetry/instrumentation-openai`) would silently remove enforcement.
- * To shimmer our wrapper looks like the original method: later wrappers wrap
- * it, and their unwrap restores it. See `README.md`.
- */
+/** Marks our `create` wrappers (see `../common/coexisting-wrap.ts` and `README.md`). */
 const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
-
-interface WrapperState {
-  instrumentation: OpenAISpendGuardInstrumentation;
-  active: boolean;
-  original: (...args: unknown[]) => unknown;
-}
-
-type AnyFn = ((...args: unknown[]) => unknown) & { [WRAPPER_STATE]?: WrapperState; __original?: unknown };
 
 /**
  * Enforces spend policy on `openai`: patches `OpenAI.Chat.Completions.prototype.create`
@@ -81,68 +67,24 @@ export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGu
   }
 
   #install(proto: Record<string, unknown>, endpoint: OpenAIEndpoint, APIPromise: APIPromiseClass | undefined): void {
-    const current = proto.create as AnyFn | undefined;
-    if (typeof current !== 'function') return;
-    const existing = findOurWrapper(current);
-    if (existing) {
-      // Already in the chain (enabled again, or another instance): make it enforce with our config.
-      existing.instrumentation = this;
-      existing.active = true;
-      return;
-    }
-    const state: WrapperState = { instrumentation: this, active: true, original: current };
-    const source: CreateGuardSource = {
-      endpoint,
-      binding: () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer),
-      enabled: () => state.active && state.instrumentation.isEnabled(),
-      apiPromiseClass: APIPromise,
-    };
-    const wrapped = makeGuardedCreate(current, source) as AnyFn;
-    Object.defineProperty(wrapped, WRAPPER_STATE, { value: state });
-    Object.defineProperty(wrapped, 'name', { value: current.name || 'create' });
-    Object.defineProperty(proto, 'create', {
-      configurable: true,
-      writable: true,
-      enumerable: Object.prototype.propertyIsEnumerable.call(proto, 'create'),
-      value: wrapped,
-    });
+    installCoexistingWrapper(proto, 'create', WRAPPER_STATE, this as OpenAISpendGuardInstrumentation, (original, state) =>
+      makeGuardedCreate(original, {
+        endpoint,
+        binding: () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer),
+        enabled: () => state.instrumentation.isEnabled(),
+        apiPromiseClass: APIPromise,
+      }),
+    );
   }
 
   #uninstall(proto: Record<string, unknown>): void {
-    const current = proto.create as AnyFn | undefined;
-    if (typeof current !== 'function') return;
-    const topState = current[WRAPPER_STATE];
-    if (topState) {
-      Object.defineProperty(proto, 'create', {
-        configurable: true,
-        writable: true,
-        enumerable: Object.prototype.propertyIsEnumerable.call(proto, 'create'),
-        value: topState.original,
-      });
-      return;
-    }
-    // Someone wrapped over us: removing ours would break their chain; pass through instead.
-    const deeper = findOurWrapper(current);
-    if (deeper) deeper.active = false;
+    uninstallCoexistingWrapper(proto, 'create', WRAPPER_STATE);
   }
-}
-
-/** Our wrapper's state if `fn` is our wrapper or one reachable through shimmer's `__original` links. */
-function findOurWrapper(fn: AnyFn): WrapperState | undefined {
-  let f: unknown = fn;
-  for (let depth = 0; typeof f === 'function' && depth < 32; depth++) {
-    const state = (f as AnyFn)[WRAPPER_STATE];
-    if (state) return state;
-    f = (f as AnyFn).__original;
-  }
-  return undefined;
 }
 
 /** Whether `proto.create` reaches our enforcing wrapper (directly or below shimmer wrappers). */
 export function isEnforcing(proto: object): boolean {
-  const create = (proto as Record<string, unknown>).create;
-  const state = typeof create === 'function' ? findOurWrapper(create as AnyFn) : undefined;
-  return !!state && state.active;
+  return findCoexistingWrapper((proto as Record<string, unknown>).create, WRAPPER_STATE)?.active === true;
 }
 
 interface ResolvedExports {

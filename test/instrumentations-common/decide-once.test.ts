@@ -1,0 +1,29 @@
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decideOnce } from '../../instrumentations/common/decide-once.js';
+
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+});
+
+describe('decideOnce', () => {
+  it('marks a decided call; the next layer passes it through and consumes the mark', () => {
+    const openai = decideOnce('openai');
+    expect(openai.alreadyDecided()).toBe(false);
+    const seen: boolean[] = [];
+    context.with(openai.markDecided(context.active()), () => {
+      seen.push(openai.alreadyDecided());
+      openai.passThrough(() => seen.push(openai.alreadyDecided()));
+      seen.push(openai.alreadyDecided());
+    });
+    expect(seen).toEqual([true, false, true]);
+  });
+
+  it('is per SDK, and shared by every copy of the package (Symbol.for)', () => {
+    const ctx = decideOnce('bedrock').markDecided(ROOT_CONTEXT);
+    expect(decideOnce('openai').alreadyDecided(ctx)).toBe(false);
+    expect(decideOnce('bedrock').alreadyDecided(ctx)).toBe(true);
+    expect(ctx.getValue(Symbol.for('agentguard-spend.bedrock.guarded-call'))).toBe(true);
+  });
+});

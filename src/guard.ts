@@ -528,7 +528,14 @@ export class SpendGuard {
       const enforce = isEnforced(policy);
       policy.caps.forEach((cap, i) => {
         const fields = cap.selector ?? SCOPE_FIELDS.filter((f) => policy.scope[f] !== undefined);
-        const scopeKey = fields.map((f) => `${f}=${scopeValue(request, f) ?? '*'}`).join(',');
+        // Values are URI-encoded so that no scope value (e.g. a tenant named `a,teamId=b`)
+        // can spell another scope's key; a field the call does not set appears bare.
+        const scopeKey = fields
+          .map((f) => {
+            const v = scopeValue(request, f);
+            return v === undefined ? f : `${f}=${encodeURIComponent(v)}`;
+          })
+          .join(',');
         const capKey = `${policy.id}:${cap.id ?? i}|${scopeKey}`;
         if (cap.window === 'per_call') {
           refs.push({ policy, cap, enforce, key: `${capKey}|per_call`, hold: -1, expiresAtMs: nowMs });

@@ -59,3 +59,22 @@ describe('cap ids', () => {
     ).toThrow(/caps\[1\]\.id: duplicate cap id "daily"/);
   });
 });
+
+describe('counter keys', () => {
+  it('keep scopes apart even when a value contains the key separators', async () => {
+    const guard = new SpendGuard({
+      signingKeys: generateKeypair(),
+      metrics: false,
+      policy: parsePolicy({
+        id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z',
+        caps: [{ amountCents: 100, window: 'per_day', action: 'block', reason: 'daily', selector: ['tenantId', 'teamId', 'userId'] }],
+      }),
+    });
+    const call = { provider: 'openai', model: 'gpt-4o', estimatedInputTokens: 40_000, maxOutputTokens: 0 };
+    // Unencoded, both spelled the counter key "…|tenantId=t,teamId=x,userId=y,userId=z|…".
+    const a = await guard.decide({ ...call, scope: { tenantId: 't', teamId: 'x,userId=y', userId: 'z' } });
+    const b = await guard.decide({ ...call, scope: { tenantId: 't', teamId: 'x', userId: 'y,userId=z' } });
+    expect(a.decision.windowSpendAfter).toBe(10);
+    expect(b.decision.windowSpendBefore).toBe(0);
+  });
+});

@@ -70,7 +70,7 @@ export const anthropicMessagesRoute: FakeRoute = async (req, res, provider) => {
       content: [{ type: 'text', text: REPLY_WORDS.join('') }],
       stop_reason: 'end_turn',
       stop_sequence: null,
-      usage,
+      ...(provider.behaviour.omitUsage ? {} : { usage }),
     },
     { 'request-id': requestId },
   );
@@ -102,12 +102,16 @@ async function streamMessage(
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: {
-        input_tokens: m.usage.input_tokens,
-        cache_read_input_tokens: m.usage.cache_read_input_tokens,
-        cache_creation_input_tokens: m.usage.cache_creation_input_tokens,
-        output_tokens: 1,
-      },
+      ...(provider.behaviour.omitUsage
+        ? {}
+        : {
+            usage: {
+              input_tokens: m.usage.input_tokens,
+              cache_read_input_tokens: m.usage.cache_read_input_tokens,
+              cache_creation_input_tokens: m.usage.cache_creation_input_tokens,
+              output_tokens: 1,
+            },
+          }),
     },
   });
   send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
@@ -121,7 +125,7 @@ async function streamMessage(
   send('message_delta', {
     type: 'message_delta',
     delta: { stop_reason: 'end_turn', stop_sequence: null },
-    usage: { output_tokens: m.usage.output_tokens, ...(m.usage.output_tokens_details ? { output_tokens_details: m.usage.output_tokens_details } : {}) },
+    ...(provider.behaviour.omitUsage ? {} : { usage: { output_tokens: m.usage.output_tokens, ...(m.usage.output_tokens_details ? { output_tokens_details: m.usage.output_tokens_details } : {}) } }),
   });
   send('message_stop', { type: 'message_stop' });
   if (!closed) res.end();

@@ -87,7 +87,7 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
         created,
         model,
         choices: [{ index: 0, message: { role: 'assistant', content: OPENAI_FAKE_TEXT, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-        usage,
+        ...(provider.behaviour.omitUsage ? {} : { usage }),
         service_tier: 'default',
         system_fingerprint: 'fp_fake',
       },
@@ -110,7 +110,7 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
   const events: unknown[] = [chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }])];
   for (const p of parts) events.push(chunk([{ index: 0, delta: { content: p }, logprobs: null, finish_reason: null }]));
   events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]));
-  if (includeUsage) events.push(chunk([], { usage }));
+  if (includeUsage && !provider.behaviour.omitUsage) events.push(chunk([], { usage }));
   for (const e of events) if (!(await writeEvent(res, provider, e))) return true;
   await writeEvent(res, provider, '[DONE]');
   res.end();
@@ -161,7 +161,7 @@ const responses: FakeRoute = async (req: FakeRequest, res, provider) => {
     tools: [],
     top_p: 1,
     truncation: 'disabled',
-    usage: withUsage ? usage : null,
+    usage: withUsage && !provider.behaviour.omitUsage ? usage : null,
     metadata: {},
   });
   if (body.stream !== true) {

@@ -21,6 +21,8 @@ export type FakeRoute = (req: FakeRequest, res: ServerResponse, provider: FakePr
 export interface FakeBehaviour {
   /** Respond with this HTTP status and an error body instead of a result. */
   failWithStatus?: number;
+  /** Report no usage at all (OpenAI, Anthropic; Bedrock has its own `omitUsage` knob): bodies and stream events leave it out. */
+  omitUsage?: boolean;
   /** Override the usage the fake reports (tokens). */
   usage?: { inputTokens?: number; outputTokens?: number; cachedInputTokens?: number; cacheWriteTokens?: number; reasoningTokens?: number };
   /** Delay before responding, in ms. */

@@ -1,6 +1,6 @@
 import { context, trace, type Span } from '@opentelemetry/api';
 import { AgentGuardError } from '../../src/errors.js';
-import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
+import { streamAbandoned } from '../common/unreported-usage.js';
 import { decideOnce } from '../common/decide-once.js';
 import { apiPromiseClassOf, deferredAPIPromise } from '../common/stainless-api-promise.js';
 import { estimateTokensFromBytes } from '../common/estimate.js';
@@ -106,11 +106,6 @@ function helperSpanOf(options: unknown): Span | undefined {
   return trace.isSpanContextValid(span.spanContext()) ? span : undefined;
 }
 
-/** The reasons this adapter has always recorded (see `../common/call-errors.ts`). */
-const noUsage = (message: string) => new UsageNotReportedError(message, 'NoUsageReported');
-const incomplete = (message: string) => new UsageNotReportedError(message, 'StreamIncomplete');
-const aborted = (message: string) => new StreamAbandonedError(message, 'StreamAborted');
-
 /**
  * The params to send: the caller's, with the decided model and, when a
  * `clampMaxTokens` cap lowered the output bound, `max_tokens` set to it. With
@@ -190,9 +185,9 @@ export function guardMessagesCreate(original: MessagesCreate, getBinding: () => 
         } else {
           const acc = new AnthropicUsageAccumulator();
           acc.onMessage(data);
-          const usage = acc.usage();
-          if (usage && acc.complete) await guarded.settle(usage, acc.model);
-          else await guarded.fail(noUsage('the response reported no usage'));
+          const usage = acc.final();
+          if (usage) await guarded.settle(usage, acc.model);
+          else await guarded.releaseUnreported(acc.reported(), 'the response reported no usage');
         }
         return data;
       },
@@ -227,7 +222,7 @@ export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): voi
   const signal = stream.controller?.signal;
   let observed = false;
   // Aborted before anyone reads: release now rather than waiting for the reservation to expire.
-  const onAbort = () => void call.fail(aborted('stream aborted before it was read'), acc.usage());
+  const onAbort = () => void call.releaseCutShort(streamAbandoned('stream aborted before it was read'), acc.reported(), acc.output);
   if (signal?.aborted) return onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -238,13 +233,8 @@ export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): voi
     return observeAsyncIterator(
       source,
       (event) => acc.onEvent(event),
-      async ({ error, abandoned }) => {
-        const usage = acc.usage();
-        if (error) await call.fail(error, usage);
-        else if (abandoned) await call.fail(aborted('stream closed before it ended'), usage);
-        else if (!acc.complete || !usage) await call.fail(incomplete('stream ended before its final usage'), usage);
-        else await call.settle(usage, acc.model);
-      },
+      // The one rule for a stream's end (see `../common/unreported-usage.ts`).
+      (outcome) => call.finishStream(outcome, { final: acc.final(), reported: acc.reported(), model: acc.model }, acc.output),
     );
   };
 
@@ -274,7 +264,7 @@ export function observeStreamInPlace(stream: StreamLike, call: GuardedCall): voi
 function tapResponse(response: Response, call: GuardedCall, streamed: boolean): Response {
   const source = response.body;
   if (!source) {
-    void call.fail(noUsage('the response has no body'));
+    void call.releaseUnreported(undefined, 'the response has no body');
     return response;
   }
   const acc = new AnthropicUsageAccumulator();
@@ -286,7 +276,7 @@ function tapResponse(response: Response, call: GuardedCall, streamed: boolean): 
     const lines = buffered.split(/\r?\n/);
     buffered = final ? '' : lines.pop() ?? '';
     for (const line of lines) {
-      if (!line.startsWith('data:') || !line.includes('"message_')) continue;
+      if (!line.startsWith('data:') || !(line.includes('"message_') || line.includes('"content_block_delta"'))) continue;
       try {
         acc.onEvent(JSON.parse(line.slice(5)));
       } catch {
@@ -304,10 +294,15 @@ function tapResponse(response: Response, call: GuardedCall, streamed: boolean): 
       }
       buffered = '';
     }
-    const usage = acc.usage();
-    if (usage && acc.complete) await call.settle(usage, acc.model);
-    else await call.fail((streamed ? incomplete : noUsage)('the response body reported no final usage'), usage);
+    const usage = acc.final();
+    if (usage) await call.settle(usage, acc.model);
+    else await call.releaseUnreported(acc.reported(), 'the response body reported no final usage');
   };
+  // A stream cut short follows rule 2; a non-streamed Message was generated in full before it was sent: rule 1.
+  const cutShort = (outcome: { error?: unknown; abandoned?: boolean }) =>
+    streamed
+      ? call.finishStream(outcome, { final: acc.final(), reported: acc.reported(), model: acc.model }, acc.output)
+      : call.releaseUnreported(undefined, 'the response body was not read to its end');
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -316,7 +311,7 @@ function tapResponse(response: Response, call: GuardedCall, streamed: boolean): 
       try {
         step = await reader.read();
       } catch (error) {
-        await call.fail(error, acc.usage());
+        await cutShort({ error });
         controller.error(error);
         return;
       }
@@ -329,7 +324,7 @@ function tapResponse(response: Response, call: GuardedCall, streamed: boolean): 
       controller.enqueue(step.value);
     },
     async cancel(reason) {
-      await call.fail(aborted('response body cancelled'), acc.usage());
+      await cutShort({ abandoned: true });
       await (reader ? reader.cancel(reason) : source.cancel(reason));
     },
   });

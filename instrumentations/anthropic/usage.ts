@@ -1,4 +1,5 @@
 import type { UsageTokens } from '../../src/pricing.js';
+import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
 
 /**
  * Usage as the Anthropic Messages API reports it (`Usage` on a Message and in
@@ -39,6 +40,8 @@ export class AnthropicUsageAccumulator {
   complete = false;
   /** The model the provider says it used. */
   model: string | undefined;
+  /** The streamed output text (text, tool-input JSON, thinking), counted for a stream cut short. */
+  readonly output = new StreamedOutput();
 
   /** Merges a usage object; non-null fields replace earlier values (counts are cumulative). */
   apply(u: AnthropicWireUsage | null | undefined): void {
@@ -61,6 +64,13 @@ export class AnthropicUsageAccumulator {
     } else if (e.type === 'message_delta') {
       this.apply(e.usage);
       if (e.usage) this.complete = true;
+    } else if (e.type === 'content_block_delta') {
+      const d = (event as { delta?: { text?: unknown; partial_json?: unknown; thinking?: unknown } }).delta;
+      if (d) {
+        this.output.add(d.text);
+        this.output.add(d.partial_json);
+        this.output.add(d.thinking);
+      }
     }
   }
 
@@ -73,6 +83,24 @@ export class AnthropicUsageAccumulator {
       this.apply(m.usage);
       this.complete = true;
     }
+  }
+
+  /** The final usage: only once a `message_delta` or a whole Message reported it. */
+  final(): UsageTokens | undefined {
+    return this.complete ? this.usage() : undefined;
+  }
+
+  /** The counts reported so far, in the engine's semantics; a count not reported is undefined. */
+  reported(): PartialUsage | undefined {
+    if (!this.#seen) return undefined;
+    const input = this.#input === undefined ? undefined : this.#input + (this.#cacheRead ?? 0) + (this.#cacheWrite ?? 0);
+    return {
+      ...(input !== undefined ? { inputTokens: input } : {}),
+      ...(this.#output !== undefined ? { outputTokens: this.#output } : {}),
+      ...(this.#cacheRead !== undefined ? { cachedInputTokens: this.#cacheRead } : {}),
+      ...(this.#cacheWrite !== undefined ? { cacheWriteTokens: this.#cacheWrite } : {}),
+      ...(this.#thinking !== undefined ? { reasoningTokens: this.#thinking } : {}),
+    };
   }
 
   /** The usage so far in the engine's semantics, or undefined when none was reported. */

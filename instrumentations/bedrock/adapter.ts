@@ -12,7 +12,7 @@
  */
 import { context } from '@opentelemetry/api';
 import { decideOnce } from '../common/decide-once.js';
-import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
+import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
 import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
@@ -237,12 +237,12 @@ async function runGuarded(
     throw error;
   }
   if (!isObject(output)) {
-    await call.fail(noUsage(), worstCase(described.call));
+    await call.releaseUnreported(undefined, NO_USAGE);
     return output;
   }
   switch (name) {
     case 'ConverseCommand':
-      await finishWith(call, described.call, rawFromConverseUsage(output.usage), call.model);
+      await finishWith(call, rawFromConverseUsage(output.usage), call.model);
       return output;
     case 'InvokeModelCommand': {
       const family: RawUsage = {};
@@ -250,19 +250,33 @@ async function runGuarded(
       const body = parseJsonBytes(output.body);
       accumulateModelJson(body, family, metering);
       const model = isObject(body) && typeof body.model === 'string' ? body.model : call.model;
-      await finishWith(call, described.call, chooseUsage(family, metering), model);
+      await finishWith(call, chooseUsage(family, metering) ?? { ...metering, ...family }, model);
       return output;
     }
     case 'ConverseStreamCommand':
-      return wrapStreamProperty(output, 'stream', call, described.call, (event, family) => {
-        if (isObject(event) && isObject(event.metadata)) {
+      return wrapStreamProperty(output, 'stream', call, (event, family, _metering, streamed) => {
+        if (!isObject(event)) return false;
+        let final = false;
+        if (isObject(event.metadata)) {
           const u = rawFromConverseUsage(event.metadata.usage);
           if (u) Object.assign(family, u);
+          final = !!u;
         }
+        const delta = isObject(event.contentBlockDelta) && isObject(event.contentBlockDelta.delta) ? event.contentBlockDelta.delta : undefined;
+        if (delta) {
+          streamed.add(delta.text);
+          if (isObject(delta.toolUse)) streamed.add(delta.toolUse.input);
+          if (isObject(delta.reasoningContent)) streamed.add(delta.reasoningContent.text);
+        }
+        return final;
       });
     case 'InvokeModelWithResponseStreamCommand':
-      return wrapStreamProperty(output, 'body', call, described.call, (event, family, metering) => {
-        if (isObject(event) && isObject(event.chunk)) accumulateModelJson(parseJsonBytes(event.chunk.bytes), family, metering);
+      return wrapStreamProperty(output, 'body', call, (event, family, metering, streamed) => {
+        if (!isObject(event) || !isObject(event.chunk)) return false;
+        const json = parseJsonBytes(event.chunk.bytes);
+        accumulateModelJson(json, family, metering);
+        addStreamedText(json, streamed);
+        return isFinalUsageChunk(json, metering);
       });
   }
 }
@@ -291,59 +305,90 @@ export function clampedInput(name: GuardedCommandName, input: Record<string, unk
   return out;
 }
 
-const noUsage = () => new UsageNotReportedError('Bedrock reported no token usage for the call');
+const NO_USAGE = 'Bedrock reported no token usage for the call';
 
-/** The call's projected worst case, as usage. */
-function worstCase(call: CallDescription) {
-  return { inputTokens: call.estimatedInputTokens, outputTokens: call.maxOutputTokens };
+/** Reported counts in the engine's semantics; a count not reported stays undefined. */
+function partialUsage(raw: RawUsage | undefined): PartialUsage | undefined {
+  if (!raw) return undefined;
+  return {
+    ...(raw.input !== undefined ? { inputTokens: raw.input + (raw.cacheRead ?? 0) + (raw.cacheWrite ?? 0) } : {}),
+    ...(raw.output !== undefined ? { outputTokens: raw.output } : {}),
+    ...(raw.cacheRead !== undefined ? { cachedInputTokens: raw.cacheRead } : {}),
+    ...(raw.cacheWrite !== undefined ? { cacheWriteTokens: raw.cacheWrite } : {}),
+  };
 }
 
 /**
- * Settles with the reported usage; a response without any usage is released charging
- * the projected worst case (never under-charged), with reason `UsageNotReportedError`.
+ * Settles with the reported usage; a response without complete usage is released by
+ * the one rule (`../common/unreported-usage.ts`): the projection for the parts not
+ * reported, reason `UsageNotReported`.
  */
-async function finishWith(call: GuardedCall, desc: CallDescription, raw: RawUsage | undefined, responseModel: string): Promise<void> {
+async function finishWith(call: GuardedCall, raw: RawUsage | undefined, responseModel: string): Promise<void> {
   if (isComplete(raw)) await call.settle(toUsageTokens(raw), responseModel);
-  else await call.fail(noUsage(), worstCase(desc));
+  else await call.releaseUnreported(partialUsage(raw), NO_USAGE);
+}
+
+/**
+ * Whether an InvokeModelWithResponseStream chunk carried the call's final usage:
+ * Bedrock's invocation metrics (on the last chunk), an Anthropic `message_delta` with
+ * usage, Nova's `metadata.usage`, an OpenAI-compatible usage chunk.
+ */
+function isFinalUsageChunk(json: unknown, metering: RawUsage): boolean {
+  if (isComplete(metering)) return true;
+  if (!isObject(json)) return false;
+  if (json.type === 'message_delta' && isObject(json.usage)) return true;
+  if (isObject(json.metadata) && isObject(json.metadata.usage)) return true;
+  return isObject(json.usage) && 'completion_tokens' in json.usage;
+}
+
+/**
+ * The output text of one InvokeModelWithResponseStream chunk, by family (Anthropic
+ * deltas, Nova/Converse-shaped deltas, Titan, Meta, OpenAI-compatible, Mistral, Cohere),
+ * counted for a stream cut short before its usage.
+ */
+function addStreamedText(json: unknown, out: StreamedOutput): void {
+  if (!isObject(json)) return;
+  if (isObject(json.delta)) {
+    out.add(json.delta.text);
+    out.add(json.delta.partial_json);
+    out.add(json.delta.thinking);
+  }
+  if (isObject(json.contentBlockDelta) && isObject(json.contentBlockDelta.delta)) out.add(json.contentBlockDelta.delta.text);
+  out.add(json.outputText);
+  out.add(json.generation);
+  if (Array.isArray(json.choices)) for (const c of json.choices) if (isObject(c)) out.add(isObject(c.delta) ? c.delta.content : c.text);
+  if (Array.isArray(json.outputs)) for (const o of json.outputs) if (isObject(o)) out.add(o.text);
+  if (json.event_type === 'text-generation' || typeof json.is_finished === 'boolean') out.add(json.text);
 }
 
 /**
  * Replaces `output[key]` (an async iterable of events) by a proxy of it whose iterator
  * observes every event as the caller pulls it and settles once at the end, on error,
- * or when the caller stops early. Until iteration starts nothing is read.
- *
- * End without usage → released charging the worst case. Error or early stop → released
- * charging the usage reported so far; when no input count was reported yet, the
- * pre-call input estimate is charged as input (the prompt was processed).
+ * or when the caller stops early. Until iteration starts nothing is read. How a stream
+ * without final usage is charged is the one rule of `../common/unreported-usage.ts`.
  */
 function wrapStreamProperty(
   output: Record<string, unknown>,
   key: 'stream' | 'body',
   call: GuardedCall,
-  desc: CallDescription,
-  onEvent: (event: unknown, family: RawUsage, metering: RawUsage) => void,
+  /** Observes one event; returns true when it carried the call's final usage. */
+  onEvent: (event: unknown, family: RawUsage, metering: RawUsage, streamed: StreamedOutput) => boolean,
 ): Record<string, unknown> {
   const source = output[key];
   if (!source || typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
-    void call.fail(noUsage(), worstCase(desc));
+    void call.releaseUnreported(undefined, NO_USAGE);
     return output;
   }
   const family: RawUsage = {};
   const metering: RawUsage = {};
+  const streamed = new StreamedOutput();
+  let finalSeen = false;
   const finish = async (outcome: { error?: unknown; abandoned?: boolean }) => {
-    const usage = chooseUsage(family, metering);
-    if (!outcome.error && !outcome.abandoned) {
-      await finishWith(call, desc, usage, call.model);
-      return;
-    }
-    if (outcome.abandoned && usage) {
-      // Stopped after the final usage arrived: a complete call.
-      await call.settle(toUsageTokens(usage), call.model);
-      return;
-    }
-    const partial: RawUsage = { ...metering, ...family };
-    const charged = toUsageTokens({ ...partial, input: partial.input ?? desc.estimatedInputTokens, output: partial.output ?? 0 });
-    await call.fail(outcome.error ?? new StreamAbandonedError(), charged);
+    // Counts read before the final usage (a `message_start`, Titan/Meta running counts) are
+    // not final: a stream cut short before it is charged by the rule for cut-short streams.
+    const ended = outcome.error === undefined && !outcome.abandoned;
+    const usage = ended || finalSeen ? chooseUsage(family, metering) : undefined;
+    await call.finishStream(outcome, { final: usage ? toUsageTokens(usage) : undefined, reported: partialUsage({ ...metering, ...family }), model: call.model }, streamed);
   };
   const iterable = source as AsyncIterable<unknown> & object;
   const observed = new Proxy(iterable, {
@@ -352,7 +397,9 @@ function wrapStreamProperty(
         return () =>
           observeAsyncIterator(
             target[Symbol.asyncIterator](),
-            (event) => onEvent(event, family, metering),
+            (event) => {
+              if (onEvent(event, family, metering, streamed)) finalSeen = true;
+            },
             finish,
           );
       }

@@ -8,7 +8,7 @@
 /**
  * The response (or the stream's end) carried no usage: the call is released
  * charging an estimate instead of settled. `name` is the reason recorded in the
- * log; each provider keeps the reason string it has always recorded.
+ * log; every adapter records `UsageNotReported` (see `./unreported-usage.ts`).
  */
 export class UsageNotReportedError extends Error {
   constructor(message = 'the provider reported no token usage for the call', name = 'UsageNotReportedError') {
@@ -19,7 +19,8 @@ export class UsageNotReportedError extends Error {
 
 /**
  * The caller stopped reading a stream (`break`, abort, cancel) before its final
- * usage arrived: released charging what was reported or estimated so far.
+ * usage arrived: released charging what was reported or estimated so far;
+ * every adapter records `StreamAbandoned` (see `./unreported-usage.ts`).
  */
 export class StreamAbandonedError extends Error {
   constructor(message = 'the stream was abandoned before it ended', name = 'StreamAbandonedError') {

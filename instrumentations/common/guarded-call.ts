@@ -8,6 +8,7 @@ import type { SpendScope } from '../../src/policy.js';
 import type { UsageTokens } from '../../src/pricing.js';
 import { ATTR, GEN_AI_PROVIDER } from './attributes.js';
 import { errorName } from './call-errors.js';
+import { fillUnreported, streamAbandoned, usageNotReported, type PartialUsage, type StreamedOutput } from './unreported-usage.js';
 import { getSpendScopeOverrides, mergeOverrides, type SpendCallOverrides } from './scope-context.js';
 
 /** What a provider adapter needs to guard calls: the engine, defaults and a tracer. */
@@ -118,6 +119,49 @@ export class GuardedCall {
     } finally {
       this.span.end();
     }
+  }
+  /**
+   * The decision's projection as usage: the worst case the engine reserved
+   * (the input estimate and the output bound the call was sent with).
+   */
+  get projectedUsage(): UsageTokens {
+    return { inputTokens: this.result.decision.estimatedInputTokens ?? 0, outputTokens: this.result.maxOutputTokens };
+  }
+
+  /**
+   * Rule 1 (see `./unreported-usage.ts`): a completed response without
+   * (complete) usage is released charging the projection, for the parts not
+   * reported, with reason `UsageNotReported`.
+   */
+  async releaseUnreported(reported?: PartialUsage, message?: string): Promise<void> {
+    await this.fail(usageNotReported(message), fillUnreported(reported, this.projectedUsage));
+  }
+
+  /**
+   * Rule 2 (see `./unreported-usage.ts`): a stream abandoned (no `error`) or
+   * failing mid-way is released charging what was reported, and for the parts
+   * not reported the input estimate and the streamed output's bytes.
+   */
+  async releaseCutShort(error: unknown, reported: PartialUsage | undefined, output: StreamedOutput): Promise<void> {
+    const fallback = { inputTokens: this.projectedUsage.inputTokens, outputTokens: output.tokens };
+    await this.fail(error ?? streamAbandoned(), fillUnreported(reported, fallback, true));
+  }
+
+  /**
+   * The end of a stream, by the one rule: final usage → settled (whether the
+   * caller read to the end or not); otherwise cut short (`error`/`abandoned`)
+   * → {@link releaseCutShort}; ended normally without final usage →
+   * {@link releaseUnreported}.
+   */
+  async finishStream(
+    outcome: { error?: unknown; abandoned?: boolean },
+    usage: { final?: UsageTokens | undefined; reported?: PartialUsage | undefined; model?: string | undefined },
+    output: StreamedOutput,
+  ): Promise<void> {
+    if (this.#done) return;
+    if (usage.final) return this.settle(usage.final, usage.model);
+    if (outcome.error !== undefined || outcome.abandoned) return this.releaseCutShort(outcome.error, usage.reported, output);
+    return this.releaseUnreported(usage.reported, 'the stream ended without its final usage');
   }
 }
 

@@ -6,3 +6,4 @@ export { getSpendScopeOverrides, mergeOverrides, OVERRIDE_HEADERS, takeOverrideH
 export { observeAsyncIterator } from './stream-settlement.js';
 export { errorName, StreamAbandonedError, UsageNotReportedError } from './call-errors.js';
 export { decideOnce, type DecideOnce } from './decide-once.js';
+export { fillUnreported, STREAM_ABANDONED, streamAbandoned, StreamedOutput, USAGE_NOT_REPORTED, usageNotReported, type PartialUsage } from './unreported-usage.js';

@@ -1,6 +1,7 @@
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import { takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
 import type { UsageTokens } from '../../src/pricing.js';
+import { StreamedOutput } from '../common/unreported-usage.js';
 import { defaultMaxOutputTokens, InputCollector } from './estimate.js';
 
 /**
@@ -136,14 +137,14 @@ export function resultUsage(endpoint: OpenAIEndpoint, result: unknown): { usage?
 
 /**
  * Follows a stream's items: records usage and the response model, and counts
- * streamed output characters (used only when no usage is ever reported, e.g.
+ * the streamed output's bytes (used only when no usage is ever reported, e.g.
  * the stream was abandoned). `filter` returns false for the usage-only chunk
  * we asked for and the caller did not.
  */
 export class StreamUsageTracker {
   usage: UsageTokens | undefined;
   model: string | undefined;
-  outputChars = 0;
+  readonly output = new StreamedOutput();
 
   constructor(
     readonly endpoint: OpenAIEndpoint,
@@ -163,9 +164,9 @@ export class StreamUsageTracker {
         for (const c of choices) {
           const delta = (c as { delta?: { content?: unknown; refusal?: unknown; tool_calls?: unknown } } | null)?.delta;
           if (!delta) continue;
-          if (typeof delta.content === 'string') this.outputChars += delta.content.length;
-          if (typeof delta.refusal === 'string') this.outputChars += delta.refusal.length;
-          if (Array.isArray(delta.tool_calls)) for (const t of delta.tool_calls) this.outputChars += String((t as { function?: { arguments?: unknown } })?.function?.arguments ?? '').length;
+          this.output.add(delta.content);
+          this.output.add(delta.refusal);
+          if (Array.isArray(delta.tool_calls)) for (const t of delta.tool_calls) this.output.add((t as { function?: { arguments?: unknown } } | null)?.function?.arguments);
         }
       }
       if (this.hideUsageChunk) {
@@ -176,7 +177,7 @@ export class StreamUsageTracker {
     }
     const type = it.type;
     if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta' || type === 'response.refusal.delta' || type === 'response.reasoning_summary_text.delta') {
-      if (typeof it.delta === 'string') this.outputChars += it.delta.length;
+      this.output.add(it.delta);
     }
     if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed' || type === 'response.created') {
       const response = it.response as Record<string, unknown> | undefined;

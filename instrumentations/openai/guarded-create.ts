@@ -1,11 +1,8 @@
 import { context } from '@opentelemetry/api';
-import { StreamAbandonedError, UsageNotReportedError } from '../common/call-errors.js';
 import { decideOnce } from '../common/decide-once.js';
 import { apiPromiseClassOf, deferredAPIPromise, type APIPromiseClass, type APIPromiseLike } from '../common/stainless-api-promise.js';
-import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
 import { observeAsyncIterator } from '../common/stream-settlement.js';
-import type { UsageTokens } from '../../src/pricing.js';
 import { describeRequest, prepareBody, resultUsage, StreamUsageTracker, type OpenAIEndpoint } from './adapter.js';
 
 /**
@@ -53,10 +50,6 @@ export function makeGuardedCreate(original: CreateFn, source: CreateGuardSource)
 export function isInsideGuardedCall(): boolean {
   return once.alreadyDecided();
 }
-
-/** The reasons this adapter has always recorded (see `../common/call-errors.ts`). */
-const noUsage = (message: string) => new UsageNotReportedError(message, 'UsageNotReported');
-const abandoned = () => new StreamAbandonedError('stream abandoned before it ended', 'StreamAbandoned');
 
 function guardedCall(resource: unknown, original: CreateFn, source: CreateGuardSource, args: unknown[]): unknown {
   const endpoint = source.endpoint;
@@ -150,26 +143,28 @@ async function settleFromRawResponse(call: GuardedCall, description: CallDescrip
           // Not JSON: not an event we read usage from.
         }
       }
-      if (tracker.usage) await call.settle(tracker.usage, tracker.model);
-      else await call.fail(noUsage('stream ended without usage'), streamedEstimate(description, tracker));
+      await call.finishStream({}, { final: tracker.usage, model: tracker.model }, tracker.output);
       return;
     }
     const { usage, model } = resultUsage(endpoint, JSON.parse(text));
     if (usage) await call.settle(usage, model);
-    else await call.fail(noUsage('no usage in the response'), worstCase(description));
+    else await call.releaseUnreported(undefined, 'no usage in the response');
   } catch (error) {
-    if (!call.done) await call.fail(error, tracker.usage ?? streamedEstimate(description, tracker));
+    if (call.done) return;
+    // A stream cut short follows rule 2; a non-stream response was generated in full: rule 1.
+    if (description.stream) await call.finishStream({ error }, { final: tracker.usage, model: tracker.model }, tracker.output);
+    else await call.releaseUnreported(undefined, 'the response body could not be read');
   }
 }
 
 async function observeResult(call: GuardedCall, description: CallDescription, endpoint: OpenAIEndpoint, hideUsageChunk: boolean, result: unknown): Promise<unknown> {
   if (description.stream && isStream(result)) {
-    wrapStream(result, call, description, new StreamUsageTracker(endpoint, hideUsageChunk));
+    wrapStream(result, call, new StreamUsageTracker(endpoint, hideUsageChunk));
     return result;
   }
   const { usage, model } = resultUsage(endpoint, result);
   if (usage) await call.settle(usage, model);
-  else await call.fail(noUsage('no usage in the response'), worstCase(description));
+  else await call.releaseUnreported(undefined, 'no usage in the response');
   return result;
 }
 
@@ -187,14 +182,10 @@ function isStream(v: unknown): v is StreamLike {
  * `tee()` and `toReadableStream()` all read from) lazily: nothing is read until
  * the caller reads. Settles at the end, or releases on error/abandon/abort.
  */
-function wrapStream(stream: StreamLike, call: GuardedCall, description: CallDescription, tracker: StreamUsageTracker): void {
+function wrapStream(stream: StreamLike, call: GuardedCall, tracker: StreamUsageTracker): void {
   const source = stream.iterator;
-  const finish = async (outcome: { error?: unknown; abandoned?: boolean }) => {
-    if (call.done) return;
-    if (tracker.usage) return call.settle(tracker.usage, tracker.model);
-    if (!outcome.error && !outcome.abandoned) return call.fail(noUsage('stream ended without usage'), streamedEstimate(description, tracker));
-    return call.fail(outcome.error ?? abandoned(), streamedEstimate(description, tracker));
-  };
+  // The one rule for a stream's end (see `../common/unreported-usage.ts`).
+  const finish = (outcome: { error?: unknown; abandoned?: boolean }) => call.finishStream(outcome, { final: tracker.usage, model: tracker.model }, tracker.output);
   stream.iterator = function guardedIterator(this: unknown, ...args: unknown[]) {
     const inner = source.apply(this, args);
     return observeAsyncIterator(filterIterator(inner, tracker), () => undefined, finish);
@@ -219,21 +210,6 @@ function filterIterator(source: AsyncIterator<unknown>, tracker: StreamUsageTrac
   if (source.return) it.return = (v?: unknown) => source.return!(v);
   if (source.throw) it.throw = (e?: unknown) => source.throw!(e);
   return it;
-}
-
-/**
- * Usage when a stream reported none (abandoned, aborted, failed, or a server
- * that ignores `include_usage`): the provider still bills what it processed,
- * so we charge the input estimate and the streamed output at 3 bytes per token
- * rather than nothing.
- */
-function streamedEstimate(description: CallDescription, tracker: StreamUsageTracker): UsageTokens {
-  return { inputTokens: description.estimatedInputTokens, outputTokens: Math.ceil(tracker.outputChars / BYTES_PER_TOKEN) };
-}
-
-/** A response without usage is charged at its reservation (input estimate + max output). */
-function worstCase(description: CallDescription): UsageTokens {
-  return { inputTokens: description.estimatedInputTokens, outputTokens: description.maxOutputTokens };
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

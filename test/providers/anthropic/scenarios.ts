@@ -252,9 +252,39 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
       expect(guard.pendingCount).toBe(0);
       const outcome = lastOutcome(log)!;
       expect(outcome.outcome).toBe('released');
-      expect(outcome.reasons.join(' ')).toMatch(/StreamAborted/);
+      expect(outcome.reasons.join(' ')).toMatch(/StreamAbandoned/);
       expect(outcome.actualInputTokens).toBe(20); // message_start was read
       expect((await ourSpans())[0]!.status.code).toBe(SpanStatusCode.ERROR);
+    });
+
+    it('usage not reported, completed response: released charging the projection (UsageNotReported)', async () => {
+      const { guard, log } = makeGuard();
+      fake.behaviour.omitUsage = true;
+      await client(guard).messages.create({ model: MODEL, max_tokens: 1000, messages: userMessage() });
+      expect(guard.pendingCount).toBe(0);
+      const d = lastDecision(log)!;
+      const outcome = lastOutcome(log)!;
+      expect(outcome).toMatchObject({ outcome: 'released', actualInputTokens: d.estimatedInputTokens, actualOutputTokens: 1000, actualCents: d.projectedCents });
+      expect(outcome.reasons).toEqual(['released: UsageNotReported']);
+    });
+
+    it('usage not reported, stream abandoned before message_start usage: charged the input estimate and the streamed bytes (StreamAbandoned)', async () => {
+      const { guard, log } = makeGuard();
+      fake.behaviour = { omitUsage: true, chunkDelayMs: 5, streamChunks: 50 };
+      const stream = await client(guard).messages.create({ model: MODEL, max_tokens: 1000, messages: userMessage(), stream: true });
+      let text = '';
+      let deltas = 0;
+      for await (const event of stream) {
+        if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+        if (event.type === 'content_block_delta' && ++deltas === 4) break;
+      }
+      expect(guard.pendingCount).toBe(0);
+      const d = lastDecision(log)!;
+      const outcome = lastOutcome(log)!;
+      expect(Buffer.byteLength(text)).toBeGreaterThan(3);
+      expect(outcome).toMatchObject({ outcome: 'released', actualInputTokens: d.estimatedInputTokens, actualOutputTokens: Math.ceil(Buffer.byteLength(text) / 3) });
+      expect(outcome.actualCents).toBeGreaterThan(0);
+      expect(outcome.reasons).toEqual(['released: StreamAbandoned']);
     });
 
     it('stream abort via controller.abort() before reading releases too', async () => {

@@ -225,8 +225,28 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     expect(h.guard.pendingCount).toBe(0);
     const [o] = outcomes(h.log);
     expect(o!.outcome).toBe('released');
-    expect(o!.reasons[0]).toContain('StreamAbandonedError');
+    expect(o!.reasons[0]).toBe('released: StreamAbandoned');
     expect((await lastSpan()).status.code).toBe(SpanStatusCode.ERROR);
+  });
+
+  it('usage not reported, stream abandoned: charged the input estimate and the streamed bytes at 3 bytes/token (StreamAbandoned)', async () => {
+    h.knobs.omitUsage = true;
+    h.fake.behaviour.streamChunks = 20;
+    h.fake.behaviour.chunkDelayMs = 5;
+    const client = makeClient(mode);
+    const out = await client.send(new sdk.ConverseStreamCommand(converseInput(SONNET)));
+    let text = '';
+    let deltas = 0;
+    for await (const event of out.stream!) {
+      text += event.contentBlockDelta?.delta?.text ?? '';
+      if (event.contentBlockDelta && ++deltas === 3) break;
+    }
+    expect(h.guard.pendingCount).toBe(0);
+    const [d] = decisions(h.log);
+    const [o] = outcomes(h.log);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(3);
+    expect(o).toMatchObject({ outcome: 'released', actualInputTokens: d!.estimatedInputTokens, actualOutputTokens: Math.ceil(Buffer.byteLength(text) / 3) });
+    expect(o!.reasons[0]).toBe('released: StreamAbandoned');
   });
 
   it('stream error: a modelStreamErrorException mid-stream releases with the error', async () => {
@@ -321,14 +341,15 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     }
   });
 
-  it('usage not reported: released charging the worst case', async () => {
+  it('usage not reported, completed response: released charging the projection (UsageNotReported)', async () => {
     h.knobs.omitUsage = true;
     const client = makeClient(mode);
     await client.send(new sdk.InvokeModelCommand({ modelId: HAIKU, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 1000, messages: [] }) }));
     const [d] = decisions(h.log);
     const [o] = outcomes(h.log);
     expect(o!.outcome).toBe('released');
-    expect(o!.reasons[0]).toContain('UsageNotReportedError');
+    expect(o!.reasons[0]).toBe('released: UsageNotReported');
+    expect(o!.actualInputTokens).toBe(d!.estimatedInputTokens);
     expect(o!.actualOutputTokens).toBe(1000);
     expect(o!.actualCents).toBe(d!.projectedCents);
     expect(h.guard.pendingCount).toBe(0);

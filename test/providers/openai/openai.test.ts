@@ -279,6 +279,35 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
     expect(stream.controller.signal.aborted).toBe(true);
   });
 
+  it('usage not reported, completed response: released charging the projection (UsageNotReported)', async () => {
+    const { client, t } = setup(mode, []);
+    fake.behaviour.omitUsage = true;
+    await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 500 });
+    await until(() => t.outcomes().length === 1);
+    const d = t.decisions()[0]!;
+    expect(t.outcomes()[0]).toMatchObject({ outcome: 'released', actualInputTokens: d.estimatedInputTokens, actualOutputTokens: 500, actualCents: d.projectedCents });
+    expect(t.outcomes()[0]!.reasons[0]).toBe('released: UsageNotReported');
+    expect(t.guard.pendingCount).toBe(0);
+  });
+
+  it('usage not reported, stream abandoned: charged the input estimate and the streamed bytes at 3 bytes/token (StreamAbandoned)', async () => {
+    const { client, t } = setup(mode, []);
+    fake.behaviour = { omitUsage: true, streamChunks: 50, chunkDelayMs: 2 };
+    const stream = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 500, stream: true });
+    let n = 0;
+    let text = '';
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      if (++n === 6) break;
+    }
+    await until(() => t.outcomes().length === 1);
+    const d = t.decisions()[0]!;
+    expect(Buffer.byteLength(text)).toBeGreaterThan(3);
+    expect(t.outcomes()[0]).toMatchObject({ outcome: 'released', actualInputTokens: d.estimatedInputTokens, actualOutputTokens: Math.ceil(Buffer.byteLength(text) / 3) });
+    expect(t.outcomes()[0]!.reasons[0]).toBe('released: StreamAbandoned');
+    expect(t.guard.pendingCount).toBe(0);
+  });
+
   it('stream aborted through its controller before reading: released', async () => {
     const { client, t } = setup(mode, []);
     const stream = await client.responses.create({ model: 'gpt-4o', input: 'hi', max_output_tokens: 50, stream: true });

@@ -232,7 +232,6 @@ export class SpendGuard {
         // Shadow: enforce would have failed closed; record that as the would-be action.
         shadowFires.push({ cap: { amountCents: 0, window: 'per_call', action: 'block', reason: 'unknown model' }, key: null, rank: ACTION_RANK.block });
       }
-      rates = null;
     }
     const projectedAt = (r: TokenRates | null) => nanocentsToCentsCeil(projectNanocents(r ?? ZERO_RATES, request.estimatedInputTokens, request.maxOutputTokens));
     const projected = projectedAt(rates);

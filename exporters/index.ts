@@ -23,7 +23,7 @@ export {
   type OrphanCheckpoints,
 } from './file/checkpoints.js';
 export { FileDecisionLogExporter } from './file/file-exporter.js';
-export { DURABILITIES, type Durability } from '../src/log-store.js';
+export { DURABILITIES, type Durability } from '../src/engine/log-store.js';
 export { FileDecisionLogStore, type FileDecisionLogStoreOptions } from './file/file-store.js';
 export { readLines, type FileLine } from './file/lines.js';
 export { assertChainId, chainFileName, newChainId, parseChainFileName, type ChainFileName } from './file/naming.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2);
-const providersDir = join(root, 'test/providers');
+const providersDir = join(root, 'test/instrumentations');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 function installedVersion(pkg) {
@@ -25,7 +25,7 @@ for (const provider of readdirSync(providersDir).sort()) {
   const file = join(providersDir, provider, 'matrix.json');
   if (!existsSync(file) || (only.length && !only.includes(provider))) continue;
   const matrix = JSON.parse(readFileSync(file, 'utf8'));
-  const tests = [matrix.tests ?? `test/providers/${provider}`].flat();
+  const tests = [matrix.tests ?? `test/instrumentations/${provider}`].flat();
   const locked = installedVersion(matrix.package);
   // Each version is installed over the previous one; the locked one is restored after.
   try {

@@ -4,7 +4,7 @@
  *
  * This entry point is the provider-free core. @packageDocumentation
  */
-export { canonicalJson } from './canonical-json.js';
+export { canonicalJson } from './audit/canonical-json.js';
 export {
   chainIdOf,
   CHECKPOINT_TYPE,
@@ -16,27 +16,19 @@ export {
   type Checkpoint,
   type CheckpointBody,
   type CheckpointWriterOptions,
-} from './checkpoint.js';
-export { compareCodePoints, entryCanonicalJson, MAX_ENTRY_DEPTH } from './entry-json.js';
-export { MAX_LOG_LINE_LENGTH, parseLogLine } from './log-line.js';
-export { rotateChainKey, type RotateChainKeyOptions } from './rotate-key.js';
-export { describeBadSignerChange, isSignerChange, SIGNER_CHANGE, signerChangeDecision, type SignerChangeDecision } from './rotation.js';
-export { CAPABILITY_TIERS, capabilitySatisfies, type CapabilityTier } from './capability.js';
-export { ChainWriter, computeEntryHash, GENESIS_HASH, signEntry, type ChainHead, type DecisionLogEntry, type DecisionPayload } from './chain.js';
-export type { EnforcementMode, SpendAction, SpendDecision, TriggeredCap } from './decision.js';
-export {
-  AgentGuardBlockedError,
-  AgentGuardError,
-  CanonicalizationError,
-  CheckpointError,
-  LogLineError,
-  PolicyValidationError,
-  SpendStoreError,
-  type LogLineErrorCode,
-} from './errors.js';
-export { SpendGuard, type CallRequest, type DecideResult, type PricingConfig, type SpendGuardConfig } from './guard.js';
-export { sha256Hex } from './hash.js';
-export { bytesToHex, hexToBytes } from './hex.js';
+} from './audit/checkpoint.js';
+export { compareCodePoints, entryCanonicalJson, MAX_ENTRY_DEPTH } from './audit/entry-json.js';
+export { MAX_LOG_LINE_LENGTH, parseLogLine } from './audit/log-line.js';
+export { rotateChainKey, type RotateChainKeyOptions } from './audit/rotate-key.js';
+export { describeBadSignerChange, isSignerChange, SIGNER_CHANGE, signerChangeDecision, type SignerChangeDecision } from './audit/rotation.js';
+export { CAPABILITY_TIERS, capabilitySatisfies, type CapabilityTier } from './engine/capability.js';
+export { ChainWriter, computeEntryHash, GENESIS_HASH, signEntry, type ChainHead, type DecisionLogEntry, type DecisionPayload } from './audit/chain.js';
+export type { EnforcementMode, SpendAction, SpendDecision, TriggeredCap } from './audit/decision.js';
+export { AgentGuardError, CanonicalizationError, CheckpointError, LogLineError, type LogLineErrorCode } from './audit/errors.js';
+export { AgentGuardBlockedError, PolicyValidationError, SpendStoreError } from './engine/errors.js';
+export { SpendGuard, type CallRequest, type DecideResult, type PricingConfig, type SpendGuardConfig } from './engine/guard.js';
+export { sha256Hex } from './audit/hash.js';
+export { bytesToHex, hexToBytes } from './audit/hex.js';
 export {
   generateKeypair,
   loadSigningKeysFromFile,
@@ -46,10 +38,10 @@ export {
   signingKeysFromHex,
   signingKeysToHex,
   type SigningKeys,
-} from './keys.js';
-export { DURABILITIES, InMemoryDecisionLogStore, type DecisionLogStore, type Durability } from './log-store.js';
-export { InMemorySpendStore } from './memory-spend-store.js';
-export { parsePolicies, parsePolicy, SCOPE_FIELDS, type CapAction, type ScopeField, type SpendCap, type SpendPolicy, type SpendScope } from './policy.js';
+} from './audit/keys.js';
+export { DURABILITIES, InMemoryDecisionLogStore, type DecisionLogStore, type Durability } from './engine/log-store.js';
+export { InMemorySpendStore } from './engine/memory-spend-store.js';
+export { parsePolicies, parsePolicy, SCOPE_FIELDS, type CapAction, type ScopeField, type SpendCap, type SpendPolicy, type SpendScope } from './engine/policy.js';
 export {
   GenaiPricesTable,
   nanocentsToCentsCeil,
@@ -62,9 +54,9 @@ export {
   type PriceTable,
   type TokenRates,
   type UsageTokens,
-} from './pricing.js';
-export { createSigner, verifySignature, verifySignatureAsync, type Signer, type SignerBackend } from './signer.js';
-export type { ReserveRequest, ReserveResult, SettleRequest, SpendStore, WindowHold } from './spend-store.js';
+} from './engine/pricing.js';
+export { createSigner, verifySignature, verifySignatureAsync, type Signer, type SignerBackend } from './audit/signer.js';
+export type { ReserveRequest, ReserveResult, SettleRequest, SpendStore, WindowHold } from './engine/spend-store.js';
 export { spendStoreFromUrl } from './stores/from-url.js';
 export { RedisSpendStore, TENANT_HASH_TAG, type RedisHashTag, type RedisScriptClient, type RedisSpendStoreOptions } from './stores/redis-spend-store.js';
 export { SqliteSpendStore, type SqliteSpendStoreOptions } from './stores/sqlite-spend-store.js';
@@ -79,10 +71,10 @@ export {
   type LocatedFailure,
   type VerifyFailureReason,
   type VerifyOptions,
-} from './verify.js';
-export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './windows.js';
-export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type EnvConfig, type InstrumentationName } from './env-config.js';
-export { loadPolicyFile } from './policy-file.js';
-export { watchPolicyFile, type PolicyWatch, type PolicyWatchOptions } from './policy-watch.js';
-export { METRIC, SpendMetrics, type SpendMetricsOptions } from './metrics.js';
-export { emptyReplayTally, replayDecisions, type ReplayOptions, type ReplayReport, type ReplaySource, type ReplayTally } from './replay/index.js';
+} from './audit/verify.js';
+export { windowAt, WINDOWS, type SpendWindow, type WindowInstance } from './engine/windows.js';
+export { ConfigError, configFromEnv, failOpenRequested, INSTRUMENTATION_NAMES, signingKeysFromEnv, type EnvConfig, type InstrumentationName } from './register/env-config.js';
+export { loadPolicyFile } from './engine/policy-file.js';
+export { watchPolicyFile, type PolicyWatch, type PolicyWatchOptions } from './engine/policy-watch.js';
+export { METRIC, SpendMetrics, type SpendMetricsOptions } from './engine/metrics.js';
+export { emptyReplayTally, replayDecisions, type ReplayOptions, type ReplayReport, type ReplaySource, type ReplayTally } from './cli/replay/index.js';

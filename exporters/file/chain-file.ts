@@ -1,7 +1,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/chain.js';
-import type { Signer } from '../../src/signer.js';
+import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/audit/chain.js';
+import type { Signer } from '../../src/audit/signer.js';
 import { ChainCheckpointer, type CheckpointOptions } from './checkpoints.js';
 import { lockChain } from './lock.js';
 import { recoverChain, type ChainRecovery, type DecisionLogWarning } from './recovery.js';

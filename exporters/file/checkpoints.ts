@@ -1,9 +1,9 @@
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { ChainHead, DecisionLogEntry } from '../../src/chain.js';
-import { CheckpointWriter, type Checkpoint } from '../../src/checkpoint.js';
-import { isSignerChange } from '../../src/rotation.js';
-import type { Signer } from '../../src/signer.js';
+import type { ChainHead, DecisionLogEntry } from '../../src/audit/chain.js';
+import { CheckpointWriter, type Checkpoint } from '../../src/audit/checkpoint.js';
+import { isSignerChange } from '../../src/audit/rotation.js';
+import type { Signer } from '../../src/audit/signer.js';
 import { readLines } from './lines.js';
 import { setAsideTail } from './recovery.js';
 

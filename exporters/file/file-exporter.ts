@@ -1,5 +1,5 @@
-import type { ChainHead, DecisionLogEntry } from '../../src/chain.js';
-import type { Signer } from '../../src/signer.js';
+import type { ChainHead, DecisionLogEntry } from '../../src/audit/chain.js';
+import type { Signer } from '../../src/audit/signer.js';
 import { ExportResultCode, type DecisionLogExporter, type ExportResult } from '../exporter.js';
 import { ChainFileWriter, type ChainFileOptions } from './chain-file.js';
 import type { ChainRecovery } from './recovery.js';

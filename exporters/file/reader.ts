@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { DecisionLogEntry } from '../../src/chain.js';
+import type { DecisionLogEntry } from '../../src/audit/chain.js';
 import { readLines } from './lines.js';
 import { CHECKPOINT_FILE_SUFFIX } from './checkpoints.js';
 import { parseChainFileName } from './naming.js';

@@ -1,6 +1,6 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { computeEntryHash, type ChainHead, type DecisionLogEntry } from '../../src/chain.js';
+import { computeEntryHash, type ChainHead, type DecisionLogEntry } from '../../src/audit/chain.js';
 import { parseChainFileName } from './naming.js';
 
 /** Something the log found and dealt with that an operator should know about. */

@@ -1,7 +1,7 @@
-import type { DecisionLogEntry } from '../../src/chain.js';
-import type { Checkpoint } from '../../src/checkpoint.js';
-import type { ChainVerificationFailure, VerifyFailureReason } from '../../src/verify.js';
-import { PipelinedChainVerifier } from '../../src/verify.js';
+import type { DecisionLogEntry } from '../../src/audit/chain.js';
+import type { Checkpoint } from '../../src/audit/checkpoint.js';
+import type { ChainVerificationFailure, VerifyFailureReason } from '../../src/audit/verify.js';
+import { PipelinedChainVerifier } from '../../src/audit/verify.js';
 import { availableParallelism } from 'node:os';
 import {
   gatherCheckpoints,

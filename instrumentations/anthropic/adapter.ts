@@ -1,5 +1,5 @@
 import { context, trace, type Span } from '@opentelemetry/api';
-import { AgentGuardError } from '../../src/errors.js';
+import { AgentGuardError } from '../../src/audit/errors.js';
 import { streamAbandoned } from '../common/unreported-usage.js';
 import { decideOnce } from '../common/decide-once.js';
 import { apiPromiseClassOf, deferredAPIPromise } from '../common/stainless-api-promise.js';

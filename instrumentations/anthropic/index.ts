@@ -27,5 +27,6 @@ export {
 export { AnthropicUsageAccumulator, toUsageTokens, type AnthropicWireUsage } from './usage.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
 export { withSpendScope, OVERRIDE_HEADERS, type SpendCallOverrides } from '../common/scope-context.js';
-export { AgentGuardBlockedError, AgentGuardError } from '../../src/errors.js';
+export { AgentGuardError } from '../../src/audit/errors.js';
+export { AgentGuardBlockedError } from '../../src/engine/errors.js';
 export { ClampNotAppliedError } from '../common/guarded-call.js';

@@ -3,7 +3,7 @@ import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig 
 import { installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
 import { guardMessagesCreate, type MessagesCreate } from './adapter.js';
 
-/** `@anthropic-ai/sdk` versions this instrumentation is tested against (see test/providers/anthropic/matrix.json). */
+/** `@anthropic-ai/sdk` versions this instrumentation is tested against (see test/instrumentations/anthropic/matrix.json). */
 export const ANTHROPIC_SUPPORTED_VERSIONS = '>=0.50.1 <2';
 export const ANTHROPIC_INSTRUMENTATION_NAME = 'agentguard-spend/instrumentation-anthropic';
 export const ANTHROPIC_INSTRUMENTATION_VERSION = '0.1.0';

@@ -1,4 +1,4 @@
-import type { UsageTokens } from '../../src/pricing.js';
+import type { UsageTokens } from '../../src/engine/pricing.js';
 import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
 
 /**

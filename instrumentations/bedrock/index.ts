@@ -18,5 +18,5 @@ export {
 } from './models.js';
 export { withSpendScope, type SpendCallOverrides } from '../common/scope-context.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
-export { AgentGuardBlockedError } from '../../src/errors.js';
+export { AgentGuardBlockedError } from '../../src/engine/errors.js';
 export { ClampNotAppliedError } from '../common/guarded-call.js';

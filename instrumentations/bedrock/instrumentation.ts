@@ -9,7 +9,7 @@ export const BEDROCK_MODULE = '@aws-sdk/client-bedrock-runtime';
 
 /**
  * Tested range: 3.587.0 is the oldest release with `ConverseCommand` and
- * `ConverseStreamCommand`; test/providers/bedrock/matrix.json lists the oldest and
+ * `ConverseStreamCommand`; test/instrumentations/bedrock/matrix.json lists the oldest and
  * newest versions the suite runs against.
  */
 export const BEDROCK_SUPPORTED_VERSIONS = ['>=3.587.0 <4'];

@@ -29,7 +29,7 @@
  * count (it is the only source with the cache breakdown for Anthropic); Bedrock's
  * metering otherwise (Mistral, Cohere Command R and others put no usage in the body).
  */
-import type { UsageTokens } from '../../src/pricing.js';
+import type { UsageTokens } from '../../src/engine/pricing.js';
 import { isObject } from './models.js';
 
 /** Usage as reported, before normalization: `input` is the UNCACHED input. */

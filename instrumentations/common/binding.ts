@@ -1,9 +1,9 @@
 import { trace, type Tracer } from '@opentelemetry/api';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
-import type { CapabilityTier } from '../../src/capability.js';
-import { AgentGuardError } from '../../src/errors.js';
-import { SpendGuard, type SpendGuardConfig } from '../../src/guard.js';
-import type { SpendPolicy, SpendScope } from '../../src/policy.js';
+import type { CapabilityTier } from '../../src/engine/capability.js';
+import { AgentGuardError } from '../../src/audit/errors.js';
+import { SpendGuard, type SpendGuardConfig } from '../../src/engine/guard.js';
+import type { SpendPolicy, SpendScope } from '../../src/engine/policy.js';
 import type { GuardBinding } from './guarded-call.js';
 
 /** Configuration shared by the three provider instrumentations. */

@@ -1,6 +1,6 @@
 import { context, createContextKey, type Context } from '@opentelemetry/api';
-import { CAPABILITY_TIERS, type CapabilityTier } from '../../src/capability.js';
-import type { SpendScope } from '../../src/policy.js';
+import { CAPABILITY_TIERS, type CapabilityTier } from '../../src/engine/capability.js';
+import type { SpendScope } from '../../src/engine/policy.js';
 
 /** Per-call overrides of the default scope and capability claim. */
 export interface SpendCallOverrides {

@@ -17,7 +17,7 @@
  * In both 1 and 2 a part the provider did report (an input count from a
  * stream's first event, say) replaces the estimate for that part.
  */
-import type { UsageTokens } from '../../src/pricing.js';
+import type { UsageTokens } from '../../src/engine/pricing.js';
 import { StreamAbandonedError, UsageNotReportedError } from './call-errors.js';
 import { BYTES_PER_TOKEN } from './estimate.js';
 

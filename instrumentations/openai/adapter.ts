@@ -1,6 +1,6 @@
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import { takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
-import type { UsageTokens } from '../../src/pricing.js';
+import type { UsageTokens } from '../../src/engine/pricing.js';
 import { StreamedOutput } from '../common/unreported-usage.js';
 import { defaultMaxOutputTokens, InputCollector } from './estimate.js';
 

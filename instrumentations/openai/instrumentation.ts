@@ -6,7 +6,7 @@ import { preloadTokenizer } from './estimate.js';
 import { isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless-api-promise.js';
 import { makeGuardedCreate } from './guarded-create.js';
 
-/** The `openai` versions this instrumentation is tested with (see `test/providers/openai/matrix.json`). */
+/** The `openai` versions this instrumentation is tested with (see `test/instrumentations/openai/matrix.json`). */
 export const SUPPORTED_OPENAI_VERSIONS = ['>=5.0.0 <8'];
 export const INSTRUMENTATION_NAME = 'agentguard-spend/instrumentations/openai';
 export const INSTRUMENTATION_VERSION = '0.1.0';

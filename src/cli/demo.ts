@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readDecisionLog } from '../../exporters/file/reader.js';
-import type { SpendDecision } from '../decision.js';
+import type { SpendDecision } from '../audit/decision.js';
 import { CliError } from './errors.js';
 import { keygen } from './keygen.js';
 import { runReport } from './report-command.js';

@@ -1,5 +1,5 @@
 import { open, stat, unlink } from 'node:fs/promises';
-import { generateKeypair, signingKeysToHex } from '../keys.js';
+import { generateKeypair, signingKeysToHex } from '../audit/keys.js';
 import { CliError } from './errors.js';
 
 /** Options of `agentguard-spend keygen`. */

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { hexToBytes } from '../hex.js';
+import { hexToBytes } from '../audit/hex.js';
 import { CliError } from './errors.js';
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;

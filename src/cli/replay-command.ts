@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { listChains, readChain, type ChainSource } from '../../exporters/file/reader.js';
-import type { PricingConfig } from '../guard.js';
-import { loadPolicyFile } from '../policy-file.js';
-import type { SpendPolicy } from '../policy.js';
-import { GenaiPricesTable, OverridePriceTable } from '../pricing.js';
-import { replayDecisions, type ReplayReport, type ReplayTally } from '../replay/index.js';
+import type { PricingConfig } from '../engine/guard.js';
+import { loadPolicyFile } from '../engine/policy-file.js';
+import type { SpendPolicy } from '../engine/policy.js';
+import { GenaiPricesTable, OverridePriceTable } from '../engine/pricing.js';
+import { replayDecisions, type ReplayReport, type ReplayTally } from './replay/index.js';
 import { CliError } from './errors.js';
 import { dollars, table } from './format.js';
 

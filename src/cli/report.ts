@@ -1,6 +1,6 @@
 import { listChains, readChain } from '../../exporters/file/reader.js';
-import type { SpendDecision } from '../decision.js';
-import { SCOPE_FIELDS } from '../policy.js';
+import type { SpendDecision } from '../audit/decision.js';
+import { SCOPE_FIELDS } from '../engine/policy.js';
 
 /**
  * Counts and cents for one group of decisions. Cents are whole cents, as in

@@ -5,11 +5,11 @@ import type { CheckpointProblem } from '../../exporters/file/checkpoints.js';
 import { parseChainFileName } from '../../exporters/file/naming.js';
 import { listChains } from '../../exporters/file/reader.js';
 import { scanTail } from '../../exporters/file/recovery.js';
-import { ChainWriter, type DecisionLogEntry } from '../chain.js';
-import { loadSigningKeysFromFile, signerFingerprint, type SigningKeys } from '../keys.js';
-import { shownPath } from '../hex.js';
-import { isSignerChange } from '../rotation.js';
-import { createSigner, type Signer } from '../signer.js';
+import { ChainWriter, type DecisionLogEntry } from '../audit/chain.js';
+import { loadSigningKeysFromFile, signerFingerprint, type SigningKeys } from '../audit/keys.js';
+import { shownPath } from '../audit/hex.js';
+import { isSignerChange } from '../audit/rotation.js';
+import { createSigner, type Signer } from '../audit/signer.js';
 import { CliError } from './errors.js';
 import { resolvePublicKey } from './public-key.js';
 

@@ -3,7 +3,7 @@ import { AnthropicSpendGuardInstrumentation } from '../../instrumentations/anthr
 import { BedrockSpendGuardInstrumentation, BEDROCK_MODULE } from '../../instrumentations/bedrock/instrumentation.js';
 import type { SpendGuardInstrumentationConfig } from '../../instrumentations/common/binding.js';
 import { OpenAISpendGuardInstrumentation } from '../../instrumentations/openai/instrumentation.js';
-import type { InstrumentationName } from '../env-config.js';
+import type { InstrumentationName } from './env-config.js';
 
 /** A provider instrumentation `register` can enable: the package it patches and how to build it. */
 export interface InstrumentationEntry {

@@ -5,10 +5,10 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { FileDecisionLogStore } from '../../exporters/file/file-store.js';
 import type { SpendGuardInstrumentationConfig } from '../../instrumentations/common/binding.js';
-import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName } from '../env-config.js';
-import { SpendGuard } from '../guard.js';
-import { watchPolicyFile, type PolicyWatch } from '../policy-watch.js';
-import type { SpendStore } from '../spend-store.js';
+import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName } from './env-config.js';
+import { SpendGuard } from '../engine/guard.js';
+import { watchPolicyFile, type PolicyWatch } from '../engine/policy-watch.js';
+import type { SpendStore } from '../engine/spend-store.js';
 import { INSTRUMENTATIONS } from './instrumentations.js';
 import { spendStoreFromEnv } from './spend-store.js';
 

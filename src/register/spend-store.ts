@@ -1,6 +1,6 @@
-import { ConfigError } from '../env-config.js';
-import { InMemorySpendStore } from '../memory-spend-store.js';
-import type { SpendStore } from '../spend-store.js';
+import { ConfigError } from './env-config.js';
+import { InMemorySpendStore } from '../engine/memory-spend-store.js';
+import type { SpendStore } from '../engine/spend-store.js';
 import { spendStoreFromUrl } from '../stores/from-url.js';
 
 /**

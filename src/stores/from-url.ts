@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { SpendStoreError } from '../errors.js';
-import { InMemorySpendStore } from '../memory-spend-store.js';
-import type { SpendStore } from '../spend-store.js';
+import { SpendStoreError } from '../engine/errors.js';
+import { InMemorySpendStore } from '../engine/memory-spend-store.js';
+import type { SpendStore } from '../engine/spend-store.js';
 import { RedisSpendStore, TENANT_HASH_TAG, redactUrl } from './redis-spend-store.js';
 import { SqliteSpendStore } from './sqlite-spend-store.js';
 

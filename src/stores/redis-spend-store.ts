@@ -1,5 +1,5 @@
-import { SpendStoreError } from '../errors.js';
-import type { ReserveRequest, ReserveResult, SettleRequest, SpendStore } from '../spend-store.js';
+import { SpendStoreError } from '../engine/errors.js';
+import type { ReserveRequest, ReserveResult, SettleRequest, SpendStore } from '../engine/spend-store.js';
 import { OPEN_LUA, READ_LUA, RESERVE_LUA, script, SETTLE_LUA, type LuaScript } from './redis-scripts.js';
 
 /**

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { SpendStoreError } from '../errors.js';
-import type { ReserveRequest, ReserveResult, SettleRequest, SpendStore } from '../spend-store.js';
+import { SpendStoreError } from '../engine/errors.js';
+import type { ReserveRequest, ReserveResult, SettleRequest, SpendStore } from '../engine/spend-store.js';
 
 /** Options of {@link SqliteSpendStore}. */
 export interface SqliteSpendStoreOptions {

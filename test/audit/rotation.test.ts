@@ -14,7 +14,7 @@ import {
   type DecisionLogEntry,
   type Signer,
 } from '../../src/index.js';
-import { bytesToHex } from '../../src/hex.js';
+import { bytesToHex } from '../../src/audit/hex.js';
 import { decision, keysOf, signerOf } from './helpers.js';
 
 const k1 = keysOf(1).publicKey;

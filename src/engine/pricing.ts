@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { canonicalJson } from './canonical-json.js';
-import { sha256Hex } from './hash.js';
+import { canonicalJson } from '../audit/canonical-json.js';
+import { sha256Hex } from '../audit/hash.js';
 
 /**
  * Money inside the engine is integer nanocents (1e-9 cent) so that fractional

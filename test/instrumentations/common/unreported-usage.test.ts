@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fillUnreported, StreamedOutput, streamAbandoned, usageNotReported } from '../../instrumentations/common/unreported-usage.js';
-import { errorName } from '../../instrumentations/common/call-errors.js';
+import { fillUnreported, StreamedOutput, streamAbandoned, usageNotReported } from '../../../instrumentations/common/unreported-usage.js';
+import { errorName } from '../../../instrumentations/common/call-errors.js';
 
 describe('unreported usage: the one rule', () => {
   it('uses the same reason names for every provider', () => {

@@ -1,8 +1,8 @@
-import { CAPABILITY_TIERS, type CapabilityTier } from '../capability.js';
-import type { SpendDecision } from '../decision.js';
-import type { CallRequest, DecideResult } from '../guard.js';
-import { SCOPE_FIELDS, type SpendScope } from '../policy.js';
-import type { UsageTokens } from '../pricing.js';
+import { CAPABILITY_TIERS, type CapabilityTier } from '../../engine/capability.js';
+import type { SpendDecision } from '../../audit/decision.js';
+import type { CallRequest, DecideResult } from '../../engine/guard.js';
+import { SCOPE_FIELDS, type SpendScope } from '../../engine/policy.js';
+import type { UsageTokens } from '../../engine/pricing.js';
 
 /**
  * What a call ended up as, on either side of a replay: stopped, or sent with

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorName, StreamAbandonedError, UsageNotReportedError } from '../../instrumentations/common/call-errors.js';
+import { errorName, StreamAbandonedError, UsageNotReportedError } from '../../../instrumentations/common/call-errors.js';
 
 describe('errorName', () => {
   it('uses a set name', () => {

@@ -1,5 +1,5 @@
-import type { ChainHead, DecisionLogEntry } from './chain.js';
-import type { Signer } from './signer.js';
+import type { ChainHead, DecisionLogEntry } from '../audit/chain.js';
+import type { Signer } from '../audit/signer.js';
 
 /**
  * How durable an entry is when `append` resolves, i.e. before the guarded

@@ -1,5 +1,5 @@
 import { metrics, type Attributes, type Counter, type Histogram, type Meter, type MeterProvider } from '@opentelemetry/api';
-import type { SpendDecision } from './decision.js';
+import type { SpendDecision } from '../audit/decision.js';
 import type { ScopeField } from './policy.js';
 
 /** Metric names this package emits (through the global `@opentelemetry/api` MeterProvider). */

@@ -1,7 +1,7 @@
 import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decideOnce } from '../../instrumentations/common/decide-once.js';
+import { decideOnce } from '../../../instrumentations/common/decide-once.js';
 
 beforeAll(() => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

@@ -1,6 +1,6 @@
 import { InstrumentationBase, isWrapped } from '@opentelemetry/instrumentation';
 import { describe, expect, it } from 'vitest';
-import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../../instrumentations/common/coexisting-wrap.js';
+import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../../../instrumentations/common/coexisting-wrap.js';
 
 const MARKER = Symbol('test coexisting wrapper');
 

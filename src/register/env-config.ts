@@ -1,10 +1,10 @@
-import { CAPABILITY_TIERS, type CapabilityTier } from './capability.js';
-import { AgentGuardError } from './errors.js';
-import { loadSigningKeysFromFile, signingKeysFromHex, type SigningKeys } from './keys.js';
-import { shownPath } from './hex.js';
-import { DURABILITIES, type Durability } from './log-store.js';
-import { loadPolicyFile } from './policy-file.js';
-import type { SpendPolicy, SpendScope } from './policy.js';
+import { CAPABILITY_TIERS, type CapabilityTier } from '../engine/capability.js';
+import { AgentGuardError } from '../audit/errors.js';
+import { loadSigningKeysFromFile, signingKeysFromHex, type SigningKeys } from '../audit/keys.js';
+import { shownPath } from '../audit/hex.js';
+import { DURABILITIES, type Durability } from '../engine/log-store.js';
+import { loadPolicyFile } from '../engine/policy-file.js';
+import type { SpendPolicy, SpendScope } from '../engine/policy.js';
 
 /** A configuration problem; the message names the environment variable. */
 export class ConfigError extends AgentGuardError {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { capabilitySatisfies, CAPABILITY_TIERS, type CapabilityTier } from './capability.js';
-import { ChainWriter, type DecisionLogEntry } from './chain.js';
-import type { EnforcementMode, SpendAction, SpendDecision, TriggeredCap } from './decision.js';
-import { AgentGuardError } from './errors.js';
+import { ChainWriter, type DecisionLogEntry } from '../audit/chain.js';
+import type { EnforcementMode, SpendAction, SpendDecision, TriggeredCap } from '../audit/decision.js';
+import { AgentGuardError } from '../audit/errors.js';
 import { InMemoryDecisionLogStore, type DecisionLogStore } from './log-store.js';
 import { InMemorySpendStore } from './memory-spend-store.js';
 import { SCOPE_FIELDS, type SpendCap, type SpendPolicy, type SpendScope } from './policy.js';
@@ -18,10 +18,10 @@ import {
   type TokenRates,
   type UsageTokens,
 } from './pricing.js';
-import { publicKeyFromSeed, type SigningKeys } from './keys.js';
+import { publicKeyFromSeed, type SigningKeys } from '../audit/keys.js';
 import { SpendMetrics, type SpendMetricsOptions } from './metrics.js';
-import type { SignerChangeDecision } from './rotation.js';
-import { createSigner, type SignerBackend } from './signer.js';
+import type { SignerChangeDecision } from '../audit/rotation.js';
+import { createSigner, type SignerBackend } from '../audit/signer.js';
 import type { SpendStore, WindowHold } from './spend-store.js';
 import { sharedWindowAt } from './windows.js';
 

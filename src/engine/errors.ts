@@ -1,12 +1,5 @@
-import type { SpendDecision, TriggeredCap } from './decision.js';
-
-/** Base class of every error this package throws on purpose. */
-export class AgentGuardError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import type { SpendDecision, TriggeredCap } from '../audit/decision.js';
+import { AgentGuardError } from '../audit/errors.js';
 
 /**
  * Thrown by wrappers and instrumentations when a decision is `block`, before the
@@ -39,32 +32,5 @@ export class PolicyValidationError extends AgentGuardError {
   }
 }
 
-/** A value cannot be canonicalized (RFC 8785) or carried in a decision. */
-export class CanonicalizationError extends AgentGuardError {}
-
 /** A spend store could not do what was asked (unreachable, locked, corrupt). */
 export class SpendStoreError extends AgentGuardError {}
-
-/** A checkpoint could not be made (no chain id yet, signer not the chain's current key, entries out of order). */
-export class CheckpointError extends AgentGuardError {}
-
-/** What is wrong with a stored log line, as a stable code. */
-export type LogLineErrorCode =
-  | 'invalid_utf8'
-  | 'invalid_json'
-  | 'not_an_object'
-  | 'missing_field'
-  | 'bad_field'
-  | 'unknown_field'
-  | 'line_too_long';
-
-/** A stored decision-log line is not a well-formed entry. `code` says why, `field` which field. */
-export class LogLineError extends AgentGuardError {
-  readonly code: LogLineErrorCode;
-  readonly field: string | undefined;
-  constructor(code: LogLineErrorCode, message: string, field?: string, options?: ErrorOptions) {
-    super(`log line: ${message}`, options);
-    this.code = code;
-    this.field = field;
-  }
-}

@@ -1,10 +1,10 @@
-import type { SpendDecision } from '../decision.js';
-import { SpendGuard, type CallRequest, type DecideResult, type PricingConfig } from '../guard.js';
-import { generateKeypair } from '../keys.js';
-import type { DecisionLogStore } from '../log-store.js';
-import { InMemorySpendStore } from '../memory-spend-store.js';
-import { SCOPE_FIELDS, type SpendPolicy } from '../policy.js';
-import type { PriceTable } from '../pricing.js';
+import type { SpendDecision } from '../../audit/decision.js';
+import { SpendGuard, type CallRequest, type DecideResult, type PricingConfig } from '../../engine/guard.js';
+import { generateKeypair } from '../../audit/keys.js';
+import type { DecisionLogStore } from '../../engine/log-store.js';
+import { InMemorySpendStore } from '../../engine/memory-spend-store.js';
+import { SCOPE_FIELDS, type SpendPolicy } from '../../engine/policy.js';
+import type { PriceTable } from '../../engine/pricing.js';
 import { fateChanged, recordedCall, recordedFate, recordedUsage, replayedFate, usageUnder, type CallFate } from './recorded.js';
 import { addTally, addToGroup, decisionContribution, emptyReplayTally, sortedGroups, spendContribution, type ReplayTally } from './tally.js';
 

@@ -19,7 +19,7 @@ import {
   type DecisionLogEntry,
   type SigningKeys,
 } from '../../src/index.js';
-import { call, clone, KEYS, makeGuard, policy } from '../engine/helpers.js';
+import { call, clone, KEYS, makeGuard, policy } from '../helpers/engine.js';
 
 type Entry = DecisionLogEntry;
 

@@ -12,7 +12,7 @@ import {
   type Checkpoint,
   type DecisionLogEntry,
 } from '../../src/index.js';
-import { chainOf, clone, decision, keysOf, signerOf } from './helpers.js';
+import { chainOf, clone, decision, keysOf, signerOf } from '../helpers/audit.js';
 
 const T0 = Date.UTC(2026, 4, 1);
 

@@ -10,8 +10,8 @@ import {
   type Checkpoint,
   type DecisionLogEntry,
 } from '../../src/index.js';
-import { anyNumberJsonArb, stringArb } from './arbitraries.js';
-import { chainOf, keysOf } from './helpers.js';
+import { anyNumberJsonArb, stringArb } from '../helpers/arbitraries.js';
+import { chainOf, keysOf } from '../helpers/audit.js';
 
 /** Bounded so the suite stays fast; raise AGENTGUARD_FUZZ_RUNS for a deeper local run. */
 const RUNS = { numRuns: Number(process.env.AGENTGUARD_FUZZ_RUNS ?? 400) };

@@ -13,8 +13,8 @@ import {
   verifyChain,
   type DecisionLogEntry,
 } from '../../src/index.js';
-import { anyNumberJsonArb, decisionArb, fractionArb, intJsonArb, keyArb, normalizeZero } from './arbitraries.js';
-import { keysOf, signerOf } from './helpers.js';
+import { anyNumberJsonArb, decisionArb, fractionArb, intJsonArb, keyArb, normalizeZero } from '../helpers/arbitraries.js';
+import { keysOf, signerOf } from '../helpers/audit.js';
 
 /** Bounded so the suite stays fast; AGENTGUARD_PROPERTY_SCALE=10 runs ten times as many cases locally. */
 const SCALE = Number(process.env.AGENTGUARD_PROPERTY_SCALE ?? 1);

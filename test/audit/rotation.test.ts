@@ -15,7 +15,7 @@ import {
   type Signer,
 } from '../../src/index.js';
 import { bytesToHex } from '../../src/audit/hex.js';
-import { decision, keysOf, signerOf } from './helpers.js';
+import { decision, keysOf, signerOf } from '../helpers/audit.js';
 
 const k1 = keysOf(1).publicKey;
 const fp = (n: number) => signerOf(n).fingerprint;

@@ -11,11 +11,11 @@ import {
   signerFingerprint,
   verifyChain,
 } from '../../src/index.js';
-import { signerOf } from './helpers.js';
+import { signerOf } from '../helpers/audit.js';
 
 // Written by the published Python port 0.16.0 (sign_decision, seed = bytes 0..31); kept so
 // the wire format is checked against the other runtime even where no Python is at hand.
-const fixture = new URL('../parity/fixtures/python-0.16.0-sign_decision.jsonl', import.meta.url);
+const fixture = new URL('../fixtures/parity/python-0.16.0-sign_decision.jsonl', import.meta.url);
 
 describe('wire format', () => {
   it('verifies a chain the Python port wrote (golden file)', () => {

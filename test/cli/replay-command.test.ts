@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/log.js';
-import { PRICES, SEVEN_CALLS, tenantPolicy, writeJson, writeLog } from './replay-helpers.js';
+import { PRICES, SEVEN_CALLS, tenantPolicy, writeJson, writeLog } from '../helpers/replay.js';
 
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 function run(args: string[]) {

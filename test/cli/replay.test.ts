@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readDecisionLog } from '../../exporters/index.js';
 import { replayDecisions, type ReplayOptions } from '../../src/cli/replay/index.js';
 import { tempDir } from '../helpers/log.js';
-import { PRICES, SEVEN_CALLS, tenantPolicy, writeLog, type ScriptedCall } from './replay-helpers.js';
+import { PRICES, SEVEN_CALLS, tenantPolicy, writeLog, type ScriptedCall } from '../helpers/replay.js';
 
 let cleanups: (() => void)[] = [];
 afterEach(() => {

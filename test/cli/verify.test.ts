@@ -12,7 +12,7 @@ import {
   type SigningKeys,
 } from '../../src/index.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
-import { chainFiles, readCheckpoints, readEntries, resignFrom, run, writeEntries } from './helpers.js';
+import { chainFiles, readCheckpoints, readEntries, resignFrom, run, writeEntries } from '../helpers/cli.js';
 
 let cleanups: (() => void)[] = [];
 afterEach(() => {

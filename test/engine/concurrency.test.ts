@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { verifyChain, windowAt } from '../../src/index.js';
-import { call, KEYS, makeGuard, policy } from './helpers.js';
+import { call, KEYS, makeGuard, policy } from '../helpers/engine.js';
 
 describe('concurrency', () => {
   it('1000 concurrent decides against a 1000c cap, 3c each: exactly 333 allowed, the chain of 1000 verifies', async () => {

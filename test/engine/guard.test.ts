@@ -14,7 +14,7 @@ import {
   type SpendDecision,
   type SpendWindow,
 } from '../../src/index.js';
-import { call, KEYS, makeGuard, policy, T0, TestClock } from './helpers.js';
+import { call, KEYS, makeGuard, policy, T0, TestClock } from '../helpers/engine.js';
 
 // gpt-4o: $2.50 / $10 per Mtok → 1000 output tokens = 1 cent exactly.
 // gpt-4o-mini: $0.15 / $0.60 per Mtok → 10 000 output tokens = 0.6 cent → 1 cent charged.

@@ -13,7 +13,7 @@ import {
   usageNanocents,
   type PriceTable,
 } from '../../src/index.js';
-import { call, makeGuard, policy, usd } from './helpers.js';
+import { call, makeGuard, policy, usd } from '../helpers/engine.js';
 
 const req = createRequire(import.meta.url);
 const genaiVersion = (JSON.parse(readFileSync(req.resolve('@pydantic/genai-prices').replace(/dist[\\/][^\\/]+$/, 'package.json'), 'utf8')) as { version: string })

@@ -7,7 +7,7 @@ import { ChainWriter, createSigner, generateKeypair, signingKeysToHex, type Deci
 import { tempDir } from '../helpers/log.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const child = join(root, 'test', 'fixtures', 'log-writer-child.mjs');
+const child = join(root, 'test', 'fixtures', 'exporters', 'log-writer-child.mjs');
 const keys = generateKeypair();
 
 let cleanup = () => {};

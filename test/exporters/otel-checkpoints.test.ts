@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_ATTR, CHECKPOINT_EVENT, checkpointFromAttributes, checkpointSpanEvents, FileDecisionLogStore } from '../../exporters/index.js';
 import { bytesToHex, generateKeypair, type Checkpoint } from '../../src/index.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
-import { readEntries, run, writeEntries } from '../cli/helpers.js';
+import { readEntries, run, writeEntries } from '../helpers/cli.js';
 
 const contextManager = new AsyncLocalStorageContextManager().enable();
 context.setGlobalContextManager(contextManager);

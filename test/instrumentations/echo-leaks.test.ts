@@ -12,7 +12,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withAnthropicSpendGuard } from '../../instrumentations/anthropic/index.js';
 import { withSpendGuard } from '../../instrumentations/openai/index.js';
-import { makeGuard, policy, setupTracing, until } from './openai/helpers.js';
+import { makeGuard, policy, setupTracing, until } from '../helpers/openai.js';
 
 const PROMPT = 'PROMPT-MARKER-7f3a91';
 const KEY = 'sk-KEY-MARKER-c0ffee';

@@ -32,7 +32,7 @@ import {
   verifyChain,
   type DecisionLogEntry,
 } from '../../src/index.js';
-import { VECTORS } from './vectors.js';
+import { VECTORS } from '../helpers/parity-vectors.js';
 
 const inCI = ['true', '1'].includes(String(process.env.CI).toLowerCase());
 const venv = ensureParityVenv();
@@ -73,7 +73,7 @@ interface PyResponse {
 
 let home = '';
 function runDriver(request: object): PyResponse {
-  const driver = fileURLToPath(new URL('./driver.py', import.meta.url));
+  const driver = fileURLToPath(new URL('../fixtures/parity/driver.py', import.meta.url));
   const r = spawnSync((venv as { python: string }).python, [driver], {
     input: JSON.stringify(request),
     encoding: 'utf8',

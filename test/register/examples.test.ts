@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { chainsOnDisk, cli, decisionsOf, root } from './helpers.js';
+import { chainsOnDisk, cli, decisionsOf, root } from '../helpers/register.js';
 
 // Each example and the demo, run as a user would (a real child process from the
 // package root, offline against the built-in fake provider), checked on its output.

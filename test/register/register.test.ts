@@ -19,7 +19,7 @@ import {
   workspace,
   type ProviderName,
   type Workspace,
-} from './helpers.js';
+} from '../helpers/register.js';
 
 // Real child processes: the unmodified apps in ./apps run under
 // `node --require agentguard-spend/register` (CommonJS) and
@@ -28,7 +28,7 @@ import {
 let fake: FakeProvider;
 let ws: Workspace;
 beforeAll(async () => {
-  const { startFake } = await import('./helpers.js');
+  const { startFake } = await import('../helpers/register.js');
   fake = await startFake();
 });
 afterAll(() => fake.close());

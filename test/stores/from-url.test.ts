@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InMemorySpendStore, RedisSpendStore, SpendStoreError, spendStoreFromUrl, SqliteSpendStore } from '../../src/index.js';
-import { testRedis } from './redis-server.js';
+import { testRedis } from '../helpers/redis-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'agentguard-url-'));
 const redis = await testRedis();

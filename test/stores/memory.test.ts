@@ -1,4 +1,4 @@
 import { InMemorySpendStore } from '../../src/index.js';
-import { spendStoreConformance } from './conformance.js';
+import { spendStoreConformance } from '../helpers/store-conformance.js';
 
 spendStoreConformance('InMemorySpendStore', () => new InMemorySpendStore());

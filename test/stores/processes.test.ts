@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spendStoreFromUrl } from '../../src/index.js';
-import { testRedis } from './redis-server.js';
+import { testRedis } from '../helpers/redis-server.js';
 
 // Real processes against one SQLite file and one Redis, through the built dist/
 // (npm test builds first). Each child is `node` (process.execPath) with IPC.
-const CHILD = fileURLToPath(new URL('./fixtures/store-child.mjs', import.meta.url));
+const CHILD = fileURLToPath(new URL('../fixtures/stores/store-child.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'agentguard-procs-'));
 const redis = await testRedis();
 afterAll(async () => {

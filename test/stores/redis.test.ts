@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateKeypair, parsePolicy, RedisSpendStore, SpendGuard, SpendStoreError, TENANT_HASH_TAG } from '../../src/index.js';
-import { spendStoreConformance } from './conformance.js';
-import { freePort, testRedis } from './redis-server.js';
+import { spendStoreConformance } from '../helpers/store-conformance.js';
+import { freePort, testRedis } from '../helpers/redis-server.js';
 
 const redis = await testRedis();
 const url = redis?.url ?? 'redis://unused';
@@ -108,7 +108,7 @@ describe.skipIf(!redis)('RedisSpendStore (real redis-server)', () => {
   });
 
   it('a Redis that stops answering mid-flight fails closed within commandTimeoutMs', async () => {
-    const { startRedisServer } = await import('./redis-server.js');
+    const { startRedisServer } = await import('../helpers/redis-server.js');
     const own = await startRedisServer();
     const s = new RedisSpendStore({ url: own.url, prefix: prefix(), commandTimeoutMs: 300 });
     expect((await s.reserve({ reservationId: 'r1', cents: 1, holds: [hold('a')], nowMs, ttlMs: 1_000 })).ok).toBe(true);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpendStoreError, SqliteSpendStore } from '../../src/index.js';
-import { spendStoreConformance } from './conformance.js';
+import { spendStoreConformance } from '../helpers/store-conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'agentguard-sqlite-'));
 let n = 0;

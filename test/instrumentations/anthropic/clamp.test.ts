@@ -11,7 +11,7 @@ import type AnthropicDefault from '@anthropic-ai/sdk';
 import type { FakeProvider } from '../../../fake-provider/server.js';
 import { AnthropicSpendGuardInstrumentation, ClampNotAppliedError, withAnthropicSpendGuard } from '../../../instrumentations/anthropic/index.js';
 import { generateKeypair, InMemoryDecisionLogStore, SpendGuard, type DecisionLogEntry, type SpendDecision } from '../../../src/index.js';
-import { MODEL, policy, setupOtel, spans, startFake, userMessage } from './helpers.js';
+import { MODEL, policy, setupOtel, spans, startFake, userMessage } from '../../helpers/anthropic.js';
 
 const require = createRequire(import.meta.url);
 const sdk = require('@anthropic-ai/sdk') as typeof import('@anthropic-ai/sdk');

@@ -4,7 +4,7 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opent
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnthropicSpendGuardInstrumentation } from '../../../instrumentations/anthropic/index.js';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { decisions, makeGuard, MODEL, setupOtel, startFake, userMessage } from './helpers.js';
+import { decisions, makeGuard, MODEL, setupOtel, startFake, userMessage } from '../../helpers/anthropic.js';
 
 /**
  * Another OpenTelemetry instrumentation of the same method (as OpenLLMetry's

@@ -2,8 +2,8 @@ import * as sdk from '@anthropic-ai/sdk';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnthropicSpendGuardInstrumentation, withAnthropicSpendGuard } from '../../../instrumentations/anthropic/index.js';
-import { decisions, makeGuard, MODEL, setupOtel, startFake, userMessage } from './helpers.js';
-import { anthropicScenarios } from './scenarios.js';
+import { decisions, makeGuard, MODEL, setupOtel, startFake, userMessage } from '../../helpers/anthropic.js';
+import { anthropicScenarios } from '../../helpers/anthropic-scenarios.js';
 
 setupOtel();
 // In-process, the module hook cannot see vitest's import of the SDK, so the loaded ESM copy is

@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { startFake } from './helpers.js';
+import { startFake } from '../../helpers/anthropic.js';
 
 const run = promisify(execFile);
-const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`../../fixtures/anthropic/${name}`, import.meta.url));
 
 /** Real module loading in a child process (the built package, `npm test` builds first). */
 describe('anthropic instrumentation in CommonJS and ESM apps', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { AnthropicSpendGuardInstrumentation, withAnthropicSpendGuard } from '../../../instrumentations/anthropic/index.js';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { lastDecision, makeGuard, MODEL, policy, setupOtel, spans, startFake, userMessage } from './helpers.js';
+import { lastDecision, makeGuard, MODEL, policy, setupOtel, spans, startFake, userMessage } from '../../helpers/anthropic.js';
 
 /**
  * The SDK (recent 0.x such as 0.137, and 1.x) traces its own calls with OpenTelemetry by default: a

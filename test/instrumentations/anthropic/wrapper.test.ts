@@ -2,8 +2,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { withAnthropicSpendGuard } from '../../../instrumentations/anthropic/index.js';
 import { withSpendScope } from '../../../instrumentations/common/index.js';
-import { decisions, lastDecision, makeGuard, MODEL, setupOtel, startFake, userMessage } from './helpers.js';
-import { anthropicScenarios } from './scenarios.js';
+import { decisions, lastDecision, makeGuard, MODEL, setupOtel, startFake, userMessage } from '../../helpers/anthropic.js';
+import { anthropicScenarios } from '../../helpers/anthropic-scenarios.js';
 
 setupOtel();
 

@@ -24,7 +24,7 @@ import {
   SONNET,
   startHarness,
   type Harness,
-} from './helpers.js';
+} from '../../helpers/bedrock.js';
 
 const require = createRequire(import.meta.url);
 type Sdk = typeof import('@aws-sdk/client-bedrock-runtime');

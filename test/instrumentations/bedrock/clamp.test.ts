@@ -10,7 +10,7 @@ import { ClampNotAppliedError } from '../../../instrumentations/common/index.js'
 import { withBedrockSpendGuard } from '../../../instrumentations/bedrock/index.js';
 import { withInvokeMaxTokens } from '../../../instrumentations/bedrock/models.js';
 import { AgentGuardBlockedError, generateKeypair, InMemoryDecisionLogStore, SpendGuard } from '../../../src/index.js';
-import { clientConfig, converseInput, decisions, HAIKU, outcomes, policy, PROMPT_MARKER, startHarness, type Harness } from './helpers.js';
+import { clientConfig, converseInput, decisions, HAIKU, outcomes, policy, PROMPT_MARKER, startHarness, type Harness } from '../../helpers/bedrock.js';
 
 const require = createRequire(import.meta.url);
 type Sdk = typeof import('@aws-sdk/client-bedrock-runtime');

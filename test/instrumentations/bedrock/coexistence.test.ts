@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { InstrumentationBase } from '@opentelemetry/instrumentation';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BedrockSpendGuardInstrumentation, withBedrockSpendGuard } from '../../../instrumentations/bedrock/index.js';
-import { clientConfig, converseInput, decisions, policy, resetHarness, SONNET, startHarness, type Harness } from './helpers.js';
+import { clientConfig, converseInput, decisions, policy, resetHarness, SONNET, startHarness, type Harness } from '../../helpers/bedrock.js';
 
 type Sdk = typeof import('@aws-sdk/client-bedrock-runtime');
 const sdk = createRequire(import.meta.url)('@aws-sdk/client-bedrock-runtime') as Sdk;

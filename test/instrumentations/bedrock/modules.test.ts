@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBedrockRoutes, FakeProvider } from '../../../fake-provider/index.js';
 
 const run = promisify(execFile);
-const apps = fileURLToPath(new URL('./apps/', import.meta.url));
+const apps = fileURLToPath(new URL('../../fixtures/bedrock/', import.meta.url));
 let fake: FakeProvider;
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { startFake } from './helpers.js';
+import { startFake } from '../../helpers/openai.js';
 
 /**
  * Real processes (`process.execPath`, Node 22) loading the BUILT package
@@ -15,7 +15,7 @@ import { startFake } from './helpers.js';
  * require/import hooks.
  */
 const run = promisify(execFile);
-const dir = join(dirname(fileURLToPath(import.meta.url)), 'child');
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'openai');
 
 
 interface ChildResult {

@@ -11,7 +11,7 @@ import type OpenAIDefault from 'openai';
 import type { FakeProvider } from '../../../fake-provider/server.js';
 import { ClampNotAppliedError, OpenAISpendGuardInstrumentation, withSpendGuard } from '../../../instrumentations/openai/index.js';
 import { DEFAULT_MAX_OUTPUT_TOKENS } from '../../../instrumentations/openai/estimate.js';
-import { makeGuard, ourSpans, policy, setupTracing, startFake, until, type TestGuard } from './helpers.js';
+import { makeGuard, ourSpans, policy, setupTracing, startFake, until, type TestGuard } from '../../helpers/openai.js';
 
 const require = createRequire(import.meta.url);
 const sdk = require('openai') as typeof import('openai');

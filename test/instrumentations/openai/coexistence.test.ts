@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../../fake-provider/server.js';
 import { isEnforcing, OpenAISpendGuardInstrumentation } from '../../../instrumentations/openai/index.js';
 import { AgentGuardBlockedError } from '../../../src/index.js';
-import { makeGuard, ourSpans, policy, setupTracing, startFake, until, type TestGuard } from './helpers.js';
+import { makeGuard, ourSpans, policy, setupTracing, startFake, until, type TestGuard } from '../../helpers/openai.js';
 
 /**
  * Coexistence with `@opentelemetry/instrumentation-openai` (contrib), which

@@ -6,7 +6,7 @@ import type { FakeProvider } from '../../../fake-provider/server.js';
 import { OPENAI_FAKE_TEXT } from '../../../fake-provider/openai.js';
 import { OpenAISpendGuardInstrumentation, withSpendGuard, withSpendScope } from '../../../instrumentations/openai/index.js';
 import { AgentGuardBlockedError, verifyChain, type SpendCap, type SpendPolicy } from '../../../src/index.js';
-import { expectedCents, exportedText, makeGuard, ourSpans, policy, setupTracing, startFake, until, type TestGuard } from './helpers.js';
+import { expectedCents, exportedText, makeGuard, ourSpans, policy, setupTracing, startFake, until, type TestGuard } from '../../helpers/openai.js';
 
 // The real SDK (its CommonJS build, as `require('openai')` loads it).
 const require = createRequire(import.meta.url);

@@ -2,8 +2,8 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { anthropicRoutes } from '../../../fake-provider/anthropic.js';
-import { FakeProvider } from '../../../fake-provider/server.js';
+import { anthropicRoutes } from '../../fake-provider/anthropic.js';
+import { FakeProvider } from '../../fake-provider/server.js';
 import {
   generateKeypair,
   InMemoryDecisionLogStore,
@@ -12,7 +12,7 @@ import {
   type DecisionLogEntry,
   type SpendDecision,
   type SpendPolicy,
-} from '../../../src/index.js';
+} from '../../src/index.js';
 
 /** A unique string placed in prompts; it must never show up in spans or the log. */
 export const PROMPT_MARKER = 'ZEBRA-MARKER-7f3a9c1e-never-export';

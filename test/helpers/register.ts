@@ -9,7 +9,7 @@ import { INSTRUMENTATIONS } from '../../src/register/instrumentations.js';
 
 export const root = join(import.meta.dirname, '..', '..');
 export const cliPath = join(root, 'dist', 'cli.js');
-const apps = join(import.meta.dirname, 'apps');
+const apps = join(import.meta.dirname, '..', 'fixtures', 'register');
 
 /** Providers register enables in this build. */
 export const AVAILABLE = Object.keys(INSTRUMENTATIONS) as ProviderName[];

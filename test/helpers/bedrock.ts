@@ -2,7 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { createBedrockRoutes, FakeProvider, type BedrockFakeKnobs } from '../../../fake-provider/index.js';
+import { createBedrockRoutes, FakeProvider, type BedrockFakeKnobs } from '../../fake-provider/index.js';
 import {
   generateKeypair,
   InMemoryDecisionLogStore,
@@ -15,7 +15,7 @@ import {
   type SpendPolicy,
   type UsageTokens,
   type DecisionLogEntry,
-} from '../../../src/index.js';
+} from '../../src/index.js';
 
 /** Unique strings that must never appear in anything exported (spans, log). */
 export const PROMPT_MARKER = 'PROMPT-MARKER-7f3a9c-never-export';

@@ -1,8 +1,8 @@
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { FakeProvider } from '../../../fake-provider/server.js';
-import { openaiRoutes } from '../../../fake-provider/openai.js';
+import { FakeProvider } from '../../fake-provider/server.js';
+import { openaiRoutes } from '../../fake-provider/openai.js';
 import {
   generateKeypair,
   InMemoryDecisionLogStore,
@@ -12,7 +12,7 @@ import {
   type SpendCap,
   type SpendDecision,
   type SpendPolicy,
-} from '../../../src/index.js';
+} from '../../src/index.js';
 
 /** Fixed prices for the tests (USD per million tokens), independent of the price table's version. */
 export const PRICES = {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileDecisionLogStore } from '../../exporters/index.js';
 import { generateKeypair, InMemorySpendStore, parsePolicy, SpendGuard, type SpendCap, type SpendPolicy } from '../../src/index.js';
-import { PRICES } from '../helpers/log.js';
+import { PRICES } from './log.js';
 
 export { PRICES };
 

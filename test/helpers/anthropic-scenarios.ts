@@ -1,8 +1,8 @@
 import Anthropic, { APIPromise } from '@anthropic-ai/sdk';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeProvider } from '../../../fake-provider/server.js';
-import { GenaiPricesTable, type SpendGuard } from '../../../src/index.js';
+import type { FakeProvider } from '../../fake-provider/server.js';
+import { GenaiPricesTable, type SpendGuard } from '../../src/index.js';
 import {
   CHEAP_MODEL,
   decisions,
@@ -17,7 +17,7 @@ import {
   spans,
   startFake,
   userMessage,
-} from './helpers.js';
+} from './anthropic.js';
 
 /** Makes a client whose calls go through `guard` (by instrumentation or by wrapper). */
 export type GuardedClientFactory = (guard: SpendGuard, baseURL: string, clientOptions?: Record<string, unknown>) => Anthropic;

@@ -5,8 +5,8 @@
  * streaming read-back and verification), and the OpenTelemetry attachment of
  * checkpoints. @packageDocumentation
  */
-export { BatchDecisionLogProcessor, type BatchProcessorOptions } from './batch-processor.js';
-export { ExportResultCode, type DecisionLogExporter, type ExportResult } from './exporter.js';
+export { BatchDecisionLogProcessor, type BatchProcessorOptions } from './common/batch-processor.js';
+export { ExportResultCode, type DecisionLogExporter, type ExportResult } from './common/exporter.js';
 export { ChainFileWriter, type ChainFileOptions } from './file/chain-file.js';
 export {
   CHECKPOINT_FILE_SUFFIX,
@@ -45,4 +45,4 @@ export {
   checkpointFromAttributes,
   checkpointSpanEvents,
   type CheckpointSpanEventsOptions,
-} from './otel-checkpoints.js';
+} from './otel/checkpoints.js';

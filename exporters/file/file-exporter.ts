@@ -1,6 +1,6 @@
 import type { ChainHead, DecisionLogEntry } from '../../src/audit/chain.js';
 import type { Signer } from '../../src/audit/signer.js';
-import { ExportResultCode, type DecisionLogExporter, type ExportResult } from '../exporter.js';
+import { ExportResultCode, type DecisionLogExporter, type ExportResult } from '../common/exporter.js';
 import { ChainFileWriter, type ChainFileOptions } from './chain-file.js';
 import type { ChainRecovery } from './recovery.js';
 

@@ -1,7 +1,7 @@
 import type { ChainHead, DecisionLogEntry } from '../../src/audit/chain.js';
 import { DURABILITIES, type DecisionLogStore, type Durability } from '../../src/engine/log-store.js';
 import type { Signer } from '../../src/audit/signer.js';
-import { BatchDecisionLogProcessor, type BatchProcessorOptions } from '../batch-processor.js';
+import { BatchDecisionLogProcessor, type BatchProcessorOptions } from '../common/batch-processor.js';
 import { ChainFileWriter, type ChainFileOptions } from './chain-file.js';
 import { FileDecisionLogExporter } from './file-exporter.js';
 import type { ChainRecovery } from './recovery.js';

@@ -4,10 +4,10 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CHECKPOINT_ATTR, CHECKPOINT_EVENT, checkpointFromAttributes, checkpointSpanEvents, FileDecisionLogStore } from '../../exporters/index.js';
-import { bytesToHex, generateKeypair, type Checkpoint } from '../../src/index.js';
-import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
-import { readEntries, run, writeEntries } from '../helpers/cli.js';
+import { CHECKPOINT_ATTR, CHECKPOINT_EVENT, checkpointFromAttributes, checkpointSpanEvents, FileDecisionLogStore } from '../../../exporters/index.js';
+import { bytesToHex, generateKeypair, type Checkpoint } from '../../../src/index.js';
+import { guardWith, oneCall, openPolicy, tempDir } from '../../helpers/log.js';
+import { readEntries, run, writeEntries } from '../../helpers/cli.js';
 
 const contextManager = new AsyncLocalStorageContextManager().enable();
 context.setGlobalContextManager(contextManager);

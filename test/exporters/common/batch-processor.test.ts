@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BatchDecisionLogProcessor, ExportResultCode, type DecisionLogExporter, type ExportResult } from '../../exporters/index.js';
-import { ChainWriter, createSigner, generateKeypair, type DecisionLogEntry } from '../../src/index.js';
+import { BatchDecisionLogProcessor, ExportResultCode, type DecisionLogExporter, type ExportResult } from '../../../exporters/index.js';
+import { ChainWriter, createSigner, generateKeypair, type DecisionLogEntry } from '../../../src/index.js';
 
 /** An exporter that records batches; `gate` holds exports until released; `fail` makes them fail. */
 class RecordingExporter implements DecisionLogExporter {

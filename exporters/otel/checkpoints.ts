@@ -1,5 +1,5 @@
 import { trace, type Attributes, type AttributeValue, type Tracer } from '@opentelemetry/api';
-import { CHECKPOINT_TYPE, describeMalformedCheckpoint, type Checkpoint } from '../src/audit/checkpoint.js';
+import { CHECKPOINT_TYPE, describeMalformedCheckpoint, type Checkpoint } from '../../src/audit/checkpoint.js';
 
 /** Name of the span event (and of the fallback span) that carries a checkpoint. */
 export const CHECKPOINT_EVENT = 'agentguard.checkpoint';

@@ -1,4 +1,4 @@
-import type { DecisionLogEntry } from '../src/audit/chain.js';
+import type { DecisionLogEntry } from '../../src/audit/chain.js';
 
 /** Whether an export reached its destination. */
 export const ExportResultCode = { SUCCESS: 0, FAILED: 1 } as const;

@@ -1,4 +1,4 @@
-import type { DecisionLogEntry } from '../src/audit/chain.js';
+import type { DecisionLogEntry } from '../../src/audit/chain.js';
 import { ExportResultCode, type DecisionLogExporter, type ExportResult } from './exporter.js';
 
 /** Tuning of a {@link BatchDecisionLogProcessor}, after OpenTelemetry's `BatchSpanProcessor`. */

@@ -40,6 +40,12 @@ export interface SpendCap {
   clampMaxTokens?: boolean;
   /** Smallest output bound worth clamping to (default 1). */
   clampMinTokens?: number;
+  /**
+   * The models whose spend this cap counts and limits: exact names or `*`
+   * patterns (`claude-opus-*`). Absent: every model. A call to a model the cap
+   * does not name neither counts against it nor is limited by it.
+   */
+  models?: string[];
 }
 
 /** A named set of caps for a scope. */
@@ -54,6 +60,11 @@ export interface SpendPolicy {
   /** ISO 8601 instant from which the policy applies. */
   effectiveFrom: string;
   requiredCapability?: CapabilityTier;
+  /**
+   * The output bound the guard writes into a call that sent none, so the
+   * reservation is exact and the provider enforces it.
+   */
+  defaultMaxOutputTokens?: number;
 }
 
 const nonEmpty = z
@@ -83,6 +94,7 @@ const capSchema = z
     selector: z.array(z.enum(SCOPE_FIELDS)).optional(),
     clampMaxTokens: z.boolean().optional(),
     clampMinTokens: z.number().int().positive().optional(),
+    models: z.array(nonEmpty).min(1, 'must name at least one model').optional(),
   })
   .strict()
   .superRefine((cap, ctx) => {
@@ -107,6 +119,7 @@ const policySchema = z
     version: z.number().int().positive(),
     effectiveFrom: z.iso.datetime({ offset: true }),
     requiredCapability: z.enum(CAPABILITY_TIERS).optional(),
+    defaultMaxOutputTokens: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict();
 

@@ -10,6 +10,7 @@ import { SpendGuard } from '../engine/guard.js';
 import { watchPolicyFile, type PolicyWatch } from '../engine/policy-watch.js';
 import type { SpendStore } from '../engine/spend-store.js';
 import { INSTRUMENTATIONS } from './instrumentations.js';
+import { frameworkGuards } from './frameworks.js';
 import { spendStoreFromEnv } from './spend-store.js';
 
 type Env = Record<string, string | undefined>;
@@ -79,13 +80,14 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const contextManagerInstalled = context.setGlobalContextManager(contextManager.enable());
   if (!contextManagerInstalled) contextManager.disable();
 
-  const esmHookRegistered = registerEsmHook(enabled.map((n) => INSTRUMENTATIONS[n]!.module));
   const instrumentationConfig: SpendGuardInstrumentationConfig = {
     guard,
     scope: config.scope,
     ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}),
   };
-  const instrumentations: Instrumentation[] = enabled.map((n) => INSTRUMENTATIONS[n]!.create(instrumentationConfig));
+  const frameworks = frameworkGuards(config, instrumentationConfig, env, warn);
+  const esmHookRegistered = registerEsmHook([...enabled.map((n) => INSTRUMENTATIONS[n]!.module), ...frameworks.modules]);
+  const instrumentations: Instrumentation[] = [...enabled.map((n) => INSTRUMENTATIONS[n]!.create(instrumentationConfig)), ...frameworks.instrumentations];
   registerInstrumentations({ instrumentations });
 
   const policyWatch = watchPolicyFile(config.policyPath, guard, {

@@ -19,6 +19,8 @@ let counter = 0;
 
 interface OpenAIBody {
   model?: unknown;
+  tools?: { function?: { name?: unknown } }[];
+  messages?: { role?: unknown }[];
   stream?: unknown;
   stream_options?: { include_usage?: unknown } | null;
 }
@@ -78,6 +80,11 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
     completion_tokens_details: { reasoning_tokens: u.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
   if (body.stream !== true) {
+    const tool = provider.behaviour.toolCall && body.messages?.at(-1)?.role !== 'tool' ? body.tools?.[0]?.function?.name : undefined;
+    const choice =
+      typeof tool === 'string'
+        ? { index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: `call_fake${counter}`, type: 'function', function: { name: tool, arguments: '{}' } }] }, logprobs: null, finish_reason: 'tool_calls' }
+        : { index: 0, message: { role: 'assistant', content: OPENAI_FAKE_TEXT, refusal: null }, logprobs: null, finish_reason: 'stop' };
     return sendJson(
       res,
       200,
@@ -86,7 +93,7 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: OPENAI_FAKE_TEXT, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        choices: [choice],
         ...(provider.behaviour.omitUsage ? {} : { usage }),
         service_tier: 'default',
         system_fingerprint: 'fp_fake',
@@ -188,5 +195,24 @@ const responses: FakeRoute = async (req: FakeRequest, res, provider) => {
   return true;
 };
 
+/**
+ * `POST /v1/embeddings`: one 8-dimension vector per input (a string or an
+ * array of strings), usage `prompt_tokens` (`behaviour.usage.inputTokens`, or
+ * 5 per input).
+ */
+const embeddings: FakeRoute = (req: FakeRequest, res, provider) => {
+  if (req.method !== 'POST' || req.path !== '/v1/embeddings') return false;
+  if (fail(res, provider)) return true;
+  const body = (req.body ?? {}) as OpenAIBody & { input?: unknown };
+  const inputs = Array.isArray(body.input) ? body.input : [body.input];
+  const tokens = provider.behaviour.usage?.inputTokens ?? 5 * inputs.length;
+  return sendJson(res, 200, {
+    object: 'list',
+    data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: Array.from({ length: 8 }, (_, i) => (i + 1) / 10) })),
+    model: modelOf(body),
+    ...(provider.behaviour.omitUsage ? {} : { usage: { prompt_tokens: tokens, total_tokens: tokens } }),
+  });
+};
+
 /** The OpenAI routes, for `new FakeProvider(openaiRoutes)` or `provider.use(...openaiRoutes)`. */
-export const openaiRoutes: FakeRoute[] = [chatCompletions, responses];
+export const openaiRoutes: FakeRoute[] = [chatCompletions, responses, embeddings];

@@ -31,6 +31,12 @@ export interface FakeBehaviour {
   streamChunks?: number;
   /** Delay between streamed chunks, in ms. */
   chunkDelayMs?: number;
+  /**
+   * OpenAI chat completions (non-streamed): a request that offers tools and
+   * whose last message is not a tool result is answered with a call of its
+   * first tool (no arguments), so a client's tool loop takes a second step.
+   */
+  toolCall?: boolean;
 }
 
 /**

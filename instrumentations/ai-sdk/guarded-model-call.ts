@@ -11,6 +11,13 @@ import type { AiSdkStreamReader } from './usage.js';
  * (under register) the safety net below (see `../common/decide-once.ts`).
  */
 export const aiSdkOnce = decideOnce('ai-sdk');
+/**
+ * The mark the safety net below the SDKs reads: set on every call this
+ * integration decided and kept when an inner layer passes the call through
+ * (which consumes only the `ai-sdk` mark), so the HTTP request that carries
+ * the call is never decided again.
+ */
+export const providerHttpOnce = decideOnce('provider-http');
 
 /** `doGenerate` or `doStream` of a model instance (the unpatched method). */
 export type ModelMethod = (this: LanguageModelLike, options: LanguageModelCallOptions) => PromiseLike<unknown>;
@@ -39,7 +46,7 @@ export async function runGuardedModelCall(binding: GuardBinding, call: LanguageM
         shadow: guarded.result.action === 'shadow',
       }),
     );
-    result = await context.with(aiSdkOnce.markDecided(guarded.context), () => send.call(prepared.model, prepared.options));
+    result = await context.with(providerHttpOnce.markDecided(aiSdkOnce.markDecided(guarded.context)), () => send.call(prepared.model, prepared.options));
   } catch (error) {
     // Rule 3: nothing came back (HTTP error, network, abort, a request that could not be prepared).
     await guarded.fail(error);

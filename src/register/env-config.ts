@@ -17,7 +17,7 @@ export class ConfigError extends AgentGuardError {
 
 
 /** Provider instrumentations `register` can enable. */
-export const INSTRUMENTATION_NAMES = ['openai', 'anthropic', 'bedrock', 'ai-sdk'] as const;
+export const INSTRUMENTATION_NAMES = ['openai', 'anthropic', 'bedrock', 'ai-sdk', 'safety-net'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
 
 /** Everything `register` reads from `AGENTGUARD_*`. */

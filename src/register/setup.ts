@@ -10,7 +10,7 @@ import { SpendGuard } from '../engine/guard.js';
 import { watchPolicyFile, type PolicyWatch } from '../engine/policy-watch.js';
 import type { SpendStore } from '../engine/spend-store.js';
 import { INSTRUMENTATIONS } from './instrumentations.js';
-import { frameworkGuards } from './frameworks.js';
+import { frameworkGuards, frameworkSettingsFromEnv } from './frameworks.js';
 import { spendStoreFromEnv } from './spend-store.js';
 
 type Env = Record<string, string | undefined>;
@@ -58,6 +58,7 @@ export interface SetupHooks {
 export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Registration {
   const warn = hooks.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const config = configFromEnv(env);
+  const frameworkSettings = frameworkSettingsFromEnv(env);
   ensureWritableDir(config.logDir);
   const spendStore = spendStoreFromEnv(config.spendStore);
   const enabled = (Object.keys(INSTRUMENTATIONS) as InstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
@@ -85,7 +86,7 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
     scope: config.scope,
     ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}),
   };
-  const frameworks = frameworkGuards(config, instrumentationConfig, env, warn);
+  const frameworks = frameworkGuards({ config, settings: frameworkSettings, instrumentationConfig, guard, spendStore, warn });
   const esmHookRegistered = registerEsmHook([...enabled.map((n) => INSTRUMENTATIONS[n]!.module), ...frameworks.modules]);
   const instrumentations: Instrumentation[] = [...enabled.map((n) => INSTRUMENTATIONS[n]!.create(instrumentationConfig)), ...frameworks.instrumentations];
   registerInstrumentations({ instrumentations });
@@ -98,6 +99,7 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const shutdown = (): Promise<void> =>
     (closing ??= (async () => {
       policyWatch.close();
+      await frameworks.shutdown().catch(() => undefined);
       try {
         await logStore.close();
       } catch (err) {

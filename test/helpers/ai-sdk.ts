@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DecisionLogEntry, SpendDecision } from '../../src/index.js';
 import { agentguardEnv, chainsOnDisk, cli, root, type Workspace } from './register.js';
 
-const apps = join(import.meta.dirname, '..', 'fixtures', 'ai-sdk');
+const fixtures = join(import.meta.dirname, '..', 'fixtures');
 
 /** The AI SDK provider an app uses: `openai` (Responses API), `openai-chat`, `anthropic`, `bedrock`. */
 export type AiSdkAppProvider = 'openai' | 'openai-chat' | 'anthropic' | 'bedrock';
@@ -15,6 +15,16 @@ export interface AiSdkCall {
   maxTokens?: number;
   stream?: boolean;
   abortAfterParts?: number;
+}
+
+/** One raw provider request of the safety-net test app (see test/fixtures/safety-net/calls.cjs). */
+export interface RawCall {
+  client: 'fetch' | 'http';
+  api: 'openai-chat' | 'openai-responses' | 'anthropic' | 'raw';
+  model?: string;
+  maxTokens?: number;
+  stream?: boolean;
+  body?: string;
 }
 
 export interface AiSdkRun {
@@ -30,14 +40,16 @@ export interface AiSdkRun {
 export function runAiSdkApp(o: {
   format: 'cjs' | 'esm';
   provider: AiSdkAppProvider;
-  calls: AiSdkCall[];
+  calls: AiSdkCall[] | RawCall[];
   fakeUrl: string;
   ws?: Workspace;
   env?: Record<string, string | undefined>;
   needs?: string[];
   preload?: boolean;
+  /** The fixture folder of the app: `ai-sdk` (default), or `safety-net` (raw fetch / node:http requests). */
+  app?: 'ai-sdk' | 'safety-net';
 }): Promise<AiSdkRun> {
-  const app = join(apps, o.format === 'cjs' ? 'app.cjs' : 'app.mjs');
+  const app = join(fixtures, o.app ?? 'ai-sdk', o.format === 'cjs' ? 'app.cjs' : 'app.mjs');
   const preload = o.preload === false ? [] : [o.format === 'cjs' ? '--require' : '--import', 'agentguard-spend/register'];
   const env: Record<string, string | undefined> = {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))),

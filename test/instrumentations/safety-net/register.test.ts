@@ -1,0 +1,188 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeProvider, RecordedRequest } from '../../../fake-provider/index.js';
+import { logOf, runAiSdkApp, type RawCall } from '../../helpers/ai-sdk.js';
+import { agentguardEnv, allText, callResults, MODELS, PROMPT, runApp, startFake, threeCalls, workspace, type Workspace } from '../../helpers/register.js';
+
+// The safety net under register: raw `fetch` and `node:http` requests (no
+// provider SDK) to the fake provider, whose host is watched through
+// AGENTGUARD_PROVIDER_HOSTS (the real provider hosts are watched by default).
+
+let fake: FakeProvider;
+let ws: Workspace;
+let hosts: string;
+beforeAll(async () => {
+  fake = await startFake();
+  hosts = new URL(fake.url).host;
+});
+afterAll(() => fake.close());
+afterEach(() => {
+  fake.reset();
+  ws?.cleanup();
+});
+
+const model = (r: RecordedRequest) => (r.body as { model: string }).model;
+const bound = (r: RecordedRequest) => (r.body as { max_tokens: number }).max_tokens;
+const { expensive: GPT, cheap: GPT_MINI } = MODELS.openai;
+const { expensive: CLAUDE, cheap: HAIKU } = MODELS.anthropic;
+
+describe.each(['cjs', 'esm'] as const)('safety net, decide mode (the default), %s app', (format) => {
+  it('decides raw fetch and node:http provider requests: downgrade rewritten in the body, block before anything is sent, streams settled; verify ok', async () => {
+    ws = workspace();
+    const calls: RawCall[] = [
+      { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200 },
+      { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 20_000 },
+      { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200_000 },
+      { client: 'fetch', api: 'anthropic', model: CLAUDE, maxTokens: 20_000, stream: true },
+      { client: 'http', api: 'openai-chat', model: GPT, maxTokens: 20_000 },
+      { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200_000 },
+      { client: 'http', api: 'openai-chat', model: GPT, maxTokens: 200, stream: true },
+    ];
+    const run = await runAiSdkApp({ app: 'safety-net', format, provider: 'openai', calls, fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts } });
+    expect(run.code).toBe(0);
+    expect(run.results.map((r) => [r.ok, r.ok ? r.model : r.name])).toEqual([
+      [true, GPT],
+      [true, GPT_MINI],
+      [false, 'AgentGuardBlockedError'],
+      [true, HAIKU],
+      [true, GPT_MINI],
+      [false, 'AgentGuardBlockedError'],
+      [true, GPT],
+    ]);
+    // What the provider received: the downgrades in the body, nothing of the blocked calls.
+    expect(fake.requests.map((r) => [r.path, model(r), bound(r)])).toEqual([
+      ['/v1/chat/completions', GPT, 200],
+      ['/v1/chat/completions', GPT_MINI, 20_000],
+      ['/v1/messages', HAIKU, 20_000],
+      ['/v1/chat/completions', GPT_MINI, 20_000],
+      ['/v1/chat/completions', GPT, 200],
+    ]);
+    // node:http's Content-Length was rewritten with the body.
+    expect(fake.requests[3]!.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(fake.requests[3]!.body))));
+
+    const log = await logOf(ws);
+    expect(log.verified).toBe(true);
+    expect(log.decisions.map((d) => [d.provider, d.action, d.modelResolved])).toEqual([
+      ['openai', 'allow', GPT],
+      ['openai', 'downgrade', GPT_MINI],
+      ['openai', 'block', GPT],
+      ['anthropic', 'downgrade', HAIKU],
+      ['openai', 'downgrade', GPT_MINI],
+      ['anthropic', 'block', CLAUDE],
+      ['openai', 'allow', GPT],
+    ]);
+    // Settled from what the provider reported: JSON bodies and event streams alike.
+    expect(log.decisions.filter((d) => d.action !== 'block').map((d) => log.outcomes.get(d.decisionId)).map((o) => [o?.outcome, o?.actualInputTokens, o?.actualOutputTokens])).toEqual([
+      ['settled', 25, 10],
+      ['settled', 25, 10],
+      ['settled', 20, 12],
+      ['settled', 25, 10],
+      ['settled', 25, 10],
+    ]);
+    const text = allText(ws.logDir);
+    expect(text).not.toContain(PROMPT);
+    expect(text).not.toContain('sk-test-app');
+  });
+});
+
+describe('safety net modes', () => {
+  it('block: an unguarded provider request fails closed, naming the setting; nothing is sent', async () => {
+    ws = workspace();
+    const calls: RawCall[] = [
+      { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200 },
+      { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200 },
+    ];
+    const run = await runAiSdkApp({ app: 'safety-net', format: 'cjs', provider: 'openai', calls, fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'block' } });
+    expect(run.results.map((r) => [r.ok, r.name])).toEqual([
+      [false, 'UnguardedCallError'],
+      [false, 'UnguardedCallError'],
+    ]);
+    expect(run.results[0]!.message).toContain('AGENTGUARD_UNGUARDED');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('warn: requests pass unchanged, one stderr line each, a signed shadow entry each (on the unguarded chain), settled; verify ok', async () => {
+    ws = workspace();
+    const calls: RawCall[] = [
+      { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200_000 },
+      { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200 },
+    ];
+    const run = await runAiSdkApp({ app: 'safety-net', format: 'esm', provider: 'openai', calls, fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'warn' } });
+    expect(run.results.map((r) => r.ok)).toEqual([true, true]);
+    expect(fake.requests.map((r) => [model(r), bound(r)])).toEqual([
+      [GPT, 200_000],
+      [CLAUDE, 200],
+    ]);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/unguarded openai request to .* sent without enforcement \(AGENTGUARD_UNGUARDED=warn\)/);
+    const log = await logOf(ws);
+    expect(log.chains.map((c) => c.chainId)).toEqual([expect.stringMatching(/^unguarded-/)]);
+    expect(log.decisions.map((d) => [d.enforcementMode, d.action, d.modelRequested])).toEqual([
+      ['shadow', 'block', GPT],
+      ['shadow', 'allow', CLAUDE],
+    ]);
+    expect([...log.outcomes.values()].map((o) => o.outcome)).toEqual(['settled', 'settled']);
+    expect(log.verified).toBe(true);
+  });
+
+  it('decide: a body the net cannot read is refused, never passed silently', async () => {
+    ws = workspace();
+    const run = await runAiSdkApp({ app: 'safety-net', format: 'cjs', provider: 'openai', calls: [{ client: 'fetch', api: 'raw', body: 'model=gpt-4o&max_tokens=10' }, { client: 'http', api: 'raw', body: 'not json' }], fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts } });
+    expect(run.results.map((r) => [r.ok, r.name])).toEqual([
+      [false, 'UnguardedCallError'],
+      [false, 'UnguardedCallError'],
+    ]);
+    expect(run.results[0]!.message).toContain('cannot read the JSON body');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('a bad AGENTGUARD_UNGUARDED or AGENTGUARD_PROVIDER_HOSTS stops the app before it runs, naming the variable', async () => {
+    ws = workspace();
+    for (const [env, variable] of [
+      [{ AGENTGUARD_UNGUARDED: 'maybe' }, 'AGENTGUARD_UNGUARDED'],
+      [{ AGENTGUARD_PROVIDER_HOSTS: 'proxy.internal=gemini' }, 'AGENTGUARD_PROVIDER_HOSTS'],
+    ] as const) {
+      const run = await runAiSdkApp({ app: 'safety-net', format: 'cjs', provider: 'openai', calls: [], fakeUrl: fake.url, ws, env });
+      expect(run.code).toBe(78);
+      expect(run.stderr).toContain(variable);
+    }
+  });
+});
+
+describe('a call is never decided twice', () => {
+  it('SDK calls the openai instrumentation decided pass the net (the fake host watched): one decision per call', async () => {
+    ws = workspace();
+    const run = await runApp({ format: 'cjs', provider: 'openai', calls: threeCalls('openai'), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_PROVIDER_HOSTS: hosts } });
+    expect(callResults(run).map((r) => r.ok)).toEqual([true, true, false]);
+    const log = await logOf(ws);
+    expect(log.decisions.map((d) => d.action)).toEqual(['allow', 'downgrade', 'block']);
+    expect(fake.requests.map(model)).toEqual([GPT, GPT_MINI]);
+  });
+
+  it('AI SDK calls are decided once by the AI SDK integration, or — with it disabled — once by the net', async () => {
+    const calls = [
+      { kind: 'generateText', model: GPT, maxTokens: 200 },
+      { kind: 'generateText', model: GPT, maxTokens: 20_000 },
+      { kind: 'streamText', model: GPT, maxTokens: 200 },
+    ] as const;
+    for (const disabled of [undefined, 'ai-sdk']) {
+      ws = workspace();
+      fake.reset();
+      const run = await runAiSdkApp({ format: 'esm', provider: 'openai-chat', calls: [...calls], fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_DISABLED_INSTRUMENTATIONS: disabled } });
+      expect(run.results.map((r) => r.ok)).toEqual([true, true, true]);
+      const log = await logOf(ws);
+      expect(log.decisions.map((d) => [d.action, d.modelResolved])).toEqual([
+        ['allow', GPT],
+        ['downgrade', GPT_MINI],
+        ['allow', GPT],
+      ]);
+      expect(fake.requests.map(model)).toEqual([GPT, GPT_MINI, GPT]);
+      expect([...log.outcomes.values()].map((o) => [o.outcome, o.actualInputTokens])).toEqual([
+        ['settled', 25],
+        ['settled', 25],
+        ['settled', 25],
+      ]);
+      ws.cleanup();
+    }
+  });
+});

@@ -9,6 +9,8 @@ const libraryEntries = {
   'instrumentations/openai/index': 'instrumentations/openai/index.ts',
   'instrumentations/anthropic/index': 'instrumentations/anthropic/index.ts',
   'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
+  // `agentguard-spend/instrumentations/ai-sdk`: the Vercel AI SDK middleware and load-time patch.
+  'instrumentations/ai-sdk/index': 'instrumentations/ai-sdk/index.ts',
   // The engine side of `node --require/--import agentguard-spend/register`; the
   // `register` entry itself is a tiny preload (src/register/preload/) copied in after the build.
   'register-main': 'src/register/index.ts',

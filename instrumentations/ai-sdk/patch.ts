@@ -4,10 +4,18 @@ import type { GuardBinding } from '../common/guarded-call.js';
 import { aiSdkOnce, runGuardedModelCall, type ModelMethod } from './guarded-model-call.js';
 import type { LanguageModelCallOptions, LanguageModelLike } from './model-call.js';
 
+/**
+ * The AI SDK provider packages whose language-model classes are patched at
+ * load, with the versions tested (see test/instrumentations/ai-sdk/matrix.json):
+ * the providers of `ai` 6 (LanguageModelV3) and `ai` 7 (LanguageModelV4).
+ */
+export const AI_SDK_SUPPORTED_VERSIONS = {
+  '@ai-sdk/openai': '>=3.0.0 <5',
+  '@ai-sdk/anthropic': '>=3.0.0 <5',
+  '@ai-sdk/amazon-bedrock': '>=4.0.0 <6',
+} as const;
 /** The AI SDK provider packages whose language-model classes are patched at load. */
-export const AI_SDK_PROVIDER_MODULES = ['@ai-sdk/openai', '@ai-sdk/anthropic', '@ai-sdk/amazon-bedrock'] as const;
-/** Versions of the provider packages tested (see test/instrumentations/ai-sdk/matrix.json): `ai` 6 and 7. */
-export const AI_SDK_SUPPORTED_VERSIONS = '>=3.0.0 <6';
+export const AI_SDK_PROVIDER_MODULES = Object.keys(AI_SDK_SUPPORTED_VERSIONS) as (keyof typeof AI_SDK_SUPPORTED_VERSIONS)[];
 
 /** Where the patched methods find the engine: read at every call, so a re-patch switches it. */
 export interface AiSdkPatchTarget {

@@ -23,7 +23,7 @@ export class AiSdkSpendGuardInstrumentation extends InstrumentationBase<SpendGua
       (name) =>
         new InstrumentationNodeModuleDefinition(
           name,
-          [AI_SDK_SUPPORTED_VERSIONS],
+          [AI_SDK_SUPPORTED_VERSIONS[name]],
           (moduleExports) => {
             patchAiSdkProvider(moduleExports, this.#target);
             return moduleExports;

@@ -10,6 +10,7 @@ export { spendGuardMiddleware, AI_SDK_INSTRUMENTATION_NAME, type SpendGuardLangu
 export {
   AI_SDK_PROVIDER_MODULES,
   AI_SDK_SUPPORTED_VERSIONS,
+  embeddingModelPrototypes,
   isPatchedModel,
   languageModelPrototypes,
   patchAiSdkProvider,
@@ -29,6 +30,7 @@ export {
   siblingModel,
 } from './adapter.js';
 export { runGuardedModelCall, aiSdkOnce } from './guarded-model-call.js';
+export { aiSdkEmbeddingAdapter, AI_SDK_EMBEDDINGS_OPERATION, runGuardedEmbedCall, type EmbedCall, type EmbeddingModelLike, type EmbedOptions } from './embedding.js';
 export { AiSdkStreamReader, finalUsage, generateResultUsage, reportedUsage } from './usage.js';
 export type { LanguageModelCall, LanguageModelCallOptions, LanguageModelLike } from './model-call.js';
 export type { SpendGuardWrapperOptions } from '../common/binding.js';

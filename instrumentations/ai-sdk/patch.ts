@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
 import type { GuardBinding } from '../common/guarded-call.js';
+import { guardEmbedMethod, type EmbedMethod } from './embedding.js';
 import { aiSdkOnce, runGuardedModelCall, type ModelMethod } from './guarded-model-call.js';
 import type { LanguageModelCallOptions, LanguageModelLike } from './model-call.js';
 
@@ -27,6 +28,8 @@ const WRAPPER_STATE = Symbol.for('agentguard-spend.ai-sdk.model-wrapper');
 const METHODS = ['doGenerate', 'doStream'] as const;
 /** Factories of the providers' default instances that return a language model. */
 const MODEL_FACTORIES = ['languageModel', 'chat', 'responses', 'completion', 'messages'] as const;
+/** Factories of the providers' default instances that return an embedding model. */
+const EMBEDDING_FACTORIES = ['embedding', 'embeddingModel', 'textEmbedding', 'textEmbeddingModel'] as const;
 const PROBE_MODEL_ID = 'agentguard-probe';
 
 /**
@@ -38,6 +41,15 @@ const PROBE_MODEL_ID = 'agentguard-probe';
  * and reads no credentials (the providers read them when a call is made).
  */
 export function languageModelPrototypes(moduleExports: unknown): object[] {
+  return modelPrototypes(moduleExports, MODEL_FACTORIES, METHODS, true);
+}
+
+/** The embedding-model classes (their prototypes) of one loaded copy of a provider package, found the same way. */
+export function embeddingModelPrototypes(moduleExports: unknown): object[] {
+  return modelPrototypes(moduleExports, EMBEDDING_FACTORIES, ['doEmbed'], false);
+}
+
+function modelPrototypes(moduleExports: unknown, factories: readonly string[], methods: readonly string[], callProvider: boolean): object[] {
   const ns = moduleExports as Record<string, unknown> | undefined;
   if (!ns || (typeof ns !== 'object' && typeof ns !== 'function')) return [];
   const protos = new Set<object>();
@@ -49,7 +61,7 @@ export function languageModelPrototypes(moduleExports: unknown): object[] {
   for (const provider of providers) {
     const p = provider as Record<string, unknown> & ((id: string) => unknown);
     const made: unknown[] = [];
-    for (const name of MODEL_FACTORIES) {
+    for (const name of factories) {
       const factory = safeGet(p, name);
       if (typeof factory !== 'function') continue;
       try {
@@ -58,21 +70,24 @@ export function languageModelPrototypes(moduleExports: unknown): object[] {
         // A factory that needs settings we do not give: its class is reached through another one, or not at all.
       }
     }
-    try {
-      made.push(p(PROBE_MODEL_ID));
-    } catch {
-      // Not callable without settings.
+    if (callProvider) {
+      try {
+        made.push(p(PROBE_MODEL_ID));
+      } catch {
+        // Not callable without settings.
+      }
     }
     for (const model of made) {
       const proto = model && typeof model === 'object' ? Object.getPrototypeOf(model) : null;
-      if (proto && proto !== Object.prototype && METHODS.every((m) => typeof (proto as Record<string, unknown>)[m] === 'function')) protos.add(proto as object);
+      if (proto && proto !== Object.prototype && methods.every((m) => typeof (proto as Record<string, unknown>)[m] === 'function')) protos.add(proto as object);
     }
   }
   return [...protos];
 }
 
 /**
- * Patches `doGenerate` and `doStream` of every language-model class reached
+ * Patches `doGenerate` and `doStream` of every language-model class (and
+ * `doEmbed` of every embedding-model class) reached
  * from `moduleExports` (one loaded copy of `@ai-sdk/openai`,
  * `@ai-sdk/anthropic` or `@ai-sdk/amazon-bedrock`), so every call made on any
  * of their models — by `generateText`, `streamText`, `generateObject`,
@@ -92,12 +107,17 @@ export function patchAiSdkProvider(moduleExports: unknown, target: AiSdkPatchTar
       installCoexistingWrapper(proto, method, WRAPPER_STATE, target, (original, state) => guardModelMethod(original as ModelMethod, method === 'doStream', () => state.instrumentation.getBinding()));
     }
   }
+  // `embed`/`embedMany`: priced by input tokens.
+  for (const proto of embeddingModelPrototypes(moduleExports)) {
+    installCoexistingWrapper(proto, 'doEmbed', WRAPPER_STATE, target, (original, state) => guardEmbedMethod(original as EmbedMethod, () => state.instrumentation.getBinding()));
+  }
   return protos.length;
 }
 
 /** Removes (or deactivates) our wrappers from the classes of one loaded copy of a provider package. */
 export function unpatchAiSdkProvider(moduleExports: unknown): void {
   for (const proto of languageModelPrototypes(moduleExports)) for (const method of METHODS) uninstallCoexistingWrapper(proto, method, WRAPPER_STATE);
+  for (const proto of embeddingModelPrototypes(moduleExports)) uninstallCoexistingWrapper(proto, 'doEmbed', WRAPPER_STATE);
 }
 
 /** Whether `model`'s `doGenerate` is our patched method (its class was patched at load). */

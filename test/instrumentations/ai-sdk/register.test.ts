@@ -142,3 +142,34 @@ describe.each(['cjs', 'esm'] as const)('Mastra agents on AI SDK models under reg
     expect(log.verified).toBe(true);
   });
 });
+
+describe('AI SDK embeddings under register', () => {
+  // The price table has embedding models with an input price only, which the engine does not
+  // price yet: they are unknown models (fail-closed in enforce) unless allowed.
+  it('embed and embedMany are decided once each, output bound 0, settled from the reported input tokens (ESM)', async () => {
+    ws = workspace();
+    const model = 'text-embedding-3-small';
+    const run = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [{ kind: 'embed', model }, { kind: 'embedMany', model }], fakeUrl: fake.url, ws, env: { AGENTGUARD_ON_UNKNOWN_MODEL: 'allow' } });
+    expect(run.results).toEqual([expect.objectContaining({ ok: true, dims: 8 }), expect.objectContaining({ ok: true, count: 2 })]);
+    expect(fake.requestsTo('/v1/embeddings')).toHaveLength(2);
+    const log = await logOf(ws);
+    expect(log.decisions.map((d) => [d.provider, d.action, d.modelRequested, d.estimatedOutputTokens])).toEqual([
+      ['openai', 'allow', model, 0],
+      ['openai', 'allow', model, 0],
+    ]);
+    expect([...log.outcomes.values()].map((o) => [o.outcome, o.actualInputTokens, o.actualOutputTokens])).toEqual([
+      ['settled', 5, 0],
+      ['settled', 10, 0],
+    ]);
+    expect(log.verified).toBe(true);
+  });
+
+  it('an embedding call the engine blocks never reaches the provider (CJS)', async () => {
+    ws = workspace();
+    const run = await runAiSdkApp({ format: 'cjs', provider: 'openai', calls: [{ kind: 'embed', model: 'text-embedding-3-small' }], fakeUrl: fake.url, ws });
+    expect(run.results).toEqual([expect.objectContaining({ ok: false, name: 'AgentGuardBlockedError' })]);
+    expect(fake.requests).toHaveLength(0);
+    const log = await logOf(ws);
+    expect(log.decisions.map((d) => [d.action, d.modelRequested])).toEqual([['block', 'text-embedding-3-small']]);
+  });
+});

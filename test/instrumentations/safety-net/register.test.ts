@@ -150,13 +150,17 @@ describe('safety net modes', () => {
 });
 
 describe('a call is never decided twice', () => {
-  it('SDK calls the openai instrumentation decided pass the net (the fake host watched): one decision per call', async () => {
+  it.each(['openai', 'anthropic', 'bedrock'] as const)('%s SDK calls its instrumentation decided pass the net (the fake host watched): one decision per call', async (provider) => {
     ws = workspace();
-    const run = await runApp({ format: 'cjs', provider: 'openai', calls: threeCalls('openai'), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_PROVIDER_HOSTS: hosts } });
+    const run = await runApp({ format: 'cjs', provider, calls: threeCalls(provider), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_PROVIDER_HOSTS: hosts } });
     expect(callResults(run).map((r) => r.ok)).toEqual([true, true, false]);
     const log = await logOf(ws);
-    expect(log.decisions.map((d) => d.action)).toEqual(['allow', 'downgrade', 'block']);
-    expect(fake.requests.map(model)).toEqual([GPT, GPT_MINI]);
+    expect(log.decisions.map((d) => [d.provider, d.action])).toEqual([
+      [provider, 'allow'],
+      [provider, 'downgrade'],
+      [provider, 'block'],
+    ]);
+    expect(fake.requests.map(MODELS[provider].requested)).toEqual([MODELS[provider].expensive, MODELS[provider].cheap]);
   });
 
   it('AI SDK calls are decided once by the AI SDK integration, or — with it disabled — once by the net', async () => {

@@ -85,11 +85,20 @@ export function estimateInputTokens(options: LanguageModelCallOptions): number {
   return Math.ceil(bytes / BYTES_PER_TOKEN) + files * FILE_PART_TOKENS;
 }
 
-/** The thinking budget the AI SDK's Anthropic provider adds on top of `maxOutputTokens` (`max_tokens = maxOutputTokens + budget`). */
+/** The budget the AI SDK's Anthropic provider gives enabled thinking that names none. */
+export const ANTHROPIC_DEFAULT_THINKING_BUDGET = 1_024;
+
+/**
+ * The thinking budget the AI SDK's Anthropic provider adds on top of
+ * `maxOutputTokens` (`max_tokens = maxOutputTokens + budget`): the
+ * `thinking.budgetTokens` of the call's Anthropic options, or the provider's
+ * default for enabled thinking without one.
+ */
 export function anthropicThinkingBudget(options: LanguageModelCallOptions): number {
   const thinking = options.providerOptions?.anthropic?.thinking as { type?: unknown; budgetTokens?: unknown } | undefined;
-  const budget = thinking?.type === 'enabled' ? thinking.budgetTokens : undefined;
-  return typeof budget === 'number' && Number.isSafeInteger(budget) && budget > 0 ? budget : 0;
+  if (thinking?.type !== 'enabled') return 0;
+  const budget = thinking.budgetTokens;
+  return typeof budget === 'number' && Number.isSafeInteger(budget) && budget > 0 ? budget : ANTHROPIC_DEFAULT_THINKING_BUDGET;
 }
 
 /** The output bound the provider will be asked for: `maxOutputTokens` (or the default), plus an Anthropic thinking budget. */

@@ -10,7 +10,7 @@ export type AiSdkAppProvider = 'openai' | 'openai-chat' | 'anthropic' | 'bedrock
 
 /** One call of the AI SDK test app (see test/fixtures/ai-sdk/calls.cjs). */
 export interface AiSdkCall {
-  kind: 'generateText' | 'streamText' | 'generateObject' | 'toolLoop' | 'mastra' | 'embed' | 'embedMany';
+  kind: 'generateText' | 'streamText' | 'generateObject' | 'toolLoop' | 'mastra' | 'mastraRouter' | 'embed' | 'embedMany';
   model: string;
   maxTokens?: number;
   stream?: boolean;

@@ -190,3 +190,40 @@ describe('a call is never decided twice', () => {
     }
   });
 });
+
+describe('what no SDK-level guard knows is caught below', () => {
+  it('Mastra agents on its own model router (bundled provider copies) are decided once, by the net (ESM)', async () => {
+    ws = workspace();
+    const calls = [
+      { kind: 'mastraRouter', model: GPT, maxTokens: 200 },
+      { kind: 'mastraRouter', model: GPT, maxTokens: 20_000 },
+      { kind: 'mastraRouter', model: GPT, maxTokens: 200_000 },
+    ] as const;
+    const run = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [...calls], fakeUrl: fake.url, ws, needs: ['mastra'], env: { AGENTGUARD_PROVIDER_HOSTS: hosts } });
+    expect(run.results.map((r) => [r.ok, r.name])).toEqual([
+      [true, undefined],
+      [true, undefined],
+      [false, 'AgentGuardBlockedError'],
+    ]);
+    expect(fake.requests.map(model)).toEqual([GPT, GPT_MINI]);
+    const log = await logOf(ws);
+    expect(log.decisions.map((d) => [d.action, d.modelResolved])).toEqual([
+      ['allow', GPT],
+      ['downgrade', GPT_MINI],
+      ['block', GPT],
+    ]);
+    expect([...log.outcomes.values()].map((o) => [o.outcome, o.actualInputTokens])).toEqual([
+      ['settled', 25],
+      ['settled', 25],
+    ]);
+    expect(log.verified).toBe(true);
+
+    // The same app with the fake's host not watched: nothing above the net knows these calls.
+    ws.cleanup();
+    ws = workspace();
+    fake.reset();
+    const unwatched = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [calls[2]], fakeUrl: fake.url, ws, needs: ['mastra'] });
+    expect(unwatched.results.map((r) => r.ok)).toEqual([true]);
+    expect((await logOf(ws)).decisions).toHaveLength(0);
+  });
+});

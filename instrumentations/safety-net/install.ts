@@ -1,5 +1,5 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { guardFetch } from './fetch.js';
 import { guardRequest } from './http.js';

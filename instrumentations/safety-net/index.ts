@@ -11,3 +11,4 @@ export { KNOWN_PROVIDER_HOSTS, matchEndpoint, parseProviderHosts, providersAt, t
 export { estimateBodyInputTokens, netAdapter, NetRewriteError, NetStreamReader, NET_DEFAULT_MAX_OUTPUT_TOKENS, netOutputBound, usageOfBody, wireUsage, type NetRequest } from './adapter.js';
 export { guardFetch } from './fetch.js';
 export { guardRequest } from './http.js';
+export { guardHttp2Connect } from './http2.js';

@@ -3,6 +3,7 @@ import type * as https from 'node:https';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { guardFetch } from './fetch.js';
 import { guardRequest } from './http.js';
+import { guardHttp2Connect } from './http2.js';
 import type { SafetyNetConfig } from './net-call.js';
 
 const INSTALLED = Symbol.for('agentguard-spend.safety-net');
@@ -20,7 +21,8 @@ type Global = typeof globalThis & { [INSTALLED]?: SafetyNet };
  * Installs the safety net below the SDKs: the global `fetch` (undici, which
  * the AI SDK, `openai` and `@anthropic-ai/sdk` use) and `http.request`,
  * `http.get`, `https.request`, `https.get` (the AWS SDK's HTTP/1.1 handler and
- * most other clients), for CommonJS and ESM importers alike. Once per process:
+ * most other clients) and `http2.connect` (the AWS SDK's default handler),
+ * for CommonJS and ESM importers alike. Once per process:
  * a second call returns the first net. `config` is read at every request.
  */
 export function installSafetyNet(config: () => SafetyNetConfig): SafetyNet {
@@ -43,6 +45,8 @@ export function installSafetyNet(config: () => SafetyNetConfig): SafetyNet {
   replace(httpModule, 'get', guardRequest(httpModule.get as unknown as RequestFn, 'http:', config, true) as unknown as typeof http.get);
   replace(httpsModule, 'request', guardRequest(httpsModule.request as unknown as RequestFn, 'https:', config) as unknown as typeof https.request);
   replace(httpsModule, 'get', guardRequest(httpsModule.get as unknown as RequestFn, 'https:', config, true) as unknown as typeof https.get);
+  const http2Module = req('node:http2') as typeof import('node:http2');
+  replace(http2Module, 'connect', guardHttp2Connect(http2Module.connect as unknown as Parameters<typeof guardHttp2Connect>[0], config) as unknown as typeof http2Module.connect);
   syncBuiltinESMExports();
   const net: SafetyNet = {
     uninstall() {

@@ -1,3 +1,4 @@
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import * as http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeProvider, type FakeProvider } from '../../../fake-provider/index.js';
@@ -62,6 +63,7 @@ describe('which requests are provider calls', () => {
 });
 
 let fake: FakeProvider;
+let h2fake: FakeProvider;
 let net: SafetyNet;
 let mode: UnguardedMode = 'decide';
 const warnings: string[] = [];
@@ -76,21 +78,26 @@ beforeAll(async () => {
   const { provider } = setupOtel();
   fake = createFakeProvider();
   await fake.listen();
+  h2fake = createFakeProvider(['bedrock']);
+  await h2fake.listenHttp2();
   const binding = { guard, scope: { tenantId: 'acme' }, tracer: provider.getTracer('net-test') };
-  const config: SafetyNetConfig = { mode, hosts: parseProviderHosts(new URL(fake.url).host), binding: () => binding, warnBinding: () => binding, warn: (l) => warnings.push(l) };
+  const config: SafetyNetConfig = { mode, hosts: parseProviderHosts(`${new URL(fake.url).host},${new URL(h2fake.url).host}=bedrock`), binding: () => binding, warnBinding: () => binding, warn: (l) => warnings.push(l) };
   net = installSafetyNet(() => ({ ...config, mode }));
 });
 afterAll(async () => {
   net.uninstall();
   await fake.close();
+  await h2fake.close();
 });
 afterEach(() => {
   fake.reset();
+  h2fake.reset();
   mode = 'decide';
   warnings.length = 0;
 });
 
 const outcomes = () => decisions(log).filter((d) => d.entryType === 'outcome');
+const calls = () => decisions(log).filter((d) => d.entryType !== 'outcome');
 const chat = (body: Record<string, unknown>) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], ...body }) });
 
 describe('the net over fetch and node:http', () => {
@@ -158,5 +165,21 @@ describe('the net over fetch and node:http', () => {
     mode = 'block';
     await expect(fetch(`${fake.url}/v1/messages`, { method: 'POST', body: '{}' })).rejects.toBeInstanceOf(UnguardedCallError);
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('node:http2 (the AWS SDK’s default handler): decided, settled from the response; a downgrade a signed request cannot carry is refused before its body', async () => {
+    const client = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: h2fake.url, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });
+    const converse = (maxTokens: number) =>
+      new ConverseCommand({ modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', messages: [{ role: 'user', content: [{ text: 'hi' }] }], inferenceConfig: { maxTokens } });
+    try {
+      const ok = await client.send(converse(200));
+      expect(ok.usage?.outputTokens).toBeGreaterThan(0);
+      expect(outcomes().at(-1)).toMatchObject({ outcome: 'settled', provider: 'bedrock', actualOutputTokens: ok.usage!.outputTokens });
+      await expect(client.send(converse(20_000))).rejects.toMatchObject({ name: 'NetRewriteError' });
+      expect(h2fake.requests).toHaveLength(1);
+      expect(calls().at(-1)).toMatchObject({ action: 'downgrade', provider: 'bedrock' });
+    } finally {
+      client.destroy();
+    }
   });
 });

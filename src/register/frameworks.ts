@@ -35,8 +35,8 @@ export function frameworkGuards(
   const aiSdk = !disabled.includes('ai-sdk');
   const net = disabled.includes('safety-net') ? undefined : registerSafetyNet({ config: o.config, settings: o.settings, guard: o.guard, spendStore: o.spendStore, warn: o.warn });
   return {
-    modules: aiSdk ? [...AI_SDK_PROVIDER_MODULES] : [],
-    instrumentations: aiSdk ? [new AiSdkSpendGuardInstrumentation(o.instrumentationConfig)] : [],
+    modules: [...(aiSdk ? AI_SDK_PROVIDER_MODULES : []), ...(net ? net.modules : [])],
+    instrumentations: [...(aiSdk ? [new AiSdkSpendGuardInstrumentation(o.instrumentationConfig)] : []), ...(net ? [net.instrumentation] : [])],
     shutdown: async () => {
       await net?.shutdown();
     },

@@ -1,8 +1,9 @@
 import { trace } from '@opentelemetry/api';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition, type Instrumentation } from '@opentelemetry/instrumentation';
 import { FileDecisionLogStore } from '../../exporters/file/file-store.js';
 import { newChainId } from '../../exporters/file/naming.js';
 import type { GuardBinding } from '../../instrumentations/common/guarded-call.js';
-import { installSafetyNet, type SafetyNet } from '../../instrumentations/safety-net/install.js';
+import { installSafetyNet, SAFETY_NET_BUILTINS, type SafetyNet } from '../../instrumentations/safety-net/install.js';
 import { parseProviderHosts, type WatchedHost } from '../../instrumentations/safety-net/endpoints.js';
 import { UNGUARDED_MODES, type UnguardedMode } from '../../instrumentations/safety-net/net-call.js';
 import { SpendGuard } from '../engine/guard.js';
@@ -50,6 +51,10 @@ export interface SafetyNetSetup {
 /** The installed net and how to close what it opened. */
 export interface RegisteredSafetyNet {
   net: SafetyNet;
+  /** Patches `node:http`, `node:https`, `node:http2` when the app first loads each (require or import). */
+  instrumentation: Instrumentation;
+  /** The builtins to add to the ESM import hook's include list. */
+  modules: string[];
   /** Flushes and closes the `warn` mode's chain, if one was opened. */
   shutdown(): Promise<void>;
 }
@@ -80,11 +85,38 @@ export function registerSafetyNet(s: SafetyNetSetup): RegisteredSafetyNet {
     (warnBinding.guard as SpendGuard).setPolicies([...s.guard.policies]);
     return warnBinding;
   };
-  const net = installSafetyNet(() => ({ mode: s.settings.mode, hosts: s.settings.hosts, binding: () => binding, warnBinding: warnGuard, warn: s.warn }));
+  const net = installSafetyNet(() => ({ mode: s.settings.mode, hosts: s.settings.hosts, binding: () => binding, warnBinding: warnGuard, warn: s.warn }), { builtins: 'on-load' });
   return {
     net,
+    instrumentation: new SafetyNetBuiltinsInstrumentation(net),
+    modules: [...SAFETY_NET_BUILTINS],
     async shutdown() {
       await warnStore?.close();
     },
   };
+}
+
+/**
+ * Loads nothing itself: when the app first requires or imports `http`,
+ * `https` or `http2`, the module hooks hand the module to the net, which
+ * patches it (start-up does not pay for loading the three).
+ */
+class SafetyNetBuiltinsInstrumentation extends InstrumentationBase {
+  // Set after the base constructor (which enables the hooks); read only when a module loads.
+  #net: SafetyNet | undefined;
+
+  constructor(net: SafetyNet) {
+    super(SAFETY_NET_TRACER, '0.1.0', {});
+    this.#net = net;
+  }
+
+  protected init() {
+    return SAFETY_NET_BUILTINS.map(
+      (name) =>
+        new InstrumentationNodeModuleDefinition(name, ['*'], (moduleExports) => {
+          this.#net?.patchBuiltin(name, moduleExports);
+          return moduleExports;
+        }),
+    );
+  }
 }

@@ -227,3 +227,16 @@ describe('what no SDK-level guard knows is caught below', () => {
     expect((await logOf(ws)).decisions).toHaveLength(0);
   });
 });
+
+describe('start-up', () => {
+  it('register loads none of node:http, https, http2 for the net: each is patched when the app first loads it', async () => {
+    ws = workspace();
+    const { spawnSync } = await import('node:child_process');
+    const { root } = await import('../../helpers/register.js');
+    const script = "console.log(JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (http|https|http2)$/.test(m))))";
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))), ...agentguardEnv(ws) };
+    const r = spawnSync(process.execPath, ['--require', 'agentguard-spend/register', '-e', script], { cwd: root, env, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  });
+});

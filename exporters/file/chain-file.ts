@@ -20,6 +20,12 @@ export interface ChainFileOptions {
    * removed on close.
    */
   chainId?: string;
+  /**
+   * While another live process holds the chain's lock, keep trying this long
+   * (ms) before failing with `ChainLockedError` (default 0: fail at once).
+   * A lock whose owner is gone is taken over at once either way.
+   */
+  lockWaitMs?: number;
   /** Rotate to a new file before a line would take the file past this size (default 64 MiB). */
   maxFileBytes?: number;
   /** Rotate when an entry's UTC day (from its decision `timestamp`) is later than the file's (default true). */
@@ -109,7 +115,7 @@ export class ChainFileWriter {
     const chainId = options.chainId ?? newChainId();
     assertChainId(chainId);
     await mkdir(options.dir, { recursive: true });
-    const unlock = await lockChain(options.dir, chainId);
+    const unlock = await lockChain(options.dir, chainId, { waitMs: options.lockWaitMs });
     let recovery: ChainRecovery;
     let checkpointer: ChainCheckpointer | null = null;
     try {

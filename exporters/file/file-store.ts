@@ -3,6 +3,7 @@ import { DURABILITIES, type DecisionLogStore, type Durability } from '../../src/
 import type { Signer } from '../../src/audit/signer.js';
 import { BatchDecisionLogProcessor, type BatchProcessorOptions } from '../common/batch-processor.js';
 import { ChainFileWriter, type ChainFileOptions } from './chain-file.js';
+import { ChainLockedError } from './lock.js';
 import { FileDecisionLogExporter } from './file-exporter.js';
 import type { ChainRecovery } from './recovery.js';
 
@@ -30,7 +31,8 @@ export interface FileDecisionLogStoreOptions extends Omit<ChainFileOptions, 'fsy
  */
 export class FileDecisionLogStore implements DecisionLogStore {
   readonly durability: Durability;
-  readonly #opening: Promise<void>;
+  readonly #options: FileDecisionLogStoreOptions;
+  #opening: Promise<void>;
   #writer: ChainFileWriter | null = null;
   #processor: BatchDecisionLogProcessor | null = null;
   #openError: Error | null = null;
@@ -43,7 +45,15 @@ export class FileDecisionLogStore implements DecisionLogStore {
       throw new TypeError(`durability: expected one of ${DURABILITIES.join(', ')}, got ${JSON.stringify(durability)}`);
     }
     this.durability = durability;
-    this.#opening = ChainFileWriter.open({ ...options, fsync: durability === 'fsync' }).then(
+    this.#options = options;
+    this.#opening = this.#openChain();
+  }
+
+  #openChain(): Promise<void> {
+    const options = this.#options;
+    const durability = this.durability;
+    this.#openError = null;
+    return ChainFileWriter.open({ ...options, fsync: durability === 'fsync' }).then(
       (writer) => {
         this.#writer = writer;
         for (const s of this.#signers) writer.attachSigner(s);
@@ -56,6 +66,12 @@ export class FileDecisionLogStore implements DecisionLogStore {
     );
   }
 
+  /** After a failure to take the chain's lock, tries again (the holder may be gone now). */
+  #retryOpen(): Promise<void> {
+    if (this.#openError instanceof ChainLockedError && !this.#writer) this.#opening = this.#openChain();
+    return this.#opening;
+  }
+
   /** Opens a store and waits until its chain is open (resumed, torn tail set aside). */
   static async open(options: FileDecisionLogStoreOptions): Promise<FileDecisionLogStore> {
     const store = new FileDecisionLogStore(options);
@@ -63,9 +79,14 @@ export class FileDecisionLogStore implements DecisionLogStore {
     return store;
   }
 
-  /** Resolves when the chain is open; rejects with the reason it could not be. */
+  /**
+   * Resolves when the chain is open; rejects with the reason it could not be.
+   * When the chain's lock was held by a live owner ({@link ChainLockedError}),
+   * each later call (`ready`, `head`, `append`) tries to take it again, so the
+   * store starts working once the holder is gone.
+   */
   async ready(): Promise<void> {
-    await this.#opening;
+    await this.#retryOpen();
     if (this.#openError) throw this.#openError;
   }
 
@@ -113,7 +134,7 @@ export class FileDecisionLogStore implements DecisionLogStore {
    */
   append(entry: DecisionLogEntry): Promise<void> {
     if (this.#writer) return this.#append(entry);
-    return this.#opening.then(() => {
+    return this.#retryOpen().then(() => {
       if (this.#openError) throw this.#openError;
       return this.#append(entry);
     });

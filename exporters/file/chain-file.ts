@@ -1,4 +1,4 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/audit/chain.js';
 import type { Signer } from '../../src/audit/signer.js';
@@ -43,10 +43,22 @@ export interface ChainFileOptions {
    * `SpendGuard` does it through `FileDecisionLogStore`).
    */
   checkpoints?: CheckpointOptions | false;
+  /**
+   * What a failed write does to the entries not yet written (default `keep`):
+   * - `keep`: they stay queued and the next flush writes them (for entries
+   *   already acknowledged, as in batch mode: the calls they record happened).
+   * - `drop`: they are dropped, the file is cut back to its last whole line
+   *   (before the next write, if it cannot be at once), and the chain's head
+   *   goes back to the last entry written, so the next entry continues from
+   *   there. For a log whose append makes the call wait: a failed append
+   *   fails its call, so its entry must never be written later.
+   */
+  onWriteFailure?: 'keep' | 'drop';
 }
 
 interface PendingLine {
   sequence: number;
+  entryHash: string;
   part: number;
   day: string;
   bytes: Buffer;
@@ -75,12 +87,23 @@ export class ChainFileWriter {
   readonly #fsync: boolean;
   readonly #clock: () => number;
   #head: ChainHead | null;
+  readonly #dropFailed: boolean;
+  /** The last entry written, and where the file stood after it: what a dropped write returns to. */
+  #writtenHead: ChainHead | null;
+  #writtenPart: number;
+  #writtenPartDay = '';
+  #writtenPartBytes = 0;
+  /** Bytes in the file #fh writes to. */
+  #fhBytes = 0;
+  /** A file left with part of a failed write, to cut back before the next write. */
+  #repair: { path: string; size: number } | null = null;
   #pending: PendingLine[] = [];
   #enqueued = 0;
   #written = 0;
   #inflight: Promise<void> | null = null;
   #fh: FileHandle | null = null;
   #fhPart = 0;
+  #fhPath = '';
   #part: number;
   #partDay = '';
   #partBytes = 0;
@@ -97,7 +120,10 @@ export class ChainFileWriter {
     this.chainId = chainId;
     this.recovery = recovery;
     this.#head = recovery.head;
+    this.#writtenHead = recovery.head;
+    this.#dropFailed = options.onWriteFailure === 'drop';
     this.#part = recovery.lastPart; // the first line opens part lastPart + 1
+    this.#writtenPart = recovery.lastPart;
     this.#partBytes = 0;
     this.#files = [...recovery.files];
     this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -109,6 +135,9 @@ export class ChainFileWriter {
   /** Opens (resuming if it exists) a chain in `options.dir`. */
   static async open(options: ChainFileOptions): Promise<ChainFileWriter> {
     if (!options || typeof options.dir !== 'string' || options.dir === '') throw new TypeError('dir: expected a log directory path');
+    if (options.onWriteFailure !== undefined && options.onWriteFailure !== 'keep' && options.onWriteFailure !== 'drop') {
+      throw new TypeError(`onWriteFailure: expected keep or drop, got ${JSON.stringify(options.onWriteFailure)}`);
+    }
     if (options.maxFileBytes !== undefined && !(Number.isSafeInteger(options.maxFileBytes) && options.maxFileBytes > 0)) {
       throw new TypeError(`maxFileBytes: expected a positive integer, got ${JSON.stringify(options.maxFileBytes)}`);
     }
@@ -197,29 +226,38 @@ export class ChainFileWriter {
       this.#partBytes = 0;
     }
     this.#partBytes += bytes.length;
-    this.#pending.push({ sequence: entry.sequence, part: this.#part, day: this.#partDay, bytes });
+    this.#pending.push({ sequence: entry.sequence, entryHash: entry.entryHash, part: this.#part, day: this.#partDay, bytes });
     this.#enqueued++;
     this.#head = { sequence: entry.sequence, entryHash: entry.entryHash };
     this.#checkpointer?.observe(entry);
   }
 
+  /** The last entry written to the file (and synced in fsync mode), or null. */
+  get writtenHead(): ChainHead | null {
+    return this.#writtenHead;
+  }
+
   /**
    * Resolves once every entry enqueued before the call is written (and, in
-   * fsync mode, fdatasync'd). Rejects if a write fails; the unwritten bytes
-   * stay queued for the next flush.
+   * fsync mode, fdatasync'd). Rejects if a write of one of them fails; the
+   * unwritten entries then stay queued for the next flush, or are dropped
+   * (see {@link ChainFileOptions.onWriteFailure}).
    */
   async flush(): Promise<void> {
     const target = this.#enqueued;
+    let joined = 0;
     while (this.#written < target) {
-      if (this.#inflight) {
-        await this.#inflight;
-        continue;
-      }
-      this.#inflight = this.#writePending();
+      const mine = !this.#inflight;
+      this.#inflight ??= this.#writePending().finally(() => {
+        this.#inflight = null;
+      });
       try {
         await this.#inflight;
-      } finally {
-        this.#inflight = null;
+      } catch (err) {
+        if (this.#written >= target) return; // ours were written before a later group failed
+        // A write started before this flush may have failed before the cause was gone: try once ourselves.
+        if (!mine && this.#enqueued >= target && joined++ === 0) continue;
+        throw err;
       }
     }
   }
@@ -257,22 +295,61 @@ export class ChainFileWriter {
       while (n < this.#pending.length && this.#pending[n]!.part === part) n++;
       const group = this.#pending.slice(0, n);
       const buf = group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((p) => p.bytes));
-      const fh = await this.#fileFor(part, day);
       let done = 0;
       try {
+        if (this.#repair) {
+          await truncate(this.#repair.path, this.#repair.size);
+          this.#repair = null;
+        }
+        const fh = await this.#fileFor(part, day);
         while (done < buf.length) {
           const { bytesWritten } = await fh.write(buf, done, buf.length - done);
           done += bytesWritten;
         }
         if (this.#fsync) await fh.datasync();
       } catch (err) {
-        this.#dropWritten(group, done);
+        if (this.#dropFailed) await this.#dropPending(done);
+        else this.#dropWritten(group, done);
         throw err;
       }
+      this.#fhBytes += buf.length;
       this.#pending.splice(0, n);
       this.#written += n;
+      const last = group[n - 1]!;
+      this.#writtenHead = { sequence: last.sequence, entryHash: last.entryHash };
+      this.#writtenPart = part;
+      this.#writtenPartDay = day;
+      this.#writtenPartBytes = this.#fhBytes;
       // Checkpoints only ever name entries that are already written (and synced).
       if (this.#checkpointer) await this.#checkpointer.store(group[n - 1]!.sequence);
+    }
+  }
+
+  /**
+   * After a failed write (`done` bytes of it written), drops every entry not
+   * yet written and returns the chain to the last entry written; the file is
+   * cut back to its last whole line now, or before the next write.
+   */
+  async #dropPending(done: number): Promise<void> {
+    const fh = this.#fh;
+    if (fh && done > 0) this.#repair = { path: this.#fhPath, size: this.#fhBytes };
+    this.#fh = null;
+    await fh?.close().catch(() => undefined);
+    const dropped = this.#pending.length;
+    this.#pending = [];
+    this.#enqueued -= dropped;
+    this.#head = this.#writtenHead;
+    this.#part = this.#writtenPart;
+    this.#partDay = this.#writtenPartDay;
+    this.#partBytes = this.#writtenPartBytes;
+    this.#checkpointer?.rewind(this.#writtenHead);
+    if (this.#repair) {
+      try {
+        await truncate(this.#repair.path, this.#repair.size);
+        this.#repair = null;
+      } catch {
+        // Still failing (e.g. read-only): cut back before the next write.
+      }
     }
   }
 
@@ -300,7 +377,9 @@ export class ChainFileWriter {
     const path = join(this.dir, chainFileName(this.chainId, day, part));
     this.#fh = await open(path, 'a', 0o640);
     this.#fhPart = part;
-    this.#files.push(path);
+    this.#fhPath = path;
+    this.#fhBytes = (await this.#fh.stat()).size;
+    if (!this.#files.includes(path)) this.#files.push(path);
     if (this.#fsync) await syncDir(this.dir);
     return this.#fh;
   }

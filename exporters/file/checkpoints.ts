@@ -98,6 +98,8 @@ export class ChainCheckpointer {
   #lastError: Error | null = null;
   #written = 0;
   #observed = 0;
+  /** The key the checkpoint writer signs with now. */
+  #signer: Signer | null = null;
 
   private constructor(
     path: string | null,
@@ -168,10 +170,12 @@ export class ChainCheckpointer {
     if (!this.#writer) {
       if (this.#head && !this.#chainId) return; // chain id unknown: warned on open
       this.#writer = new CheckpointWriter({ signer, every: this.#every, clock: this.#clock, head: this.#head, ...(this.#chainId ? { chainId: this.#chainId } : {}) });
+      this.#signer = signer;
       return;
     }
     if (this.#awaiting === signer.fingerprint) {
       this.#writer.setSigner(signer);
+      this.#signer = signer;
       this.#awaiting = null;
     }
   }
@@ -187,10 +191,28 @@ export class ChainCheckpointer {
       if (isSignerChange(entry.decision)) {
         const next = (entry.decision as { newSignerFingerprint?: unknown }).newSignerFingerprint;
         const signer = typeof next === 'string' ? this.#signers.get(next) : undefined;
-        if (signer) this.#writer!.setSigner(signer);
-        else this.#awaiting = typeof next === 'string' ? next : null;
+        if (signer) {
+          this.#writer!.setSigner(signer);
+          this.#signer = signer;
+        } else this.#awaiting = typeof next === 'string' ? next : null;
       }
     });
+  }
+
+  /**
+   * Forgets entries observed after `head` (the writer dropped them unwritten):
+   * checkpoints naming them are discarded and the next entry observed must
+   * follow `head`.
+   */
+  rewind(head: ChainHead | null): void {
+    const last = head?.sequence ?? -1;
+    this.#due = this.#due.filter((d) => d.sequence <= last);
+    this.#head = head;
+    if (!head) this.#chainId = null;
+    if (this.#writer && this.#signer) {
+      this.#writer = new CheckpointWriter({ signer: this.#signer, every: this.#every, clock: this.#clock, head, ...(this.#chainId ? { chainId: this.#chainId } : {}) });
+      this.#awaiting = null;
+    }
   }
 
   /**

@@ -36,6 +36,12 @@ export class FileDecisionLogStore implements DecisionLogStore {
   #writer: ChainFileWriter | null = null;
   #processor: BatchDecisionLogProcessor | null = null;
   #openError: Error | null = null;
+  /** A batch write failure whose kept entries were written since. */
+  #recovered: Error | null = null;
+  /** A background retry of a failed batch write. */
+  #retryFlush: Promise<void> | null = null;
+  /** Appends waiting for their write (write and fsync modes). */
+  readonly #waiting = new Set<{ sequence: number; reject: (err: Error) => void }>();
   /** Signers attached before the chain was open, in order. */
   #signers: Signer[] = [];
 
@@ -53,7 +59,10 @@ export class FileDecisionLogStore implements DecisionLogStore {
     const options = this.#options;
     const durability = this.durability;
     this.#openError = null;
-    return ChainFileWriter.open({ ...options, fsync: durability === 'fsync' }).then(
+    // A failed append fails its call (write, fsync): its entry must never reach the file later.
+    // In batch mode the call already went ahead: its entry is kept and written by the next flush.
+    const onWriteFailure = durability === 'batch' ? 'keep' : 'drop';
+    return ChainFileWriter.open({ ...options, fsync: durability === 'fsync', onWriteFailure }).then(
       (writer) => {
         this.#writer = writer;
         for (const s of this.#signers) writer.attachSigner(s);
@@ -142,24 +151,81 @@ export class FileDecisionLogStore implements DecisionLogStore {
 
   #append(entry: DecisionLogEntry): Promise<void> {
     if (this.#processor) {
-      const error = this.#processor.lastError;
-      const queued = this.#processor.onEntry(entry);
-      if (error) return Promise.reject(new Error(`decision log write failed: ${error.message}`));
-      return queued;
+      const error = this.#batchError();
+      if (error) {
+        // Not queued: the call fails, so its entry must never be written. Retry
+        // the kept entries in the background, so appends resume once the disk can take them.
+        this.#retryFlush ??= this.#flushBatch()
+          .catch(() => undefined)
+          .finally(() => {
+            this.#retryFlush = null;
+          });
+        return Promise.reject(Object.assign(new Error(`decision log write failed: ${error.message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code }));
+      }
+      return this.#processor.onEntry(entry);
     }
+    const writer = this.#writer!;
     try {
-      this.#writer!.enqueue(entry);
+      writer.enqueue(entry);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#writer!.flush();
+    return new Promise<void>((resolve, reject) => {
+      const waiting = { sequence: entry.sequence, reject };
+      this.#waiting.add(waiting);
+      writer.flush().then(
+        () => {
+          this.#waiting.delete(waiting);
+          resolve();
+        },
+        (err: Error) => this.#failDropped(writer, err),
+      );
+    });
+  }
+
+  /**
+   * Rejects the appends whose entries a failed write dropped, latest first: a
+   * caller that takes back its entry when its append fails (`SpendGuard`
+   * rewinds its chain one entry at a time) then ends on the last entry the
+   * file holds, and its next entry links to it.
+   */
+  #failDropped(writer: ChainFileWriter, err: Error): void {
+    const last = writer.writtenHead?.sequence ?? -1;
+    const dropped = [...this.#waiting].filter((w) => w.sequence > last).sort((a, b) => b.sequence - a.sequence);
+    for (const w of dropped) {
+      this.#waiting.delete(w);
+      const failure = new Error(`decision log write failed, entry ${w.sequence} not written: ${err.message}`, { cause: err });
+      w.reject(Object.assign(failure, { code: (err as NodeJS.ErrnoException).code }));
+    }
   }
 
   /** Waits until every appended entry is written (batch mode: exported). */
   async flush(): Promise<void> {
     await this.ready();
-    if (this.#processor) await this.#processor.forceFlush();
+    if (this.#processor) await this.#flushBatch();
     else await this.#writer!.flush();
+  }
+
+  /** The last failed batch write, until the entries it kept are written. */
+  #batchError(): Error | null {
+    const error = this.#processor!.lastError;
+    return error && error !== this.#recovered ? error : null;
+  }
+
+  /**
+   * Exports the queue; after a failed write, also writes the entries the file
+   * writer kept, and once they are written the failure is over.
+   */
+  async #flushBatch(): Promise<void> {
+    const processor = this.#processor!;
+    try {
+      await processor.forceFlush();
+    } catch (err) {
+      const failed = processor.lastError;
+      if (!failed) throw err;
+      await this.#writer!.flush();
+      this.#recovered = failed;
+    }
   }
 
   /**

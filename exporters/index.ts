@@ -7,7 +7,7 @@
  */
 export { BatchDecisionLogProcessor, type BatchProcessorOptions } from './common/batch-processor.js';
 export { ExportResultCode, type DecisionLogExporter, type ExportResult } from './common/exporter.js';
-export { ChainFileWriter, type ChainFileOptions } from './file/chain-file.js';
+export { ChainFileWriter, ChainSignerMismatchError, type ChainFileOptions } from './file/chain-file.js';
 export {
   CHECKPOINT_FILE_SUFFIX,
   CheckpointPool,

@@ -1,11 +1,35 @@
 import { mkdir, open, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/audit/chain.js';
+import { signerFingerprint } from '../../src/audit/keys.js';
 import type { Signer } from '../../src/audit/signer.js';
 import { ChainCheckpointer, type CheckpointOptions } from './checkpoints.js';
 import { lockChain } from './lock.js';
 import { recoverChain, type ChainRecovery, type DecisionLogWarning } from './recovery.js';
 import { assertChainId, chainFileName, newChainId, utcDay } from './naming.js';
+
+/**
+ * Thrown when a chain is resumed with a key other than the one that signs it
+ * at its head: every later entry would fail verification (`wrong_signer`).
+ * Change keys with a `signer_change` entry instead (`agentguard-spend
+ * rotate-key`, or `SpendGuard.rotateSigningKey`), or start a new chain.
+ */
+export class ChainSignerMismatchError extends Error {
+  override readonly name = 'ChainSignerMismatchError';
+  readonly code = 'AGENTGUARD_CHAIN_SIGNER_MISMATCH';
+  constructor(
+    readonly chainId: string,
+    /** Fingerprint of the key the chain's next entry must be signed with. */
+    readonly expected: string,
+    /** Fingerprint of the key given. */
+    readonly actual: string,
+    readonly headSequence: number,
+  ) {
+    super(
+      `decision log chain ${chainId} is signed by key ${expected} at its head (sequence ${headSequence}), not by this process's key ${actual}; change keys with rotate-key (a signer_change entry), or use another chainId`,
+    );
+  }
+}
 
 /** Where and how one chain is written. */
 export interface ChainFileOptions {
@@ -26,6 +50,13 @@ export interface ChainFileOptions {
    * A lock whose owner is gone is taken over at once either way.
    */
   lockWaitMs?: number;
+  /**
+   * Public key (or its fingerprint) of the key this process signs with: open
+   * fails with {@link ChainSignerMismatchError} when the chain is signed by
+   * another key at its head (and its head does not hand over to this one).
+   * Without it the check happens at the first {@link ChainFileWriter.attachSigner}.
+   */
+  signerPublicKey?: Uint8Array | string;
   /** Rotate to a new file before a line would take the file past this size (default 64 MiB). */
   maxFileBytes?: number;
   /** Rotate when an entry's UTC day (from its decision `timestamp`) is later than the file's (default true). */
@@ -88,6 +119,8 @@ export class ChainFileWriter {
   readonly #clock: () => number;
   #head: ChainHead | null;
   readonly #dropFailed: boolean;
+  /** The first signer attached was checked against the chain's head. */
+  #signerChecked = false;
   /** The last entry written, and where the file stood after it: what a dropped write returns to. */
   #writtenHead: ChainHead | null;
   #writtenPart: number;
@@ -149,6 +182,7 @@ export class ChainFileWriter {
     let checkpointer: ChainCheckpointer | null = null;
     try {
       recovery = await recoverChain(options.dir, chainId);
+      if (options.signerPublicKey !== undefined) assertSigner(chainId, recovery, fingerprintOf(options.signerPublicKey));
       if (options.checkpoints !== false) {
         checkpointer = await ChainCheckpointer.open(options.dir, chainId, options.checkpoints ?? {}, {
           head: recovery.head,
@@ -174,6 +208,10 @@ export class ChainFileWriter {
    * Does nothing when checkpoints are off.
    */
   attachSigner(signer: Signer): void {
+    if (!this.#signerChecked) {
+      assertSigner(this.chainId, this.recovery, signer.fingerprint);
+      this.#signerChecked = true;
+    }
     this.#checkpointer?.attachSigner(signer);
   }
 
@@ -212,6 +250,10 @@ export class ChainFileWriter {
     const link = this.#head ? this.#head.entryHash : GENESIS_HASH;
     if (entry.sequence !== expected) throw new Error(`decision log append out of order: expected sequence ${expected}, got ${entry.sequence}`);
     if (entry.previousHash !== link) throw new Error(`decision log append: entry ${entry.sequence} does not link to the previous entry's hash`);
+    // The first entry after the resumed head must be signed by the key the chain expects.
+    if (this.#head && this.#head === this.recovery.head && this.recovery.signer && entry.signerFingerprint !== this.recovery.signer) {
+      throw new ChainSignerMismatchError(this.chainId, this.recovery.signer, entry.signerFingerprint, this.#head.sequence);
+    }
     const bytes = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
     const day = utcDay((entry.decision as { timestamp?: unknown }).timestamp, this.#clock());
     const newDay = this.#rotateDaily && day > this.#partDay;
@@ -383,6 +425,22 @@ export class ChainFileWriter {
     if (this.#fsync) await syncDir(this.dir);
     return this.#fh;
   }
+}
+
+/** Throws unless `fingerprint` is the key that signs the chain's next entry. */
+function assertSigner(chainId: string, recovery: ChainRecovery, fingerprint: string): void {
+  if (recovery.head && recovery.signer && recovery.signer !== fingerprint) {
+    throw new ChainSignerMismatchError(chainId, recovery.signer, fingerprint, recovery.head.sequence);
+  }
+}
+
+function fingerprintOf(key: Uint8Array | string): string {
+  if (typeof key === 'string') {
+    if (!/^[0-9a-f]{16}$/.test(key)) throw new TypeError('signerPublicKey: expected a 32-byte public key or a 16-hex-digit fingerprint');
+    return key;
+  }
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new TypeError('signerPublicKey: expected a 32-byte public key or a 16-hex-digit fingerprint');
+  return signerFingerprint(key);
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -63,9 +63,16 @@ export class FileDecisionLogStore implements DecisionLogStore {
     // In batch mode the call already went ahead: its entry is kept and written by the next flush.
     const onWriteFailure = durability === 'batch' ? 'keep' : 'drop';
     return ChainFileWriter.open({ ...options, fsync: durability === 'fsync', onWriteFailure }).then(
-      (writer) => {
+      async (writer) => {
+        try {
+          for (const s of this.#signers) writer.attachSigner(s);
+        } catch (err) {
+          // A key the chain is not signed by: refuse the chain, and let it go.
+          await writer.close().catch(() => undefined);
+          this.#openError = err as Error;
+          return;
+        }
         this.#writer = writer;
-        for (const s of this.#signers) writer.attachSigner(s);
         this.#signers = [];
         if (durability === 'batch') this.#processor = new BatchDecisionLogProcessor(FileDecisionLogExporter.fromWriter(writer), options.batch);
       },

@@ -346,13 +346,24 @@ function safeTag(tag: string): string {
   return tag.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** The URL without its password, for error messages. */
+/** Query parameters that may carry a credential (ioredis reads any query parameter as an option). */
+const SECRET_PARAM = /pass|secret|token|key|auth|cred|sig/i;
+
+/**
+ * The URL with every credential masked, for messages: the password of the
+ * user info (`redis://user:***@`, `rediss://:***@`), a user name standing
+ * alone (it may be a token: `redis://***@`), and every query parameter whose
+ * name looks like a credential (`?password=***`, `sentinelPassword`, `token`,
+ * …). Unparseable input is not echoed at all.
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
-    return u.toString();
+    else if (u.username) u.username = '***';
+    for (const key of [...new Set(u.searchParams.keys())]) if (SECRET_PARAM.test(key)) u.searchParams.set(key, '***');
+    return u.toString().replaceAll('%2A%2A%2A', '***');
   } catch {
-    return '<unparseable redis url>';
+    return '<unparseable URL>';
   }
 }

@@ -2,6 +2,7 @@ import { mkdir, open, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/audit/chain.js';
 import { signerFingerprint } from '../../src/audit/keys.js';
+import { MAX_LOG_LINE_LENGTH } from '../../src/audit/log-line.js';
 import type { Signer } from '../../src/audit/signer.js';
 import { ChainCheckpointer, type CheckpointOptions } from './checkpoints.js';
 import { lockChain } from './lock.js';
@@ -255,6 +256,12 @@ export class ChainFileWriter {
       throw new ChainSignerMismatchError(this.chainId, this.recovery.signer, entry.signerFingerprint, this.#head.sequence);
     }
     const bytes = Buffer.from(`${JSON.stringify(entry)}\n`, 'utf8');
+    if (bytes.length > MAX_LOG_LINE_LENGTH) {
+      // Every line written must be one the readers accept.
+      throw new Error(
+        `decision log append: entry ${entry.sequence} would be a ${bytes.length}-byte line, over the ${MAX_LOG_LINE_LENGTH}-byte limit of a log line; a scope value or model name is far too long (keep each under 256 bytes)`,
+      );
+    }
     const day = utcDay((entry.decision as { timestamp?: unknown }).timestamp, this.#clock());
     const newDay = this.#rotateDaily && day > this.#partDay;
     if (this.#partBytes === 0 && this.#part === this.recovery.lastPart) {

@@ -48,6 +48,22 @@ export interface LockChainOptions {
   pollMs?: number;
 }
 
+/**
+ * A lock file that cannot be parsed this long after it was last modified is
+ * stale: locks appear complete (hard link of a written file), so an unreadable
+ * one was damaged or left half-written by a crash of an older writer.
+ */
+const STALE_UNREADABLE_MS = 10_000;
+
+/** An unreadable lock: null (stale) once old enough, else 'unreadable'. */
+async function unreadableLock(path: string): Promise<'unreadable' | null> {
+  const age = await stat(path).then(
+    (s) => Date.now() - s.mtimeMs,
+    () => 0,
+  );
+  return age > STALE_UNREADABLE_MS ? null : 'unreadable';
+}
+
 /** A takeover lock older than this whose owner is gone is removed. */
 const STALE_TAKEOVER_MS = 10_000;
 
@@ -80,9 +96,9 @@ export async function lockChain(dir: string, chainId: string, options: LockChain
       if (await tryLink(tmp, path)) break;
       const owner = await readLock(path);
       if (owner === undefined) continue; // released between our link and our read
-      const live = owner ? liveOwner(owner) : 'unreadable';
+      const live = owner ? liveOwner(owner) : await unreadableLock(path);
       if (live === null) {
-        await takeOver(path, owner!, tmp, me);
+        await takeOver(path, owner, tmp, me);
         if (await isOurs(path, me)) break;
         continue;
       }
@@ -106,7 +122,7 @@ export async function lockChain(dir: string, chainId: string, options: LockChain
 }
 
 function refusal(chainId: string, path: string, owner: ChainLockOwner | null, live: string): string {
-  if (!owner) return `decision log chain ${chainId} has an unreadable lock file (${path}); remove it if no process writes this chain`;
+  if (!owner) return `decision log chain ${chainId} has an unreadable lock file (${path}) less than ${STALE_UNREADABLE_MS / 1000} s old; it is taken over once older, or remove it if no process writes this chain`;
   if (live === 'thread') {
     return `decision log chain ${chainId} is in use by thread ${owner.thread} of this process (${path}); each worker thread needs its own chainId (or none, for a fresh one)`;
   }
@@ -128,7 +144,7 @@ async function tryLink(from: string, to: string): Promise<boolean> {
  * process holding it may remove a lock file it did not create, and only after
  * checking the lock is still the one it judged stale.
  */
-async function takeOver(path: string, stale: ChainLockOwner, tmp: string, me: ChainLockOwner): Promise<void> {
+async function takeOver(path: string, stale: ChainLockOwner | null, tmp: string, me: ChainLockOwner): Promise<void> {
   const guard = `${path}.takeover`;
   if (!(await tryLink(tmp, guard))) {
     const other = await readLock(guard);
@@ -141,7 +157,7 @@ async function takeOver(path: string, stale: ChainLockOwner, tmp: string, me: Ch
   }
   try {
     const current = await readLock(path);
-    if (current && current.nonce === stale.nonce) {
+    if (stale ? current?.nonce === stale.nonce : current === null && (await unreadableLock(path)) === null) {
       await unlink(path).catch(() => undefined);
       await tryLink(tmp, path);
     }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -129,6 +129,20 @@ describe('chain lock', () => {
     await holder.exited;
     await store.ready();
     expect(await store.head()).toBeNull();
+    await store.close();
+  });
+
+  it('an unreadable lock file is refused while recent and taken over once 10 s old', async () => {
+    const d = dir();
+    const lock = join(d, 'broken.lock');
+    writeFileSync(lock, '{"pid": 12');
+    await expect(FileDecisionLogStore.open({ dir: d, chainId: 'broken' })).rejects.toThrow(
+      `decision log chain broken has an unreadable lock file (${lock}) less than 10 s old; it is taken over once older, or remove it if no process writes this chain`,
+    );
+    const old = new Date(Date.now() - 11_000);
+    utimesSync(lock, old, old);
+    const store = await FileDecisionLogStore.open({ dir: d, chainId: 'broken' });
+    expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(process.pid);
     await store.close();
   });
 

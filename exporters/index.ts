@@ -26,6 +26,7 @@ export { FileDecisionLogExporter } from './file/file-exporter.js';
 export { DURABILITIES, type Durability } from '../src/engine/log-store.js';
 export { FileDecisionLogStore, type FileDecisionLogStoreOptions } from './file/file-store.js';
 export { ChainLockedError, type ChainLockOwner } from './file/lock.js';
+export { assertChainSignerSync, readChainSignerSync, type ChainSigner } from './file/signer-check.js';
 export { readLines, type FileLine } from './file/lines.js';
 export { assertChainId, chainFileName, newChainId, parseChainFileName, type ChainFileName } from './file/naming.js';
 export { chainEntries, listChains, readChain, readDecisionLog, type ChainSource, type LogRecord } from './file/reader.js';

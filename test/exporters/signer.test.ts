@@ -1,6 +1,7 @@
-import { readdirSync } from 'node:fs';
+import { appendFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChainFileWriter, ChainSignerMismatchError, FileDecisionLogStore, verifyDecisionLog } from '../../exporters/index.js';
+import { assertChainSignerSync, ChainFileWriter, ChainSignerMismatchError, FileDecisionLogStore, readChainSignerSync, verifyDecisionLog } from '../../exporters/index.js';
 import { generateKeypair, signerFingerprint } from '../../src/index.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
 
@@ -73,6 +74,24 @@ describe('resuming a chain with another key', () => {
     expect(writer.recovery.signer).toBe(signerFingerprint(second.publicKey));
     await writer.close();
     expect((await verifyDecisionLog(d, first.publicKey)).ok).toBe(true);
+  });
+
+  it('assertChainSignerSync tells before start-up, synchronously, past a torn last line and a rotation', async () => {
+    const d = dir();
+    expect(() => assertChainSignerSync(d, 'c', second.publicKey)).not.toThrow(); // no chain yet
+    expect(() => assertChainSignerSync(join(d, 'missing'), 'c', second.publicKey)).not.toThrow();
+    await chainSignedBy(d);
+    const files = readdirSync(d).filter((f) => f.startsWith('c.') && f.endsWith('.jsonl') && !f.includes('checkpoints'));
+    appendFileSync(join(d, files.sort().at(-1)!), '{"sequence":2,"decision":{"entryTy');
+    expect(readChainSignerSync(d, 'c')).toEqual({ signer: signerFingerprint(first.publicKey), headSequence: 1 });
+    expect(() => assertChainSignerSync(d, 'c', first.publicKey)).not.toThrow();
+    expect(() => assertChainSignerSync(d, 'c', second.publicKey)).toThrow(ChainSignerMismatchError);
+
+    const store = await FileDecisionLogStore.open({ dir: d, chainId: 'c', onWarning: () => undefined });
+    await guardWith({ signingKeys: first, logStore: store, policy: openPolicy() }).rotateSigningKey(second, 'scheduled');
+    await store.close();
+    expect(readChainSignerSync(d, 'c')).toEqual({ signer: signerFingerprint(second.publicKey), headSequence: 2 });
+    expect(() => assertChainSignerSync(d, 'c', second.publicKey)).not.toThrow();
   });
 
   it('rejects a malformed signerPublicKey with an error naming it', async () => {

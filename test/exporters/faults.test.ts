@@ -53,7 +53,14 @@ function logLines(dir: string): DecisionLogEntry[] {
 
 const call = (tokens: number) => ({ provider: 'openai', model: 'big', scope: { tenantId: 't' }, estimatedInputTokens: tokens, maxOutputTokens: 10 });
 
-describe('a full disk', () => {
+/** Mounting a tmpfs needs root (as on CI); elsewhere the suite says loudly why it does not run. */
+const canMount = process.getuid?.() === 0;
+if (!canMount) {
+  if (process.env.CI === 'true') throw new Error('CI=true and not root: the full-disk tests mount a tmpfs');
+  console.warn('\n!!!!!!!! SKIPPING FULL-DISK TESTS: mounting a tmpfs needs root !!!!!!!!\n');
+}
+
+describe.runIf(canMount)('a full disk', () => {
   for (const durability of ['write', 'fsync'] as const) {
     it(`${durability}: a decision whose append failed is never written later, and calls recover by themselves once space is back`, async () => {
       const dir = tinyFilesystem(96);

@@ -58,6 +58,13 @@ export interface CheckpointProblem {
   message: string;
 }
 
+/** A signer_change entry observed, with the checkpoint signer state before it. */
+interface SignerChangeSeen {
+  sequence: number;
+  signer: Signer | null;
+  awaiting: string | null;
+}
+
 /** A checkpoint waiting for the entry it names to be written. */
 interface Due {
   sequence: number;
@@ -100,6 +107,8 @@ export class ChainCheckpointer {
   #observed = 0;
   /** The key the checkpoint writer signs with now. */
   #signer: Signer | null = null;
+  /** Signer changes observed (the key and state before each), so a dropped one can be undone. */
+  #changes: SignerChangeSeen[] = [];
 
   private constructor(
     path: string | null,
@@ -189,6 +198,7 @@ export class ChainCheckpointer {
     this.#guard(() => {
       this.#queue(this.#writer!.observe(entry));
       if (isSignerChange(entry.decision)) {
+        this.#changes.push({ sequence: entry.sequence, signer: this.#signer, awaiting: this.#awaiting });
         const next = (entry.decision as { newSignerFingerprint?: unknown }).newSignerFingerprint;
         const signer = typeof next === 'string' ? this.#signers.get(next) : undefined;
         if (signer) {
@@ -209,9 +219,15 @@ export class ChainCheckpointer {
     this.#due = this.#due.filter((d) => d.sequence <= last);
     this.#head = head;
     if (!head) this.#chainId = null;
+    // A dropped signer_change: the key before it signs again.
+    let change: SignerChangeSeen | undefined;
+    while ((change = this.#changes.at(-1)) && change.sequence > last) {
+      this.#changes.pop();
+      this.#signer = change.signer;
+      this.#awaiting = change.awaiting;
+    }
     if (this.#writer && this.#signer) {
       this.#writer = new CheckpointWriter({ signer: this.#signer, every: this.#every, clock: this.#clock, head, ...(this.#chainId ? { chainId: this.#chainId } : {}) });
-      this.#awaiting = null;
     }
   }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileDecisionLogStore, verifyDecisionLog, type DecisionLogWarning } from '../../exporters/index.js';
-import { generateKeypair, type DecisionLogEntry } from '../../src/index.js';
+import { ChainWriter, createSigner, generateKeypair, type DecisionLogEntry } from '../../src/index.js';
 import { guardWith, openPolicy } from '../helpers/log.js';
 
 const keys = generateKeypair();
@@ -139,4 +139,41 @@ describe.runIf(canMount)('a full disk', () => {
 
     expect((await verifyDecisionLog(dir, keys.publicKey)).ok).toBe(true);
   });
+
+  it('a key rotation whose signer_change could not be written is undone for checkpoints too: the next ones are signed by the key still in force', async () => {
+    const dir = tinyFilesystem(96);
+    const outgoing = createSigner(keys);
+    const incoming = createSigner(generateKeypair());
+    const store = await FileDecisionLogStore.open({ dir, checkpoints: { every: 1, onError: () => undefined } });
+    store.attachSigner(outgoing);
+    const chain = new ChainWriter(outgoing, null);
+    await store.append(chain.append({ entryType: 'decision', timestamp: new Date().toISOString(), n: 0 }));
+    const filler = fill(dir);
+    // Use up the file's last page: entries until one is refused (and taken back).
+    for (let n = 1; n < 20; n++) {
+      const previous = chain.head;
+      const entry = chain.append({ entryType: 'decision', timestamp: new Date().toISOString(), n });
+      if (!(await store.append(entry).then(() => true, () => false))) {
+        chain.rewind(entry, previous);
+        break;
+      }
+    }
+    const beforeRotation = chain.head!;
+    const change = chain.rotate(incoming, 'scheduled');
+    // As a guard does it: the signer_change entry first, then the incoming key.
+    const appended = store.append(change);
+    store.attachSigner(incoming);
+    await expect(appended).rejects.toThrow(/ENOSPC/);
+    rmSync(filler);
+    const still = new ChainWriter(outgoing, beforeRotation);
+    for (let n = 100; n < 103; n++) await store.append(still.append({ entryType: 'decision', timestamp: new Date().toISOString(), n }));
+    await store.close();
+    const v = await verifyDecisionLog(dir, keys.publicKey);
+    expect(v.chains.map((c) => ({ ok: c.ok, entries: c.entries, failure: c.failure?.reason }))).toEqual([{ ok: true, entries: beforeRotation.sequence + 4, failure: undefined }]);
+    expect(v.chains[0]!.checkpoints).toBeDefined();
+    const checkpoints = readFileSync(store.checkpointFile!, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { sequence: number; signerFingerprint: string });
+    expect(checkpoints.length).toBeGreaterThan(0);
+    for (const cp of checkpoints) expect(cp.signerFingerprint).toBe(outgoing.fingerprint);
+  });
 });
+

@@ -107,7 +107,9 @@ const DEFAULT_MAX_FILE_BYTES = 64 << 20;
  * Writes are group commits: {@link enqueue} is synchronous and keeps order,
  * {@link flush} writes everything enqueued so far in as few `write` calls as
  * possible (and one `fdatasync` in fsync mode), however many callers wait on it.
- * Bytes that failed to write stay queued and are retried by the next flush.
+ * After a failed write the unwritten entries stay queued for the next flush,
+ * or are dropped and the chain returns to the last entry written
+ * ({@link ChainFileOptions.onWriteFailure}).
  */
 export class ChainFileWriter {
   readonly dir: string;
@@ -226,7 +228,7 @@ export class ChainFileWriter {
     return this.#checkpointer?.written ?? 0;
   }
 
-  /** The last entry enqueued (written or not), or null for an empty chain. */
+  /** The last entry enqueued (written or not, and not dropped), or null for an empty chain. */
   get head(): ChainHead | null {
     return this.#head;
   }

@@ -146,7 +146,9 @@ export class FileDecisionLogStore implements DecisionLogStore {
    * Appends the next entry. Synchronous calls keep their order. Resolves when
    * the entry is as durable as {@link durability} promises; rejects (so the
    * guard fails the call) when the log cannot be written, in batch mode also
-   * when the last background write failed.
+   * while the last background write has failed. A rejected entry is never
+   * written later, and the chain's head returns to the last entry written, so
+   * appends continue from there as soon as the disk takes writes again.
    */
   append(entry: DecisionLogEntry): Promise<void> {
     if (this.#writer) return this.#append(entry);

@@ -148,6 +148,7 @@ export class RedisSpendStore implements SpendStore {
 
   /** Keeps the last value seen of a counter (bounded by the live windows: ended ones are dropped). */
   #remember(base: string, key: string, cents: number, endMs: number, nowMs: number): void {
+    if (this.#onStateLost !== 'reseed') return;
     if (endMs > nowMs) this.#known.set(key, { base, cents, endMs });
     if (this.#known.size > 1024) for (const [k, v] of this.#known) if (v.endMs <= nowMs) this.#known.delete(k);
   }

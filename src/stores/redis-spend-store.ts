@@ -105,6 +105,7 @@ export class RedisSpendStore implements SpendStore {
   readonly #epochs = new Map<string, Promise<string>>();
   /** The last value seen of each live counter (full key), with its window end: what `reseed` restores. */
   readonly #known = new Map<string, { base: string; cents: number; endMs: number }>();
+  #sinceSweep = 0;
 
   constructor(options: RedisSpendStoreOptions) {
     if (!options || (!options.url && !options.client)) throw new TypeError('RedisSpendStore: pass { url } or { client }');
@@ -150,7 +151,10 @@ export class RedisSpendStore implements SpendStore {
   #remember(base: string, key: string, cents: number, endMs: number, nowMs: number): void {
     if (this.#onStateLost !== 'reseed') return;
     if (endMs > nowMs) this.#known.set(key, { base, cents, endMs });
-    if (this.#known.size > 1024) for (const [k, v] of this.#known) if (v.endMs <= nowMs) this.#known.delete(k);
+    if (++this.#sinceSweep >= 1024) {
+      this.#sinceSweep = 0;
+      for (const [k, v] of this.#known) if (v.endMs <= nowMs) this.#known.delete(k);
+    }
   }
 
   async read(keys: string[], nowMs: number): Promise<number[]> {

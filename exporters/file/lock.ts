@@ -87,8 +87,8 @@ export async function lockChain(dir: string, chainId: string, options: LockChain
   if (held.has(path)) throw new ChainLockedError(`decision log chain ${chainId} is already open in this process`, chainId, path, null);
   const me = ownerInfo();
   const tmp = `${path}.${me.nonce}.tmp`;
-  mine.add(me.nonce);
   await writeFile(tmp, `${JSON.stringify(me)}\n`, { mode: 0o644, flag: 'wx' });
+  mine.add(me.nonce);
   const deadline = Date.now() + Math.max(0, options.waitMs ?? 0);
   const pollMs = Math.max(1, options.pollMs ?? 50);
   try {

@@ -1,4 +1,4 @@
-import { mkdir, open, truncate, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/audit/chain.js';
 import { signerFingerprint } from '../../src/audit/keys.js';
@@ -386,6 +386,15 @@ export class ChainFileWriter {
     if (fh && done > 0) this.#repair = { path: this.#fhPath, size: this.#fhBytes };
     this.#fh = null;
     await fh?.close().catch(() => undefined);
+    // A file this failure opened for a new part and left empty goes too: the part is started again later.
+    if (fh && this.#fhPart > this.#writtenPart && this.#fhBytes === 0) {
+      const path = this.#fhPath;
+      this.#repair = null;
+      await unlink(path).then(
+        () => this.#files.splice(this.#files.indexOf(path), 1),
+        () => undefined,
+      );
+    }
     const dropped = this.#pending.length;
     this.#pending = [];
     this.#enqueued -= dropped;

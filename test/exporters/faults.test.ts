@@ -175,5 +175,23 @@ describe.runIf(canMount)('a full disk', () => {
     expect(checkpoints.length).toBeGreaterThan(0);
     for (const cp of checkpoints) expect(cp.signerFingerprint).toBe(outgoing.fingerprint);
   });
+
+  it('a file opened for a new part by a write that failed is removed, so no empty file is left behind under another day', async () => {
+    const dir = tinyFilesystem(96);
+    const signer = createSigner(keys);
+    const store = await FileDecisionLogStore.open({ dir, checkpoints: false });
+    const chain = new ChainWriter(signer, null);
+    const filler = fill(dir);
+    const first = chain.append({ entryType: 'decision', timestamp: '2026-01-01T10:00:00.000Z', n: 0 });
+    await expect(store.append(first)).rejects.toThrow(/ENOSPC/);
+    chain.rewind(first, null);
+    rmSync(filler);
+    await store.append(chain.append({ entryType: 'decision', timestamp: '2026-01-02T10:00:00.000Z', n: 1 }));
+    await store.close();
+    const chainFiles = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+    expect(chainFiles).toEqual([`${store.chainId}.20260102.000001.jsonl`]);
+    expect(store.files).toEqual([join(dir, chainFiles[0]!)]);
+    expect((await verifyDecisionLog(dir, keys.publicKey)).ok).toBe(true);
+  });
 });
 

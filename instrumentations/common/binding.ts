@@ -37,7 +37,7 @@ export function bindingFromInstrumentationConfig(config: SpendGuardInstrumentati
 }
 
 /** The binding of wrapper options, building a SpendGuard when none is given. */
-export function bindingFromWrapperOptions(options: SpendGuardWrapperOptions, tracerName: string): GuardBinding {
+export function bindingFromWrapperOptions(options: SpendGuardWrapperOptions, scope: { name: string; version: string }): GuardBinding {
   if (!options || !options.scope) throw new TypeError('spend guard wrapper: options.scope is required');
   let guard = options.guard;
   if (!guard) {
@@ -53,7 +53,7 @@ export function bindingFromWrapperOptions(options: SpendGuardWrapperOptions, tra
   return {
     guard,
     scope: options.scope,
-    tracer: options.tracer ?? trace.getTracer(tracerName),
+    tracer: options.tracer ?? trace.getTracer(scope.name, scope.version),
     ...(options.capabilityClaim ? { capabilityClaim: options.capabilityClaim } : {}),
   };
 }

@@ -6,8 +6,9 @@ import type { PartialUsage, StreamedOutput } from './unreported-usage.js';
  * What a provider integration knows, and nothing else: how to read a call
  * before it is sent, how to rewrite it after the decision, and where the
  * provider reports usage. The lifecycle around it (span, decision, block,
- * settlement by the unreported-usage rule) is `GuardedCall`'s, the same for
- * every provider; the patching of an SDK is the instrumentation's.
+ * settlement by the unreported-usage rule, a stream's end or abandonment) is
+ * written once, in `./guarded-runner.ts` over `GuardedCall`, and drives any
+ * adapter; the patching of an SDK is the instrumentation's.
  *
  * `Request` is whatever the SDK method receives (params and options, a
  * command, a language-model call's options); `Response` what a complete call

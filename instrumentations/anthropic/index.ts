@@ -9,3 +9,4 @@ export { withSpendScope, type SpendCallOverrides } from '../common/scope-context
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
 export { AgentGuardBlockedError } from '../../src/engine/errors.js';
 export { ClampNotAppliedError } from '../common/guarded-call.js';
+export { agentGuardBlockOf, isAgentGuardBlock } from '../common/blocked.js';

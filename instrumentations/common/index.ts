@@ -11,3 +11,4 @@ export { finishResponse, finishStreamCall, observeStream, sendInCall, startGuard
 export type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from './provider-adapter.js';
 export { instrumentationScope } from './scope-name.js';
 export { PACKAGE_VERSION } from './version.js';
+export { agentGuardBlockOf, isAgentGuardBlock } from './blocked.js';

@@ -53,6 +53,7 @@ const STYLES: [name: string, direct: boolean, call: (c: Client) => Promise<unkno
   ['chat.completions.stream().finalChatCompletion()', false, (c) => c.chat.completions.stream(chat).finalChatCompletion()],
   ['responses.stream() iterated', false, (c) => drain(c.responses.stream(input))],
   ['responses.stream().finalResponse()', false, (c) => c.responses.stream(input).finalResponse()],
+  ['chat.completions.runTools().finalChatCompletion()', false, (c) => c.chat.completions.runTools({ ...chat, tools: [] }).finalChatCompletion()],
 ];
 
 describe.each(['instrumentation', 'wrapper'] as const)('openai blocks via %s', (mode) => {

@@ -61,6 +61,16 @@ export class GuardedCall {
     return this.result.maxOutputTokens < this.#requestedMaxOutputTokens ? this.result.maxOutputTokens : undefined;
   }
 
+  /**
+   * The output bound a `clampMaxTokens` cap lowered below the request's own;
+   * undefined otherwise. {@link maxOutputTokensToSend} also covers a default
+   * bound the guard set for a call that sent none.
+   */
+  get clampedMaxOutputTokens(): number | undefined {
+    const d = this.result.decision;
+    return d.clampedMaxOutputTokens !== undefined && this.result.maxOutputTokens < (d.requestedMaxOutputTokens ?? Infinity) ? this.result.maxOutputTokens : undefined;
+  }
+
   /** What the decision asks of the request to send (an adapter's `prepare` writes it). */
   get prepared(): PreparedCall {
     return { model: this.model, maxOutputTokens: this.maxOutputTokensToSend };

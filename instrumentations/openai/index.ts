@@ -5,7 +5,7 @@
  * `@opentelemetry/instrumentation-openai`.
  */
 export { OpenAISpendGuardInstrumentation } from './instrumentation.js';
-export { withSpendGuard } from './wrapper.js';
+export { withOpenAISpendGuard, withSpendGuard } from './wrapper.js';
 export { withSpendScope, type SpendCallOverrides } from '../common/scope-context.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
 export { AgentGuardBlockedError } from '../../src/engine/errors.js';

@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { describe, expect, it } from 'vitest';
-import { CanonicalizationError, canonicalJson } from '../../src/index.js';
+import { CanonicalizationError } from '../../src/index.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
 
 /** The IEEE 754 double with these 64 bits (big-endian hex). */
 function fromBits(hex: string): number {

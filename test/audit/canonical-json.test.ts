@@ -198,6 +198,7 @@ describe('canonicalJson: only plain JSON values', () => {
     ['bigint', { b: 1n }, /^\$\.b: bigint is not a JSON value/],
     ['symbol', [Symbol('s')], /^\$\[0\]: symbol is not a JSON value/],
     ['toJSON object', { j: { toJSON: () => 'x' } }, /^\$\.j\.toJSON: function is not a JSON value/],
+    // eslint-disable-next-line no-sparse-arrays
     ['array hole', { arr: [1, , 3] }, /^\$\.arr\[1\]: undefined is not a JSON value/],
     ['boxed number', { n: new Number(1) }, /^\$\.n: Number instance/],
   ];

@@ -2,10 +2,11 @@
  * `agentguard-spend/audit`: checking a decision log with the signer's public
  * key. `verifyChain` checks entries in memory, `ChainVerifier` streams them one
  * at a time, `verifyDecisionLog` checks a log directory (or file) written by
- * `FileDecisionLogStore`; checkpoints reveal a cut-off tail, a rewritten
- * history and a swapped log. @packageDocumentation
+ * `FileDecisionLogStore`. Checkpoints reveal a cut-off tail, a rewritten
+ * history and a swapped log: `checkpointSpanEvents` copies them into traces,
+ * `checkpointFromAttributes` reads them back. @packageDocumentation
  */
-export { verifyCheckpointSignature, type Checkpoint } from './audit/checkpoint.js';
+export { chainIdOf, createCheckpoint, verifyCheckpointSignature, type Checkpoint } from './audit/checkpoint.js';
 export type { DecisionLogEntry } from './audit/chain.js';
 export { CheckpointError, LogLineError, type LogLineErrorCode } from './audit/errors.js';
 export { parseLogLine } from './audit/log-line.js';
@@ -17,7 +18,7 @@ export {
   type VerifyFailureReason,
   type VerifyOptions,
 } from './audit/verify.js';
-export { checkpointFromAttributes } from '../exporters/otel/checkpoints.js';
+export { checkpointFromAttributes, checkpointSpanEvents, type CheckpointSpanEventsOptions } from '../exporters/otel/checkpoints.js';
 export {
   verifyDecisionLog,
   type ChainFileVerification,

@@ -5,8 +5,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_ATTR, CHECKPOINT_EVENT } from '../../../exporters/otel/checkpoints.js';
-import { checkpointFromAttributes } from '../../../src/audit.js';
-import { checkpointSpanEvents, FileDecisionLogStore } from '../../../src/stores.js';
+import { checkpointFromAttributes, checkpointSpanEvents } from '../../../src/audit.js';
+import { FileDecisionLogStore } from '../../../src/stores.js';
 import { generateKeypair } from '../../../src/index.js';
 import type { Checkpoint } from '../../../src/audit.js';
 import { bytesToHex } from '../../../src/audit/hex.js';

@@ -1,15 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  AgentGuardError,
-  LogLineError,
-  parseLogLine,
-  parsePolicies,
-  PolicyValidationError,
-  verifyChain,
-  type Checkpoint,
-  type DecisionLogEntry,
-} from '../../src/index.js';
+import { AgentGuardError, parsePolicies, PolicyValidationError, type DecisionLogEntry } from '../../src/index.js';
+import { LogLineError, parseLogLine, verifyChain, type Checkpoint } from '../../src/audit.js';
 import { anyNumberJsonArb, stringArb } from '../helpers/arbitraries.js';
 import { chainOf, keysOf } from '../helpers/audit.js';
 

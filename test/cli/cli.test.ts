@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore } from '../../exporters/index.js';
-import { bytesToHex, generateKeypair, parsePolicies, publicKeyFromSeed, hexToBytes } from '../../src/index.js';
+import { FileDecisionLogStore } from '../../src/stores.js';
+import { generateKeypair, parsePolicies } from '../../src/index.js';
+import { bytesToHex, hexToBytes } from '../../src/audit/hex.js';
+import { publicKeyFromSeed } from '../../src/audit/keys.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
 
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');

@@ -5,7 +5,7 @@
  * worked out by hand in the comments (prices and sizes: ./helpers.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readDecisionLog } from '../../exporters/index.js';
+import { readDecisionLog } from '../../exporters/file/reader.js';
 import { replayDecisions, type ReplayOptions } from '../../src/cli/replay/index.js';
 import { tempDir } from '../helpers/log.js';
 import { PRICES, SEVEN_CALLS, tenantPolicy, writeLog, type ScriptedCall } from '../helpers/replay.js';

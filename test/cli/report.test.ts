@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore } from '../../exporters/index.js';
+import { FileDecisionLogStore } from '../../src/stores.js';
 import { buildReport } from '../../src/cli/report.js';
 import { generateKeypair, parsePolicies } from '../../src/index.js';
 import { guardWith, tempDir } from '../helpers/log.js';

@@ -1,16 +1,13 @@
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore, verifyDecisionLog, type CheckpointProblem, type Durability } from '../../exporters/index.js';
-import {
-  bytesToHex,
-  createSigner,
-  generateKeypair,
-  signerFingerprint,
-  verifyCheckpointSignature,
-  type Checkpoint,
-  type SigningKeys,
-} from '../../src/index.js';
+import { verifyDecisionLog } from '../../src/audit.js';
+import { FileDecisionLogStore, type CheckpointProblem, type Durability } from '../../src/stores.js';
+import { generateKeypair, type SigningKeys } from '../../src/index.js';
+import { verifyCheckpointSignature, type Checkpoint } from '../../src/audit.js';
+import { bytesToHex } from '../../src/audit/hex.js';
+import { signerFingerprint } from '../../src/audit/keys.js';
+import { createSigner } from '../../src/audit/signer.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
 import { chainFiles, readCheckpoints, readEntries, resignFrom, run, writeEntries } from '../helpers/cli.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { verifyChain, windowAt } from '../../src/index.js';
+import { verifyChain } from '../../src/audit.js';
+import { windowAt } from '../../src/engine/windows.js';
 import { call, KEYS, makeGuard, policy } from '../helpers/engine.js';
 
 describe('concurrency', () => {

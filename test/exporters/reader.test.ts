@@ -1,8 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chainEntries, listChains, readLines, verifyDecisionLog } from '../../exporters/index.js';
-import { ChainWriter, createSigner, generateKeypair } from '../../src/index.js';
+import { readLines } from '../../exporters/file/lines.js';
+import { chainEntries, listChains } from '../../exporters/file/reader.js';
+import { verifyDecisionLog } from '../../src/audit.js';
+import { generateKeypair } from '../../src/index.js';
+import { ChainWriter } from '../../src/audit/chain.js';
+import { createSigner } from '../../src/audit/signer.js';
 import { tempDir } from '../helpers/log.js';
 
 let cleanup = () => {};

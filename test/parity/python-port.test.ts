@@ -15,23 +15,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureParityVenv, PYTHON_PORT_VERSION } from '../../scripts/parity-venv.mjs';
-import {
-  canonicalJson,
-  ChainWriter,
-  chainIdOf,
-  createCheckpoint,
-  createSigner,
-  entryCanonicalJson,
-  GENESIS_HASH,
-  InMemoryDecisionLogStore,
-  parseLogLine,
-  parsePolicies,
-  signingKeysFromHex,
-  sha256Hex,
-  SpendGuard,
-  verifyChain,
-  type DecisionLogEntry,
-} from '../../src/index.js';
+import { InMemoryDecisionLogStore, parsePolicies, signingKeysFromHex, SpendGuard, type DecisionLogEntry } from '../../src/index.js';
+import { parseLogLine, verifyChain } from '../../src/audit.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
+import { ChainWriter, GENESIS_HASH } from '../../src/audit/chain.js';
+import { chainIdOf, createCheckpoint } from '../../src/audit/checkpoint.js';
+import { entryCanonicalJson } from '../../src/audit/entry-json.js';
+import { sha256Hex } from '../../src/audit/hash.js';
+import { createSigner } from '../../src/audit/signer.js';
 import { VECTORS } from '../helpers/parity-vectors.js';
 
 const inCI = ['true', '1'].includes(String(process.env.CI).toLowerCase());

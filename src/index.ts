@@ -26,6 +26,7 @@ export type { ModelPriceUsd, PriceTable, TokenRates, UsageTokens } from './engin
 export { AgentGuardError, CanonicalizationError } from './audit/errors.js';
 export { AgentGuardBlockedError, PolicyValidationError, SpendStoreError } from './engine/errors.js';
 export { ClampNotAppliedError } from '../instrumentations/common/guarded-call.js';
+export { agentGuardBlockOf, isAgentGuardBlock } from '../instrumentations/common/blocked.js';
 export { parsePolicies, parsePolicy, type CapAction, type ScopeField, type SpendCap, type SpendPolicy, type SpendScope } from './engine/policy.js';
 export { loadPolicyFile } from './engine/policy-file.js';
 export { watchPolicyFile, type PolicyWatch, type PolicyWatchOptions } from './engine/policy-watch.js';

@@ -7,6 +7,3 @@ export { AnthropicSpendGuardInstrumentation } from './instrumentation.js';
 export { withAnthropicSpendGuard } from './wrapper.js';
 export { withSpendScope, type SpendCallOverrides } from '../common/scope-context.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
-export { AgentGuardBlockedError } from '../../src/engine/errors.js';
-export { ClampNotAppliedError } from '../common/guarded-call.js';
-export { agentGuardBlockOf, isAgentGuardBlock } from '../common/blocked.js';

@@ -8,6 +8,3 @@ export { withBedrockSpendGuard } from './wrapper.js';
 export type { BedrockSendOptions } from './adapter.js';
 export { withSpendScope, type SpendCallOverrides } from '../common/scope-context.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
-export { AgentGuardBlockedError } from '../../src/engine/errors.js';
-export { ClampNotAppliedError } from '../common/guarded-call.js';
-export { agentGuardBlockOf, isAgentGuardBlock } from '../common/blocked.js';

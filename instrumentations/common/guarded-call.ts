@@ -13,7 +13,7 @@ import { fillUnreported, streamAbandoned, usageNotReported, type PartialUsage, t
 import type { CallDescription, PreparedCall } from './provider-adapter.js';
 
 export type { CallDescription } from './provider-adapter.js';
-import { getSpendScopeOverrides, mergeOverrides, type SpendCallOverrides } from './scope-context.js';
+import { getSpendScopeOverrides, mergeOverrides } from './scope-context.js';
 
 /** What a provider adapter needs to guard calls: the engine, defaults and a tracer. */
 export interface GuardBinding {

@@ -253,6 +253,7 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
   return function guardedCreate(this: unknown, ...args: unknown[]): unknown {
     if (source.once.alreadyDecided()) return source.once.passThrough(() => original.apply(this, args));
     if (source.enabled && !source.enabled()) return original.apply(this, args);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the SDK resource the method was called on, used below
     const resource = this;
     const client = (resource as { _client?: unknown } | null | undefined)?._client;
     const APIPromise = source.apiPromiseClass ?? apiPromiseClassOf(client);

@@ -5,9 +5,6 @@
  * `@opentelemetry/instrumentation-openai`.
  */
 export { OpenAISpendGuardInstrumentation } from './instrumentation.js';
-export { withOpenAISpendGuard, withSpendGuard } from './wrapper.js';
+export { withSpendGuard } from './wrapper.js';
 export { withSpendScope, type SpendCallOverrides } from '../common/scope-context.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
-export { AgentGuardBlockedError } from '../../src/engine/errors.js';
-export { ClampNotAppliedError } from '../common/guarded-call.js';
-export { agentGuardBlockOf, isAgentGuardBlock } from '../common/blocked.js';

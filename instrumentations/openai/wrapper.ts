@@ -57,5 +57,3 @@ function guardClient<C extends object>(client: C, binding: GuardBinding): C {
   return copy;
 }
 
-/** {@link withSpendGuard}, named like the other providers' wrappers (`withAnthropicSpendGuard`, `withBedrockSpendGuard`). */
-export const withOpenAISpendGuard = withSpendGuard;

@@ -9,7 +9,8 @@ import * as sdk from '@anthropic-ai/sdk';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { agentGuardBlockOf, AnthropicSpendGuardInstrumentation, isAgentGuardBlock, withAnthropicSpendGuard } from '../../../instrumentations/anthropic/index.js';
+import { AnthropicSpendGuardInstrumentation, withAnthropicSpendGuard } from '../../../instrumentations/anthropic/index.js';
+import { agentGuardBlockOf, isAgentGuardBlock } from '../../../src/index.js';
 import { AgentGuardBlockedError } from '../../../src/index.js';
 import { decisions, makeGuard, MODEL, policy, setupOtel, startFake, userMessage } from '../../helpers/anthropic.js';
 

@@ -7,7 +7,8 @@
  */
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { agentGuardBlockOf, BedrockSpendGuardInstrumentation, isAgentGuardBlock, withBedrockSpendGuard } from '../../../instrumentations/bedrock/index.js';
+import { BedrockSpendGuardInstrumentation, withBedrockSpendGuard } from '../../../instrumentations/bedrock/index.js';
+import { agentGuardBlockOf, isAgentGuardBlock } from '../../../src/index.js';
 import { AgentGuardBlockedError } from '../../../src/index.js';
 import { clientConfig, converseInput, decisions, policy, resetHarness, SONNET, startHarness, type Harness } from '../../helpers/bedrock.js';
 

@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type OpenAIDefault from 'openai';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { agentGuardBlockOf, isAgentGuardBlock, OpenAISpendGuardInstrumentation, withSpendGuard } from '../../../instrumentations/openai/index.js';
+import { OpenAISpendGuardInstrumentation, withSpendGuard } from '../../../instrumentations/openai/index.js';
+import { agentGuardBlockOf, isAgentGuardBlock } from '../../../src/index.js';
 import { AgentGuardBlockedError } from '../../../src/index.js';
 import { makeGuard, policy, setupTracing, startFake, type TestGuard } from '../../helpers/openai.js';
 

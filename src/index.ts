@@ -39,7 +39,7 @@ export {
   signingKeysToHex,
   type SigningKeys,
 } from './audit/keys.js';
-export { DURABILITIES, InMemoryDecisionLogStore, type DecisionLogStore, type Durability } from './engine/log-store.js';
+export { DURABILITIES, InMemoryDecisionLogStore, type DecisionLogStore, type Durability, type InMemoryDecisionLogStoreOptions } from './engine/log-store.js';
 export { InMemorySpendStore } from './engine/memory-spend-store.js';
 export { parsePolicies, parsePolicy, SCOPE_FIELDS, type CapAction, type ScopeField, type SpendCap, type SpendPolicy, type SpendScope } from './engine/policy.js';
 export {

@@ -235,7 +235,9 @@ class Planner {
   }
 
   /** Caps that do not bind (shadow policies, shadow/allow caps), evaluated for the record. */
-  recordedFires(model: string, cents: number, reasons: string[], fires: RecordedFire[]): void {
+  recordedFires(model: string, cents: number): { reasons: string[]; fires: RecordedFire[] } {
+    const reasons: string[] = [];
+    const fires: RecordedFire[] = [];
     for (const c of this.#caps) {
       if (c.enforce && (c.cap.action === 'block' || c.cap.action === 'downgrade')) continue;
       if (!modelInSet(c.cap.models, model)) continue;
@@ -244,6 +246,7 @@ class Planner {
       reasons.push(`${c.enforce ? c.cap.action : `shadow: would ${c.cap.action}`}: ${capReason(c)}`);
       fires.push({ cap: triggeredCapOf(c.cap), key: c.key, rank: ACTION_RANK[would], policy: c.policy });
     }
+    return { reasons, fires };
   }
 
   /** The counters charged by a call to `model`, each limited by the binding caps on it. */
@@ -362,7 +365,9 @@ export function planCall(input: PlanInput): Plan {
   }
   reasons.unshift(...choice.lead);
   reasons.push(...choice.tail);
-  planner.recordedFires(choice.model, choice.cents, reasons, fires);
+  const recorded = planner.recordedFires(choice.model, choice.cents);
+  reasons.push(...recorded.reasons);
+  fires.push(...recorded.fires);
 
   const { decider } = choice;
   let action = choice.action;

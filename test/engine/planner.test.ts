@@ -295,3 +295,21 @@ describe('sameReservation', () => {
     expect(sameReservation(at(9), at(20))).toBe(true);
   });
 });
+
+describe('planCall: what is only recorded', () => {
+  it("a shadow policy's downgrade cap: the call passes unchanged, the decision names what enforcement would have done and cost", () => {
+    const p = [policy({ mode: 'shadow', caps: [{ id: 'down', amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini' }] })];
+    const plan = planCall(input(p, call(out(20)), [0]));
+    expect([plan.action, plan.modelResolved, plan.maxOutputTokens]).toEqual(['shadow', 'gpt-4o', 20_000]);
+    expect(plan.decision).toMatchObject({ action: 'downgrade', enforcementMode: 'shadow', projectedCents: 20, projectedCentsIfEnforced: 2 });
+    // Nothing binds in shadow: the window is charged unconditionally.
+    expect(plan.reservation!.holds.map((h) => h.limitCents)).toEqual([null]);
+  });
+
+  it('selectors key one counter per selected scope value', () => {
+    const p = [policy({ caps: [{ id: 'agent', amountCents: 10, window: 'per_hour', action: 'block', selector: ['tenantId', 'agentId'] }] })];
+    const keyOf = (agentId?: string) => resolveCapSet(p, call({ scope: { tenantId: 'acme', ...(agentId ? { agentId } : {}) } }), T0, undefined).slots[0]!.key;
+    expect(keyOf('a,b')).toBe('p-1:agent|tenantId=acme,agentId=a%2Cb|per_hour@2026-05-24T18:00');
+    expect(keyOf()).toBe('p-1:agent|tenantId=acme,agentId|per_hour@2026-05-24T18:00');
+  });
+});

@@ -38,5 +38,5 @@ export {
   signingKeysToHex,
   type SigningKeys,
 } from './audit/keys.js';
-export { InMemoryDecisionLogStore } from './engine/log-store.js';
+export { InMemoryDecisionLogStore, type InMemoryDecisionLogStoreOptions } from './engine/log-store.js';
 export { InMemorySpendStore } from './engine/memory-spend-store.js';

@@ -27,6 +27,8 @@ export async function runReport(path: string, options: { json?: boolean }): Prom
     section('by policy', report.byPolicy),
     '',
     section('by scope', report.byScope),
+    '',
+    section('by cap', report.byCap),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

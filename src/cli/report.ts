@@ -1,6 +1,7 @@
 import { listChains, readChain } from '../../exporters/file/reader.js';
 import type { SpendDecision } from '../audit/decision.js';
 import { SCOPE_FIELDS } from '../engine/policy.js';
+import { capLabel } from './replay/cap-label.js';
 
 /**
  * Counts and cents for one group of decisions. Cents are whole cents, as in
@@ -43,6 +44,12 @@ export interface DecisionReport {
   byScope: Record<string, Tally>;
   /** Keyed by UTC day `YYYY-MM-DD` of the entry's timestamp. */
   byDay: Record<string, Tally>;
+  /**
+   * Pre-call decisions keyed by the cap that decided, with its policy and model
+   * set (`budget: downgrade per_day 500c → claude-sonnet-4-5 [models claude-opus-*]`);
+   * `(no cap)` when none did. Outcome entries name no cap and are not counted here.
+   */
+  byCap: Record<string, Tally>;
 }
 
 /** An empty {@link Tally}. */
@@ -108,7 +115,7 @@ export function scopeKey(actor: unknown): string {
 
 /** Accumulates entries into a {@link DecisionReport}, one at a time (flat memory but for the group keys). */
 export class ReportBuilder {
-  readonly report: DecisionReport = { chains: 0, entries: 0, skippedLines: 0, total: emptyTally(), byPolicy: {}, byScope: {}, byDay: {} };
+  readonly report: DecisionReport = { chains: 0, entries: 0, skippedLines: 0, total: emptyTally(), byPolicy: {}, byScope: {}, byDay: {}, byCap: {} };
 
   /** Adds one stored entry. */
   add(entry: { decision?: unknown }): void {
@@ -119,6 +126,7 @@ export class ReportBuilder {
     addTo(this.report.byPolicy, typeof d.policyId === 'string' ? d.policyId : '(none)', c);
     addTo(this.report.byScope, scopeKey(d.actor), c);
     addTo(this.report.byDay, typeof d.timestamp === 'string' ? d.timestamp.slice(0, 10) : '(unknown)', c);
+    if (d.entryType !== 'outcome') addTo(this.report.byCap, capLabel(d.policyId, d.triggeredCap), c);
   }
 }
 
@@ -137,5 +145,6 @@ export async function buildReport(path: string): Promise<DecisionReport> {
   builder.report.byPolicy = sortKeys(builder.report.byPolicy);
   builder.report.byScope = sortKeys(builder.report.byScope);
   builder.report.byDay = sortKeys(builder.report.byDay);
+  builder.report.byCap = sortKeys(builder.report.byCap);
   return builder.report;
 }

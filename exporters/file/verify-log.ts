@@ -1,4 +1,5 @@
 import type { DecisionLogEntry } from '../../src/audit/chain.js';
+import type { LogLineErrorCode } from '../../src/audit/errors.js';
 import type { Checkpoint } from '../../src/audit/checkpoint.js';
 import type { ChainVerificationFailure, VerifyFailureReason } from '../../src/audit/verify.js';
 import { PipelinedChainVerifier } from '../../src/audit/verify.js';
@@ -193,7 +194,8 @@ export async function verifyChainSource(
       continue;
     }
     if (r.kind === 'invalid') {
-      await fail('malformed_entry', r.error, r.file, r.line);
+      const stated = r.sequence !== undefined ? ` (the line states sequence ${r.sequence})` : '';
+      await fail(reasonOf(r.code), `${r.error}${stated}`, r.file, r.line);
       break;
     }
     verifier ??= start(r.entry);
@@ -231,6 +233,11 @@ export async function verifyChainSource(
   if (records.length > 0 || cpFiles.length > 0) result.checkpoints = { files: cpFiles, found: options.checkpoints?.found ?? [], count: records.length, tornLines: options.checkpoints?.tornLines ?? 0 };
   if (torn) result.tornTail = torn;
   return result;
+}
+
+/** The verification reason for a line the reader rejected: what it carries beyond the signed entry has its own name. */
+function reasonOf(code: LogLineErrorCode): VerifyFailureReason {
+  return code === 'duplicate_key' || code === 'unknown_field' || code === 'non_canonical' ? code : 'malformed_entry';
 }
 
 /** Forgets checkpointed positions at or after `sequence` (past a bad entry found late, nothing counts). */

@@ -19,10 +19,10 @@ describe('reading logs back', () => {
     let read = 0;
     for await (const l of readLines(file, (n) => (read += n))) lines.push({ ...l, bytes: l.bytes.length });
     expect(lines).toEqual([
-      { line: 1, offset: 0, bytes: 3, terminated: true },
-      { line: 2, offset: 4, bytes: big.length, terminated: true },
-      { line: 3, offset: 5 + big.length, bytes: 0, terminated: true },
-      { line: 4, offset: 6 + big.length, bytes: 4, terminated: false },
+      { line: 1, offset: 0, bytes: 3, length: 3, terminated: true },
+      { line: 2, offset: 4, bytes: big.length, length: big.length, terminated: true },
+      { line: 3, offset: 5 + big.length, bytes: 0, length: 0, terminated: true },
+      { line: 4, offset: 6 + big.length, bytes: 4, length: 4, terminated: false },
     ]);
     expect(read).toBe(big.length + 10);
   });
@@ -52,17 +52,20 @@ describe('reading logs back', () => {
     ]);
   });
 
-  it('names a missing path, and a line that is not JSON, in its errors', async () => {
+  it('names a missing path, and a line that is not a well-formed entry, in its errors', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     await expect(listChains(join(t.dir, 'nope'))).rejects.toThrow(`${join(t.dir, 'nope')}: no such file or directory`);
     writeFileSync(join(t.dir, 'x.jsonl'), '{"a":1}\nnot json\n');
-    const [chain] = await listChains(t.dir);
-    const drain = async () => {
+    writeFileSync(join(t.dir, 'y.jsonl'), 'not json\n');
+    const [x, y] = await listChains(t.dir);
+    const drain = async (chain: typeof x) => {
       for await (const _ of chainEntries(chain!)) void _;
     };
-    await expect(drain()).rejects.toThrow(`${join(t.dir, 'x.jsonl')}:2: not JSON`);
+    await expect(drain(x)).rejects.toThrow(`${join(t.dir, 'x.jsonl')}:1: unknown top-level field "a"`);
+    await expect(drain(y)).rejects.toThrow(`${join(t.dir, 'y.jsonl')}:1: not valid JSON`);
     const v = await verifyDecisionLog(t.dir, generateKeypair().publicKey);
-    expect(v.chains[0]).toMatchObject({ ok: false, failure: { sequence: 0, reason: 'malformed_entry', line: 1 } });
+    expect(v.chains[0]).toMatchObject({ ok: false, failure: { sequence: 0, reason: 'unknown_field', line: 1 } });
+    expect(v.chains[1]).toMatchObject({ ok: false, failure: { sequence: 0, reason: 'malformed_entry', line: 1 } });
   });
 });

@@ -404,3 +404,31 @@ describe('key rotation', () => {
     });
   }
 });
+
+describe('verify reads the bytes of every line (test/fixtures/audit)', () => {
+  const fixtures = join(import.meta.dirname, '..', 'fixtures', 'audit');
+  const manifest = JSON.parse(readFileSync(join(fixtures, 'cases.json'), 'utf8')) as { intact: string; entries: number; cases: { file: string; sequence: number; reason: string }[] };
+  const pub = join(fixtures, 'signer.pub');
+
+  it('the untouched chain: ok', () => {
+    const r = run(['verify', join(fixtures, manifest.intact), '-k', pub]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`intact.jsonl: ok, ${manifest.entries} entries in 1 file\n`);
+  });
+
+  it('each edited line fails at its sequence with its reason, in one run over a directory holding them all', () => {
+    const d = dir();
+    for (const c of manifest.cases) copyFileSync(join(fixtures, c.file), join(d, c.file));
+    const r = run(['verify', d, '-k', pub]);
+    expect(r.status).toBe(1);
+    for (const c of manifest.cases) {
+      expect(r.stdout).toContain(`${c.file}: FAILED at sequence ${c.sequence} (${c.reason}) in ${join(d, c.file)}:${c.sequence + 1}: `);
+    }
+    expect(r.stdout).toContain(`${manifest.cases.length} chains: 0 intact, ${manifest.cases.length} failed`);
+    const json = JSON.parse(run(['verify', d, '-k', pub, '--json']).stdout) as { ok: boolean; chains: { chainId: string; failure: { reason: string; sequence: number } }[] };
+    expect(json.ok).toBe(false);
+    expect(Object.fromEntries(json.chains.map((c) => [c.chainId, `${c.failure.reason}@${c.failure.sequence}`]))).toEqual(
+      Object.fromEntries(manifest.cases.map((c) => [c.file, `${c.reason}@${c.sequence}`])),
+    );
+  });
+});

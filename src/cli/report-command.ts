@@ -17,7 +17,7 @@ export async function runReport(path: string, options: { json?: boolean }): Prom
   }
   const t = report.total;
   const lines = [
-    `${report.entries} entries in ${report.chains} chain${report.chains === 1 ? '' : 's'} (${t.decisions} decisions, ${t.outcomes} outcomes${report.skippedLines ? `, ${report.skippedLines} unreadable lines skipped` : ''}); signatures not checked here: run verify`,
+    `${report.entries} entries in ${report.chains} chain${report.chains === 1 ? '' : 's'} (${t.decisions} decisions, ${t.outcomes} settlements${others(report)}); signatures not checked here: run verify`,
     `enforced: ${t.blocked} blocked, ${t.downgraded} downgraded, saved ${dollars(t.savedCents)} (projected)`,
     `shadow: ${t.shadowed} passed unchanged, would have blocked ${t.wouldBlock} and downgraded ${t.wouldDowngrade}, saving ${dollars(t.wouldSaveCents)} (projected)`,
     `actual spend: ${dollars(t.actualCents)}`,
@@ -30,6 +30,17 @@ export async function runReport(path: string, options: { json?: boolean }): Prom
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** The entries and lines not in the tallies, when there are any. */
+function others(r: DecisionReport): string {
+  const parts = [
+    r.portReceipts ? `${r.portReceipts} Python-port receipt${r.portReceipts === 1 ? '' : 's'} (run metadata, not settlements)` : '',
+    r.signerChanges ? `${r.signerChanges} key rotation${r.signerChanges === 1 ? '' : 's'}` : '',
+    r.malformed ? `${r.malformed} malformed (not counted)` : '',
+    r.tornLines ? `${r.tornLines} torn last line${r.tornLines === 1 ? '' : 's'}` : '',
+  ].filter(Boolean);
+  return parts.length ? `, ${parts.join(', ')}` : '';
 }
 
 function section(title: string, groups: Record<string, Tally>): string {

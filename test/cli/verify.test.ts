@@ -102,7 +102,7 @@ describe('checkpoints written by the file store', () => {
     expect(r.stdout).toContain('1 chain: 1 intact, 0 failed');
     // The checkpoint file is not taken for a chain (nor by report).
     const report = run(['report', logDir, '--json'], d);
-    expect(JSON.parse(report.stdout)).toMatchObject({ chains: 1, entries: 20, skippedLines: 0 });
+    expect(JSON.parse(report.stdout)).toMatchObject({ chains: 1, entries: 20, malformed: 0, tornLines: 0 });
   });
 
   it('on close: a log shorter than N gets exactly one checkpoint, of its last entry, when the store is closed (and none for a reopen without entries)', async () => {

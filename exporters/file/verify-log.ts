@@ -20,7 +20,10 @@ export interface ChainFileVerification {
   chainId: string;
   files: string[];
   bytes: number;
-  /** True when every entry verified (a torn last line alone does not fail a chain). */
+  /**
+   * True when every entry verified and there is at least one (a torn last
+   * line alone does not fail a chain, but files holding no entry do: `no_entries`).
+   */
   ok: boolean;
   /** Entries verified intact (up to the first bad one). */
   entries: number;
@@ -228,6 +231,18 @@ export async function verifyChainSource(
     } else if (end.signers) {
       result.signers = end.signers;
     }
+  }
+  if (result.ok && verifier.count === 0) {
+    // Nothing here was signed: "ok, 0 entries" would vouch for files an auditor cannot trust.
+    result.ok = false;
+    const what = chain.bytes === 0 ? 'empty' : torn ? `only a torn line (${torn.bytes} bytes, no newline)` : 'no entry';
+    result.failure = {
+      sequence: 0,
+      reason: 'no_entries',
+      message: `no valid entry in ${chain.files.length} file${chain.files.length === 1 ? '' : 's'} (${chain.bytes} bytes): ${what}`,
+      file: chain.files[0]?.path ?? '',
+      line: chain.bytes === 0 ? 0 : 1,
+    };
   }
   result.entries = verifier.count;
   if (records.length > 0 || cpFiles.length > 0) result.checkpoints = { files: cpFiles, found: options.checkpoints?.found ?? [], count: records.length, tornLines: options.checkpoints?.tornLines ?? 0 };

@@ -14,6 +14,8 @@ import { verifySignature, verifySignatureAsync } from './signer.js';
  *   twice in one object of the line), `non_canonical` (a number or builder
  *   code spelled otherwise than the signed value, e.g. `1.0`); the last two
  *   are found by the line reader (`parseLogLine`), which sees the bytes;
+ * - `no_entries`: log files that hold no valid entry at all (file
+ *   verification only; an empty iterable handed to {@link verifyChain} is ok);
  * - signers: `wrong_signer` (signed by a key other than the one expected at
  *   that point, e.g. a key retired by a rotation), `untrusted_signer` (in a
  *   rotated chain or one verified with `trustedKeys`: a key that neither the

@@ -1,6 +1,6 @@
 import { buildReport, type DecisionReport, type Tally } from './report.js';
 import { CliError } from './errors.js';
-import { dollars, table } from './format.js';
+import { dollars, printable, table } from './format.js';
 
 /** Runs `report`; prints tables, or JSON with `json`. */
 export async function runReport(path: string, options: { json?: boolean }): Promise<number> {
@@ -8,9 +8,9 @@ export async function runReport(path: string, options: { json?: boolean }): Prom
   try {
     report = await buildReport(path);
   } catch (err) {
-    throw new CliError(`<dir>: ${(err as Error).message}`);
+    throw new CliError(printable(`<dir>: ${(err as Error).message}`));
   }
-  if (report.chains === 0) throw new CliError(`<dir>: no decision log files (*.jsonl) in ${path}`);
+  if (report.chains === 0) throw new CliError(`<dir>: no decision log files (*.jsonl) in ${printable(path)}`);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return 0;

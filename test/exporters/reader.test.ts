@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chainEntries, listChains, readLines, verifyDecisionLog } from '../../exporters/index.js';
+import { chainEntries, listChains, readChain, readLines, verifyDecisionLog } from '../../exporters/index.js';
 import { ChainWriter, createSigner, generateKeypair } from '../../src/index.js';
 import { tempDir } from '../helpers/log.js';
 
@@ -67,5 +67,52 @@ describe('reading logs back', () => {
     const v = await verifyDecisionLog(t.dir, generateKeypair().publicKey);
     expect(v.chains[0]).toMatchObject({ ok: false, failure: { sequence: 0, reason: 'unknown_field', line: 1 } });
     expect(v.chains[1]).toMatchObject({ ok: false, failure: { sequence: 0, reason: 'malformed_entry', line: 1 } });
+  });
+});
+
+describe('reading at scale: bounded memory, linear time', () => {
+  it('a line longer than the limit is reported as soon as it crosses it, not buffered, and reading goes on after its newline', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const file = join(t.dir, 'long.jsonl');
+    const long = 6 * (1 << 20);
+    writeFileSync(file, Buffer.concat([Buffer.from('first\n'), Buffer.alloc(long, 0x78), Buffer.from('\nafter\n')]));
+    let read = 0;
+    const seen: { line: number; tooLong?: boolean; length: number; readSoFar: number; bytes: number }[] = [];
+    for await (const l of readLines(file, (n) => (read += n), { maxLineBytes: 1 << 20 })) {
+      seen.push({ line: l.line, ...(l.tooLong ? { tooLong: true } : {}), length: l.length, readSoFar: read, bytes: l.bytes.length });
+    }
+    expect(seen.map(({ readSoFar: _, ...s }) => s)).toEqual([
+      { line: 1, length: 5, bytes: 5 },
+      { line: 2, tooLong: true, length: seen[1]!.length, bytes: 0 },
+      { line: 3, length: 5, bytes: 5 },
+    ]);
+    // early: known after at most the limit plus one read (1 MiB), out of 6 MiB
+    expect(seen[1]!.length).toBeGreaterThan(1 << 20);
+    expect(seen[1]!.readSoFar).toBeLessThanOrEqual(3 * (1 << 20));
+  });
+
+  it('verify stops at an over-long line without reading the rest of it (a file of garbage without a newline)', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const keys = generateKeypair();
+    const w = new ChainWriter(createSigner(keys));
+    const file = join(t.dir, 'garbage.jsonl');
+    writeFileSync(file, Buffer.concat([Buffer.from(`${JSON.stringify(w.append({ n: 0 }))}\n`), Buffer.alloc(8 * (1 << 20), 0x41)]));
+    let read = 0;
+    const [chain] = await listChains(file);
+    const records = [];
+    for await (const r of readChain(chain!, (n) => (read += n))) {
+      records.push({ kind: r.kind, ...(r.kind === 'invalid' ? { code: r.code } : {}), read });
+      if (r.kind === 'invalid') break;
+    }
+    expect(records.map((r) => [r.kind, 'code' in r ? r.code : undefined])).toEqual([
+      ['entry', undefined],
+      ['invalid', 'line_too_long'],
+    ]);
+    expect(records[1]!.read).toBeLessThanOrEqual(3 * (1 << 20));
+    const v = await verifyDecisionLog(file, keys.publicKey);
+    expect(v.chains[0]).toMatchObject({ ok: false, entries: 1, failure: { sequence: 1, reason: 'malformed_entry', line: 2 } });
+    expect(v.chains[0]!.failure!.message).toContain('line longer than 1048576 bytes');
   });
 });

@@ -157,7 +157,8 @@ for (const version of [PYTHON_PORT_VERSION, ...PYTHON_PORT_OLDER_VERSIONS]) {
       await verifiesHere(upper, get().result.logs.fileStore.entries);
     });
 
-    it.runIf(modern)('a builder-code chain: builderCode is hashed as a fifth key; removing or changing it fails', async () => {
+    // 0.2.1 has no builder codes (the first test checks that it wrote no such chain)
+    if (modern) it('a builder-code chain: builderCode is hashed as a fifth key; removing or changing it fails', async () => {
       const { result } = get();
       const log = result.logs.builderCode!;
       const file = log.path;

@@ -97,72 +97,104 @@ export function parseLogLine(line: string | Uint8Array): DecisionLogEntry {
   return o as unknown as DecisionLogEntry;
 }
 
-/** One JSON token: a string, a structural character, a number, or a literal (whitespace before it skipped). */
-const TOKEN = /[ \t\n\r]*(?:("[^"\\]*(?:\\.[^"\\]*)*")|([{}[\],:])|(-?[0-9][0-9.eE+-]*)|(true|false|null))/y;
 const CANONICAL_INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
 
 interface Frame {
   /** Keys seen so far (objects), or null (arrays). */
   keys: Set<string> | null;
-  path: string;
   /** The last key read (objects) or the element index (arrays). */
   at: string | number;
 }
 
+/** `decision.triggeredCap.reason`-style path of the value the innermost frame is at. */
+function pathOf(stack: Frame[]): string {
+  let out = '';
+  for (const f of stack) {
+    if (typeof f.at === 'number') out += `[${f.at}]`;
+    else if (f.at !== '') out += out ? `.${f.at}` : f.at;
+  }
+  return out;
+}
+
 /**
- * Walks the tokens of `text` (valid JSON, already parsed) and rejects what
+ * Walks the characters of `text` (valid JSON, already parsed) and rejects what
  * `JSON.parse` silently accepts: a key twice in one object, and numbers not
- * written as canonical safe integers. Linear in the line's length.
+ * written as canonical safe integers. One pass, linear in the line's length.
  */
 function checkLineBytes(text: string): void {
   const stack: Frame[] = [];
-  let afterKeyPosition = false;
-  TOKEN.lastIndex = 0;
-  const childPath = () => {
-    const top = stack.at(-1);
-    if (!top) return '';
-    const name = typeof top.at === 'number' ? `[${top.at}]` : top.path ? `.${top.at}` : top.at;
-    return `${top.path}${name}`;
-  };
-  for (;;) {
-    const m = TOKEN.exec(text);
-    if (!m) break;
-    const [, str, punct, num] = m;
-    const top = stack.at(-1);
-    if (punct !== undefined) {
-      if (punct === '{' || punct === '[') {
-        if (stack.length >= MAX_ENTRY_DEPTH) throw new LogLineError('bad_field', `${childPath() || 'line'} is nested deeper than ${MAX_ENTRY_DEPTH} levels`, childPath());
-        stack.push({ keys: punct === '{' ? new Set() : null, path: childPath(), at: punct === '{' ? '' : 0 });
-        afterKeyPosition = punct === '{';
-      } else if (punct === '}' || punct === ']') {
-        stack.pop();
-        afterKeyPosition = false;
-      } else if (punct === ',') {
-        if (top && top.keys === null) (top.at as number)++;
-        afterKeyPosition = top?.keys !== null;
-      } else {
-        afterKeyPosition = false;
+  /** The next string is an object key (after `{` or `,` in an object). */
+  let keyNext = false;
+  const n = text.length;
+  /** Where the next backslash is (only strings hold one): strings before it are skipped with indexOf. */
+  let nextBackslash = text.indexOf('\\');
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = text.indexOf('"', i + 1);
+      let escaped = false;
+      if (nextBackslash !== -1 && nextBackslash < j) {
+        // An escape inside: walk it, so an escaped quote does not end the string.
+        escaped = true;
+        j = i + 1;
+        for (;;) {
+          const d = text.charCodeAt(j);
+          if (d === 0x22) break;
+          j += d === 0x5c /* \ */ ? 2 : 1;
+        }
+        nextBackslash = text.indexOf('\\', j + 1);
       }
-      continue;
-    }
-    if (str !== undefined && afterKeyPosition && top?.keys) {
-      const key = str.includes('\\') ? (JSON.parse(str) as string) : str.slice(1, -1);
-      if (top.keys.has(key)) {
-        const where = top.path ? `${top.path}.${key}` : key;
-        throw new LogLineError('duplicate_key', `duplicate key ${JSON.stringify(key)}${top.path ? ` in ${top.path}` : ''}: readers disagree on which value counts`, where);
+      const top = stack[stack.length - 1];
+      if (keyNext && top?.keys) {
+        const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        if (top.keys.has(key)) {
+          top.at = key;
+          const where = pathOf(stack);
+          const parent = pathOf(stack.slice(0, -1).concat({ keys: null, at: '' }));
+          throw new LogLineError('duplicate_key', `duplicate key ${JSON.stringify(key)}${parent ? ` in ${parent}` : ''}: readers disagree on which value counts`, where);
+        }
+        top.keys.add(key);
+        top.at = key;
+        keyNext = false;
       }
-      top.keys.add(key);
-      top.at = key;
-      afterKeyPosition = false;
-      continue;
-    }
-    if (num !== undefined && (!CANONICAL_INTEGER.test(num) || num === '-0' || !Number.isSafeInteger(Number(num)))) {
-      const where = childPath();
-      throw new LogLineError(
-        'non_canonical',
-        `number ${num.length > 40 ? `${num.slice(0, 40)}…` : num} at ${where || 'top level'} is not an integer written canonically within ±(2^53−1): other readers would see another value than the one hashed`,
-        where,
-      );
+      i = j + 1;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.length >= MAX_ENTRY_DEPTH) {
+        const where = pathOf(stack);
+        throw new LogLineError('bad_field', `${where || 'line'} is nested deeper than ${MAX_ENTRY_DEPTH} levels`, where);
+      }
+      stack.push(c === 0x7b ? { keys: new Set(), at: '' } : { keys: null, at: 0 });
+      keyNext = c === 0x7b;
+      i++;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      keyNext = false;
+      i++;
+    } else if (c === 0x2c /* , */) {
+      const top = stack[stack.length - 1]!;
+      if (top.keys === null) (top.at as number)++;
+      keyNext = top.keys !== null;
+      i++;
+    } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        if (!((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d)) break;
+      }
+      const num = text.slice(i, j);
+      if (!CANONICAL_INTEGER.test(num) || num === '-0' || !Number.isSafeInteger(Number(num))) {
+        const where = pathOf(stack);
+        throw new LogLineError(
+          'non_canonical',
+          `number ${num.length > 40 ? `${num.slice(0, 40)}…` : num} at ${where || 'top level'} is not an integer written canonically within ±(2^53−1): other readers would see another value than the one hashed`,
+          where,
+        );
+      }
+      i = j;
+    } else {
+      // whitespace, ':', and the letters of true/false/null
+      i++;
     }
   }
 }

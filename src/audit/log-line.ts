@@ -102,8 +102,8 @@ const CANONICAL_INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
 interface Frame {
   /** Keys seen so far (objects), or null (arrays). */
   keys: Set<string> | null;
-  /** The last key read (objects) or the element index (arrays). */
-  at: string | number;
+  /** The last key read (objects; null before the first) or the element index (arrays). */
+  at: string | number | null;
 }
 
 /** `decision.triggeredCap.reason`-style path of the value the innermost frame is at. */
@@ -111,7 +111,7 @@ function pathOf(stack: Frame[]): string {
   let out = '';
   for (const f of stack) {
     if (typeof f.at === 'number') out += `[${f.at}]`;
-    else if (f.at !== '') out += out ? `.${f.at}` : f.at;
+    else if (f.at !== null) out += out ? `.${f.at}` : f.at;
   }
   return out;
 }
@@ -151,7 +151,7 @@ function checkLineBytes(text: string): void {
         if (top.keys.has(key)) {
           top.at = key;
           const where = pathOf(stack);
-          const parent = pathOf(stack.slice(0, -1).concat({ keys: null, at: '' }));
+          const parent = pathOf(stack.slice(0, -1));
           throw new LogLineError('duplicate_key', `duplicate key ${JSON.stringify(key)}${parent ? ` in ${parent}` : ''}: readers disagree on which value counts`, where);
         }
         top.keys.add(key);
@@ -164,7 +164,7 @@ function checkLineBytes(text: string): void {
         const where = pathOf(stack);
         throw new LogLineError('bad_field', `${where || 'line'} is nested deeper than ${MAX_ENTRY_DEPTH} levels`, where);
       }
-      stack.push(c === 0x7b ? { keys: new Set(), at: '' } : { keys: null, at: 0 });
+      stack.push(c === 0x7b ? { keys: new Set(), at: null } : { keys: null, at: 0 });
       keyNext = c === 0x7b;
       i++;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {

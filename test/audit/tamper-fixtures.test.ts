@@ -9,9 +9,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { verifyDecisionLog } from '../../exporters/index.js';
 import { ChainWriter, computeEntryHash, createSigner, LogLineError, parseLogLine, verifyChain, type DecisionLogEntry, type Signer } from '../../src/index.js';
+import { decisionArb, intJsonArb } from '../helpers/arbitraries.js';
 import { keysOf } from '../helpers/audit.js';
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'audit');
@@ -129,3 +131,24 @@ function signedAs(body: { sequence: number; decision: object; previousHash: stri
   const signature = Buffer.from(signer.sign(Buffer.from(entryHash, 'hex'))).toString('hex');
   return { ...body, entryHash, signature };
 }
+
+describe('the strict reader, on arbitrary decisions', () => {
+  const signer = createSigner(keysOf(9));
+
+  it('every line the writer makes is read back and verifies; a duplicate of any decision key, placed before it, is duplicate_key; any integer spelled n.0 is non_canonical', () => {
+    fc.assert(
+      fc.property(decisionArb, intJsonArb, fc.nat(), (decision, forged, pick) => {
+        const entry = new ChainWriter(signer).append(decision);
+        const line = JSON.stringify(entry);
+        expect(verifyChain([parseLogLine(line)], signer.publicKey)).toEqual({ ok: true, count: 1 });
+        const keys = Object.keys(entry.decision);
+        const key = keys[pick % keys.length]!;
+        const dup = line.replace('"decision":{', `"decision":{${JSON.stringify(key)}:${JSON.stringify(forged)},`);
+        expect(() => parseLogLine(dup)).toThrow(expect.objectContaining({ code: 'duplicate_key', field: `decision.${key}` }));
+        const floated = line.replace('"sequence":0', '"sequence":0.0');
+        expect(() => parseLogLine(floated)).toThrow(expect.objectContaining({ code: 'non_canonical', field: 'sequence' }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -12,8 +12,9 @@ import { verifySignature, verifySignatureAsync } from './signer.js';
  * - what a stored line carries beyond what was signed: `unknown_field` (a
  *   top-level field that is not part of the entry), `duplicate_key` (a key
  *   twice in one object of the line), `non_canonical` (a number or builder
- *   code spelled otherwise than the signed value, e.g. `1.0`); the last two
- *   are found by the line reader (`parseLogLine`), which sees the bytes;
+ *   code spelled otherwise than the signed value, e.g. `1.0`); duplicate keys
+ *   and number spellings are found by the line reader (`parseLogLine`), which
+ *   sees the bytes, not in an entry handed over as an object;
  * - `no_entries`: log files that hold no valid entry at all (file
  *   verification only; an empty iterable handed to {@link verifyChain} is ok);
  * - signers: `wrong_signer` (signed by a key other than the one expected at

@@ -252,7 +252,10 @@ describe('agentguard-spend report', () => {
     expect(report).toEqual({
       chains: 1,
       entries: 15,
-      skippedLines: 0,
+      malformed: 0,
+      tornLines: 0,
+      portReceipts: 0,
+      signerChanges: 0,
       total: { decisions: 8, allowed: 4, downgraded: 1, blocked: 1, shadowed: 2, wouldDowngrade: 1, wouldBlock: 1, savedCents: 7, wouldSaveCents: 7, outcomes: 7, actualCents: 25 },
       byPolicy: { 'acme-enforce': acme, 'beta-shadow': beta },
       byScope: { 'tenantId=acme,agentId=acme-bot': acme, 'tenantId=beta,agentId=beta-bot': beta },

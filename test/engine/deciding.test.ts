@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AgentGuardBlockedError, InMemorySpendStore, SpendGuard, verifyChain, windowAt, type ReserveRequest, type SpendDecision } from '../../src/index.js';
+import { AgentGuardBlockedError, InMemorySpendStore, SpendGuard, type SpendDecision } from '../../src/index.js';
+import { verifyChain } from '../../src/audit.js';
+import { windowAt } from '../../src/engine/windows.js';
+import type { ReserveRequest } from '../../src/engine/spend-store.js';
 import { call, KEYS, makeGuard, policy, T0 } from '../helpers/engine.js';
 
 // gpt-4o: 1000 output tokens = 1c. gpt-4o-mini: 100 000 output tokens = 6c.

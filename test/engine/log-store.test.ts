@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryDecisionLogStore, verifyChain, type DecisionLogEntry } from '../../src/index.js';
+import { InMemoryDecisionLogStore, type DecisionLogEntry } from '../../src/index.js';
+import { verifyChain } from '../../src/audit.js';
 import { call, KEYS, makeGuard, policy } from '../helpers/engine.js';
 
 /** An entry as far as the store looks at it: its position. */

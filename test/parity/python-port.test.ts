@@ -172,7 +172,8 @@ const TAMPERS: Tamper[] = [
   { name: 'a middle entry removed', expect: 'gap', edit: (e) => [...e.slice(0, 3), ...e.slice(4)] },
   { name: 'two entries swapped', expect: 'gap', edit: (e) => [e[0]!, e[2]!, e[1]!, ...e.slice(3)] },
   { name: 'an entry duplicated', expect: 'gap', edit: (e) => [...e.slice(0, 3), e[2]!, ...e.slice(3)] },
-  { name: 'signature in upper case', expect: 'py_accepts', edit: (e) => ((e[2]!.signature = e[2]!.signature.toUpperCase()), e) },
+  { name: 'signature in upper case (the same bytes)', expect: 'both_accept', edit: (e) => ((e[2]!.signature = e[2]!.signature.toUpperCase()), e) },
+  { name: 'signature in mixed case', expect: 'py_accepts', edit: (e) => ((e[2]!.signature = e[2]!.signature.slice(0, 64) + e[2]!.signature.slice(64).toUpperCase()), e) },
   { name: 'the last entry removed', expect: 'both_accept', edit: (e) => e.slice(0, -1) },
 ];
 
@@ -360,11 +361,11 @@ describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYT
         expect(py.sequence, label).toBe(j.entries[at]!.sequence);
         break;
       }
-      case 'py_accepts': // documented: the port accepts upper-case signature hex; we require lower case
+      case 'py_accepts': // documented: the port accepts signature hex in any case; we take all lower or all upper case, never mixed
         expect(ts).toMatchObject({ ok: false, reason: 'malformed_entry' });
         expect(py.ok, label).toBe(true);
         break;
-      case 'both_accept': // a cut tail: neither sees it without a checkpoint (the port has none)
+      case 'both_accept': // a cut tail (neither sees it without a checkpoint; the port has none), or the same signature bytes in upper case
         expect(ts.ok, label).toBe(true);
         expect(py.ok, label).toBe(true);
         break;

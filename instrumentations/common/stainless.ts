@@ -253,9 +253,8 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
   return function guardedCreate(this: unknown, ...args: unknown[]): unknown {
     if (source.once.alreadyDecided()) return source.once.passThrough(() => original.apply(this, args));
     if (source.enabled && !source.enabled()) return original.apply(this, args);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the SDK resource the method was called on, used below
-    const resource = this;
-    const client = (resource as { _client?: unknown } | null | undefined)?._client;
+    const self = this;
+    const client = (self as { _client?: unknown } | null | undefined)?._client;
     const APIPromise = source.apiPromiseClass ?? apiPromiseClassOf(client);
     if (!APIPromise && source.withoutAPIPromise === 'refuse') {
       throw new AgentGuardError('agentguard-spend: unsupported SDK client (no APIPromise found); refusing to send an unguarded call');
@@ -271,11 +270,11 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
       const options = isThenable(rawOptions) ? await rawOptions : rawOptions;
       const caller: StainlessRequest = { params, options };
       const s = await startGuardedCall(binding, adapter, caller, source.parentContext?.(caller, parent) ?? parent);
-      if (!s) return { inner: original.apply(resource, args) };
+      if (!s) return { inner: original.apply(self, args) };
       started = { ...s, caller };
       const sent = s.request;
       const sendArgs = args.length >= 2 || sent.options !== undefined ? [sent.params, sent.options, ...rest] : [sent.params];
-      return { inner: sendInCall(s.call, source.once, () => original.apply(resource, sendArgs)) };
+      return { inner: sendInCall(s.call, source.once, () => original.apply(self, sendArgs)) };
     })();
 
     const outer = deferredAPIPromise(APIPromise, client, {

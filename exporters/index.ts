@@ -46,3 +46,12 @@ export {
   checkpointSpanEvents,
   type CheckpointSpanEventsOptions,
 } from './otel/checkpoints.js';
+export {
+  entryLine,
+  LOG_EVENT,
+  LOG_RECORD_ATTR,
+  LOG_RECORD_SCOPE,
+  OtelLogRecordStore,
+  type ClosableDecisionLogStore,
+  type OtelLogRecordStoreOptions,
+} from './otel/log-records.js';

@@ -55,3 +55,6 @@ export {
   type ClosableDecisionLogStore,
   type OtelLogRecordStoreOptions,
 } from './otel/log-records.js';
+export { decisionRecordsOf, type OtlpDecisionRecord } from './otlp/otlp-json.js';
+export { isOtlpLogPath, isOtlpLogsFile, listOtlpLogFiles, readOtlpLines, type OtlpFileLine } from './otlp/otlp-files.js';
+export { otlpChainRecords, readOtlpDecisionLog, verifyOtlpLog, type OtlpChain, type OtlpDecisionLog, type VerifyOtlpOptions } from './otlp/verify-otlp.js';

@@ -1,6 +1,8 @@
 import { isAbsolute, relative } from 'node:path';
 import { verifyDecisionLog, type ChainFileVerification, type LogVerification } from '../../exporters/file/verify-log.js';
 import type { OrphanCheckpoints } from '../../exporters/file/checkpoints.js';
+import { isOtlpLogPath } from '../../exporters/otlp/otlp-files.js';
+import { verifyOtlpLog } from '../../exporters/otlp/verify-otlp.js';
 import { CliError } from './errors.js';
 import { ProgressBar } from './format.js';
 import { resolvePublicKey } from './public-key.js';
@@ -28,13 +30,17 @@ export async function runVerify(path: string, options: VerifyCommandOptions): Pr
   for (const t of trusted) trustedKeys.push(await resolvePublicKey(t, '--trusted-key'));
   const bar = new ProgressBar('verifying');
   let result: LogVerification;
+  // What an OpenTelemetry Collector's file exporter stored (OTLP JSON, gzip or not), or the JSONL log.
+  const otlp = await isOtlpLogPath(path);
   try {
-    result = await verifyDecisionLog(path, publicKey, {
-      onProgress: (d, t) => bar.update(d, t),
-      trustedKeys,
-      checkpoints: options.checkpoints ?? [],
-      findCheckpoints: options.autoCheckpoints !== false,
-    });
+    result = otlp
+      ? await verifyOtlpLog(path, publicKey, { trustedKeys, checkpoints: options.checkpoints ?? [] })
+      : await verifyDecisionLog(path, publicKey, {
+          onProgress: (d, t) => bar.update(d, t),
+          trustedKeys,
+          checkpoints: options.checkpoints ?? [],
+          findCheckpoints: options.autoCheckpoints !== false,
+        });
   } catch (err) {
     const msg = (err as Error).message;
     const given = (options.checkpoints ?? []).find((c) => msg.startsWith(`${c}:`));
@@ -42,7 +48,9 @@ export async function runVerify(path: string, options: VerifyCommandOptions): Pr
   } finally {
     bar.done();
   }
-  if (result.chains.length === 0 && !result.orphanCheckpoints) throw new CliError(`<path>: no decision log files (*.jsonl) in ${path}`);
+  if (result.chains.length === 0 && !result.orphanCheckpoints) {
+    throw new CliError(otlp ? `<path>: no agentguard decision-log records in the OTLP files at ${path}` : `<path>: no decision log files (*.jsonl) in ${path}`);
+  }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {

@@ -219,6 +219,7 @@ export class OtelLogRecordStore implements DecisionLogStore {
         ...(Number.isFinite(time) ? { timestamp: time } : {}),
         body: JSON.stringify(checkpoint),
         attributes: {
+          [LOG_RECORD_ATTR.CHAIN_ID]: '',
           [LOG_RECORD_ATTR.SEQUENCE]: checkpoint.sequence,
           [LOG_RECORD_ATTR.ENTRY_HASH]: checkpoint.entryHash,
           [LOG_RECORD_ATTR.SIGNER]: checkpoint.signerFingerprint,
@@ -264,6 +265,7 @@ export class OtelLogRecordStore implements DecisionLogStore {
     const decision = entry.decision as { timestamp?: unknown; traceId?: unknown; spanId?: unknown };
     const time = typeof decision.timestamp === 'string' ? Date.parse(decision.timestamp) : NaN;
     const attributes: Attributes = {
+      [LOG_RECORD_ATTR.CHAIN_ID]: '', // set when shipped: an inner file store is open by then
       [LOG_RECORD_ATTR.SEQUENCE]: entry.sequence,
       [LOG_RECORD_ATTR.ENTRY_HASH]: entry.entryHash,
       [LOG_RECORD_ATTR.SIGNER]: entry.signerFingerprint,
@@ -285,8 +287,7 @@ export class OtelLogRecordStore implements DecisionLogStore {
    * record (warning once) to make room.
    */
   #ship(item: PendingRecord, whenFull: 'reject' | 'drop' = this.#inner ? 'drop' : 'reject'): boolean {
-    // The chain id is read at the first record: an inner file store is open by then.
-    item.record.attributes = { [LOG_RECORD_ATTR.CHAIN_ID]: this.chainId, ...item.record.attributes };
+    item.record.attributes![LOG_RECORD_ATTR.CHAIN_ID] = this.chainId;
     this.#drain();
     if (this.#pending.length === 0 && this.#emit(item.record)) return true;
     if (this.#pending.length >= this.#maxPending) {
@@ -318,7 +319,7 @@ export class OtelLogRecordStore implements DecisionLogStore {
         if (ctx === ROOT_CONTEXT || !check(ROOT_CONTEXT)) continue;
         ctx = ROOT_CONTEXT;
       }
-      logger.emit({ ...record, context: ctx });
+      logger.emit(ctx === record.context ? record : { ...record, context: ctx });
       this.#used.add(resolved.provider);
       return true;
     }

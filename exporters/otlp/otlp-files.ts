@@ -63,12 +63,11 @@ export async function listOtlpLogFiles(path: string): Promise<{ path: string; by
 }
 
 /** Streams the lines of an OTLP JSON file, decompressing gzip, in flat memory. */
-export async function* readOtlpLines(path: string, onBytes?: (n: number) => void): AsyncGenerator<OtlpFileLine> {
+export async function* readOtlpLines(path: string): AsyncGenerator<OtlpFileLine> {
   const gz = isGzip(await head(path, 2));
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  if (onBytes) raw.on('data', (c) => onBytes((c as Buffer).length));
   const stream: Readable = gz ? raw.pipe(createGunzip()) : raw;
-  raw.on('error', (err) => stream.destroy(err));
+  if (gz) raw.on('error', (err) => stream.destroy(err));
   const decoder = new TextDecoder('utf-8');
   let carry = '';
   let line = 0;

@@ -2,8 +2,10 @@
  * Where signed decision-log entries go: an exporter interface shaped like
  * OpenTelemetry's, a batching processor, and local JSONL files (a store for
  * `SpendGuard`, rotation, resume, torn-line recovery, signed checkpoints,
- * streaming read-back and verification), and the OpenTelemetry attachment of
- * checkpoints. @packageDocumentation
+ * streaming read-back and verification); the OpenTelemetry attachment of
+ * checkpoints; entries as OpenTelemetry log records through the app's own
+ * pipeline, and their verification from the OTLP JSON files a Collector
+ * stores. @packageDocumentation
  */
 export { BatchDecisionLogProcessor, type BatchProcessorOptions } from './common/batch-processor.js';
 export { ExportResultCode, type DecisionLogExporter, type ExportResult } from './common/exporter.js';

@@ -40,7 +40,7 @@ const UNPLACED = Number.MAX_SAFE_INTEGER;
 /**
  * Collects the decision-log records from OTLP JSON log files (as the
  * Collector's file exporter writes them, one export request per line, gzip or
- * not): grouped by `agentguard.chain.id`, keyed by sequence, in any order they
+ * not, or zstd frames): grouped by `agentguard.chain.id`, keyed by sequence, in any order they
  * were stored. Other log records are ignored. Entries are held in memory
  * (the order has to come from the sequence numbers).
  * @throws naming the file and line of a line that is not OTLP JSON.
@@ -52,7 +52,10 @@ export async function readOtlpDecisionLog(path: string): Promise<OtlpDecisionLog
   const tornLines: { file: string; line: number }[] = [];
   for (const f of files) {
     for await (const l of readOtlpLines(f.path)) {
-      if (l.text.trim() === '') continue;
+      if (l.text.trim() === '') {
+        if (!l.terminated) tornLines.push({ file: f.path, line: l.line });
+        continue;
+      }
       let doc: unknown;
       try {
         doc = JSON.parse(l.text);

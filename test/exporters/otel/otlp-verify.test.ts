@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { logs, SeverityNumber } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
@@ -93,6 +93,24 @@ describe('verify reads the decision log back from what an OpenTelemetry Collecto
     const dir = join(t.dir, 'gz');
     mkdirSync(dir);
     writeFileSync(join(dir, 'logs-2026-01-01.json.gz'), gzipSync(readFileSync(stored)));
+    const { status, result } = verify(dir);
+    expect(status).toBe(0);
+    expect(result.chains.map((c) => c.entries)).toEqual([10, 10]);
+  });
+
+  it('files the Collector compressed with zstd (each request a zstd frame after its 4-byte length) verify the same; a frame cut short is skipped', () => {
+    const frames = readFileSync(stored, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const z = zstdCompressSync(Buffer.from(line));
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(z.length);
+        return Buffer.concat([len, z]);
+      });
+    const dir = join(t.dir, 'zstd');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'logs.zst'), Buffer.concat([...frames, frames[0]!.subarray(0, 10)]));
     const { status, result } = verify(dir);
     expect(status).toBe(0);
     expect(result.chains.map((c) => c.entries)).toEqual([10, 10]);

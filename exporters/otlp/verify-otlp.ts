@@ -32,6 +32,8 @@ export interface OtlpDecisionLog {
   checkpoints: CheckpointRecord[];
   /** Unterminated last lines skipped (a write cut short). */
   tornLines: { file: string; line: number }[];
+  /** Identical copies of records dropped, entries and checkpoints (a pipeline's retries). */
+  duplicates: number;
 }
 
 /** Sequence for a record whose body and attribute name none: after every real entry. */
@@ -50,6 +52,8 @@ export async function readOtlpDecisionLog(path: string): Promise<OtlpDecisionLog
   const chains = new Map<string, OtlpChain>();
   const checkpoints: CheckpointRecord[] = [];
   const tornLines: { file: string; line: number }[] = [];
+  const checkpointBodies = new Set<string>();
+  let duplicateCheckpoints = 0;
   for (const f of files) {
     for await (const l of readOtlpLines(f.path)) {
       if (l.text.trim() === '') {
@@ -74,7 +78,12 @@ export async function readOtlpDecisionLog(path: string): Promise<OtlpDecisionLog
       }
       for (const r of records) {
         if (r.kind === 'checkpoint') {
-          checkpoints.push({ checkpoint: parseOr(r.body), file: f.path, line: l.line });
+          const key = `${r.chainId}\n${r.body}`;
+          if (checkpointBodies.has(key)) duplicateCheckpoints++;
+          else {
+            checkpointBodies.add(key);
+            checkpoints.push({ checkpoint: parseOr(r.body), file: f.path, line: l.line });
+          }
           continue;
         }
         let c = chains.get(r.chainId);
@@ -91,7 +100,8 @@ export async function readOtlpDecisionLog(path: string): Promise<OtlpDecisionLog
       }
     }
   }
-  return { files, chains: [...chains.values()], checkpoints, tornLines };
+  const all = [...chains.values()];
+  return { files, chains: all, checkpoints, tornLines, duplicates: duplicateCheckpoints + all.reduce((n, c) => n + c.duplicates, 0) };
 }
 
 /**
@@ -170,7 +180,7 @@ export async function verifyOtlpLog(path: string, publicKey: Uint8Array | null, 
     ok: results.every((r) => r.ok) && orphans.length === 0,
     chains: results,
     ...(orphans.length ? { orphanCheckpoints: orphans } : {}),
-    otlp: { files: log.files.map((f) => f.path), duplicates: log.chains.reduce((n, c) => n + c.duplicates, 0), tornLines: log.tornLines.length },
+    otlp: { files: log.files.map((f) => f.path), duplicates: log.duplicates, tornLines: log.tornLines.length },
   };
 }
 

@@ -56,6 +56,7 @@ export async function runVerify(path: string, options: VerifyCommandOptions): Pr
   } else {
     for (const c of result.chains) process.stdout.write(describe(c));
     for (const o of result.orphanCheckpoints ?? []) process.stdout.write(describeOrphan(o));
+    if ('otlp' in result) process.stdout.write(describeOtlp((result as Awaited<ReturnType<typeof verifyOtlpLog>>).otlp));
     const bad = result.chains.filter((c) => !c.ok).length;
     const orphans = result.orphanCheckpoints?.length ?? 0;
     const n = result.chains.length;
@@ -103,4 +104,11 @@ function describe(c: ChainFileVerification): string {
 
 function describeOrphan(o: OrphanCheckpoints): string {
   return `${o.chainId}: FAILED (${o.reason}): ${o.message}; in ${o.files.map(rel).join(', ')}\n`;
+}
+
+function describeOtlp(o: { files: string[]; duplicates: number; tornLines: number }): string {
+  let out = `read ${o.files.length} OTLP file${o.files.length === 1 ? '' : 's'}`;
+  if (o.duplicates) out += `; ${o.duplicates} duplicate record${o.duplicates === 1 ? '' : 's'} ignored (delivered more than once)`;
+  if (o.tornLines) out += `; warning: ${o.tornLines} request${o.tornLines === 1 ? '' : 's'} cut short skipped`;
+  return `${out}\n`;
 }

@@ -125,6 +125,7 @@ describe('verify reads the decision log back from what an OpenTelemetry Collecto
     const { status, result } = verify(path);
     expect(status).toBe(0);
     expect(result.chains.every((c) => c.ok && c.entries === 10)).toBe(true);
+    expect(run(['verify', path, '-k', pub]).stdout).toMatch(/read 1 OTLP file; \d+ duplicate records? ignored \(delivered more than once\)\n/);
   });
 
   it('a dropped record is caught at its sequence (sequence_gap)', () => {

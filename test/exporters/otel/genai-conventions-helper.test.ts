@@ -39,12 +39,12 @@ describe('GenAI span conventions helper', () => {
     expect(genAiSpanProblems(blocked, { provider: 'anthropic', operation: 'chat', sentModel: 'claude-sonnet-4', errorType: 'AgentGuardBlockedError' })).toEqual([]);
   });
 
-  it('names each gap: the requested model on the span, no error.type or exception on a block, no port, old attribute names', () => {
+  it('names each gap: the requested model on the span, no error.type or exception on a block, no port, a replaced attribute name', () => {
     const stale: SpanLike = {
       ...downgradedStream,
       name: 'chat gpt-4o',
       status: { code: 2 },
-      attributes: { ...downgradedStream.attributes, 'gen_ai.request.model': 'gpt-4o', 'server.port': undefined, 'gen_ai.usage.cache_creation.input_tokens': 3, 'gen_ai.response.finish_reasons': 'stop' },
+      attributes: { ...downgradedStream.attributes, 'gen_ai.request.model': 'gpt-4o', 'server.port': undefined, 'gen_ai.system': 'openai', 'gen_ai.response.finish_reasons': 'stop' },
     };
     expect(genAiSpanProblems(stale, { ...call, errorType: 'AgentGuardBlockedError' })).toEqual([
       'span name: expected "chat gpt-4o-mini", got "chat gpt-4o"',
@@ -53,7 +53,7 @@ describe('GenAI span conventions helper', () => {
       'error.type: expected "AgentGuardBlockedError", got undefined',
       'exception event: missing',
       'gen_ai.response.finish_reasons: expected string[], got "stop"',
-      'gen_ai.usage.cache_creation.input_tokens: superseded (see the current registry)',
+      'gen_ai.system: superseded (see the current registry)',
     ]);
   });
 });

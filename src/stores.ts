@@ -18,3 +18,4 @@ export { FileDecisionLogStore, type FileDecisionLogStoreOptions } from '../expor
 export type { CheckpointOptions, CheckpointProblem } from '../exporters/file/checkpoints.js';
 export type { DecisionLogWarning } from '../exporters/file/recovery.js';
 export { readDecisionLog, type ChainSource } from '../exporters/file/reader.js';
+export { OtelLogRecordStore, type OtelLogRecordStoreOptions } from '../exporters/otel/log-records.js';

@@ -13,7 +13,7 @@ import {
   type CheckpointRecord,
   type OrphanCheckpoints,
 } from './checkpoints.js';
-import { listChains, readChain, type ChainSource } from './reader.js';
+import { listChains, readChain, type ChainSource, type LogRecord } from './reader.js';
 
 /** Verification of one chain on disk. */
 export interface ChainFileVerification {
@@ -131,6 +131,8 @@ export interface ChainSourceVerifyOptions {
   pool?: CheckpointPool;
   /** See {@link VerifyLogOptions.parallelSignatures} (default false here). */
   parallelSignatures?: boolean;
+  /** The chain's records from another source than its files (e.g. OTLP log records), in sequence order. */
+  records?: AsyncIterable<LogRecord>;
 }
 
 /** Verifies one chain found by `listChains`. */
@@ -186,7 +188,7 @@ export async function verifyChainSource(
       ? { sequence: earliest.sequence, reason: earliest.reason, message: earliest.message, file: earliest.where.file, line: earliest.where.line }
       : { sequence: verifier?.count ?? 0, reason, message, file, line };
   };
-  for await (const r of readChain(chain, onBytes)) {
+  for await (const r of options.records ?? readChain(chain, onBytes)) {
     if (torn) {
       await fail('malformed_entry', `torn line at ${torn.file}:${torn.line} is followed by more lines`, torn.file, torn.line);
       torn = undefined;

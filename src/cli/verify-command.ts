@@ -1,6 +1,8 @@
 import { isAbsolute, relative } from 'node:path';
 import { verifyDecisionLog, type ChainFileVerification, type LogVerification } from '../../exporters/file/verify-log.js';
 import type { OrphanCheckpoints } from '../../exporters/file/checkpoints.js';
+import { isOtlpLogPath } from '../../exporters/otlp/otlp-files.js';
+import { verifyOtlpLog } from '../../exporters/otlp/verify-otlp.js';
 import { CliError } from './errors.js';
 import { printable, ProgressBar } from './format.js';
 import { resolvePublicKey } from './public-key.js';
@@ -28,13 +30,17 @@ export async function runVerify(path: string, options: VerifyCommandOptions): Pr
   for (const t of trusted) trustedKeys.push(await resolvePublicKey(t, '--trusted-key'));
   const bar = new ProgressBar('verifying');
   let result: LogVerification;
+  // What an OpenTelemetry Collector's file exporter stored (OTLP JSON, gzip or not), or the JSONL log.
+  const otlp = await isOtlpLogPath(path);
   try {
-    result = await verifyDecisionLog(path, publicKey, {
-      onProgress: (d, t) => bar.update(d, t),
-      trustedKeys,
-      checkpoints: options.checkpoints ?? [],
-      findCheckpoints: options.autoCheckpoints !== false,
-    });
+    result = otlp
+      ? await verifyOtlpLog(path, publicKey, { trustedKeys, checkpoints: options.checkpoints ?? [] })
+      : await verifyDecisionLog(path, publicKey, {
+          onProgress: (d, t) => bar.update(d, t),
+          trustedKeys,
+          checkpoints: options.checkpoints ?? [],
+          findCheckpoints: options.autoCheckpoints !== false,
+        });
   } catch (err) {
     const msg = (err as Error).message;
     const given = (options.checkpoints ?? []).find((c) => msg.startsWith(`${c}:`));
@@ -42,12 +48,15 @@ export async function runVerify(path: string, options: VerifyCommandOptions): Pr
   } finally {
     bar.done();
   }
-  if (result.chains.length === 0 && !result.orphanCheckpoints) throw new CliError(`<path>: no decision log files (*.jsonl) in ${printable(path)}`);
+  if (result.chains.length === 0 && !result.orphanCheckpoints) {
+    throw new CliError(otlp ? `<path>: no agentguard decision-log records in the OTLP files at ${printable(path)}` : `<path>: no decision log files (*.jsonl) in ${printable(path)}`);
+  }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     for (const c of result.chains) process.stdout.write(describe(c));
     for (const o of result.orphanCheckpoints ?? []) process.stdout.write(describeOrphan(o));
+    if ('otlp' in result) process.stdout.write(describeOtlp((result as Awaited<ReturnType<typeof verifyOtlpLog>>).otlp));
     const bad = result.chains.filter((c) => !c.ok).length;
     const orphans = result.orphanCheckpoints?.length ?? 0;
     const n = result.chains.length;
@@ -98,4 +107,11 @@ function describe(c: ChainFileVerification): string {
 
 function describeOrphan(o: OrphanCheckpoints): string {
   return `${printable(o.chainId)}: FAILED (${o.reason}): ${printable(o.message)}; in ${o.files.map(rel).join(', ')}\n`;
+}
+
+function describeOtlp(o: { files: string[]; duplicates: number; tornLines: number }): string {
+  let out = `read ${o.files.length} OTLP file${o.files.length === 1 ? '' : 's'}`;
+  if (o.duplicates) out += `; ${o.duplicates} duplicate record${o.duplicates === 1 ? '' : 's'} ignored (delivered more than once)`;
+  if (o.tornLines) out += `; warning: ${o.tornLines} request${o.tornLines === 1 ? '' : 's'} cut short skipped`;
+  return `${out}\n`;
 }

@@ -101,11 +101,12 @@ const API: Record<string, { dist: string; values: string[]; types: string[] }> =
   },
   'agentguard-spend/stores': {
     dist: 'stores',
-    values: ['FileDecisionLogStore', 'InMemoryDecisionLogStore', 'InMemorySpendStore', 'RedisSpendStore', 'SqliteSpendStore', 'TENANT_HASH_TAG', 'readDecisionLog', 'spendStoreFromUrl'],
+    values: ['FileDecisionLogStore', 'InMemoryDecisionLogStore', 'InMemorySpendStore', 'OtelLogRecordStore', 'RedisSpendStore', 'SqliteSpendStore', 'TENANT_HASH_TAG', 'readDecisionLog', 'spendStoreFromUrl'],
     types: [
       'ChainHead',
       'ChainSource',
       'CheckpointOptions',
+      'OtelLogRecordStoreOptions',
       'CheckpointProblem',
       'DecisionLogStore',
       'DecisionLogWarning',

@@ -46,6 +46,7 @@ const API: Record<string, { dist: string; values: string[]; types: string[] }> =
       'DecideResult',
       'DecisionLogEntry',
       'EnforcementMode',
+      'InMemoryDecisionLogStoreOptions',
       'ModelPriceUsd',
       'PolicyWatch',
       'PolicyWatchOptions',

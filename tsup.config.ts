@@ -4,16 +4,23 @@ import { defineConfig } from 'tsup';
 /** Library entry points (each a subpath export in package.json), built with types. */
 const libraryEntries = {
   index: 'src/index.ts',
-  // `agentguard-spend/exporters`: decision-log exporters (file JSONL store, reader, verifier).
-  exporters: 'exporters/index.ts',
+  audit: 'src/audit.ts',
+  stores: 'src/stores.ts',
   'instrumentations/openai/index': 'instrumentations/openai/index.ts',
   'instrumentations/anthropic/index': 'instrumentations/anthropic/index.ts',
   'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
   // The engine side of `node --require/--import agentguard-spend/register`; the
   // `register` entry itself is a tiny preload (src/register/preload/) copied in after the build.
   'register-main': 'src/register/index.ts',
-  // `agentguard-spend/fake-provider`: the loopback fake the demo, examples and tests use.
-  'fake-provider': 'fake-provider/index.ts',
+};
+
+/**
+ * What the repository's examples, benchmarks and test-vector script load from
+ * the build; not exported and not shipped (package.json "files" leaves out dist/internal).
+ */
+const repositoryEntries = {
+  'internal/fake-provider': 'fake-provider/index.ts',
+  'internal/audit': 'scripts/internals.ts',
 };
 
 // One build, two module formats: ESM (`.js`) for `import`, CommonJS (`.cjs`) for
@@ -22,6 +29,7 @@ const libraryEntries = {
 export default defineConfig({
   entry: {
     ...libraryEntries,
+    ...repositoryEntries,
     // The `agentguard-spend` bin; its `#!/usr/bin/env node` line is kept by esbuild.
     cli: 'src/cli/main.ts',
   },
@@ -31,8 +39,8 @@ export default defineConfig({
   clean: true,
   target: 'node22',
   platform: 'node',
-  // Shared chunks: every entry (core, instrumentations, register) uses one copy of
-  // the engine, so classes like AgentGuardBlockedError keep `instanceof` across entries.
+  // Shared chunks: every entry (core, stores, audit, instrumentations, register) uses one copy
+  // of the engine, so classes like AgentGuardBlockedError keep `instanceof` across entries.
   splitting: true,
   shims: true,
   noExternal: ['canonicalize', '@noble/ed25519', '@noble/hashes'],

@@ -1,12 +1,39 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
-import { guardMessagesCreate, type MessagesCreate } from './adapter.js';
+import { decideOnce } from '../common/decide-once.js';
+import type { GuardBinding } from '../common/guarded-call.js';
+import { instrumentationScope } from '../common/scope-name.js';
+import { guardStainlessCreate } from '../common/stainless.js';
+import { anthropicAdapter, anthropicProviderOf, helperSpanContext, PROVIDER } from './adapter.js';
 
 /** `@anthropic-ai/sdk` versions this instrumentation is tested against (see test/instrumentations/anthropic/matrix.json). */
 export const ANTHROPIC_SUPPORTED_VERSIONS = '>=0.50.1 <2';
-export const ANTHROPIC_INSTRUMENTATION_NAME = 'agentguard-spend/instrumentation-anthropic';
-export const ANTHROPIC_INSTRUMENTATION_VERSION = '0.1.0';
+/** The instrumentation scope of the Anthropic instrumentation and wrapper. */
+export const ANTHROPIC_SCOPE = instrumentationScope(PROVIDER);
+
+/** The SDK's `messages.create` (plain or beta). */
+export type MessagesCreate = (this: unknown, params: unknown, options?: unknown) => unknown;
+
+/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
+const once = decideOnce('anthropic');
+
+/**
+ * The guarded `messages.create`, used by the instrumentation and the wrapper.
+ * The SDK's `parse()` ends its own span, so the inner APIPromise is parsed
+ * once, by the outer one; without an APIPromise the SDK's helpers cannot work,
+ * so such a client is refused.
+ */
+export function guardCreate(original: MessagesCreate, binding: () => GuardBinding): MessagesCreate {
+  return guardStainlessCreate(original as (this: unknown, ...args: unknown[]) => unknown, {
+    adapter: (client) => anthropicAdapter(anthropicProviderOf(client)),
+    once,
+    binding,
+    parse: 'own',
+    withoutAPIPromise: 'refuse',
+    parentContext: helperSpanContext,
+  }) as MessagesCreate;
+}
 
 interface MessagesClass {
   prototype: { create: MessagesCreate };
@@ -18,7 +45,7 @@ interface MessagesClass {
  * CommonJS exports (a function with `default`/`Anthropic` properties) and on an
  * ESM namespace (`default` is the client class).
  */
-export function anthropicMessagesClasses(moduleExports: unknown): MessagesClass[] {
+function anthropicMessagesClasses(moduleExports: unknown): MessagesClass[] {
   const ns = moduleExports as { Anthropic?: unknown; default?: unknown } | undefined;
   const candidates = [ns?.Anthropic, ns?.default, (ns?.default as { Anthropic?: unknown } | undefined)?.Anthropic];
   const client = candidates.find((c) => typeof c === 'function' && typeof (c as { Messages?: unknown }).Messages === 'function') as
@@ -44,7 +71,7 @@ export function anthropicMessagesClasses(moduleExports: unknown): MessagesClass[
  */
 export class AnthropicSpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
   constructor(config: SpendGuardInstrumentationConfig = {}) {
-    super(ANTHROPIC_INSTRUMENTATION_NAME, ANTHROPIC_INSTRUMENTATION_VERSION, config);
+    super(ANTHROPIC_SCOPE.name, ANTHROPIC_SCOPE.version, config);
   }
 
   protected init() {
@@ -70,7 +97,7 @@ export class AnthropicSpendGuardInstrumentation extends InstrumentationBase<Spen
     }
     for (const cls of classes) {
       installCoexistingWrapper(cls.prototype, 'create', WRAPPER_STATE, this as AnthropicSpendGuardInstrumentation, (original, state) =>
-        guardMessagesCreate(original, () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer)),
+        guardCreate(original, () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer)),
       );
     }
   }

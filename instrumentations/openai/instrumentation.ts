@@ -1,15 +1,45 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
-import type { OpenAIEndpoint } from './adapter.js';
+import { decideOnce } from '../common/decide-once.js';
+import type { GuardBinding } from '../common/guarded-call.js';
+import { instrumentationScope } from '../common/scope-name.js';
+import { guardStainlessCreate, isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless.js';
+import { openaiAdapter, PROVIDER, type OpenAIEndpoint } from './adapter.js';
 import { preloadTokenizer } from './estimate.js';
-import { isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless-api-promise.js';
-import { makeGuardedCreate } from './guarded-create.js';
 
 /** The `openai` versions this instrumentation is tested with (see `test/instrumentations/openai/matrix.json`). */
 export const SUPPORTED_OPENAI_VERSIONS = ['>=5.0.0 <8'];
-export const INSTRUMENTATION_NAME = 'agentguard-spend/instrumentations/openai';
-export const INSTRUMENTATION_VERSION = '0.1.0';
+/** The instrumentation scope of the OpenAI instrumentation and wrapper. */
+export const OPENAI_SCOPE = instrumentationScope(PROVIDER);
+
+/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
+const once = decideOnce('openai');
+
+type CreateFn = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * The guarded `create` of one endpoint, used by the instrumentation (patched
+ * onto the prototypes) and by the wrapper (an own property of the wrapped
+ * client's resources). The inner APIPromise's parse is shared: anyone else
+ * holding it (contrib instrumentation-openai) reads the body once with us.
+ */
+export function guardCreate(
+  original: CreateFn,
+  endpoint: OpenAIEndpoint,
+  source: { binding(): GuardBinding; enabled?(): boolean; apiPromiseClass?: APIPromiseClass | undefined },
+): CreateFn {
+  const adapter = openaiAdapter(endpoint);
+  return guardStainlessCreate(original, {
+    adapter: () => adapter,
+    once,
+    binding: source.binding,
+    ...(source.enabled ? { enabled: source.enabled } : {}),
+    apiPromiseClass: source.apiPromiseClass,
+    parse: 'shared',
+    withoutAPIPromise: 'plain-promise',
+  });
+}
 
 /** Marks our `create` wrappers (see `../common/coexisting-wrap.ts` and `README.md`). */
 const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
@@ -22,7 +52,7 @@ const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
  */
 export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
   constructor(config: SpendGuardInstrumentationConfig = {}) {
-    super(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, config);
+    super(OPENAI_SCOPE.name, OPENAI_SCOPE.version, config);
   }
 
   protected init() {
@@ -68,8 +98,7 @@ export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGu
 
   #install(proto: Record<string, unknown>, endpoint: OpenAIEndpoint, APIPromise: APIPromiseClass | undefined): void {
     installCoexistingWrapper(proto, 'create', WRAPPER_STATE, this as OpenAISpendGuardInstrumentation, (original, state) =>
-      makeGuardedCreate(original, {
-        endpoint,
+      guardCreate(original, endpoint, {
         binding: () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer),
         enabled: () => state.instrumentation.isEnabled(),
         apiPromiseClass: APIPromise,

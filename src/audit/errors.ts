@@ -20,6 +20,8 @@ export type LogLineErrorCode =
   | 'missing_field'
   | 'bad_field'
   | 'unknown_field'
+  | 'duplicate_key'
+  | 'non_canonical'
   | 'line_too_long';
 
 /** A stored decision-log line is not a well-formed entry. `code` says why, `field` which field. */

@@ -3,7 +3,6 @@ import * as nodeModule from 'node:module';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
-import { FileDecisionLogStore } from '../../exporters/file/file-store.js';
 import type { SpendGuardInstrumentationConfig } from '../../instrumentations/common/binding.js';
 import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName } from './env-config.js';
 import { SpendGuard } from '../engine/guard.js';
@@ -11,6 +10,7 @@ import { watchPolicyFile, type PolicyWatch } from '../engine/policy-watch.js';
 import type { SpendStore } from '../engine/spend-store.js';
 import { INSTRUMENTATIONS } from './instrumentations.js';
 import { spendStoreFromEnv } from './spend-store.js';
+import { createLogStore, logExportFromEnv, type RegisteredLogStore } from './log-export.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -20,8 +20,8 @@ export interface Registration {
   readonly config: EnvConfig;
   /** The engine every patched provider call goes through. */
   readonly guard: SpendGuard;
-  /** The signed decision log in `AGENTGUARD_LOG_DIR`. */
-  readonly logStore: FileDecisionLogStore;
+  /** The signed decision log: files in `AGENTGUARD_LOG_DIR` and/or OpenTelemetry log records (`AGENTGUARD_LOG_EXPORT`). */
+  readonly logStore: RegisteredLogStore;
   readonly spendStore: SpendStore;
   /** The provider instrumentations enabled, by name. */
   readonly instrumentations: readonly InstrumentationName[];
@@ -57,15 +57,13 @@ export interface SetupHooks {
 export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Registration {
   const warn = hooks.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
   const config = configFromEnv(env);
-  ensureWritableDir(config.logDir);
+  const logExport = logExportFromEnv(env);
+  if (logExport !== 'otel') ensureWritableDir(config.logDir);
   const spendStore = spendStoreFromEnv(config.spendStore);
   const enabled = (Object.keys(INSTRUMENTATIONS) as InstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
 
   // Nothing below fails on configuration.
-  const logStore = new FileDecisionLogStore({ dir: config.logDir, durability: config.durability, ...(config.chainId ? { chainId: config.chainId } : {}) });
-  logStore.ready().catch((err: Error) => {
-    warn(oneLine(`agentguard-spend: AGENTGUARD_LOG_DIR: cannot open the decision log in ${config.logDir}: ${err.message}; guarded calls fail until it can be written`));
-  });
+  const logStore = createLogStore(config, logExport, (line) => warn(oneLine(line)));
   const guard = new SpendGuard({
     policies: config.policies,
     signingKeys: config.signingKeys,
@@ -99,7 +97,7 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
       try {
         await logStore.close();
       } catch (err) {
-        warn(oneLine(`agentguard-spend: AGENTGUARD_LOG_DIR: closing the decision log failed: ${(err as Error).message}`));
+        warn(oneLine(`agentguard-spend: ${logExport === 'otel' ? 'AGENTGUARD_LOG_EXPORT' : 'AGENTGUARD_LOG_DIR'}: closing the decision log failed: ${(err as Error).message}`));
       }
       await spendStore.close?.().catch(() => undefined);
     })());

@@ -3,8 +3,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore, verifyDecisionLog, type DecisionLogWarning } from '../../exporters/index.js';
-import { ChainWriter, createSigner, generateKeypair, type DecisionLogEntry } from '../../src/index.js';
+import { verifyDecisionLog } from '../../src/audit.js';
+import { ChainWriter } from '../../src/audit/chain.js';
+import { createSigner } from '../../src/audit/signer.js';
+import { FileDecisionLogStore, type DecisionLogWarning } from '../../src/stores.js';
+import { generateKeypair, type DecisionLogEntry } from '../../src/index.js';
 import { guardWith, openPolicy } from '../helpers/log.js';
 
 const keys = generateKeypair();

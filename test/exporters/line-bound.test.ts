@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore, readDecisionLog, verifyDecisionLog } from '../../exporters/index.js';
-import { generateKeypair, MAX_LOG_LINE_LENGTH, parseLogLine } from '../../src/index.js';
+import { MAX_LOG_LINE_LENGTH } from '../../src/audit/log-line.js';
+import { parseLogLine, verifyDecisionLog } from '../../src/audit.js';
+import { FileDecisionLogStore, readDecisionLog } from '../../src/stores.js';
+import { generateKeypair } from '../../src/index.js';
 import { readFileSync } from 'node:fs';
 import { guardWith, openPolicy, tempDir } from '../helpers/log.js';
 

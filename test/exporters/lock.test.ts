@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChainLockedError, FileDecisionLogStore } from '../../exporters/index.js';
+import { ChainLockedError, FileDecisionLogStore } from '../../src/stores.js';
 import { tempDir } from '../helpers/log.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -151,7 +151,7 @@ describe('chain lock', () => {
     const main = await FileDecisionLogStore.open({ dir: d, chainId: 'shared' });
     const code = `
       const { workerData, parentPort } = require('node:worker_threads');
-      import(require('node:url').pathToFileURL(require('node:path').join(workerData.dist, 'exporters.js')).href).then(async ({ FileDecisionLogStore }) => {
+      import(require('node:url').pathToFileURL(require('node:path').join(workerData.dist, 'stores.js')).href).then(async ({ FileDecisionLogStore }) => {
         const out = {};
         try { await FileDecisionLogStore.open({ dir: workerData.dir, chainId: 'shared' }); out.shared = 'got'; }
         catch (err) { out.shared = err.name + ': ' + err.message; }

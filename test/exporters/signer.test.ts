@@ -1,8 +1,11 @@
 import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertChainSignerSync, ChainFileWriter, ChainSignerMismatchError, FileDecisionLogStore, readChainSignerSync, verifyDecisionLog } from '../../exporters/index.js';
-import { generateKeypair, signerFingerprint } from '../../src/index.js';
+import { ChainFileWriter } from '../../exporters/file/chain-file.js';
+import { signerFingerprint } from '../../src/audit/keys.js';
+import { verifyDecisionLog } from '../../src/audit.js';
+import { assertChainSignerSync, ChainSignerMismatchError, FileDecisionLogStore, readChainSignerSync } from '../../src/stores.js';
+import { generateKeypair } from '../../src/index.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
 
 const first = generateKeypair();

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, configFromEnv, generateKeypair, loadPolicyFile, PolicyValidationError, signingKeysToHex } from '../../src/index.js';
+import { generateKeypair, loadPolicyFile, PolicyValidationError, signingKeysToHex } from '../../src/index.js';
+import { ConfigError, configFromEnv } from '../../src/register/env-config.js';
 
 const policy = {
   id: 'tenant-daily',

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../fake-provider/index.js';
-import { INSTRUMENTATION_NAMES } from '../../src/index.js';
+import { INSTRUMENTATION_NAMES } from '../../src/register/env-config.js';
 import {
   agentguardEnv,
   allText,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisSpendStore, SpendStoreError, spendStoreFromUrl } from '../../src/index.js';
+import { SpendStoreError } from '../../src/index.js';
+import { RedisSpendStore, spendStoreFromUrl } from '../../src/stores.js';
 import { hasRedisServerBinary, startRedisServer, testRedis } from '../helpers/redis-server.js';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { generateKeypair, parsePolicy, SpendGuard, SpendStoreError, spendStoreFromUrl } from '../../src/index.js';
+import { generateKeypair, parsePolicy, SpendGuard, SpendStoreError } from '../../src/index.js';
+import { spendStoreFromUrl } from '../../src/stores.js';
 import { redactUrl } from '../../src/stores/redis-spend-store.js';
 
 /** Every form a credential can take in a store URL; nothing listens on port 1, so every call fails. */

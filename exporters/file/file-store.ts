@@ -164,11 +164,13 @@ export class FileDecisionLogStore implements DecisionLogStore {
       if (error) {
         // Not queued: the call fails, so its entry must never be written. Retry
         // the kept entries in the background, so appends resume once the disk can take them.
-        this.#retryFlush ??= this.#flushBatch()
-          .catch(() => undefined)
-          .finally(() => {
-            this.#retryFlush = null;
-          });
+        if (!this.#retryFlush) {
+          this.#retryFlush = this.#flushBatch()
+            .catch(() => undefined)
+            .finally(() => {
+              this.#retryFlush = null;
+            });
+        }
         return Promise.reject(Object.assign(new Error(`decision log write failed: ${error.message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code }));
       }
       return this.#processor.onEntry(entry);

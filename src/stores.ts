@@ -15,6 +15,9 @@ export { InMemoryDecisionLogStore, type DecisionLogStore, type Durability } from
 export type { ChainHead } from './audit/chain.js';
 export type { Signer } from './audit/signer.js';
 export { FileDecisionLogStore, type FileDecisionLogStoreOptions } from '../exporters/file/file-store.js';
+export { ChainSignerMismatchError } from '../exporters/file/chain-file.js';
+export { ChainLockedError, type ChainLockOwner } from '../exporters/file/lock.js';
+export { assertChainSignerSync, readChainSignerSync, type ChainSigner } from '../exporters/file/signer-check.js';
 export type { CheckpointOptions, CheckpointProblem } from '../exporters/file/checkpoints.js';
 export type { DecisionLogWarning } from '../exporters/file/recovery.js';
 export { readDecisionLog, type ChainSource } from '../exporters/file/reader.js';

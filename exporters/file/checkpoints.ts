@@ -59,6 +59,13 @@ export interface CheckpointProblem {
   message: string;
 }
 
+/** A signer_change entry observed, with the checkpoint signer state before it. */
+interface SignerChangeSeen {
+  sequence: number;
+  signer: Signer | null;
+  awaiting: string | null;
+}
+
 /** A checkpoint waiting for the entry it names to be written. */
 interface Due {
   sequence: number;
@@ -99,6 +106,10 @@ export class ChainCheckpointer {
   #lastError: Error | null = null;
   #written = 0;
   #observed = 0;
+  /** The key the checkpoint writer signs with now. */
+  #signer: Signer | null = null;
+  /** Signer changes observed (the key and state before each), so a dropped one can be undone. */
+  #changes: SignerChangeSeen[] = [];
 
   private constructor(
     path: string | null,
@@ -169,10 +180,12 @@ export class ChainCheckpointer {
     if (!this.#writer) {
       if (this.#head && !this.#chainId) return; // chain id unknown: warned on open
       this.#writer = new CheckpointWriter({ signer, every: this.#every, clock: this.#clock, head: this.#head, ...(this.#chainId ? { chainId: this.#chainId } : {}) });
+      this.#signer = signer;
       return;
     }
     if (this.#awaiting === signer.fingerprint) {
       this.#writer.setSigner(signer);
+      this.#signer = signer;
       this.#awaiting = null;
     }
   }
@@ -186,12 +199,37 @@ export class ChainCheckpointer {
     this.#guard(() => {
       this.#queue(this.#writer!.observe(entry));
       if (isSignerChange(entry.decision)) {
+        this.#changes.push({ sequence: entry.sequence, signer: this.#signer, awaiting: this.#awaiting });
         const next = (entry.decision as { newSignerFingerprint?: unknown }).newSignerFingerprint;
         const signer = typeof next === 'string' ? this.#signers.get(next) : undefined;
-        if (signer) this.#writer!.setSigner(signer);
-        else this.#awaiting = typeof next === 'string' ? next : null;
+        if (signer) {
+          this.#writer!.setSigner(signer);
+          this.#signer = signer;
+        } else this.#awaiting = typeof next === 'string' ? next : null;
       }
     });
+  }
+
+  /**
+   * Forgets entries observed after `head` (the writer dropped them unwritten):
+   * checkpoints naming them are discarded and the next entry observed must
+   * follow `head`.
+   */
+  rewind(head: ChainHead | null): void {
+    const last = head?.sequence ?? -1;
+    this.#due = this.#due.filter((d) => d.sequence <= last);
+    this.#head = head;
+    if (!head) this.#chainId = null;
+    // A dropped signer_change: the key before it signs again.
+    let change: SignerChangeSeen | undefined;
+    while ((change = this.#changes.at(-1)) && change.sequence > last) {
+      this.#changes.pop();
+      this.#signer = change.signer;
+      this.#awaiting = change.awaiting;
+    }
+    if (this.#writer && this.#signer) {
+      this.#writer = new CheckpointWriter({ signer: this.#signer, every: this.#every, clock: this.#clock, head, ...(this.#chainId ? { chainId: this.#chainId } : {}) });
+    }
   }
 
   /**

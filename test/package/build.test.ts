@@ -102,9 +102,11 @@ const API: Record<string, { dist: string; values: string[]; types: string[] }> =
   },
   'agentguard-spend/stores': {
     dist: 'stores',
-    values: ['FileDecisionLogStore', 'InMemoryDecisionLogStore', 'InMemorySpendStore', 'OtelLogRecordStore', 'RedisSpendStore', 'SqliteSpendStore', 'TENANT_HASH_TAG', 'readDecisionLog', 'spendStoreFromUrl'],
+    values: ['ChainLockedError', 'ChainSignerMismatchError', 'FileDecisionLogStore', 'InMemoryDecisionLogStore', 'InMemorySpendStore', 'OtelLogRecordStore', 'RedisSpendStore', 'SqliteSpendStore', 'TENANT_HASH_TAG', 'assertChainSignerSync', 'readChainSignerSync', 'readDecisionLog', 'spendStoreFromUrl'],
     types: [
       'ChainHead',
+      'ChainLockOwner',
+      'ChainSigner',
       'ChainSource',
       'CheckpointOptions',
       'CheckpointProblem',

@@ -19,7 +19,7 @@ import { withBedrockSpendGuard } from '../../../instrumentations/bedrock/index.j
 import { bedrockServerOf } from '../../../instrumentations/bedrock/server.js';
 import { PACKAGE_VERSION } from '../../../instrumentations/common/version.js';
 import { withSpendGuard } from '../../../instrumentations/openai/index.js';
-import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard, type SpendCap } from '../../../src/index.js';
+import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard, type DecisionLogEntry, type SpendCap, type SpendDecision } from '../../../src/index.js';
 import { genAiSpanProblems, type ExpectedCall } from '../../helpers/genai-conventions.js';
 
 const PROMPT = 'CONVENTIONS-PROMPT-MARKER-5d1e';
@@ -212,7 +212,7 @@ describe.each(CASES)('GenAI conventions: $name', (c) => {
     expect(span.attributes['server.port']).toBe(port);
     expect(span.attributes['agentguard.decision.model_requested']).toBe(c.model);
     // The span is the one the decision signed.
-    const decision = log.entries().find((e) => e.decision.entryType === 'decision')!.decision as { traceId?: string; spanId?: string; modelResolved: string };
+    const decision = (log.entries() as DecisionLogEntry<SpendDecision>[]).find((e) => e.decision.entryType === 'decision')!.decision;
     expect([decision.traceId, decision.spanId, decision.modelResolved]).toEqual([span.spanContext().traceId, span.spanContext().spanId, sentModel]);
     if (scenario === 'downgrade') expect(span.attributes['agentguard.decision.action']).toBe('downgrade');
   });

@@ -251,6 +251,33 @@ describe('GenAI conventions: response attributes read from each provider', () =>
   });
 });
 
+describe('GenAI conventions: the guard itself fails', () => {
+  class StoreDownError extends Error {
+    override name = 'StoreDownError';
+  }
+  const openai = CASES[0]!;
+
+  it('deciding fails: error.type and an exception with the class only, nothing sent', async () => {
+    const { guard } = guardFor(openai.model, 'allow', openai.cheap);
+    guard.decide = () => Promise.reject(new StoreDownError(`store at redis://user:pw@host refused ${PROMPT}`));
+    const err = await openai.call(guard, openai.model, false).catch((e: unknown) => e);
+    expect((err as Error).name).toBe('StoreDownError');
+    expect(fake.requests).toHaveLength(0);
+    const span = await ourSpan();
+    expectConforms(span, { provider: 'openai', operation: 'chat', sentModel: openai.model, errorType: 'StoreDownError', serverAddress: '127.0.0.1', openaiApiType: 'chat_completions' }, openai.scope);
+    expect(JSON.stringify(span.events)).not.toContain('redis://');
+  });
+
+  it('settling fails after a good response: an exception event, but no error.type and no ERROR status', async () => {
+    const { guard } = guardFor(openai.model, 'allow', openai.cheap);
+    guard.settle = () => Promise.reject(new StoreDownError(`settle failed ${PROMPT}`));
+    await openai.call(guard, openai.model, false);
+    const span = await ourSpan();
+    expectConforms(span, { provider: 'openai', operation: 'chat', sentModel: openai.model, responded: true, serverAddress: '127.0.0.1', openaiApiType: 'chat_completions' }, openai.scope);
+    expect(span.events.map((e) => [e.name, e.attributes?.['exception.type']])).toEqual([['exception', 'StoreDownError']]);
+  });
+});
+
 describe('server.address of a Bedrock client without a custom endpoint', () => {
   it('the regional endpoint its rule set gives (FIPS included), port 443', async () => {
     const plain = new BedrockRuntimeClient({ region: 'eu-central-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });

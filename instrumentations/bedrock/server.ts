@@ -42,7 +42,11 @@ async function resolve(client: object): Promise<ServerAddress | undefined> {
   if (typeof region !== 'string' || !region) return undefined;
   if (typeof config.endpointProvider === 'function') {
     try {
-      const params = { Region: region, UseFIPS: (await value(config.useFipsEndpoint)) === true, UseDualStack: (await value(config.useDualstackEndpoint)) === true };
+      const params = {
+        Region: region,
+        UseFIPS: (await value(config.useFipsEndpoint)) === true,
+        UseDualStack: (await value(config.useDualstackEndpoint)) === true,
+      };
       const resolved = (config.endpointProvider as (p: unknown, ctx?: unknown) => { url?: unknown })(params, {});
       const server = serverOfUrl(resolved?.url instanceof URL ? resolved.url.href : resolved?.url);
       if (server) return server;

@@ -19,7 +19,15 @@ import { withBedrockSpendGuard } from '../../../instrumentations/bedrock/index.j
 import { bedrockServerOf } from '../../../instrumentations/bedrock/server.js';
 import { PACKAGE_VERSION } from '../../../instrumentations/common/version.js';
 import { withSpendGuard } from '../../../instrumentations/openai/index.js';
-import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard, type DecisionLogEntry, type SpendCap, type SpendDecision } from '../../../src/index.js';
+import {
+  generateKeypair,
+  InMemoryDecisionLogStore,
+  parsePolicy,
+  SpendGuard,
+  type DecisionLogEntry,
+  type SpendCap,
+  type SpendDecision,
+} from '../../../src/index.js';
 import { genAiSpanProblems, type ExpectedCall } from '../../helpers/genai-conventions.js';
 
 const PROMPT = 'CONVENTIONS-PROMPT-MARKER-5d1e';
@@ -246,7 +254,11 @@ describe('GenAI conventions: response attributes read from each provider', () =>
     const body = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] });
     await client.send(new InvokeModelCommand({ modelId: CASES[3]!.model, body, contentType: 'application/json' }));
     const span = await ourSpan();
-    expect(span.attributes).toMatchObject({ 'gen_ai.response.id': 'msg_fake', 'gen_ai.response.finish_reasons': ['end_turn'], 'gen_ai.operation.name': 'chat' });
+    expect(span.attributes).toMatchObject({
+      'gen_ai.response.id': 'msg_fake',
+      'gen_ai.response.finish_reasons': ['end_turn'],
+      'gen_ai.operation.name': 'chat',
+    });
     expect('gen_ai.request.stream' in span.attributes).toBe(false);
   });
 });
@@ -264,7 +276,18 @@ describe('GenAI conventions: the guard itself fails', () => {
     expect((err as Error).name).toBe('StoreDownError');
     expect(fake.requests).toHaveLength(0);
     const span = await ourSpan();
-    expectConforms(span, { provider: 'openai', operation: 'chat', sentModel: openai.model, errorType: 'StoreDownError', serverAddress: '127.0.0.1', openaiApiType: 'chat_completions' }, openai.scope);
+    expectConforms(
+      span,
+      {
+        provider: 'openai',
+        operation: 'chat',
+        sentModel: openai.model,
+        errorType: 'StoreDownError',
+        serverAddress: '127.0.0.1',
+        openaiApiType: 'chat_completions',
+      },
+      openai.scope,
+    );
     expect(JSON.stringify(span.events)).not.toContain('redis://');
   });
 
@@ -273,7 +296,11 @@ describe('GenAI conventions: the guard itself fails', () => {
     guard.settle = () => Promise.reject(new StoreDownError(`settle failed ${PROMPT}`));
     await openai.call(guard, openai.model, false);
     const span = await ourSpan();
-    expectConforms(span, { provider: 'openai', operation: 'chat', sentModel: openai.model, responded: true, serverAddress: '127.0.0.1', openaiApiType: 'chat_completions' }, openai.scope);
+    expectConforms(
+      span,
+      { provider: 'openai', operation: 'chat', sentModel: openai.model, responded: true, serverAddress: '127.0.0.1', openaiApiType: 'chat_completions' },
+      openai.scope,
+    );
     expect(span.events.map((e) => [e.name, e.attributes?.['exception.type']])).toEqual([['exception', 'StoreDownError']]);
   });
 });

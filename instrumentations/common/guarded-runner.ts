@@ -72,7 +72,9 @@ export async function finishResponse(call: GuardedCall, usage: ReportedUsage): P
 export function finishStreamCall<E>(call: GuardedCall, reader: StreamUsageReader<E>, outcome: { error?: unknown; abandoned?: boolean }): Promise<void> {
   if (outcome.error === undefined && !outcome.abandoned) reader.end?.();
   const usage = reader.usage;
-  call.recordResponse(usage);
+  // A stream cut short before its finish reason: the conventions' `error` for the generation.
+  const cutShort = outcome.error !== undefined || outcome.abandoned === true;
+  call.recordResponse({ ...usage, finishReasons: usage.finishReasons ?? (cutShort ? ['error'] : undefined) });
   return call.finishStream(outcome, { final: usage.final, reported: usage.reported, model: usage.model ?? call.model }, reader.output);
 }
 

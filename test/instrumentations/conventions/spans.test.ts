@@ -6,7 +6,13 @@
  * (`genAiSpanProblems`), plus the response attributes once a response arrived.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+  InvokeModelCommand,
+  InvokeModelWithResponseStreamCommand,
+} from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -260,6 +266,46 @@ describe('GenAI conventions: response attributes read from each provider', () =>
       'gen_ai.operation.name': 'chat',
     });
     expect('gen_ai.request.stream' in span.attributes).toBe(false);
+  });
+});
+
+describe('GenAI conventions: streams', () => {
+  it('Bedrock InvokeModelWithResponseStream: stream flag, the message id and stop reason from its chunks', async () => {
+    const { guard } = guardFor(CASES[3]!.model, 'allow', CASES[3]!.cheap);
+    const client = withBedrockSpendGuard(bedrockClient(), { guard, scope: SCOPE });
+    const body = JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 100, messages: [{ role: 'user', content: PROMPT }] });
+    const out = await client.send(new InvokeModelWithResponseStreamCommand({ modelId: CASES[3]!.model, body, contentType: 'application/json' }));
+    for await (const _ of out.body!);
+    const span = await ourSpan();
+    expectConforms(
+      span,
+      { provider: 'aws.bedrock', operation: 'chat', sentModel: CASES[3]!.model, stream: true, responded: true, serverAddress: '127.0.0.1' },
+      CASES[3]!.scope,
+    );
+    expect(span.attributes).toMatchObject({ 'gen_ai.response.id': 'msg_fake', 'gen_ai.response.finish_reasons': ['end_turn'] });
+  });
+
+  it('a stream the caller abandons: its generation finished with `error`, error.type StreamAbandoned', async () => {
+    fake.behaviour = { streamChunks: 5 };
+    const { guard } = guardFor('gpt-4o', 'allow', 'gpt-4o-mini');
+    const client = withSpendGuard(new OpenAI({ apiKey: KEY, baseURL: `${fake.url}/v1`, maxRetries: 0 }), { guard, scope: SCOPE });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: PROMPT }], max_tokens: 100, stream: true });
+    for await (const _ of stream) break;
+    const span = await ourSpan();
+    expectConforms(
+      span,
+      {
+        provider: 'openai',
+        operation: 'chat',
+        sentModel: 'gpt-4o',
+        stream: true,
+        errorType: 'StreamAbandoned',
+        serverAddress: '127.0.0.1',
+        openaiApiType: 'chat_completions',
+      },
+      CASES[0]!.scope,
+    );
+    expect(span.attributes['gen_ai.response.finish_reasons']).toEqual(['error']);
   });
 });
 

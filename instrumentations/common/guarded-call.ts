@@ -217,6 +217,8 @@ export async function openGuardedCall(binding: GuardBinding, call: CallDescripti
     {
       kind: SpanKind.CLIENT,
       attributes: {
+        // The adapter's provider-specific attributes first: they never replace the ones below.
+        ...call.attributes,
         [ATTR.GEN_AI_PROVIDER_NAME]: GEN_AI_PROVIDER[call.provider] ?? call.provider,
         [ATTR.GEN_AI_OPERATION_NAME]: call.operation,
         [ATTR.GEN_AI_REQUEST_MODEL]: call.model,
@@ -224,7 +226,6 @@ export async function openGuardedCall(binding: GuardBinding, call: CallDescripti
         // Conditionally required "if and only if the request is streaming".
         ...(call.stream ? { [ATTR.GEN_AI_REQUEST_STREAM]: true } : {}),
         ...(call.server ? { [ATTR.SERVER_ADDRESS]: call.server.address, [ATTR.SERVER_PORT]: call.server.port } : {}),
-        ...call.attributes,
       },
     },
     parent,

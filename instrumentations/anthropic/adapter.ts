@@ -115,24 +115,44 @@ function prepare(request: StainlessRequest, decided: PreparedCall): StainlessReq
   return { params: out, options };
 }
 
-/** Usage of a whole (non-streamed) Message. */
+/** Usage, id and stop reason of a whole (non-streamed) Message. */
 function responseUsage(message: unknown): ReportedUsage {
   const acc = new AnthropicUsageAccumulator();
   acc.onMessage(message);
-  const id = message && typeof message === 'object' ? (message as { id?: unknown }).id : undefined;
-  return { final: acc.final(), reported: acc.reported(), model: acc.model, ...(typeof id === 'string' ? { id } : {}) };
+  const m = (message && typeof message === 'object' ? message : {}) as { id?: unknown; stop_reason?: unknown };
+  return {
+    final: acc.final(),
+    reported: acc.reported(),
+    model: acc.model,
+    ...(typeof m.id === 'string' ? { id: m.id } : {}),
+    ...(typeof m.stop_reason === 'string' ? { finishReasons: [m.stop_reason] } : {}),
+  };
 }
 
-/** Usage of a stream: `message_start` (input side) and `message_delta` (cumulative, final). */
+/**
+ * Usage of a stream: `message_start` (input side, the message id) and
+ * `message_delta` (cumulative usage, final; the stop reason).
+ */
 class AnthropicStreamReader implements StreamUsageReader<unknown> {
   readonly #acc = new AnthropicUsageAccumulator();
+  #id: string | undefined;
+  #stopReason: string | undefined;
 
   observe(event: unknown): void {
     this.#acc.onEvent(event);
+    const e = (event && typeof event === 'object' ? event : {}) as { type?: unknown; message?: { id?: unknown }; delta?: { stop_reason?: unknown } };
+    if (e.type === 'message_start' && typeof e.message?.id === 'string') this.#id = e.message.id;
+    if (e.type === 'message_delta' && typeof e.delta?.stop_reason === 'string') this.#stopReason = e.delta.stop_reason;
   }
 
   get usage(): ReportedUsage {
-    return { final: this.#acc.final(), reported: this.#acc.reported(), model: this.#acc.model };
+    return {
+      final: this.#acc.final(),
+      reported: this.#acc.reported(),
+      model: this.#acc.model,
+      id: this.#id,
+      finishReasons: this.#stopReason ? [this.#stopReason] : undefined,
+    };
   }
 
   get output() {

@@ -237,17 +237,72 @@ function cloneCommand(command: CommandLike, input: Record<string, unknown>): unk
   return next;
 }
 
-/** Usage of a Converse or InvokeModel output (the family's own, else Bedrock's metering headers). */
+/**
+ * Usage of a Converse or InvokeModel output (the family's own, else Bedrock's
+ * metering headers), its id (the model's own message id when the body has one,
+ * else the AWS request id) and its finish reasons (Converse `stopReason`, the
+ * family's field in an InvokeModel body).
+ */
 function responseUsage(response: BedrockResponse): ReportedUsage {
   const { output, sent } = response;
   if (!isObject(output)) return {};
-  if (guardedCommandName(sent.command) === 'ConverseCommand') return usageOf(rawFromConverseUsage(output.usage));
+  const requestId = bedrockRequestId(output);
+  if (guardedCommandName(sent.command) === 'ConverseCommand') {
+    return {
+      ...usageOf(rawFromConverseUsage(output.usage)),
+      ...(requestId ? { id: requestId } : {}),
+      ...(typeof output.stopReason === 'string' ? { finishReasons: [output.stopReason] } : {}),
+    };
+  }
   const family: RawUsage = {};
   const metering = rawFromHeaders(CAPTURED_HEADERS.get(inputOf(sent.command)));
   const body = parseJsonBytes(output.body);
   accumulateModelJson(body, family, metering);
   const model = isObject(body) && typeof body.model === 'string' ? body.model : undefined;
-  return { ...usageOf(chooseUsage(family, metering) ?? { ...metering, ...family }), ...(model ? { model } : {}) };
+  const id = isObject(body) && typeof body.id === 'string' && body.id ? body.id : requestId;
+  const finishReasons = finishReasonsOfModelJson(body);
+  return {
+    ...usageOf(chooseUsage(family, metering) ?? { ...metering, ...family }),
+    ...(model ? { model } : {}),
+    ...(id ? { id } : {}),
+    ...(finishReasons.length ? { finishReasons } : {}),
+  };
+}
+
+/** The AWS request id of a command's output (`$metadata.requestId`, from `x-amzn-requestid`). */
+export function bedrockRequestId(output: unknown): string | undefined {
+  const metadata = isObject(output) ? output.$metadata : undefined;
+  const id = isObject(metadata) ? metadata.requestId : undefined;
+  return typeof id === 'string' && id ? id : undefined;
+}
+
+/**
+ * The finish reasons in one InvokeModel body or stream chunk, by family:
+ * Anthropic `stop_reason` (or a `message_delta`'s `delta.stop_reason`), Nova
+ * `stopReason` / `messageStop.stopReason`, Titan `results[].completionReason`,
+ * Meta `stop_reason`, Mistral `outputs[].stop_reason`, Cohere
+ * `finish_reason` / `generations[].finish_reason`, OpenAI-compatible
+ * `choices[].finish_reason`. Nulls (a chunk before the end) are skipped.
+ */
+function finishReasonsOfModelJson(json: unknown): string[] {
+  if (!isObject(json)) return [];
+  const out: string[] = [];
+  const add = (v: unknown) => {
+    if (typeof v === 'string' && v) out.push(v);
+  };
+  const each = (list: unknown, field: string) => {
+    if (Array.isArray(list)) for (const item of list) if (isObject(item)) add(item[field]);
+  };
+  add(json.stop_reason);
+  add(json.stopReason);
+  add(json.finish_reason);
+  if (isObject(json.delta)) add(json.delta.stop_reason);
+  if (isObject(json.messageStop)) add(json.messageStop.stopReason);
+  each(json.results, 'completionReason');
+  each(json.outputs, 'stop_reason');
+  each(json.generations, 'finish_reason');
+  each(json.choices, 'finish_reason');
+  return out;
 }
 
 /** Complete counts are final; otherwise what was reported. */
@@ -275,9 +330,11 @@ class ConverseStreamReader implements StreamUsageReader<unknown> {
   readonly output = new StreamedOutput();
   #finalSeen = false;
   #ended = false;
+  #stopReason: string | undefined;
 
   observe(event: unknown): void {
     if (!isObject(event)) return;
+    if (isObject(event.messageStop) && typeof event.messageStop.stopReason === 'string') this.#stopReason = event.messageStop.stopReason;
     if (isObject(event.metadata)) {
       const u = rawFromConverseUsage(event.metadata.usage);
       if (u) {
@@ -298,7 +355,7 @@ class ConverseStreamReader implements StreamUsageReader<unknown> {
   }
 
   get usage(): ReportedUsage {
-    return streamUsageOf(this.#family, {}, this.#finalSeen || this.#ended);
+    return { ...streamUsageOf(this.#family, {}, this.#finalSeen || this.#ended), finishReasons: this.#stopReason ? [this.#stopReason] : undefined };
   }
 }
 
@@ -312,11 +369,16 @@ class InvokeStreamReader implements StreamUsageReader<unknown> {
   readonly output = new StreamedOutput();
   #finalSeen = false;
   #ended = false;
+  #id: string | undefined;
+  #finishReasons: string[] = [];
 
   observe(event: unknown): void {
     if (!isObject(event) || !isObject(event.chunk)) return;
     const json = parseJsonBytes(event.chunk.bytes);
     accumulateModelJson(json, this.#family, this.#metering);
+    const reasons = finishReasonsOfModelJson(json);
+    if (reasons.length) this.#finishReasons = reasons;
+    if (isObject(json) && json.type === 'message_start' && isObject(json.message) && typeof json.message.id === 'string') this.#id = json.message.id;
     addStreamedText(json, this.output);
     if (isFinalUsageChunk(json, this.#metering)) this.#finalSeen = true;
   }
@@ -326,7 +388,11 @@ class InvokeStreamReader implements StreamUsageReader<unknown> {
   }
 
   get usage(): ReportedUsage {
-    return streamUsageOf(this.#family, this.#metering, this.#finalSeen || this.#ended);
+    return {
+      ...streamUsageOf(this.#family, this.#metering, this.#finalSeen || this.#ended),
+      ...(this.#id ? { id: this.#id } : {}),
+      finishReasons: this.#finishReasons.length ? this.#finishReasons : undefined,
+    };
   }
 }
 

@@ -1,4 +1,4 @@
-import { diag } from '@opentelemetry/api';
+import { context, diag } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
@@ -6,8 +6,9 @@ import { decideOnce } from '../common/decide-once.js';
 import type { GuardBinding } from '../common/guarded-call.js';
 import { finishResponse, observeStream, sendInCall, startGuardedCall } from '../common/guarded-runner.js';
 import { instrumentationScope } from '../common/scope-name.js';
-import { bedrockAdapter, guardedCommandName, PROVIDER, streamPropertyOf, type BedrockRequest, type BedrockSendOptions } from './adapter.js';
+import { bedrockAdapter, bedrockRequestId, guardedCommandName, PROVIDER, streamPropertyOf, type BedrockRequest, type BedrockSendOptions } from './adapter.js';
 import { isObject } from './models.js';
+import { bedrockServerOf } from './server.js';
 
 /** The package this instrumentation patches. */
 export const BEDROCK_MODULE = '@aws-sdk/client-bedrock-runtime';
@@ -58,7 +59,7 @@ export function guardSend(binding: () => GuardBinding, client: unknown, original
  * InvokeModelWithResponseStream (observed lazily, never read ahead).
  */
 async function sendGuarded(binding: () => GuardBinding, client: unknown, original: SendFn, request: BedrockRequest): Promise<unknown> {
-  const started = await startGuardedCall(binding(), bedrockAdapter, request);
+  const started = await startGuardedCall(binding(), bedrockAdapter, request, context.active(), await bedrockServerOf(client));
   if (!started) return original.call(client, request.command, request.options);
   const { call, request: sent } = started;
   let output: unknown;
@@ -73,6 +74,7 @@ async function sendGuarded(binding: () => GuardBinding, client: unknown, origina
     await finishResponse(call, bedrockAdapter.responseUsage({ output, sent }));
     return output;
   }
+  call.recordResponse({ id: bedrockRequestId(output) });
   const source = isObject(output) ? output[key] : undefined;
   if (!isObject(output) || !source || typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
     await call.releaseUnreported(undefined, 'Bedrock reported no token usage for the call');

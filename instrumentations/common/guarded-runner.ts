@@ -2,6 +2,7 @@ import { context, type Context } from '@opentelemetry/api';
 import type { DecideOnce } from './decide-once.js';
 import { openGuardedCall, type GuardBinding, type GuardedCall } from './guarded-call.js';
 import type { CallDescription, ProviderAdapter, ReportedUsage, StreamUsageReader } from './provider-adapter.js';
+import type { ServerAddress } from './server-address.js';
 import { observeAsyncIterator } from './stream-settlement.js';
 
 /**
@@ -24,16 +25,19 @@ export interface StartedCall<Request> {
 /**
  * Describes, decides and prepares a call. Resolves `undefined` for a call the
  * adapter does not guard (send it untouched). Throws the block, or the
- * adapter's `prepare` error (the reservation is then released).
+ * adapter's `prepare` error (the reservation is then released). `server` is
+ * where the client sends it (`server.address`/`server.port` on the span).
  */
 export async function startGuardedCall<Request>(
   binding: GuardBinding,
   adapter: ProviderAdapter<Request, unknown, unknown>,
   request: Request,
   parent: Context = context.active(),
+  server?: ServerAddress,
 ): Promise<StartedCall<Request> | undefined> {
-  const description = adapter.describe(request);
-  if (!description) return undefined;
+  const described = adapter.describe(request);
+  if (!described) return undefined;
+  const description = server && !described.server ? { ...described, server } : described;
   const call = await openGuardedCall(binding, description, parent);
   try {
     return { call, request: adapter.prepare(request, call.prepared), description };
@@ -59,6 +63,7 @@ export function sendInCall<T>(call: GuardedCall, once: DecideOnce, send: () => T
 
 /** Settles a complete response with its usage, or releases it by rule 1 of the unreported-usage rule. */
 export async function finishResponse(call: GuardedCall, usage: ReportedUsage): Promise<void> {
+  call.recordResponse(usage);
   if (usage.final) await call.settle(usage.final, usage.model ?? call.model);
   else await call.releaseUnreported(usage.reported, 'the response reported no usage');
 }
@@ -67,6 +72,9 @@ export async function finishResponse(call: GuardedCall, usage: ReportedUsage): P
 export function finishStreamCall<E>(call: GuardedCall, reader: StreamUsageReader<E>, outcome: { error?: unknown; abandoned?: boolean }): Promise<void> {
   if (outcome.error === undefined && !outcome.abandoned) reader.end?.();
   const usage = reader.usage;
+  // A stream cut short before its finish reason: the conventions' `error` for the generation.
+  const cutShort = outcome.error !== undefined || outcome.abandoned === true;
+  call.recordResponse({ ...usage, finishReasons: usage.finishReasons ?? (cutShort ? ['error'] : undefined) });
   return call.finishStream(outcome, { final: usage.final, reported: usage.reported, model: usage.model ?? call.model }, reader.output);
 }
 

@@ -1,5 +1,6 @@
 import type { UsageTokens } from '../../src/engine/pricing.js';
 import type { SpendCallOverrides } from './scope-context.js';
+import type { ServerAddress } from './server-address.js';
 import type { PartialUsage, StreamedOutput } from './unreported-usage.js';
 
 /**
@@ -102,4 +103,8 @@ export interface CallDescription {
   stream: boolean;
   /** Overrides taken from the call itself (stripped headers). */
   overrides?: SpendCallOverrides;
+  /** Where the call is sent (`server.address`/`server.port`), read from the client by the caller of the adapter. */
+  server?: ServerAddress | undefined;
+  /** Provider-specific span attributes the conventions define (e.g. `openai.api.type`); never content. */
+  attributes?: Record<string, string | number | boolean>;
 }

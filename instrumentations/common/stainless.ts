@@ -4,6 +4,7 @@ import type { DecideOnce } from './decide-once.js';
 import type { GuardBinding, GuardedCall } from './guarded-call.js';
 import { finishResponse, finishStreamCall, observeStream, sendInCall, startGuardedCall, type StartedCall } from './guarded-runner.js';
 import type { ProviderAdapter, StreamUsageReader } from './provider-adapter.js';
+import { serverOfStainlessClient } from './server-address.js';
 import { OVERRIDE_HEADERS, takeOverrideHeaders, type SpendCallOverrides } from './scope-context.js';
 
 /**
@@ -269,7 +270,7 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
       const [params, rawOptions, ...rest] = args;
       const options = isThenable(rawOptions) ? await rawOptions : rawOptions;
       const caller: StainlessRequest = { params, options };
-      const s = await startGuardedCall(binding, adapter, caller, source.parentContext?.(caller, parent) ?? parent);
+      const s = await startGuardedCall(binding, adapter, caller, source.parentContext?.(caller, parent) ?? parent, serverOfStainlessClient(client));
       if (!s) return { inner: original.apply(self, args) };
       started = { ...s, caller };
       const sent = s.request;

@@ -1,3 +1,4 @@
+import { ATTR } from '../common/attributes.js';
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { takeOverrideHeadersFromOptions, type StainlessRequest } from '../common/stainless.js';
@@ -62,6 +63,7 @@ function describe(endpoint: OpenAIEndpoint, request: StainlessRequest): CallDesc
     outputBoundSent: bound.sent,
     stream: b.stream === true,
     overrides,
+    attributes: { [ATTR.OPENAI_API_TYPE]: endpoint === 'chat.completions' ? 'chat_completions' : 'responses' },
   };
 }
 
@@ -140,16 +142,47 @@ function responsesUsage(usage: unknown): UsageTokens | undefined {
   return tokens(input, output, count(detail(u.input_tokens_details, 'cached_tokens')), count(detail(u.output_tokens_details, 'reasoning_tokens')));
 }
 
-/** Usage, model and id of a non-streamed result. */
+/** Usage, model, id and finish reasons of a non-streamed result. */
 function responseUsage(endpoint: OpenAIEndpoint, result: unknown): ReportedUsage {
   if (!result || typeof result !== 'object') return {};
   const r = result as Record<string, unknown>;
   const final = endpoint === 'chat.completions' ? chatUsage(r.usage) : responsesUsage(r.usage);
+  const finishReasons = endpoint === 'chat.completions' ? chatFinishReasons(r.choices) : responsesFinishReasons(r);
   return {
     ...(final ? { final } : {}),
     ...(typeof r.model === 'string' ? { model: r.model } : {}),
     ...(typeof r.id === 'string' ? { id: r.id } : {}),
+    ...(finishReasons ? { finishReasons } : {}),
   };
+}
+
+/** `finish_reason` of each choice, in choice order (`index`); undefined when none was given. */
+function chatFinishReasons(choices: unknown, into: string[] = []): string[] | undefined {
+  if (!Array.isArray(choices)) return into.length ? into : undefined;
+  for (const [i, c] of choices.entries()) {
+    const choice = c as { index?: unknown; finish_reason?: unknown } | null;
+    if (typeof choice?.finish_reason !== 'string') continue;
+    into[typeof choice.index === 'number' && Number.isSafeInteger(choice.index) && choice.index >= 0 && choice.index < 128 ? choice.index : i] = choice.finish_reason;
+  }
+  const reasons = Array.from(into, (r) => r ?? 'error');
+  return reasons.length ? reasons : undefined;
+}
+
+/**
+ * A Responses API response has one generation and a `status` rather than a
+ * finish reason: `completed` → `stop`, `incomplete` → its
+ * `incomplete_details.reason` (`max_output_tokens`, `content_filter`),
+ * `failed` → `error`; an unfinished status gives none.
+ */
+function responsesFinishReasons(response: Record<string, unknown> | undefined): string[] | undefined {
+  const status = response?.status;
+  if (status === 'completed') return ['stop'];
+  if (status === 'failed') return ['error'];
+  if (status === 'incomplete') {
+    const reason = (response?.incomplete_details as { reason?: unknown } | null | undefined)?.reason;
+    return [typeof reason === 'string' ? reason : 'incomplete'];
+  }
+  return undefined;
 }
 
 /**
@@ -161,6 +194,8 @@ function responseUsage(endpoint: OpenAIEndpoint, result: unknown): ReportedUsage
 class OpenAIStreamReader implements StreamUsageReader<unknown> {
   #final: UsageTokens | undefined;
   #model: string | undefined;
+  #id: string | undefined;
+  #finishReasons: string[] = [];
   readonly output = new StreamedOutput();
 
   constructor(
@@ -169,7 +204,8 @@ class OpenAIStreamReader implements StreamUsageReader<unknown> {
   ) {}
 
   get usage(): ReportedUsage {
-    return { final: this.#final, model: this.#model };
+    const finishReasons = this.#finishReasons.length ? Array.from(this.#finishReasons, (r) => r ?? 'error') : undefined;
+    return { final: this.#final, model: this.#model, id: this.#id, finishReasons };
   }
 
   observe(item: unknown): void {
@@ -177,6 +213,8 @@ class OpenAIStreamReader implements StreamUsageReader<unknown> {
     const it = item as Record<string, unknown>;
     if (this.endpoint === 'chat.completions') {
       if (typeof it.model === 'string') this.#model = it.model;
+      if (typeof it.id === 'string') this.#id = it.id;
+      chatFinishReasons(it.choices, this.#finishReasons);
       const usage = chatUsage(it.usage);
       if (usage) this.#final = usage;
       const choices = it.choices;
@@ -200,6 +238,8 @@ class OpenAIStreamReader implements StreamUsageReader<unknown> {
     if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed' || type === 'response.created') {
       const response = it.response as Record<string, unknown> | undefined;
       if (response && typeof response.model === 'string') this.#model = response.model;
+      if (response && typeof response.id === 'string') this.#id = response.id;
+      this.#finishReasons = responsesFinishReasons(response) ?? this.#finishReasons;
       const usage = responsesUsage(response?.usage);
       if (usage) this.#final = usage;
     }

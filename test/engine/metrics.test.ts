@@ -56,7 +56,7 @@ describe('metrics', () => {
 
     const spend = m.get(METRIC.SPEND_CENTS)!;
     expect(spend.dataPoints.map((p) => p.value)).toEqual([2]);
-    expect(spend.descriptor.unit).toBe('cent');
+    expect(spend.descriptor.unit).toBe('{cent}');
 
     const duration = m.get(METRIC.DECISION_DURATION)!;
     expect(duration.dataPointType).toBe(DataPointType.HISTOGRAM);

@@ -93,8 +93,8 @@ describe('examples/grafana dashboard', () => {
   });
 
   it('the PromQL reader finds what a query reads (so the check above can fail)', () => {
-    const r = readPromql('sum by (agentguard_policy_id) (increase(agentguard_spend_cents_cent_total{agentguard_scope_tenantId=~"$tenant", gen_ai_request_model!="x"}[$__range])) / 100');
-    expect([...r.metrics]).toEqual(['agentguard_spend_cents_cent_total']);
+    const r = readPromql('sum by (agentguard_policy_id) (increase(agentguard_spend_cents_total{agentguard_scope_tenantId=~"$tenant", gen_ai_request_model!="x"}[$__range])) / 100');
+    expect([...r.metrics]).toEqual(['agentguard_spend_cents_total']);
     expect(r.labels.map((l) => l.label).sort()).toEqual(['agentguard_policy_id', 'agentguard_scope_tenantId', 'gen_ai_request_model']);
     expect([...readPromql('histogram_quantile(0.95, sum by (le) (rate(agentguard_decision_duration_bucket[5m])))').metrics]).toEqual(['agentguard_decision_duration_bucket']);
   });

@@ -90,7 +90,9 @@ describe.each(matrix)('register, unmodified %s app, %s', (format, provider) => {
     const decisionEntries = entries.filter((e) => e.decision.entryType !== 'outcome');
     spans.forEach((s, i) => {
       expect(s.attributes['agentguard.decision.entry_hash']).toBe(decisionEntries[i]!.entryHash);
-      expect(s.attributes['gen_ai.request.model']).toBe(MODELS[provider].expensive);
+      // The model each request was sent with (the cheap one after the downgrade); the requested one beside it.
+      expect(s.attributes['gen_ai.request.model']).toBe(i === 1 ? MODELS[provider].cheap : MODELS[provider].expensive);
+      expect(s.attributes['agentguard.decision.model_requested']).toBe(MODELS[provider].expensive);
       expect(decisionEntries[i]!.decision.traceId).toBe(s.traceId);
     });
     expect(spans[2]!.status.code).toBe(2); // ERROR: blocked

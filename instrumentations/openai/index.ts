@@ -4,8 +4,9 @@
  * one adapter. See `README.md` in this folder for coexistence with
  * `@opentelemetry/instrumentation-openai`.
  */
-export { OpenAISpendGuardInstrumentation } from './instrumentation.js';
-export { withOpenAISpendGuard, withSpendGuard } from './wrapper.js';
+export { OpenAISpendGuardInstrumentation, type OpenAISpendGuardInstrumentationConfig } from './instrumentation.js';
+export { withOpenAISpendGuard, withSpendGuard, type OpenAISpendGuardWrapperOptions } from './wrapper.js';
+export { AZURE_DEPLOYMENTS_ENV, NoAzureDeploymentError, parseAzureDeployments, type AzureDeployments } from './azure.js';
 export { withSpendScope, type SpendCallOverrides } from '../common/scope-context.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';
 export { AgentGuardBlockedError } from '../../src/engine/errors.js';

@@ -32,18 +32,24 @@ export class AgentGuardBlockedError extends AgentGuardError {
   /** Human-readable reason of the blocking cap. */
   readonly reason: string;
   /** Always 403: the policy refused the call; retry handlers leave a 403 alone. */
-  readonly status = 403 as const;
+  readonly status: 403;
   /** Always `agentguard_blocked`, a stable code to match on. */
-  readonly code = 'agentguard_blocked' as const;
+  readonly code: 'agentguard_blocked';
   /** `{ 'x-should-retry': 'false' }`: no provider was asked, and retrying is advised against. */
-  readonly headers: Readonly<Record<string, string>> = NO_RETRY_HEADERS;
+  readonly headers: Readonly<Record<string, string>>;
 
+  // Fields are assigned here, not initialised in the class body: the CommonJS build lowers
+  // initialised fields into an anonymous class, whose name would then not be the class's.
   constructor(decision: SpendDecision) {
     const reason = decision.reasons[0] ?? 'blocked by policy';
     super(`agentguard: call blocked: ${reason}`);
+    this.name = 'AgentGuardBlockedError';
     this.decision = decision;
     this.cap = decision.triggeredCap;
     this.reason = reason;
+    this.status = 403;
+    this.code = 'agentguard_blocked';
+    this.headers = NO_RETRY_HEADERS;
     Object.defineProperty(this, LANGCHAIN_RETRYABLE, { value: false, configurable: true });
   }
 }

@@ -64,6 +64,7 @@ describe.each(['instrumentation', 'wrapper'] as const)('Azure deployments via %s
     const client = guardWith(t, mode, azure());
     await client.chat.completions.create({ model: 'prod-chat', messages, max_tokens: 100 });
     expect(fake.requests.map((r) => r.path)).toEqual(['/openai/deployments/prod-chat/chat/completions']);
+    expect((fake.requests[0]!.body as { model: string }).model).toBe('prod-chat');
     const [d] = t.decisions();
     expect(d).toMatchObject({ action: 'allow', modelRequested: 'gpt-4o', modelResolved: 'gpt-4o' });
     await until(() => t.outcomes().length === 1);

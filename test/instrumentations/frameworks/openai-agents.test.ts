@@ -9,7 +9,8 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { agentGuardBlockOf, isAgentGuardBlock, OpenAISpendGuardInstrumentation } from '../../../instrumentations/openai/index.js';
+import { agentGuardBlockOf, isAgentGuardBlock } from '../../../instrumentations/common/blocked.js';
+import { OpenAISpendGuardInstrumentation } from '../../../instrumentations/openai/index.js';
 import { AgentGuardBlockedError } from '../../../src/index.js';
 import { frameworkGuard, rejectionOf, sdkOf, startFrameworkFake, type FrameworkGuard } from '../../helpers/frameworks.js';
 

@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAzureRoutes } from '../../../fake-provider/azure.js';
 import { FakeProvider } from '../../../fake-provider/server.js';
-import { NoAzureDeploymentError, OpenAISpendGuardInstrumentation, parseAzureDeployments, withSpendGuard, type AzureDeployments } from '../../../instrumentations/openai/index.js';
+import { NoAzureDeploymentError, parseAzureDeployments, type AzureDeployments } from '../../../instrumentations/openai/azure.js';
+import { OpenAISpendGuardInstrumentation, withSpendGuard } from '../../../instrumentations/openai/index.js';
 import { expectedCents, makeGuard, policy, setupTracing, until, type TestGuard } from '../../helpers/openai.js';
 
 const require = createRequire(import.meta.url);

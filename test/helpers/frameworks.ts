@@ -73,9 +73,9 @@ export function frameworkGuard(policies: SpendPolicy[] = [oneCentBlock()]): Fram
   };
 }
 
-/** A fake provider speaking the OpenAI and Anthropic APIs. */
+/** A fake provider speaking the OpenAI, Azure OpenAI and Anthropic APIs. */
 export async function startFrameworkFake(): Promise<FakeProvider> {
-  const fake = createFakeProvider(['openai', 'anthropic']);
+  const fake = createFakeProvider(['openai', 'azure', 'anthropic']);
   await fake.listen();
   return fake;
 }

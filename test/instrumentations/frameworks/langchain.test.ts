@@ -11,11 +11,11 @@ import type { FakeProvider } from '../../../fake-provider/server.js';
 import { AnthropicSpendGuardInstrumentation } from '../../../instrumentations/anthropic/index.js';
 import { OpenAISpendGuardInstrumentation } from '../../../instrumentations/openai/index.js';
 import { agentGuardBlockOf, isAgentGuardBlock } from '../../../instrumentations/common/blocked.js';
-import { AgentGuardBlockedError } from '../../../src/index.js';
+import { AgentGuardBlockedError, parsePolicy } from '../../../src/index.js';
 import { frameworkGuard, rejectionOf, sdkOf, startFrameworkFake, type FrameworkGuard } from '../../helpers/frameworks.js';
 
 const require = createRequire(import.meta.url);
-const { ChatOpenAI } = require('@langchain/openai') as typeof import('@langchain/openai');
+const { AzureChatOpenAI, ChatOpenAI } = require('@langchain/openai') as typeof import('@langchain/openai');
 const { ChatAnthropic } = require('@langchain/anthropic') as typeof import('@langchain/anthropic');
 
 const openaiInstrumentation = new OpenAISpendGuardInstrumentation({ enabled: false });
@@ -78,5 +78,32 @@ describe('LangChain.js default retries stop at a block', () => {
     expect(block.name).toBe('AgentGuardBlockedError');
     expect(block.reason).toContain('one cent per call');
     expect(block.decision.decisionId).toBe(t.decisions()[0]!.decisionId);
+  });
+});
+
+describe('LangChain.js AzureChatOpenAI', () => {
+  it('a downgrade goes to the Azure deployment serving the target, and the log says what was called', async () => {
+    t = frameworkGuard([
+      parsePolicy({
+        id: 'p-azure',
+        name: 'azure',
+        scope: { tenantId: 't1' },
+        mode: 'enforce',
+        version: 1,
+        effectiveFrom: '2026-01-01T00:00:00Z',
+        caps: [{ amountCents: 2, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'big calls go to mini' }],
+      }),
+    ]);
+    openaiInstrumentation.setConfig({ guard: t.guard, scope: { tenantId: 't1' }, azureDeployments: { 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' } });
+    const model = new AzureChatOpenAI({
+      azureOpenAIEndpoint: fake.url,
+      azureOpenAIApiDeploymentName: 'prod-chat',
+      azureOpenAIApiVersion: '2024-10-21',
+      azureOpenAIApiKey: 'azure-test-not-a-key',
+      maxTokens: 5000,
+    });
+    await model.invoke('hi');
+    expect(fake.requests.map((r) => r.path)).toEqual(['/openai/deployments/prod-mini/chat/completions']);
+    expect(t.decisions()).toMatchObject([{ action: 'downgrade', modelRequested: 'gpt-4o', modelResolved: 'gpt-4o-mini' }]);
   });
 });

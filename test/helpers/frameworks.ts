@@ -6,11 +6,11 @@ import {
   InMemoryDecisionLogStore,
   parsePolicy,
   SpendGuard,
-  verifyChain,
   type DecisionLogEntry,
   type SpendDecision,
   type SpendPolicy,
 } from '../../src/index.js';
+import { verifyChain } from '../../src/audit/verify.js';
 
 /**
  * Helpers for tests that drive a real agent framework (LangChain.js, the

@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { verifyChain, hexToBytes } from '../../../src/index.js';
+import { hexToBytes } from '../../../src/audit/hex.js';
+import { verifyChain } from '../../../src/audit/verify.js';
 import { agentguardEnv, chainsOnDisk, decisionsOf, root, startFake, workspace } from '../../helpers/register.js';
 
 const apps = join(import.meta.dirname, '..', '..', 'fixtures', 'frameworks');

@@ -43,7 +43,7 @@ const downgradeCap = () => policy([{ amountCents: 2, window: 'per_call', action:
 type ClientOptions = ConstructorParameters<typeof sdk.AzureOpenAI>[0];
 const azure = (o: ClientOptions = {}) => new sdk.AzureOpenAI({ apiKey: 'azure-test-not-a-key', apiVersion: API_VERSION, endpoint: fake.url, ...o });
 
-function guardWith(t: TestGuard, mode: 'instrumentation' | 'wrapper', client: InstanceType<typeof sdk.OpenAI>, deployments: AzureDeployments | undefined = DEPLOYMENTS) {
+function guardWith(t: TestGuard, mode: 'instrumentation' | 'wrapper', client: InstanceType<typeof sdk.OpenAI>, deployments: AzureDeployments | null = DEPLOYMENTS) {
   if (mode === 'instrumentation') {
     instrumentation.setConfig({ guard: t.guard, scope: { tenantId: 't1' }, ...(deployments ? { azureDeployments: deployments } : {}) });
     instrumentation.enable();
@@ -126,6 +126,23 @@ describe.each(['instrumentation', 'wrapper'] as const)('Azure deployments via %s
     expect(t.decisions()).toHaveLength(1);
     await until(() => t.outcomes().length === 1);
     expect(t.outcomes()[0]).toMatchObject({ outcome: 'released', actualCents: 0, reasons: ['released: NoAzureDeploymentError'] });
+  });
+});
+
+describe('Azure deployments named after their models, without a map', () => {
+  it.each(['instrumentation', 'wrapper'] as const)('a downgrade goes to the deployment named after the target (%s)', async (mode) => {
+    const named = new FakeProvider(createAzureRoutes({ 'gpt-4o': 'gpt-4o', 'gpt-4o-mini': 'gpt-4o-mini' }));
+    await named.listen();
+    try {
+      named.behaviour.usage = USAGE;
+      const t = makeGuard([downgradeCap()]);
+      const client = guardWith(t, mode, new sdk.AzureOpenAI({ apiKey: 'azure-test-not-a-key', apiVersion: API_VERSION, endpoint: named.url, deployment: 'gpt-4o' }), null);
+      await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 });
+      expect(named.requests.map((r) => r.path)).toEqual(['/openai/deployments/gpt-4o-mini/chat/completions']);
+      expect(t.decisions()).toMatchObject([{ action: 'downgrade', modelRequested: 'gpt-4o', modelResolved: 'gpt-4o-mini' }]);
+    } finally {
+      await named.close();
+    }
   });
 });
 

@@ -47,10 +47,12 @@ describe.each(['cjs', 'esm'] as const)('framework apps under register (%s)', (fo
       expect(r.stderr).not.toMatch(/startup failed|unguarded/);
       expect(r.code).toBe(0);
       expect(r.lines.map((l) => l.call)).toEqual(CALLS);
-      for (const line of r.lines) {
+      for (const [i, line] of r.lines.entries()) {
         expect(line).toMatchObject({ ok: false, name: 'AgentGuardBlockedError', code: 'agentguard_blocked', status: 403 });
         // LangChain's first back-off is over 1 s, the Agents SDK client's own retries 0.5 s and up.
-        expect(line.ms as number).toBeLessThan(1000);
+        // The process's first decision also loads the tokenizer and the key (0.4-0.7 s here); a
+        // retry would anyway show as a second signed block below.
+        expect(line.ms as number).toBeLessThan(i === 0 ? 3000 : 1000);
       }
       expect(fake.requests).toHaveLength(0);
       const chains = await chainsOnDisk(ws.logDir);

@@ -7,7 +7,8 @@ import { AgentGuardBlockedError } from '../../src/engine/errors.js';
  * `messages.stream()`) insist on their own error class and reject with one
  * whose `cause` is the block; this finds it. A block from another copy of this
  * package (its ESM and CommonJS builds both loaded) is recognised by its name
- * and signed decision, as `instanceof` cannot see across copies.
+ * (or `code: 'agentguard_blocked'`) and signed decision, as `instanceof`
+ * cannot see across copies.
  */
 export function agentGuardBlockOf(error: unknown): AgentGuardBlockedError | undefined {
   const seen = new Set<unknown>();
@@ -36,7 +37,11 @@ export function isAgentGuardBlock(error: unknown): boolean {
   return agentGuardBlockOf(error) !== undefined;
 }
 
+/**
+ * A block from another copy of the package: its name, or its `code` (a
+ * framework may rename an error it rethrows), with a signed decision.
+ */
 function isForeignBlock(e: object): boolean {
-  const { name, decision } = e as { name?: unknown; decision?: { action?: unknown; decisionId?: unknown } };
-  return name === 'AgentGuardBlockedError' && !!decision && typeof decision === 'object' && typeof decision.decisionId === 'string';
+  const { name, code, decision } = e as { name?: unknown; code?: unknown; decision?: { action?: unknown; decisionId?: unknown } };
+  return (name === 'AgentGuardBlockedError' || code === 'agentguard_blocked') && !!decision && typeof decision === 'object' && typeof decision.decisionId === 'string';
 }

@@ -4,7 +4,8 @@
  * one adapter. See `README.md` in this folder for coexistence with
  * `@opentelemetry/instrumentation-openai`.
  */
-export { OpenAISpendGuardInstrumentation } from './instrumentation.js';
-export { withSpendGuard } from './wrapper.js';
+export { OpenAISpendGuardInstrumentation, type OpenAISpendGuardInstrumentationConfig } from './instrumentation.js';
+export { withSpendGuard, type OpenAISpendGuardWrapperOptions } from './wrapper.js';
+export { NoAzureDeploymentError, parseAzureDeployments, type AzureDeployments } from './azure.js';
 export { withSpendScope, type SpendCallOverrides } from '../common/scope-context.js';
 export type { SpendGuardInstrumentationConfig, SpendGuardWrapperOptions } from '../common/binding.js';

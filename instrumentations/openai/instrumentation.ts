@@ -6,7 +6,19 @@ import type { GuardBinding } from '../common/guarded-call.js';
 import { instrumentationScope } from '../common/scope-name.js';
 import { guardStainlessCreate, isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless.js';
 import { openaiAdapter, PROVIDER, type OpenAIEndpoint } from './adapter.js';
+import { azureAdapter, azureShapeOf, validateAzureDeployments, type AzureDeployments } from './azure.js';
 import { preloadTokenizer } from './estimate.js';
+
+/** The OpenAI instrumentation's configuration: the shared one, plus Azure deployments. */
+export interface OpenAISpendGuardInstrumentationConfig extends SpendGuardInstrumentationConfig {
+  /**
+   * Azure deployment name → the model it serves (`{ 'prod-chat': 'gpt-4o' }`),
+   * for calls through `AzureOpenAI` (or Azure's `/openai/v1` API): calls are
+   * priced at the deployment's model, and a downgrade goes to a deployment
+   * serving the target. See `README.md` ("Azure OpenAI").
+   */
+  azureDeployments?: AzureDeployments;
+}
 
 /** The `openai` versions this instrumentation is tested with (see `test/instrumentations/openai/matrix.json`). */
 export const SUPPORTED_OPENAI_VERSIONS = ['>=5.0.0 <8'];
@@ -27,11 +39,14 @@ type CreateFn = (this: unknown, ...args: unknown[]) => unknown;
 export function guardCreate(
   original: CreateFn,
   endpoint: OpenAIEndpoint,
-  source: { binding(): GuardBinding; enabled?(): boolean; apiPromiseClass?: APIPromiseClass | undefined },
+  source: { binding(): GuardBinding; enabled?(): boolean; apiPromiseClass?: APIPromiseClass | undefined; azureDeployments?(): AzureDeployments | undefined },
 ): CreateFn {
   const adapter = openaiAdapter(endpoint);
   return guardStainlessCreate(original, {
-    adapter: () => adapter,
+    adapter: (client) => {
+      const azure = azureShapeOf(client);
+      return azure ? azureAdapter(adapter, endpoint, azure, source.azureDeployments?.()) : adapter;
+    },
     once,
     binding: source.binding,
     ...(source.enabled ? { enabled: source.enabled } : {}),
@@ -50,9 +65,15 @@ const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
  * `stream()`, `parse()` and `runTools()` helpers go through them). CommonJS and
  * ESM copies of the SDK are separate classes; each one loaded gets patched.
  */
-export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
-  constructor(config: SpendGuardInstrumentationConfig = {}) {
+export class OpenAISpendGuardInstrumentation extends InstrumentationBase<OpenAISpendGuardInstrumentationConfig> {
+  constructor(config: OpenAISpendGuardInstrumentationConfig = {}) {
     super(OPENAI_SCOPE.name, OPENAI_SCOPE.version, config);
+  }
+
+  /** Sets the configuration; throws a `TypeError` naming the entry when `azureDeployments` is malformed. */
+  override setConfig(config: OpenAISpendGuardInstrumentationConfig = {}): void {
+    if (config.azureDeployments !== undefined) validateAzureDeployments(config.azureDeployments);
+    super.setConfig(config);
   }
 
   protected init() {
@@ -102,6 +123,7 @@ export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGu
         binding: () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer),
         enabled: () => state.instrumentation.isEnabled(),
         apiPromiseClass: APIPromise,
+        azureDeployments: () => state.instrumentation.getConfig().azureDeployments,
       }),
     );
   }

@@ -129,8 +129,8 @@ const API: Record<string, { dist: string; values: string[]; types: string[] }> =
   },
   'agentguard-spend/instrumentations/openai': {
     dist: 'instrumentations/openai/index',
-    values: ['OpenAISpendGuardInstrumentation', 'withSpendGuard', 'withSpendScope'],
-    types: ['SpendCallOverrides', 'SpendGuardInstrumentationConfig', 'SpendGuardWrapperOptions'],
+    values: ['NoAzureDeploymentError', 'OpenAISpendGuardInstrumentation', 'parseAzureDeployments', 'withSpendGuard', 'withSpendScope'],
+    types: ['AzureDeployments', 'OpenAISpendGuardInstrumentationConfig', 'OpenAISpendGuardWrapperOptions', 'SpendCallOverrides', 'SpendGuardInstrumentationConfig', 'SpendGuardWrapperOptions'],
   },
   'agentguard-spend/instrumentations/anthropic': {
     dist: 'instrumentations/anthropic/index',

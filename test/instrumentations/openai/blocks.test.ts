@@ -86,6 +86,9 @@ describe.each(['instrumentation', 'wrapper'] as const)('openai blocks via %s', (
     const block = agentGuardBlockOf(err)!;
     expect(block).toBeInstanceOf(AgentGuardBlockedError);
     expect(block.decision.decisionId).toBe(t.decisions()[0]!.decisionId);
+    // What retry handlers read as final (see test/instrumentations/frameworks/).
+    expect(block).toMatchObject({ name: 'AgentGuardBlockedError', status: 403, code: 'agentguard_blocked', headers: { 'x-should-retry': 'false' } });
+    expect(Object.getOwnPropertyDescriptor(block, Symbol.for('langchain.errors.retryable'))?.value).toBe(false);
     if (direct) expect(err).toBe(block);
     else expect(err).toBeInstanceOf(sdk.OpenAIError);
   });
@@ -106,5 +109,9 @@ describe('isAgentGuardBlock', () => {
     const foreign = Object.assign(new Error('agentguard: call blocked'), { name: 'AgentGuardBlockedError', decision: { decisionId: 'd-1', action: 'block' } });
     expect(agentGuardBlockOf(new Error('wrapped', { cause: foreign }))).toBe(foreign);
     expect(isAgentGuardBlock(Object.assign(new Error('x'), { name: 'AgentGuardBlockedError' }))).toBe(false);
+    // A framework may rename an error it rethrows: the code still says what it is.
+    const renamed = Object.assign(new Error('x'), { name: 'SomeFrameworkError', code: 'agentguard_blocked', decision: { decisionId: 'd-2', action: 'block' } });
+    expect(agentGuardBlockOf(renamed)).toBe(renamed);
+    expect(isAgentGuardBlock(Object.assign(new Error('x'), { code: 'agentguard_blocked' }))).toBe(false);
   });
 });

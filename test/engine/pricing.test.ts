@@ -44,6 +44,11 @@ describe('price table: @pydantic/genai-prices', () => {
     expect(table.rates('anthropic', 'claude-sonnet-4-5', 250_000)).toMatchObject({ input: usd(6), output: usd(22.5), cachedInput: usd(0.6), cacheWrite: usd(7.5) });
   });
 
+  it('embedding models, priced by input alone, are known and cost nothing per output token', () => {
+    expect(table.rates('openai', 'text-embedding-3-small', 1000)).toMatchObject({ input: usd(0.02), output: 0 });
+    expect(table.rates('bedrock', 'amazon.titan-embed-text-v2:0', 1000)).toMatchObject({ input: usd(0.1), output: 0 });
+  });
+
   it('unknown model or provider → null', () => {
     expect(table.rates('openai', 'gpt-99-imaginary', 0)).toBeNull();
     expect(table.rates('anthropic', 'gpt-4o', 0)).toBeNull();

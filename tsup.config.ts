@@ -1,4 +1,5 @@
 import { copyFileSync } from 'node:fs';
+import { build } from 'esbuild';
 import { defineConfig } from 'tsup';
 
 /** Library entry points (each a subpath export in package.json), built with types. */
@@ -9,9 +10,6 @@ const libraryEntries = {
   'instrumentations/openai/index': 'instrumentations/openai/index.ts',
   'instrumentations/anthropic/index': 'instrumentations/anthropic/index.ts',
   'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
-  // The engine side of `node --require/--import agentguard-spend/register`; the
-  // `register` entry itself is a tiny preload (src/register/preload/) copied in after the build.
-  'register-main': 'src/register/index.ts',
   // `agentguard-spend/fake-provider`: the loopback fake the demo, examples and tests use.
   'fake-provider': 'fake-provider/index.ts',
 };
@@ -26,7 +24,8 @@ export default defineConfig({
     cli: 'src/cli/main.ts',
   },
   format: ['esm', 'cjs'],
-  dts: { entry: libraryEntries },
+  // `register-main` has types only: its code is the register bundles below.
+  dts: { entry: { ...libraryEntries, 'register-main': 'src/register/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node22',
@@ -39,5 +38,48 @@ export default defineConfig({
   async onSuccess() {
     copyFileSync('src/register/preload/register.mjs', 'dist/register.js');
     copyFileSync('src/register/preload/register.cjs', 'dist/register.cjs');
+    await buildRegister();
   },
 });
+
+/**
+ * `node --require/--import agentguard-spend/register` loads the tiny preload
+ * (src/register/preload/, copied above), which loads `register-start.cjs`
+ * (configuration, validation, module hooks); the engine is `register-engine.cjs`,
+ * loaded at the first guarded call or on a timer. Each is one CommonJS file,
+ * so start-up resolves and compiles one module instead of a graph of chunks.
+ * `@opentelemetry/api` stays external: the app's OpenTelemetry setup and ours
+ * must meet in one API. Packages loaded on first use stay external too.
+ */
+async function buildRegister() {
+  const common = {
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    sourcemap: true,
+    logLevel: 'warning',
+    external: [
+      '@opentelemetry/api',
+      '@opentelemetry/instrumentation',
+      'ioredis',
+      'yaml',
+      'gpt-tokenizer',
+      'gpt-tokenizer/*',
+      '@pydantic/genai-prices',
+      'openai',
+      '@anthropic-ai/sdk',
+      '@aws-sdk/*',
+      '@smithy/*',
+    ],
+  } as const;
+  await build({
+    ...common,
+    entryPoints: { 'register-start': 'src/register/index.ts', 'register-engine': 'src/register/engine.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    define: { 'import.meta.url': '__agentguardModuleUrl' },
+    banner: { js: "const __agentguardModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  await build({ ...common, entryPoints: { 'register-hooks': 'src/register/esm-hooks.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' }, format: 'esm' });
+}

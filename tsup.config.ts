@@ -57,6 +57,10 @@ async function buildRegister() {
     platform: 'node',
     target: 'node22',
     sourcemap: true,
+    // Smaller to parse at start-up (~15 % off loading the engine); names kept for
+    // error classes (`error.name`) and stack traces, the source map for the rest.
+    minify: true,
+    keepNames: true,
     logLevel: 'warning',
     external: [
       '@opentelemetry/api',

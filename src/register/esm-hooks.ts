@@ -5,7 +5,7 @@
  * `module-hooks.ts` do: the entry module of each provider package reports its
  * namespace once evaluated.
  */
-import { withLoadedReport, type LoadResult } from './module-hooks.js';
+import { withLoadedReport, withoutQuery, type LoadResult } from './module-hooks.js';
 
 let packages: string[] = [];
 const entries = new Map<string, string>();
@@ -18,12 +18,12 @@ type Next<R> = (input: string, context: unknown) => R | Promise<R>;
 
 export async function resolve(specifier: string, context: unknown, nextResolve: Next<{ url: string }>): Promise<{ url: string }> {
   const result = await nextResolve(specifier, context);
-  if (packages.includes(specifier)) entries.set(result.url, specifier);
+  if (packages.includes(specifier)) entries.set(withoutQuery(result.url), specifier);
   return result;
 }
 
 export async function load(url: string, context: unknown, nextLoad: Next<LoadResult>): Promise<LoadResult> {
   const result = await nextLoad(url, context);
-  const packageName = entries.get(url);
+  const packageName = entries.get(withoutQuery(url));
   return packageName ? withLoadedReport(result, url, packageName) : result;
 }

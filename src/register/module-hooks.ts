@@ -1,5 +1,4 @@
 import * as nodeModule from 'node:module';
-import { pathToFileURL } from 'node:url';
 
 /**
  * The module hooks of `agentguard-spend/register`: they hand each loaded copy
@@ -92,12 +91,12 @@ function installEsmHook(packages: readonly string[], esmHooksUrl: string): Insta
     m.registerHooks({
       resolve: (specifier: string, context: unknown, nextResolve: (s: string, c: unknown) => { url: string }) => {
         const result = nextResolve(specifier, context);
-        if (packages.includes(specifier)) entries.set(result.url, specifier);
+        if (packages.includes(specifier)) entries.set(withoutQuery(result.url), specifier);
         return result;
       },
       load: (url: string, context: unknown, nextLoad: (u: string, c: unknown) => LoadResult) => {
         const result = nextLoad(url, context);
-        const packageName = entries.get(url);
+        const packageName = entries.get(withoutQuery(url));
         return packageName ? withLoadedReport(result, url, packageName) : result;
       },
     });
@@ -135,7 +134,11 @@ export function withLoadedReport(result: LoadResult, url: string, packageName: s
   return { ...result, source: `${source}\n${report}` };
 }
 
-/** A file URL for a path (the ESM hooks module of the fallback). */
-export function fileUrl(path: string): string {
-  return pathToFileURL(path).href;
+/**
+ * A URL without its query and fragment: import-in-the-middle loads the
+ * module it wraps as `<url>?iitm=true`, which is the copy that runs.
+ */
+export function withoutQuery(url: string): string {
+  const at = url.search(/[?#]/);
+  return at === -1 ? url : url.slice(0, at);
 }

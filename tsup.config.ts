@@ -64,6 +64,7 @@ async function buildRegister() {
     logLevel: 'warning',
     external: [
       '@opentelemetry/api',
+      '@opentelemetry/context-async-hooks',
       '@opentelemetry/instrumentation',
       'ioredis',
       'yaml',

@@ -5,8 +5,7 @@
  * decision log, the spend guard, the policy watch, and the functions that
  * enforce on the provider SDKs' methods.
  */
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { trace } from '@opentelemetry/api';
 import { FileDecisionLogStore } from '../../exporters/file/file-store.js';
 import { guardMessagesCreate, type MessagesCreate } from '../../instrumentations/anthropic/adapter.js';
 import { guardedSend } from '../../instrumentations/bedrock/adapter.js';
@@ -27,14 +26,6 @@ export { spendStoreFromUrl };
 /** The default spend store (this process only). */
 export function memorySpendStore(): SpendStore {
   return new InMemorySpendStore();
-}
-
-/** Installs the AsyncLocalStorage context manager unless the app has one; returns whether it did. */
-export function installContextManager(): boolean {
-  const manager = new AsyncLocalStorageContextManager();
-  const installed = context.setGlobalContextManager(manager.enable());
-  if (!installed) manager.disable();
-  return installed;
 }
 
 /** What the engine stage built. */

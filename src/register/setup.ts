@@ -78,12 +78,11 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
 
   // Nothing below fails on configuration.
   let engine: EngineModule.Engine | undefined;
-  let contextManagerInstalled = false;
   let closing: Promise<void> | null = null;
   const startEngine = (): EngineModule.Engine => {
     if (engine) return engine;
     const m = loadEngineModule();
-    contextManagerInstalled = m.installContextManager();
+    ensureContextManager();
     engine = m.startEngine(config, spendStoreNow ?? m.memorySpendStore(), warn);
     return engine;
   };
@@ -104,8 +103,9 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const factories = () => (startEngine(), loadEngineModule().guardFactories);
   const warned = new Set<string>();
   const hooksInstalled = installModuleHooks(
-    [...byPackage.keys()],
+    [...byPackage.keys(), OTEL_API],
     (packageName, moduleExports, byPath) => {
+      if (packageName === OTEL_API) return void ensureContextManager();
       const name = byPackage.get(packageName);
       if (!name) return;
       try {
@@ -139,7 +139,7 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
     },
     instrumentations: enabled,
     get contextManagerInstalled() {
-      return contextManagerInstalled;
+      return contextManager === true;
     },
     esmHookRegistered: hooksInstalled.esm !== 'none',
     get policyWatch() {
@@ -150,6 +150,31 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
     },
     shutdown,
   };
+}
+
+const OTEL_API = '@opentelemetry/api';
+/** true: ours is the global context manager; false: the app had one; undefined: not yet tried. */
+let contextManager: boolean | undefined;
+
+/**
+ * Installs the AsyncLocalStorage context manager unless one is registered
+ * already. Done when the app first loads `@opentelemetry/api` (so its
+ * `context.with`/`startActiveSpan` propagate from the start, as when register
+ * installed one at start-up) or when the engine starts, whichever is first:
+ * an app that never loads the API pays nothing for it at start-up.
+ */
+function ensureContextManager(): void {
+  if (contextManager !== undefined) return;
+  contextManager = false; // loading the API below comes back through the hook
+  try {
+    const { context } = requireHere(OTEL_API) as typeof import('@opentelemetry/api');
+    const { AsyncLocalStorageContextManager } = requireHere('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
+    const manager = new AsyncLocalStorageContextManager();
+    contextManager = context.setGlobalContextManager(manager.enable());
+    if (!contextManager) manager.disable();
+  } catch {
+    // No context manager: context does not propagate (as with the API's no-op default).
+  }
 }
 
 /**

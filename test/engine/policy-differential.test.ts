@@ -124,11 +124,15 @@ const mutatedPolicyArb = policyArb.chain((policy) => {
       for (const k of path.slice(0, -1)) o = o && typeof o === 'object' ? (o[k] as Record<string | number, unknown>) : null;
       if (!o || typeof o !== 'object') continue;
       const key = path.at(-1)!;
-      if (m.kind === 'delete') delete o[key];
-      else if (m.kind === 'set') Object.defineProperty(o, key, { value: m.value, enumerable: true, writable: true, configurable: true });
-      else {
-        const target = (o[key] && typeof o[key] === 'object' ? o[key] : o) as Record<string, unknown>;
-        Object.defineProperty(target, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
+      try {
+        if (m.kind === 'delete') delete o[key];
+        else if (m.kind === 'set') Object.defineProperty(o, key, { value: m.value, enumerable: true, writable: true, configurable: true });
+        else {
+          const target = (o[key] && typeof o[key] === 'object' ? o[key] : o) as Record<string, unknown>;
+          Object.defineProperty(target, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
+        }
+      } catch {
+        // a typed array or frozen value set earlier takes no such property: leave it
       }
     }
     return root;

@@ -65,7 +65,16 @@ function stats(runs) {
     return xs.length ? round(median(xs), 1) : undefined;
   };
   const exit = runs.map((r) => r.exitMs).sort((a, b) => a - b);
-  return { runs: runs.length, readyMs: med('readyMs'), firstCallMs: med('firstCallMs'), exitMs: med('exitMs'), exitP10Ms: round(quantile(exit, 0.1), 1), exitP90Ms: round(quantile(exit, 0.9), 1) };
+  return {
+    runs: runs.length,
+    readyMs: med('readyMs'),
+    firstCallMs: med('firstCallMs'),
+    cpuReadyMs: med('cpuReadyMs'),
+    cpuFirstCallMs: med('cpuFirstCallMs'),
+    exitMs: med('exitMs'),
+    exitP10Ms: round(quantile(exit, 0.1), 1),
+    exitP90Ms: round(quantile(exit, 0.9), 1),
+  };
 }
 
 export async function startupResults({ runs = 15 } = {}) {
@@ -114,6 +123,9 @@ export async function startupResults({ runs = 15 } = {}) {
       addedToFirstCallMs: added(`node app.${ext} + first call`, `node ${flag} <register> app.${ext} + first call`, 'firstCallMs'),
       firstCallRatio: ratio(`node app.${ext} + first call`, `node ${flag} <register> app.${ext} + first call`, 'firstCallMs'),
       addedToExitMs: added(`node app.${ext}`, `node ${flag} <register> app.${ext}`, 'exitMs'),
+      // The same in CPU time (all threads of the process): what the preload costs, whatever else the machine runs.
+      addedCpuMs: added(`node app.${ext}`, `node ${flag} <register> app.${ext}`, 'cpuReadyMs'),
+      addedCpuToFirstCallMs: added(`node app.${ext} + first call`, `node ${flag} <register> app.${ext} + first call`, 'cpuFirstCallMs'),
     });
     const cjs = figures('cjs', '--require');
     const esm = figures('mjs', '--import');

@@ -120,7 +120,13 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   );
 
   const timer = setTimeout(() => {
-    if (!closing) startEngine();
+    if (closing || engine) return;
+    try {
+      startEngine();
+    } catch (err) {
+      // Not thrown into the app's event loop: the next guarded call tries again and fails closed.
+      warn(`agentguard-spend: the engine did not start: ${(err as Error).message}; guarded calls fail until it does`);
+    }
   }, ENGINE_START_DELAY_MS);
   timer.unref?.();
 

@@ -5,13 +5,26 @@ import { defineConfig } from 'tsup';
 /** Library entry points (each a subpath export in package.json), built with types. */
 const libraryEntries = {
   index: 'src/index.ts',
-  // `agentguard-spend/exporters`: decision-log exporters (file JSONL store, reader, verifier).
-  exporters: 'exporters/index.ts',
+  audit: 'src/audit.ts',
+  stores: 'src/stores.ts',
   'instrumentations/openai/index': 'instrumentations/openai/index.ts',
   'instrumentations/anthropic/index': 'instrumentations/anthropic/index.ts',
   'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
-  // `agentguard-spend/fake-provider`: the loopback fake the demo, examples and tests use.
-  'fake-provider': 'fake-provider/index.ts',
+};
+
+/**
+ * `agentguard-spend/register`: types only from tsup; its code is the preloads
+ * (src/register/preload/, copied in after the build) and the bundles of {@link buildRegister}.
+ */
+const registerTypes = { 'register-main': 'src/register/index.ts' };
+
+/**
+ * What the repository's examples, benchmarks and test-vector script load from
+ * the build; not exported and not shipped (package.json "files" leaves out dist/internal).
+ */
+const repositoryEntries = {
+  'internal/fake-provider': 'fake-provider/index.ts',
+  'internal/audit': 'scripts/internals.ts',
 };
 
 // One build, two module formats: ESM (`.js`) for `import`, CommonJS (`.cjs`) for
@@ -20,31 +33,35 @@ const libraryEntries = {
 export default defineConfig({
   entry: {
     ...libraryEntries,
+    ...repositoryEntries,
     // The `agentguard-spend` bin; its `#!/usr/bin/env node` line is kept by esbuild.
     cli: 'src/cli/main.ts',
   },
   format: ['esm', 'cjs'],
-  // `register-main` has types only: its code is the register bundles below.
-  dts: { entry: { ...libraryEntries, 'register-main': 'src/register/index.ts' } },
+  dts: { entry: { ...libraryEntries, ...registerTypes } },
   sourcemap: true,
   clean: true,
   target: 'node22',
   platform: 'node',
-  // Shared chunks: every entry (core, instrumentations, register) uses one copy of
-  // the engine, so classes like AgentGuardBlockedError keep `instanceof` across entries.
+  // Shared chunks: every entry (core, stores, audit, instrumentations) uses one copy of the
+  // engine. register's bundles carry their own; its errors still pass `instanceof` with the
+  // classes of these entries through their brand (src/audit/errors.ts).
   splitting: true,
   shims: true,
+  // Class names are what errors are recognised by across copies of the package (src/audit/errors.ts).
+  keepNames: true,
   noExternal: ['canonicalize', '@noble/ed25519', '@noble/hashes'],
   async onSuccess() {
     copyFileSync('src/register/preload/register.mjs', 'dist/register.js');
     copyFileSync('src/register/preload/register.cjs', 'dist/register.cjs');
+    copyFileSync('src/register/preload/register-main.mjs', 'dist/register-main.js');
     await buildRegister();
   },
 });
 
 /**
  * `node --require/--import agentguard-spend/register` loads the tiny preload
- * (src/register/preload/, copied above), which loads `register-start.cjs`
+ * (src/register/preload/, copied above), which loads `register-main.cjs`
  * (configuration, validation, module hooks); the engine is `register-engine.cjs`,
  * loaded at the first guarded call or on a timer. Each is one CommonJS file,
  * so start-up resolves and compiles one module instead of a graph of chunks.
@@ -79,7 +96,7 @@ async function buildRegister() {
   } as const;
   await build({
     ...common,
-    entryPoints: { 'register-start': 'src/register/index.ts', 'register-engine': 'src/register/engine.ts' },
+    entryPoints: { 'register-main': 'src/register/index.ts', 'register-engine': 'src/register/engine.ts' },
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
     format: 'cjs',

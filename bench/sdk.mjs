@@ -8,7 +8,8 @@
 // from the same run.
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { computeEntryHash, createSigner, InMemoryDecisionLogStore, generateKeypair, SpendGuard } from '../dist/index.js';
+import { generateKeypair, SpendGuard } from '../dist/index.js';
+import { computeEntryHash, createSigner } from '../dist/internal/audit.js';
 import { typicalDecision } from './floor.mjs';
 import { benchGuardConfig } from './engine.mjs';
 import { OpenAISpendGuardInstrumentation, withSpendGuard } from '../dist/instrumentations/openai/index.js';

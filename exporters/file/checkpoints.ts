@@ -4,6 +4,7 @@ import type { ChainHead, DecisionLogEntry } from '../../src/audit/chain.js';
 import { CheckpointWriter, type Checkpoint } from '../../src/audit/checkpoint.js';
 import { isSignerChange } from '../../src/audit/rotation.js';
 import type { Signer } from '../../src/audit/signer.js';
+import { MAX_LOG_LINE_LENGTH } from '../../src/audit/log-line.js';
 import { readLines } from './lines.js';
 import { setAsideTail } from './recovery.js';
 
@@ -316,7 +317,8 @@ export class ChainCheckpointer {
 
 /** The `entryHash` of the first line of a chain's first file, or null when it is not an entry. */
 export async function readGenesisHash(file: string): Promise<string | null> {
-  for await (const l of readLines(file)) {
+  // Bounded: a first line longer than any entry is not one, and is not read into memory.
+  for await (const l of readLines(file, undefined, { maxLineBytes: MAX_LOG_LINE_LENGTH })) {
     if (!l.terminated) return null;
     try {
       const e = JSON.parse(l.bytes.toString('utf8')) as { sequence?: unknown; entryHash?: unknown };
@@ -345,7 +347,12 @@ export interface CheckpointRecord {
 export async function readCheckpointFile(path: string): Promise<{ records: CheckpointRecord[]; torn: number }> {
   const records: CheckpointRecord[] = [];
   let torn = 0;
-  for await (const l of readLines(path)) {
+  for await (const l of readLines(path, undefined, { maxLineBytes: MAX_LOG_LINE_LENGTH })) {
+    if (l.tooLong) {
+      // Not read into memory; the verifier reports it as a bad checkpoint.
+      records.push({ checkpoint: `(a line longer than ${MAX_LOG_LINE_LENGTH} bytes)`, file: path, line: l.line });
+      continue;
+    }
     if (!l.terminated) {
       torn++;
       continue;

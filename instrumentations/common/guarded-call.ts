@@ -4,13 +4,16 @@ import type { DecisionLogEntry } from '../../src/audit/chain.js';
 import type { SpendDecision } from '../../src/audit/decision.js';
 import { AgentGuardError } from '../../src/audit/errors.js';
 import { AgentGuardBlockedError } from '../../src/engine/errors.js';
-import type { DecideResult, SpendGuard } from '../../src/engine/guard.js';
+import type { CallRequest, DecideResult, SpendGuard } from '../../src/engine/guard.js';
 import type { SpendScope } from '../../src/engine/policy.js';
 import type { UsageTokens } from '../../src/engine/pricing.js';
 import { ATTR, GEN_AI_PROVIDER } from './attributes.js';
 import { errorName } from './call-errors.js';
 import { fillUnreported, streamAbandoned, usageNotReported, type PartialUsage, type StreamedOutput } from './unreported-usage.js';
-import { getSpendScopeOverrides, mergeOverrides, type SpendCallOverrides } from './scope-context.js';
+import type { CallDescription, PreparedCall } from './provider-adapter.js';
+
+export type { CallDescription } from './provider-adapter.js';
+import { getSpendScopeOverrides, mergeOverrides } from './scope-context.js';
 
 /** What a provider adapter needs to guard calls: the engine, defaults and a tracer. */
 export interface GuardBinding {
@@ -19,19 +22,6 @@ export interface GuardBinding {
   scope: SpendScope | (() => SpendScope);
   capabilityClaim?: CapabilityTier;
   tracer: Tracer;
-}
-
-/** A provider call described by its adapter, before anything is sent. */
-export interface CallDescription {
-  provider: string;
-  /** `gen_ai.operation.name`, e.g. `chat`. */
-  operation: string;
-  model: string;
-  estimatedInputTokens: number;
-  maxOutputTokens: number;
-  stream: boolean;
-  /** Overrides taken from the call itself (stripped headers). */
-  overrides?: SpendCallOverrides;
 }
 
 /**
@@ -46,13 +36,15 @@ export class GuardedCall {
   readonly result: DecideResult;
   readonly #guard: SpendGuard;
   readonly #context: Context;
+  readonly #requestedMaxOutputTokens: number;
   #done = false;
 
-  constructor(guard: SpendGuard, span: Span, ctx: Context, result: DecideResult) {
+  constructor(guard: SpendGuard, span: Span, ctx: Context, result: DecideResult, requestedMaxOutputTokens: number = result.maxOutputTokens) {
     this.#guard = guard;
     this.span = span;
     this.#context = ctx;
     this.result = result;
+    this.#requestedMaxOutputTokens = requestedMaxOutputTokens;
   }
 
   /** The model the call must use (rewritten on `downgrade`). */
@@ -61,12 +53,27 @@ export class GuardedCall {
   }
 
   /**
-   * The output bound the call must be sent with, when a `clampMaxTokens` cap
-   * lowered it below the request's own; undefined when the request's bound stands.
+   * The output bound the call must be sent with, when the decision lowered it
+   * below the one described (a `clampMaxTokens` cap, or a policy's default
+   * bound for a call that sent none); undefined when the request's bound stands.
+   */
+  get maxOutputTokensToSend(): number | undefined {
+    return this.result.maxOutputTokens < this.#requestedMaxOutputTokens ? this.result.maxOutputTokens : undefined;
+  }
+
+  /**
+   * The output bound a `clampMaxTokens` cap lowered below the request's own;
+   * undefined otherwise. {@link maxOutputTokensToSend} also covers a default
+   * bound the guard set for a call that sent none.
    */
   get clampedMaxOutputTokens(): number | undefined {
     const d = this.result.decision;
     return d.clampedMaxOutputTokens !== undefined && this.result.maxOutputTokens < (d.requestedMaxOutputTokens ?? Infinity) ? this.result.maxOutputTokens : undefined;
+  }
+
+  /** What the decision asks of the request to send (an adapter's `prepare` writes it). */
+  get prepared(): PreparedCall {
+    return { model: this.model, maxOutputTokens: this.maxOutputTokensToSend };
   }
 
   get decision(): SpendDecision {
@@ -187,8 +194,7 @@ export class ClampNotAppliedError extends AgentGuardError {
  * span. Throws {@link AgentGuardBlockedError} (after ending the span with an
  * error status) when the decision is `block`: nothing has been sent.
  */
-export async function openGuardedCall(binding: GuardBinding, call: CallDescription): Promise<GuardedCall> {
-  const parent = context.active();
+export async function openGuardedCall(binding: GuardBinding, call: CallDescription, parent: Context = context.active()): Promise<GuardedCall> {
   const overrides = mergeOverrides(getSpendScopeOverrides(parent), call.overrides ?? {});
   const baseScope = typeof binding.scope === 'function' ? binding.scope() : binding.scope;
   const scope = { ...baseScope, ...definedOnly(overrides.scope) } as SpendScope;
@@ -218,9 +224,10 @@ export async function openGuardedCall(binding: GuardBinding, call: CallDescripti
       ...(capabilityClaim ? { capabilityClaim } : {}),
       estimatedInputTokens: call.estimatedInputTokens,
       maxOutputTokens: call.maxOutputTokens,
+      outputBoundSent: call.outputBoundSent,
       stream: call.stream,
       ...(traced ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {}),
-    });
+    } as CallRequest);
   } catch (err) {
     span.recordException({ name: errorName(err), message: (err as Error).message });
     span.setStatus({ code: SpanStatusCode.ERROR, message: errorName(err) });
@@ -236,7 +243,7 @@ export async function openGuardedCall(binding: GuardBinding, call: CallDescripti
     span.end();
     throw error;
   }
-  return new GuardedCall(binding.guard, span, trace.setSpan(parent, span), result);
+  return new GuardedCall(binding.guard, span, trace.setSpan(parent, span), result, call.maxOutputTokens);
 }
 
 function setDecisionAttributes(span: Span, decision: SpendDecision, entry: DecisionLogEntry): void {

@@ -1,15 +1,18 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
-import type { OpenAIEndpoint } from './adapter.js';
+import { instrumentationScope } from '../common/scope-name.js';
+import { isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless.js';
+import { PROVIDER, type OpenAIEndpoint } from './adapter.js';
+import { guardCreate } from './guard.js';
 import { preloadTokenizer } from './estimate.js';
-import { isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless-api-promise.js';
-import { makeGuardedCreate } from './guarded-create.js';
 
 /** The `openai` versions this instrumentation is tested with (see `test/instrumentations/openai/matrix.json`). */
 export const SUPPORTED_OPENAI_VERSIONS = ['>=5.0.0 <8'];
-export const INSTRUMENTATION_NAME = 'agentguard-spend/instrumentations/openai';
-export const INSTRUMENTATION_VERSION = '0.1.0';
+/** The instrumentation scope of the OpenAI instrumentation and wrapper. */
+export const OPENAI_SCOPE = instrumentationScope(PROVIDER);
+
+export { guardCreate } from './guard.js';
 
 /** Marks our `create` wrappers (see `../common/coexisting-wrap.ts` and `README.md`). */
 const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
@@ -22,7 +25,7 @@ const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
  */
 export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
   constructor(config: SpendGuardInstrumentationConfig = {}) {
-    super(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, config);
+    super(OPENAI_SCOPE.name, OPENAI_SCOPE.version, config);
   }
 
   protected init() {
@@ -68,8 +71,7 @@ export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGu
 
   #install(proto: Record<string, unknown>, endpoint: OpenAIEndpoint, APIPromise: APIPromiseClass | undefined): void {
     installCoexistingWrapper(proto, 'create', WRAPPER_STATE, this as OpenAISpendGuardInstrumentation, (original, state) =>
-      makeGuardedCreate(original, {
-        endpoint,
+      guardCreate(original, endpoint, {
         binding: () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer),
         enabled: () => state.instrumentation.isEnabled(),
         apiPromiseClass: APIPromise,

@@ -2,10 +2,7 @@ import { bindingFromWrapperOptions, type SpendGuardWrapperOptions } from '../com
 import type { GuardBinding } from '../common/guarded-call.js';
 import type { OpenAIEndpoint } from './adapter.js';
 import { preloadTokenizer } from './estimate.js';
-import { makeGuardedCreate } from './guarded-create.js';
-import { INSTRUMENTATION_NAME } from './instrumentation.js';
-
-const GUARDED_CLIENT = Symbol.for('agentguard-spend.openai.guarded-client');
+import { guardCreate, OPENAI_SCOPE } from './instrumentation.js';
 
 /**
  * Returns a spend-guarded OpenAI client with the same API and class as
@@ -22,13 +19,10 @@ const GUARDED_CLIENT = Symbol.for('agentguard-spend.openai.guarded-client');
  * or `withSpendScope(...)`.
  */
 export function withSpendGuard<C extends object>(client: C, options: SpendGuardWrapperOptions): C {
-  const binding = bindingFromWrapperOptions(options, INSTRUMENTATION_NAME);
+  const binding = bindingFromWrapperOptions(options, OPENAI_SCOPE);
   preloadTokenizer();
   return guardClient(client, binding);
 }
-
-/** Alias of {@link withSpendGuard}, named like the other providers' wrappers. */
-export const withOpenAISpendGuard = withSpendGuard;
 
 function guardClient<C extends object>(client: C, binding: GuardBinding): C {
   const withOptions = (client as { withOptions?: (o: object) => C }).withOptions;
@@ -51,7 +45,7 @@ function guardClient<C extends object>(client: C, binding: GuardBinding): C {
       configurable: true,
       writable: true,
       enumerable: false,
-      value: makeGuardedCreate(original, { endpoint, binding: () => binding, enabled: () => true }),
+      value: guardCreate(original, endpoint, { binding: () => binding }),
     });
   }
   Object.defineProperty(copy, 'withOptions', {
@@ -60,11 +54,6 @@ function guardClient<C extends object>(client: C, binding: GuardBinding): C {
     enumerable: false,
     value: (o: object) => guardClient(withOptions.call(copy, o) as C, binding),
   });
-  Object.defineProperty(copy, GUARDED_CLIENT, { value: true });
   return copy;
 }
 
-/** Whether `client` came from {@link withSpendGuard}. */
-export function isSpendGuarded(client: unknown): boolean {
-  return !!client && typeof client === 'object' && (client as Record<symbol, unknown>)[GUARDED_CLIENT] === true;
-}

@@ -6,18 +6,22 @@
  * enforce on the provider SDKs' methods.
  */
 import { trace } from '@opentelemetry/api';
-import { FileDecisionLogStore } from '../../exporters/file/file-store.js';
-import { guardMessagesCreate, type MessagesCreate } from '../../instrumentations/anthropic/adapter.js';
-import { guardedSend } from '../../instrumentations/bedrock/adapter.js';
+import { PROVIDER as ANTHROPIC } from '../../instrumentations/anthropic/adapter.js';
+import { guardCreate as guardAnthropicCreate, type MessagesCreate } from '../../instrumentations/anthropic/guard.js';
+import { PROVIDER as BEDROCK } from '../../instrumentations/bedrock/adapter.js';
+import { guardSend, type SendFn } from '../../instrumentations/bedrock/guard.js';
 import { bindingFromInstrumentationConfig } from '../../instrumentations/common/binding.js';
-import { isAPIPromiseClass, registerAPIPromiseClass } from '../../instrumentations/common/stainless-api-promise.js';
-import { makeGuardedCreate } from '../../instrumentations/openai/guarded-create.js';
+import { instrumentationScope } from '../../instrumentations/common/scope-name.js';
+import { isAPIPromiseClass, registerAPIPromiseClass } from '../../instrumentations/common/stainless.js';
+import { PROVIDER as OPENAI } from '../../instrumentations/openai/adapter.js';
+import { guardCreate as guardOpenAICreate } from '../../instrumentations/openai/guard.js';
 import { SpendGuard } from '../engine/guard.js';
 import { watchPolicyFile, type PolicyWatch } from '../engine/policy-watch.js';
 import { InMemorySpendStore } from '../engine/memory-spend-store.js';
 import type { SpendStore } from '../engine/spend-store.js';
 import { spendStoreFromUrl } from '../stores/from-url.js';
 import type { EnvConfig } from './env-config.js';
+import { createLogStore, type LogExport, type RegisteredLogStore } from './log-export.js';
 import type { GuardFactories, InstrumentationLike } from './provider-patches.js';
 import { warmTokenizerLater } from './tokenizer-warmup.js';
 
@@ -31,24 +35,23 @@ export function memorySpendStore(): SpendStore {
 /** What the engine stage built. */
 export interface Engine {
   guard: SpendGuard;
-  logStore: FileDecisionLogStore;
+  logStore: RegisteredLogStore;
   spendStore: SpendStore;
   policyWatch: PolicyWatch;
   /** Stops the policy watch, flushes and closes the log and the spend store. */
   close(): Promise<void>;
 }
 
-/** The tracer each provider's spans are made with (named as the provider instrumentations name theirs). */
-export const TRACER_NAMES = {
-  openai: 'agentguard-spend/instrumentations/openai',
-  anthropic: 'agentguard-spend/instrumentation-anthropic',
-  bedrock: 'agentguard-spend/instrumentation-bedrock',
+/** The instrumentation scope of each provider's spans: the one the provider instrumentations use. */
+export const SCOPES = {
+  openai: instrumentationScope(OPENAI),
+  anthropic: instrumentationScope(ANTHROPIC),
+  bedrock: instrumentationScope(BEDROCK),
 } as const;
-const TRACER_VERSION = '0.1.0';
 
 /** A tracer from the global provider at each call, so a provider the app registers later is used. */
-export function tracerFor(name: keyof typeof TRACER_NAMES) {
-  return trace.getTracer(TRACER_NAMES[name], TRACER_VERSION);
+export function tracerFor(name: keyof typeof SCOPES) {
+  return trace.getTracer(SCOPES[name].name, SCOPES[name].version);
 }
 
 /**
@@ -56,17 +59,16 @@ export function tracerFor(name: keyof typeof TRACER_NAMES) {
  * Nothing here fails on configuration; a log that cannot be opened is reported
  * through `warn` and fails guarded calls closed.
  */
-export function startEngine(config: EnvConfig, spendStore: SpendStore, warn: (line: string) => void): Engine {
-  const logStore = new FileDecisionLogStore({ dir: config.logDir, durability: config.durability, ...(config.chainId ? { chainId: config.chainId } : {}) });
-  logStore.ready().catch((err: Error) => {
-    warn(`agentguard-spend: AGENTGUARD_LOG_DIR: cannot open the decision log in ${config.logDir}: ${err.message}; guarded calls fail until it can be written`);
-  });
+export function startEngine(config: EnvConfig, logExport: LogExport, spendStore: SpendStore, warn: (line: string) => void): Engine {
+  const logStore = createLogStore(config, logExport, warn);
   const guard = new SpendGuard({
     policies: config.policies,
     signingKeys: config.signingKeys,
     logStore,
     spendStore,
     onUnknownModel: config.onUnknownModel,
+    ...(config.defaultMaxOutputTokens !== undefined ? { defaultMaxOutputTokens: config.defaultMaxOutputTokens } : {}),
+    ...(config.reservationTtlMs !== undefined ? { reservationTtlMs: config.reservationTtlMs } : {}),
     ...(config.mode === 'shadow' ? { modeOverride: 'shadow' as const } : {}),
   });
   const policyWatch = watchPolicyFile(config.policyPath, guard, {
@@ -79,7 +81,7 @@ export function startEngine(config: EnvConfig, spendStore: SpendStore, warn: (li
     try {
       await logStore.close();
     } catch (err) {
-      warn(`agentguard-spend: AGENTGUARD_LOG_DIR: closing the decision log failed: ${(err as Error).message}`);
+      warn(`agentguard-spend: ${logExport === 'otel' ? 'AGENTGUARD_LOG_EXPORT' : 'AGENTGUARD_LOG_DIR'}: closing the decision log failed: ${(err as Error).message}`);
     }
     await spendStore.close?.().catch(() => undefined);
   };
@@ -94,12 +96,12 @@ export const guardFactories: GuardFactories = {
   openai(callOriginal, state, endpoint, OpenAI, APIPromise) {
     const apiPromiseClass = isAPIPromiseClass(APIPromise) ? APIPromise : undefined;
     if (apiPromiseClass) registerAPIPromiseClass(OpenAI, apiPromiseClass);
-    return makeGuardedCreate(callOriginal, { endpoint, binding: bindingOf(state), enabled: () => state.instrumentation.isEnabled(), apiPromiseClass });
+    return guardOpenAICreate(callOriginal, endpoint, { binding: bindingOf(state), enabled: () => state.instrumentation.isEnabled(), apiPromiseClass });
   },
   anthropic(callOriginal, state) {
-    return guardMessagesCreate(callOriginal as MessagesCreate, bindingOf(state));
+    return guardAnthropicCreate(callOriginal as MessagesCreate, bindingOf(state));
   },
   bedrockSend(state, self, callOriginal, command, optionsOrCb, cb) {
-    return guardedSend(bindingOf(state), self, callOriginal, command, optionsOrCb, cb);
+    return guardSend(bindingOf(state), self, callOriginal as SendFn, command, optionsOrCb, cb);
   },
 };

@@ -1,13 +1,13 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Tracer } from '@opentelemetry/api';
-import type { FileDecisionLogStore } from '../../exporters/file/file-store.js';
 import type { SpendGuard } from '../engine/guard.js';
 import type { PolicyWatch } from '../engine/policy-watch.js';
 import type { SpendStore } from '../engine/spend-store.js';
 import type * as EngineModule from './engine.js';
 import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName } from './env-config.js';
 import { INSTRUMENTATIONS } from './instrumentations.js';
+import { logExportFromEnv, type RegisteredLogStore } from './log-export.js';
 import { installModuleHooks } from './module-hooks.js';
 import { patchProvider, type InstrumentationLike } from './provider-patches.js';
 
@@ -19,8 +19,11 @@ export interface Registration {
   readonly config: EnvConfig;
   /** The engine every patched provider call goes through (reading it starts the engine if it has not started yet). */
   readonly guard: SpendGuard;
-  /** The signed decision log in `AGENTGUARD_LOG_DIR` (reading it starts the engine). */
-  readonly logStore: FileDecisionLogStore;
+  /**
+   * The signed decision log: files in `AGENTGUARD_LOG_DIR` and/or OpenTelemetry log
+   * records (`AGENTGUARD_LOG_EXPORT`). Reading it starts the engine.
+   */
+  readonly logStore: RegisteredLogStore;
   /** The spend store of `AGENTGUARD_SPEND_STORE` (reading it starts the engine). */
   readonly spendStore: SpendStore;
   /** The provider instrumentations enabled, by name. */
@@ -71,7 +74,9 @@ function loadEngineModule(): typeof EngineModule {
 export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Registration {
   const warn = (line: string) => (hooks.warn ?? ((l: string) => process.stderr.write(`${l}\n`)))(oneLine(line));
   const config = configFromEnv(env);
-  ensureWritableDir(config.logDir);
+  const logExport = logExportFromEnv(env);
+  // The directory is checked only when files are written (`otel` writes none).
+  if (logExport !== 'otel') ensureWritableDir(config.logDir);
   // A SQLite or Redis store is built now: a bad value must stop start-up, not the first call.
   const spendStoreNow = config.spendStore === 'memory' ? undefined : spendStoreFromEnv(config.spendStore);
   const enabled = (Object.keys(INSTRUMENTATIONS) as InstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
@@ -83,7 +88,7 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
     if (engine) return engine;
     const m = loadEngineModule();
     ensureContextManager();
-    engine = m.startEngine(config, spendStoreNow ?? m.memorySpendStore(), warn);
+    engine = m.startEngine(config, logExport, spendStoreNow ?? m.memorySpendStore(), warn);
     return engine;
   };
 

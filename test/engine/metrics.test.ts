@@ -1,6 +1,7 @@
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { generateKeypair, METRIC, parsePolicy, SpendGuard } from '../../src/index.js';
+import { generateKeypair, parsePolicy, SpendGuard } from '../../src/index.js';
+import { METRIC } from '../../src/engine/metrics.js';
 
 /** A pull reader: the test collects on demand (the SDK's in-memory path). */
 class TestReader extends MetricReader {

@@ -2,17 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import {
-  canonicalJson,
-  GenaiPricesTable,
-  nanocentsToCentsCeil,
-  NANOCENTS_PER_CENT,
-  OverridePriceTable,
-  projectNanocents,
-  ratesFromUsd,
-  usageNanocents,
-  type PriceTable,
-} from '../../src/index.js';
+import type { PriceTable } from '../../src/index.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
+import { GenaiPricesTable, nanocentsToCentsCeil, NANOCENTS_PER_CENT, OverridePriceTable, projectNanocents, ratesFromUsd, usageNanocents } from '../../src/engine/pricing.js';
 import { call, makeGuard, policy, usd } from '../helpers/engine.js';
 
 const req = createRequire(import.meta.url);

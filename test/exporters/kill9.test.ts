@@ -2,8 +2,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore, listChains, readChain, verifyDecisionLog, type DecisionLogWarning } from '../../exporters/index.js';
-import { ChainWriter, createSigner, generateKeypair, signingKeysToHex, type DecisionLogEntry } from '../../src/index.js';
+import { listChains, readChain } from '../../exporters/file/reader.js';
+import { verifyDecisionLog } from '../../src/audit.js';
+import { FileDecisionLogStore, type DecisionLogWarning } from '../../src/stores.js';
+import { generateKeypair, signingKeysToHex, type DecisionLogEntry } from '../../src/index.js';
+import { ChainWriter } from '../../src/audit/chain.js';
+import { createSigner } from '../../src/audit/signer.js';
 import { tempDir } from '../helpers/log.js';
 
 const root = join(import.meta.dirname, '..', '..');

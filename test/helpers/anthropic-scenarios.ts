@@ -2,7 +2,8 @@ import Anthropic, { APIPromise } from '@anthropic-ai/sdk';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../fake-provider/server.js';
-import { GenaiPricesTable, type SpendGuard } from '../../src/index.js';
+import type { SpendGuard } from '../../src/index.js';
+import { GenaiPricesTable } from '../../src/engine/pricing.js';
 import {
   CHEAP_MODEL,
   decisions,

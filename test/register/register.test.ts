@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../fake-provider/index.js';
-import { INSTRUMENTATION_NAMES } from '../../src/index.js';
+import { PACKAGE_VERSION } from '../../instrumentations/common/version.js';
+import { INSTRUMENTATION_NAMES } from '../../src/register/env-config.js';
 import {
   agentguardEnv,
   allText,
@@ -83,10 +84,12 @@ describe.each(matrix)('register, unmodified %s app, %s', (format, provider) => {
     expect(text).not.toContain(readFileSync(ws.keyFile, 'utf8').trim());
 
     // Spans: the app's own SDK, registered after register, receives them.
-    const spans = (run.lines.find((l) => 'spans' in l)!.spans as { traceId: string; attributes: Record<string, unknown>; status: { code: number } }[]).filter(
+    const spans = (run.lines.find((l) => 'spans' in l)!.spans as { traceId: string; attributes: Record<string, unknown>; status: { code: number }; scope: unknown }[]).filter(
       (s) => 'agentguard.decision.id' in s.attributes,
     );
     expect(spans.map((s) => s.attributes['agentguard.decision.action'])).toEqual(['allow', 'downgrade', 'block']);
+    // The scope the provider's instrumentation class and wrapper use.
+    for (const s of spans) expect(s.scope).toEqual({ name: `agentguard-spend/instrumentation-${provider}`, version: PACKAGE_VERSION });
     const decisionEntries = entries.filter((e) => e.decision.entryType !== 'outcome');
     spans.forEach((s, i) => {
       expect(s.attributes['agentguard.decision.entry_hash']).toBe(decisionEntries[i]!.entryHash);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateKeypair, parsePolicy, RedisSpendStore, SpendGuard, SpendStoreError, TENANT_HASH_TAG } from '../../src/index.js';
+import { generateKeypair, parsePolicy, SpendGuard, SpendStoreError } from '../../src/index.js';
+import { RedisSpendStore, TENANT_HASH_TAG } from '../../src/stores.js';
 import { spendStoreConformance } from '../helpers/store-conformance.js';
 import { freePort, testRedis } from '../helpers/redis-server.js';
 

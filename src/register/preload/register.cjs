@@ -8,4 +8,4 @@ const workerThreads = require('node:worker_threads');
 
 const internal = workerThreads.isInternalThread;
 const hooksThread = internal === undefined ? !workerThreads.isMainThread : internal;
-module.exports = hooksThread ? { registration: null, EXIT_CONFIG: 78 } : require('./register-start.cjs');
+module.exports = hooksThread ? { registration: null, EXIT_CONFIG: 78 } : require('./register-main.cjs');

@@ -9,7 +9,7 @@ import * as workerThreads from 'node:worker_threads';
 
 const internal = workerThreads.isInternalThread;
 const hooksThread = internal === undefined ? !workerThreads.isMainThread : internal;
-const main = hooksThread ? null : createRequire(import.meta.url)('./register-start.cjs');
+const main = hooksThread ? null : createRequire(import.meta.url)('./register-main.cjs');
 
 /** What register set up in this process (see `Registration`), or null. */
 export const registration = main ? main.registration : null;

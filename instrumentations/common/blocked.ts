@@ -1,0 +1,42 @@
+import { AgentGuardBlockedError } from '../../src/engine/errors.js';
+
+/**
+ * The {@link AgentGuardBlockedError} behind `error`: the error itself, or the
+ * first one on its `cause` chain. SDK stream helpers (`openai`'s
+ * `chat.completions.stream()` and `responses.stream()`, `@anthropic-ai/sdk`'s
+ * `messages.stream()`) insist on their own error class and reject with one
+ * whose `cause` is the block; this finds it. A block from another copy of this
+ * package (its ESM and CommonJS builds both loaded) is recognised by its name
+ * and signed decision, as `instanceof` cannot see across copies.
+ */
+export function agentGuardBlockOf(error: unknown): AgentGuardBlockedError | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = error; e && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    if (e instanceof AgentGuardBlockedError || isForeignBlock(e)) return e as AgentGuardBlockedError;
+  }
+  return undefined;
+}
+
+/**
+ * Whether `error` is a spend-guard block, directly or through its `cause`
+ * chain (see {@link agentGuardBlockOf}):
+ *
+ * ```ts
+ * try {
+ *   const stream = client.chat.completions.stream({ model, messages });
+ *   for await (const chunk of stream) process(chunk);
+ * } catch (err) {
+ *   if (isAgentGuardBlock(err)) return fallback(agentGuardBlockOf(err)!.reason);
+ *   throw err;
+ * }
+ * ```
+ */
+export function isAgentGuardBlock(error: unknown): boolean {
+  return agentGuardBlockOf(error) !== undefined;
+}
+
+function isForeignBlock(e: object): boolean {
+  const { name, decision } = e as { name?: unknown; decision?: { action?: unknown; decisionId?: unknown } };
+  return name === 'AgentGuardBlockedError' && !!decision && typeof decision === 'object' && typeof decision.decisionId === 'string';
+}

@@ -118,6 +118,16 @@ describe('register: shadow mode and report', () => {
   });
 });
 
+describe('register: engine settings from the environment', () => {
+  it('AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: a call that sent no output bound is sent with that bound', async () => {
+    ws = workspace();
+    const run = await runApp({ format: 'cjs', provider: 'openai', calls: [{ model: 'gpt-4o' } as { model: string; maxTokens: number }], fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '123' } });
+    expect(run.stderr).toBe('');
+    expect(callResults(run).map((r) => r.ok)).toEqual([true]);
+    expect(fake.requests.map((r) => (r.body as Record<string, unknown>).max_completion_tokens)).toEqual([123]);
+  });
+});
+
 describe('register: bad configuration', () => {
   const provider = () => AVAILABLE[0]!;
   const cases: [string, 'cjs' | 'esm', (ws: Workspace) => Record<string, string | undefined>, string][] = [
@@ -131,6 +141,11 @@ describe('register: bad configuration', () => {
     ['log dir is a file', 'cjs', (w) => ({ AGENTGUARD_LOG_DIR: w.policyFile }), 'AGENTGUARD_LOG_DIR'],
     ['unknown spend store', 'cjs', () => ({ AGENTGUARD_SPEND_STORE: 'ftp://spend' }), 'AGENTGUARD_SPEND_STORE'],
     ['bad durability', 'cjs', () => ({ AGENTGUARD_DURABILITY: 'sometimes' }), 'AGENTGUARD_DURABILITY'],
+    ['unknown log export', 'esm', () => ({ AGENTGUARD_LOG_EXPORT: 'otlp' }), 'AGENTGUARD_LOG_EXPORT'],
+    ['a chain id to resume with no files written', 'cjs', () => ({ AGENTGUARD_LOG_EXPORT: 'otel', AGENTGUARD_CHAIN_ID: 'web-1' }), 'AGENTGUARD_CHAIN_ID'],
+    ['log dir is a file, files written to it too', 'cjs', (w) => ({ AGENTGUARD_LOG_EXPORT: 'both', AGENTGUARD_LOG_DIR: w.policyFile }), 'AGENTGUARD_LOG_DIR'],
+    ['bad default output bound', 'esm', () => ({ AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '0' }), 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'],
+    ['bad reservation lifetime', 'cjs', () => ({ AGENTGUARD_RESERVATION_TTL_MS: '15m' }), 'AGENTGUARD_RESERVATION_TTL_MS'],
   ];
 
   it.each(cases)('%s: one line naming the variable, exit 78, the app never runs', async (_name, format, override, variable) => {
@@ -158,6 +173,17 @@ describe('register: bad configuration', () => {
     expect(callResults(run).map((r) => r.ok)).toEqual([true, true, true]);
     expect(fake.requests).toHaveLength(3);
     expect(existsSync(ws.logDir)).toBe(false);
+  });
+
+  it('AGENTGUARD_LOG_EXPORT=otel writes no files, so the log directory is not checked: the app runs guarded', async () => {
+    ws = workspace();
+    const p = provider();
+    const run = await runApp({ format: 'cjs', provider: p, calls: threeCalls(p), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_LOG_EXPORT: 'otel', AGENTGUARD_LOG_DIR: ws.policyFile } });
+    expect(run.code).toBe(0);
+    // The app registered no LoggerProvider: the records had nowhere to go, which register says on exit.
+    expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^agentguard-spend: AGENTGUARD_LOG_EXPORT: .*were never emitted: no OpenTelemetry LoggerProvider/)]);
+    expect(callResults(run).map((r) => r.ok)).toEqual([true, true, false]);
+    expect(fake.requests).toHaveLength(2);
   });
 
   it('a bad AGENTGUARD_FAIL_OPEN is not an opt-out', async () => {

@@ -34,7 +34,7 @@ describe('register: errors from the engine bundle are instances of the classes t
   it.each([
     ['--require', 'catch-blocked.cjs', 'CommonJS'],
     ['--import', 'catch-blocked.mjs', 'ESM'],
-  ] as const)('%s %s: a block is caught with `instanceof AgentGuardBlockedError` from agentguard-spend (%s build)', async (preload, app) => {
+  ] as const)('%s %s: a block is caught with `instanceof AgentGuardBlockedError` from agentguard-spend (%s build)', async (preload, app, _build) => {
     const before = fake.requests.length;
     const r = await run(preload, app);
     expect(r.stderr).toBe('');
@@ -68,6 +68,7 @@ describe('AgentGuardError brand', () => {
     expect(copy instanceof AgentGuardError).toBe(true);
     expect(copy instanceof PolicyValidationError).toBe(false);
     expect(new Error('x') instanceof AgentGuardError).toBe(false);
-    expect(null instanceof AgentGuardError).toBe(false);
+    const nothing: unknown = null;
+    expect(nothing instanceof AgentGuardError).toBe(false);
   });
 });

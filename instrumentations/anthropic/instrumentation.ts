@@ -1,39 +1,16 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
-import { decideOnce } from '../common/decide-once.js';
-import type { GuardBinding } from '../common/guarded-call.js';
 import { instrumentationScope } from '../common/scope-name.js';
-import { guardStainlessCreate } from '../common/stainless.js';
-import { anthropicAdapter, anthropicProviderOf, helperSpanContext, PROVIDER } from './adapter.js';
+import { PROVIDER } from './adapter.js';
+import { guardCreate, type MessagesCreate } from './guard.js';
 
 /** `@anthropic-ai/sdk` versions this instrumentation is tested against (see test/instrumentations/anthropic/matrix.json). */
 export const ANTHROPIC_SUPPORTED_VERSIONS = '>=0.50.1 <2';
 /** The instrumentation scope of the Anthropic instrumentation and wrapper. */
 export const ANTHROPIC_SCOPE = instrumentationScope(PROVIDER);
 
-/** The SDK's `messages.create` (plain or beta). */
-export type MessagesCreate = (this: unknown, params: unknown, options?: unknown) => unknown;
-
-/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
-const once = decideOnce('anthropic');
-
-/**
- * The guarded `messages.create`, used by the instrumentation and the wrapper.
- * The SDK's `parse()` ends its own span, so the inner APIPromise is parsed
- * once, by the outer one; without an APIPromise the SDK's helpers cannot work,
- * so such a client is refused.
- */
-export function guardCreate(original: MessagesCreate, binding: () => GuardBinding): MessagesCreate {
-  return guardStainlessCreate(original as (this: unknown, ...args: unknown[]) => unknown, {
-    adapter: (client) => anthropicAdapter(anthropicProviderOf(client)),
-    once,
-    binding,
-    parse: 'own',
-    withoutAPIPromise: 'refuse',
-    parentContext: helperSpanContext,
-  }) as MessagesCreate;
-}
+export { guardCreate, type MessagesCreate } from './guard.js';
 
 interface MessagesClass {
   prototype: { create: MessagesCreate };

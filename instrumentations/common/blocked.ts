@@ -6,9 +6,9 @@ import { AgentGuardBlockedError } from '../../src/engine/errors.js';
  * `chat.completions.stream()` and `responses.stream()`, `@anthropic-ai/sdk`'s
  * `messages.stream()`) insist on their own error class and reject with one
  * whose `cause` is the block; this finds it. A block from another copy of this
- * package (its ESM and CommonJS builds both loaded) is recognised by its name
- * (or `code: 'agentguard_blocked'`) and signed decision, as `instanceof`
- * cannot see across copies.
+ * package (its ESM and CommonJS builds, `register`'s bundles) passes `instanceof`
+ * by its brand (`src/audit/errors.ts`); one from a copy without the brand is
+ * recognised by its name (or `code: 'agentguard_blocked'`) and signed decision.
  */
 export function agentGuardBlockOf(error: unknown): AgentGuardBlockedError | undefined {
   const seen = new Set<unknown>();

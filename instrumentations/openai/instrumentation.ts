@@ -1,12 +1,11 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
-import { decideOnce } from '../common/decide-once.js';
-import type { GuardBinding } from '../common/guarded-call.js';
 import { instrumentationScope } from '../common/scope-name.js';
-import { guardStainlessCreate, isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless.js';
-import { openaiAdapter, PROVIDER, type OpenAIEndpoint } from './adapter.js';
-import { azureAdapter, azureShapeOf, validateAzureDeployments, type AzureDeployments } from './azure.js';
+import { isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless.js';
+import { PROVIDER, type OpenAIEndpoint } from './adapter.js';
+import { validateAzureDeployments, type AzureDeployments } from './azure.js';
+import { guardCreate } from './guard.js';
 import { preloadTokenizer } from './estimate.js';
 
 /** The OpenAI instrumentation's configuration: the shared one, plus Azure deployments. */
@@ -25,36 +24,7 @@ export const SUPPORTED_OPENAI_VERSIONS = ['>=5.0.0 <8'];
 /** The instrumentation scope of the OpenAI instrumentation and wrapper. */
 export const OPENAI_SCOPE = instrumentationScope(PROVIDER);
 
-/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
-const once = decideOnce('openai');
-
-type CreateFn = (this: unknown, ...args: unknown[]) => unknown;
-
-/**
- * The guarded `create` of one endpoint, used by the instrumentation (patched
- * onto the prototypes) and by the wrapper (an own property of the wrapped
- * client's resources). The inner APIPromise's parse is shared: anyone else
- * holding it (contrib instrumentation-openai) reads the body once with us.
- */
-export function guardCreate(
-  original: CreateFn,
-  endpoint: OpenAIEndpoint,
-  source: { binding(): GuardBinding; enabled?(): boolean; apiPromiseClass?: APIPromiseClass | undefined; azureDeployments?(): AzureDeployments | undefined },
-): CreateFn {
-  const adapter = openaiAdapter(endpoint);
-  return guardStainlessCreate(original, {
-    adapter: (client) => {
-      const azure = azureShapeOf(client);
-      return azure ? azureAdapter(adapter, endpoint, azure, source.azureDeployments?.()) : adapter;
-    },
-    once,
-    binding: source.binding,
-    ...(source.enabled ? { enabled: source.enabled } : {}),
-    apiPromiseClass: source.apiPromiseClass,
-    parse: 'shared',
-    withoutAPIPromise: 'plain-promise',
-  });
-}
+export { guardCreate } from './guard.js';
 
 /** Marks our `create` wrappers (see `../common/coexisting-wrap.ts` and `README.md`). */
 const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');

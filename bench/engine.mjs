@@ -1,6 +1,7 @@
 // (2) Engine: decide + settle (two signed entries) with the in-memory stores,
 // against 2 × (JCS + SHA-256 + sign) measured in the same run.
-import { computeEntryHash, createSigner, generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard } from '../dist/index.js';
+import { generateKeypair, parsePolicy, SpendGuard } from '../dist/index.js';
+import { computeEntryHash, createSigner } from '../dist/internal/audit.js';
 import { floorResults, typicalDecision } from './floor.mjs';
 import { HeadOnlyLogStore, machine, measure, measureSync, median, report, round, table } from './lib.mjs';
 

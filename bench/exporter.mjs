@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FileDecisionLogStore } from '../dist/exporters.js';
+import { FileDecisionLogStore } from '../dist/stores.js';
 import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard } from '../dist/index.js';
 
 const keys = generateKeypair();

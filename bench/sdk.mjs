@@ -8,13 +8,15 @@
 // from the same run.
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { computeEntryHash, createSigner, InMemoryDecisionLogStore, generateKeypair, SpendGuard } from '../dist/index.js';
+import { generateKeypair, SpendGuard } from '../dist/index.js';
+import { computeEntryHash, createSigner } from '../dist/internal/audit.js';
 import { typicalDecision } from './floor.mjs';
 import { benchGuardConfig } from './engine.mjs';
 import { OpenAISpendGuardInstrumentation, withSpendGuard } from '../dist/instrumentations/openai/index.js';
 import { AnthropicSpendGuardInstrumentation, withAnthropicSpendGuard } from '../dist/instrumentations/anthropic/index.js';
 import { BedrockSpendGuardInstrumentation, withBedrockSpendGuard } from '../dist/instrumentations/bedrock/index.js';
-import { patchAiSdkProvider, spendGuardMiddleware, unpatchAiSdkProvider } from '../dist/instrumentations/ai-sdk/index.js';
+import { spendGuardMiddleware } from '../dist/instrumentations/ai-sdk/index.js';
+import { patchAiSdkProvider, unpatchAiSdkProvider } from '../dist/internal/ai-sdk.js';
 import { HeadOnlyLogStore, machine, measureSync, quantile, report, round, table } from './lib.mjs';
 import { startServerProcess } from './servers.mjs';
 

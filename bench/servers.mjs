@@ -40,7 +40,7 @@ if (process.argv[1] === self) {
   const [kind, target] = process.argv.slice(2);
   let url;
   if (kind === 'fake') {
-    const { FakeProvider, openaiRoutes, anthropicRoutes, bedrockRoutes } = await import('../dist/fake-provider.js');
+    const { FakeProvider, openaiRoutes, anthropicRoutes, bedrockRoutes } = await import('../dist/internal/fake-provider.js');
     const fake = new FakeProvider([...openaiRoutes, ...anthropicRoutes, ...bedrockRoutes]);
     url = await fake.listen();
     // The fake records every request for tests; keep a benchmark's memory flat.

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spendStoreFromUrl } from '../dist/index.js';
+import { spendStoreFromUrl } from '../dist/stores.js';
 
 const DURATION_MS = Number(process.env.AGENTGUARD_BENCH_MS ?? 3_000);
 const PROCESSES = 4;

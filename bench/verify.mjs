@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { computeEntryHash, GENESIS_HASH, generateKeypair, InMemoryDecisionLogStore, signerFingerprint, signingKeysFromHex, SpendGuard, verifySignature } from '../dist/index.js';
+import { generateKeypair, InMemoryDecisionLogStore, signingKeysFromHex, SpendGuard } from '../dist/index.js';
+import { computeEntryHash, GENESIS_HASH, signerFingerprint, verifySignature } from '../dist/internal/audit.js';
 import { benchGuardConfig } from './engine.mjs';
 import { machine, measureSync, report, round, table } from './lib.mjs';
 
@@ -136,7 +137,7 @@ export function runCliVerify(dir, publicKeyHex, extraEnv = {}) {
  * wall and per CPU-second (best of 2).
  */
 async function parallelVsSequential(log) {
-  const { verifyDecisionLog } = await import('../dist/exporters.js');
+  const { verifyDecisionLog } = await import('../dist/audit.js');
   const key = Buffer.from(log.publicKeyHex, 'hex');
   const out = { sequential: [], parallel: [] };
   for (let i = 0; i < 2; i++) {

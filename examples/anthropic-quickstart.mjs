@@ -1,9 +1,10 @@
 // Anthropic quickstart, in code: wrap the client; the same API, every call guarded.
 // Runs offline against the built-in fake provider: `node examples/anthropic-quickstart.mjs`.
 import Anthropic from '@anthropic-ai/sdk';
-import { AgentGuardBlockedError, generateKeypair, InMemoryDecisionLogStore, parsePolicy, verifyChain } from 'agentguard-spend';
+import { AgentGuardBlockedError, generateKeypair, InMemoryDecisionLogStore, parsePolicy } from 'agentguard-spend';
+import { verifyChain } from 'agentguard-spend/audit';
 import { withAnthropicSpendGuard } from 'agentguard-spend/instrumentations/anthropic';
-import { createFakeProvider } from 'agentguard-spend/fake-provider';
+import { createFakeProvider } from './lib/fake-provider.mjs';
 
 const fake = createFakeProvider(['anthropic']);
 const url = await fake.listen(); // stands in for https://api.anthropic.com

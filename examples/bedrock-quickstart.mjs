@@ -2,9 +2,10 @@
 // Runs offline against the built-in fake provider: `node examples/bedrock-quickstart.mjs`.
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { AgentGuardBlockedError, generateKeypair, InMemoryDecisionLogStore, parsePolicy, verifyChain } from 'agentguard-spend';
+import { AgentGuardBlockedError, generateKeypair, InMemoryDecisionLogStore, parsePolicy } from 'agentguard-spend';
+import { verifyChain } from 'agentguard-spend/audit';
 import { withBedrockSpendGuard } from 'agentguard-spend/instrumentations/bedrock';
-import { createFakeProvider } from 'agentguard-spend/fake-provider';
+import { createFakeProvider } from './lib/fake-provider.mjs';
 
 const fake = createFakeProvider(['bedrock']);
 const url = await fake.listen(); // stands in for https://bedrock-runtime.<region>.amazonaws.com

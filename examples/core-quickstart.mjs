@@ -1,5 +1,6 @@
 // policy → decide → settle → verifyChain, offline (no provider is called).
-import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard, verifyChain } from 'agentguard-spend';
+import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard } from 'agentguard-spend';
+import { verifyChain } from 'agentguard-spend/audit';
 
 const policy = parsePolicy({
   id: 'acme-daily', name: 'Acme daily budget', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1,

@@ -1,15 +1,16 @@
 // OpenAI quickstart, in code: wrap the client; the same API, every call guarded.
 // Runs offline against the built-in fake provider: `node examples/openai-quickstart.mjs`.
 import OpenAI from 'openai';
-import { AgentGuardBlockedError, generateKeypair, InMemoryDecisionLogStore, parsePolicy, verifyChain } from 'agentguard-spend';
+import { AgentGuardBlockedError, generateKeypair, InMemoryDecisionLogStore, parsePolicy } from 'agentguard-spend';
+import { verifyChain } from 'agentguard-spend/audit';
 import { withSpendGuard } from 'agentguard-spend/instrumentations/openai';
-import { createFakeProvider } from 'agentguard-spend/fake-provider';
+import { createFakeProvider } from './lib/fake-provider.mjs';
 
 const fake = createFakeProvider(['openai']);
 const url = await fake.listen(); // stands in for https://api.openai.com
 
 const keys = generateKeypair(); // in production: loadSigningKeysFromFile(...) from `agentguard-spend keygen`
-const log = new InMemoryDecisionLogStore(); // in production: FileDecisionLogStore from 'agentguard-spend/exporters'
+const log = new InMemoryDecisionLogStore(); // in production: FileDecisionLogStore from 'agentguard-spend/stores'
 const policy = parsePolicy({
   id: 'support-bot', name: 'Support bot', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2025-01-01T00:00:00Z',
   caps: [

@@ -6,4 +6,5 @@ export { FakeProvider, sendJson, sleep, type FakeBehaviour, type FakeRequest, ty
 export { bedrockRoutes, createBedrockRoutes, type BedrockFakeKnobs } from './bedrock.js';
 export { OPENAI_FAKE_TEXT, openaiRoutes } from './openai.js';
 export { anthropicMessagesRoute, anthropicRoutes, DEFAULT_ANTHROPIC_USAGE } from './anthropic.js';
+export { createAzureRoutes, DEFAULT_AZURE_DEPLOYMENTS } from './azure.js';
 export { createFakeProvider, type FakeProviderName } from './all.js';

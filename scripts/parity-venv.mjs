@@ -4,9 +4,11 @@
 // cross-runtime parity test. Nothing here ships in the package.
 //
 //   node scripts/parity-venv.mjs          # create or reuse it, print the python path
+//   node scripts/parity-venv.mjs 0.2.1    # the same for an older release the port still has on disk
 //
 // The venv is cached under node_modules/.cache/agentguard-parity-venv (or
-// $AGENTGUARD_PARITY_VENV) and rebuilt when the pinned version changes.
+// $AGENTGUARD_PARITY_VENV) and rebuilt when the pinned version changes; other
+// versions get their own venv next to it (agentguard-parity-venv-<version>).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -15,12 +17,18 @@ import { fileURLToPath } from 'node:url';
 /** The port version the parity test is pinned to. */
 export const PYTHON_PORT_PACKAGE = 'agentguard-spend';
 export const PYTHON_PORT_VERSION = '0.16.0';
+/**
+ * Older releases whose on-disk logs must verify too: 0.2.1 is the last one
+ * before builder codes, writing the original file-store format.
+ */
+export const PYTHON_PORT_OLDER_VERSIONS = ['0.2.1'];
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Where the venv lives. */
-export function parityVenvDir() {
-  return process.env.AGENTGUARD_PARITY_VENV ?? join(root, 'node_modules', '.cache', 'agentguard-parity-venv');
+/** Where the venv of `version` (default: the pinned one) lives. */
+export function parityVenvDir(version = PYTHON_PORT_VERSION) {
+  const base = process.env.AGENTGUARD_PARITY_VENV ?? join(root, 'node_modules', '.cache', 'agentguard-parity-venv');
+  return version === PYTHON_PORT_VERSION ? base : `${base}-${version}`;
 }
 
 function run(cmd, args, timeoutMs) {
@@ -33,16 +41,17 @@ function describe(err) {
 }
 
 /**
- * Creates (or reuses) the venv with the pinned port installed from PyPI.
+ * Creates (or reuses) the venv with the port installed from PyPI: the pinned
+ * version, or `version`.
  * Returns `{ python }` or `{ error }` naming which step failed (no Python 3,
  * venv creation, or the pip install, e.g. when PyPI is unreachable).
  * @returns {{ python: string, reused: boolean } | { error: string }}
  */
-export function ensureParityVenv() {
-  const dir = parityVenvDir();
+export function ensureParityVenv(version = PYTHON_PORT_VERSION) {
+  const dir = parityVenvDir(version);
   const python = join(dir, process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
   const marker = join(dir, 'agentguard-parity.json');
-  const want = `${PYTHON_PORT_PACKAGE}==${PYTHON_PORT_VERSION}`;
+  const want = `${PYTHON_PORT_PACKAGE}==${version}`;
   if (existsSync(python) && existsSync(marker)) {
     try {
       if (JSON.parse(readFileSync(marker, 'utf8')).requirement === want) {
@@ -77,7 +86,7 @@ export function ensureParityVenv() {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const r = ensureParityVenv();
+  const r = ensureParityVenv(process.argv[2] ?? PYTHON_PORT_VERSION);
   if ('error' in r) {
     console.error(r.error);
     process.exit(1);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Recomputes the expected bytes, hashes and signatures of every vector in this
-// folder with the built package (dist/index.js), and compares them with what the
+// folder with the built package (dist/), and compares them with what the
 // files hold (exit 1 on any difference). With --write, rewrites the expectations.
 //
 //   npm run build && node test_vectors/compute_expected_ts.js [--write]
@@ -10,18 +10,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import {
-  bytesToHex,
-  canonicalJson,
-  ChainWriter,
-  computeEntryHash,
-  createSigner,
-  sha256Hex,
-  signEntry,
-  signerFingerprint,
-  signingKeysFromHex,
-  verifyChain,
-} from '../dist/index.js';
+import { signingKeysFromHex } from '../dist/index.js';
+import { verifyChain } from '../dist/audit.js';
+import { bytesToHex, canonicalJson, ChainWriter, computeEntryHash, createSigner, sha256Hex, signEntry, signerFingerprint } from '../dist/internal/audit.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const write = process.argv.includes('--write');

@@ -5,8 +5,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bytesToHex, generateKeypair, signingKeysToHex } from 'agentguard-spend';
-import { createFakeProvider } from 'agentguard-spend/fake-provider';
+import { generateKeypair, signingKeysToHex } from 'agentguard-spend';
+import { createFakeProvider } from './fake-provider.mjs';
 
 /** A policy for tenant acme: gpt-4o calls projected over 3c go to gpt-4o-mini; calls over 50c are blocked. */
 export const POLICY = {
@@ -31,7 +31,7 @@ export async function setup(policy = POLICY) {
     dir,
     fake,
     logDir: join(dir, 'logs'),
-    publicKeyHex: bytesToHex(keys.publicKey),
+    publicKeyHex: signingKeysToHex(keys).publicKeyHex,
     env: {
       AGENTGUARD_POLICY: policyFile,
       AGENTGUARD_SIGNING_KEY_FILE: keyFile,

@@ -4,6 +4,7 @@ import type { ChainHead, DecisionLogEntry } from '../../src/audit/chain.js';
 import { CheckpointWriter, type Checkpoint } from '../../src/audit/checkpoint.js';
 import { isSignerChange } from '../../src/audit/rotation.js';
 import type { Signer } from '../../src/audit/signer.js';
+import { MAX_LOG_LINE_LENGTH } from '../../src/audit/log-line.js';
 import { readLines } from './lines.js';
 import { setAsideTail } from './recovery.js';
 
@@ -58,6 +59,13 @@ export interface CheckpointProblem {
   message: string;
 }
 
+/** A signer_change entry observed, with the checkpoint signer state before it. */
+interface SignerChangeSeen {
+  sequence: number;
+  signer: Signer | null;
+  awaiting: string | null;
+}
+
 /** A checkpoint waiting for the entry it names to be written. */
 interface Due {
   sequence: number;
@@ -98,6 +106,10 @@ export class ChainCheckpointer {
   #lastError: Error | null = null;
   #written = 0;
   #observed = 0;
+  /** The key the checkpoint writer signs with now. */
+  #signer: Signer | null = null;
+  /** Signer changes observed (the key and state before each), so a dropped one can be undone. */
+  #changes: SignerChangeSeen[] = [];
 
   private constructor(
     path: string | null,
@@ -168,10 +180,12 @@ export class ChainCheckpointer {
     if (!this.#writer) {
       if (this.#head && !this.#chainId) return; // chain id unknown: warned on open
       this.#writer = new CheckpointWriter({ signer, every: this.#every, clock: this.#clock, head: this.#head, ...(this.#chainId ? { chainId: this.#chainId } : {}) });
+      this.#signer = signer;
       return;
     }
     if (this.#awaiting === signer.fingerprint) {
       this.#writer.setSigner(signer);
+      this.#signer = signer;
       this.#awaiting = null;
     }
   }
@@ -185,12 +199,37 @@ export class ChainCheckpointer {
     this.#guard(() => {
       this.#queue(this.#writer!.observe(entry));
       if (isSignerChange(entry.decision)) {
+        this.#changes.push({ sequence: entry.sequence, signer: this.#signer, awaiting: this.#awaiting });
         const next = (entry.decision as { newSignerFingerprint?: unknown }).newSignerFingerprint;
         const signer = typeof next === 'string' ? this.#signers.get(next) : undefined;
-        if (signer) this.#writer!.setSigner(signer);
-        else this.#awaiting = typeof next === 'string' ? next : null;
+        if (signer) {
+          this.#writer!.setSigner(signer);
+          this.#signer = signer;
+        } else this.#awaiting = typeof next === 'string' ? next : null;
       }
     });
+  }
+
+  /**
+   * Forgets entries observed after `head` (the writer dropped them unwritten):
+   * checkpoints naming them are discarded and the next entry observed must
+   * follow `head`.
+   */
+  rewind(head: ChainHead | null): void {
+    const last = head?.sequence ?? -1;
+    this.#due = this.#due.filter((d) => d.sequence <= last);
+    this.#head = head;
+    if (!head) this.#chainId = null;
+    // A dropped signer_change: the key before it signs again.
+    let change: SignerChangeSeen | undefined;
+    while ((change = this.#changes.at(-1)) && change.sequence > last) {
+      this.#changes.pop();
+      this.#signer = change.signer;
+      this.#awaiting = change.awaiting;
+    }
+    if (this.#writer && this.#signer) {
+      this.#writer = new CheckpointWriter({ signer: this.#signer, every: this.#every, clock: this.#clock, head, ...(this.#chainId ? { chainId: this.#chainId } : {}) });
+    }
   }
 
   /**
@@ -316,7 +355,8 @@ export class ChainCheckpointer {
 
 /** The `entryHash` of the first line of a chain's first file, or null when it is not an entry. */
 export async function readGenesisHash(file: string): Promise<string | null> {
-  for await (const l of readLines(file)) {
+  // Bounded: a first line longer than any entry is not one, and is not read into memory.
+  for await (const l of readLines(file, undefined, { maxLineBytes: MAX_LOG_LINE_LENGTH })) {
     if (!l.terminated) return null;
     try {
       const e = JSON.parse(l.bytes.toString('utf8')) as { sequence?: unknown; entryHash?: unknown };
@@ -345,7 +385,12 @@ export interface CheckpointRecord {
 export async function readCheckpointFile(path: string): Promise<{ records: CheckpointRecord[]; torn: number }> {
   const records: CheckpointRecord[] = [];
   let torn = 0;
-  for await (const l of readLines(path)) {
+  for await (const l of readLines(path, undefined, { maxLineBytes: MAX_LOG_LINE_LENGTH })) {
+    if (l.tooLong) {
+      // Not read into memory; the verifier reports it as a bad checkpoint.
+      records.push({ checkpoint: `(a line longer than ${MAX_LOG_LINE_LENGTH} bytes)`, file: path, line: l.line });
+      continue;
+    }
     if (!l.terminated) {
       torn++;
       continue;

@@ -3,6 +3,7 @@ import { DURABILITIES, type DecisionLogStore, type Durability } from '../../src/
 import type { Signer } from '../../src/audit/signer.js';
 import { BatchDecisionLogProcessor, type BatchProcessorOptions } from '../common/batch-processor.js';
 import { ChainFileWriter, type ChainFileOptions } from './chain-file.js';
+import { ChainLockedError } from './lock.js';
 import { FileDecisionLogExporter } from './file-exporter.js';
 import type { ChainRecovery } from './recovery.js';
 
@@ -30,10 +31,17 @@ export interface FileDecisionLogStoreOptions extends Omit<ChainFileOptions, 'fsy
  */
 export class FileDecisionLogStore implements DecisionLogStore {
   readonly durability: Durability;
-  readonly #opening: Promise<void>;
+  readonly #options: FileDecisionLogStoreOptions;
+  #opening: Promise<void>;
   #writer: ChainFileWriter | null = null;
   #processor: BatchDecisionLogProcessor | null = null;
   #openError: Error | null = null;
+  /** A batch write failure whose kept entries were written since. */
+  #recovered: Error | null = null;
+  /** A background retry of a failed batch write. */
+  #retryFlush: Promise<void> | null = null;
+  /** Appends waiting for their write (write and fsync modes). */
+  readonly #waiting = new Set<{ sequence: number; reject: (err: Error) => void }>();
   /** Signers attached before the chain was open, in order. */
   #signers: Signer[] = [];
 
@@ -43,10 +51,28 @@ export class FileDecisionLogStore implements DecisionLogStore {
       throw new TypeError(`durability: expected one of ${DURABILITIES.join(', ')}, got ${JSON.stringify(durability)}`);
     }
     this.durability = durability;
-    this.#opening = ChainFileWriter.open({ ...options, fsync: durability === 'fsync' }).then(
-      (writer) => {
+    this.#options = options;
+    this.#opening = this.#openChain();
+  }
+
+  #openChain(): Promise<void> {
+    const options = this.#options;
+    const durability = this.durability;
+    this.#openError = null;
+    // A failed append fails its call (write, fsync): its entry must never reach the file later.
+    // In batch mode the call already went ahead: its entry is kept and written by the next flush.
+    const onWriteFailure = durability === 'batch' ? 'keep' : 'drop';
+    return ChainFileWriter.open({ ...options, fsync: durability === 'fsync', onWriteFailure }).then(
+      async (writer) => {
+        try {
+          for (const s of this.#signers) writer.attachSigner(s);
+        } catch (err) {
+          // A key the chain is not signed by: refuse the chain, and let it go.
+          await writer.close().catch(() => undefined);
+          this.#openError = err as Error;
+          return;
+        }
         this.#writer = writer;
-        for (const s of this.#signers) writer.attachSigner(s);
         this.#signers = [];
         if (durability === 'batch') this.#processor = new BatchDecisionLogProcessor(FileDecisionLogExporter.fromWriter(writer), options.batch);
       },
@@ -56,6 +82,12 @@ export class FileDecisionLogStore implements DecisionLogStore {
     );
   }
 
+  /** After a failure to take the chain's lock, tries again (the holder may be gone now). */
+  #retryOpen(): Promise<void> {
+    if (this.#openError instanceof ChainLockedError && !this.#writer) this.#opening = this.#openChain();
+    return this.#opening;
+  }
+
   /** Opens a store and waits until its chain is open (resumed, torn tail set aside). */
   static async open(options: FileDecisionLogStoreOptions): Promise<FileDecisionLogStore> {
     const store = new FileDecisionLogStore(options);
@@ -63,9 +95,14 @@ export class FileDecisionLogStore implements DecisionLogStore {
     return store;
   }
 
-  /** Resolves when the chain is open; rejects with the reason it could not be. */
+  /**
+   * Resolves when the chain is open; rejects with the reason it could not be.
+   * When the chain's lock was held by a live owner ({@link ChainLockedError}),
+   * each later call (`ready`, `head`, `append`) tries to take it again, so the
+   * store starts working once the holder is gone.
+   */
   async ready(): Promise<void> {
-    await this.#opening;
+    await this.#retryOpen();
     if (this.#openError) throw this.#openError;
   }
 
@@ -109,11 +146,13 @@ export class FileDecisionLogStore implements DecisionLogStore {
    * Appends the next entry. Synchronous calls keep their order. Resolves when
    * the entry is as durable as {@link durability} promises; rejects (so the
    * guard fails the call) when the log cannot be written, in batch mode also
-   * when the last background write failed.
+   * while the last background write has failed. A rejected entry is never
+   * written later, and the chain's head returns to the last entry written, so
+   * appends continue from there as soon as the disk takes writes again.
    */
   append(entry: DecisionLogEntry): Promise<void> {
     if (this.#writer) return this.#append(entry);
-    return this.#opening.then(() => {
+    return this.#retryOpen().then(() => {
       if (this.#openError) throw this.#openError;
       return this.#append(entry);
     });
@@ -121,24 +160,83 @@ export class FileDecisionLogStore implements DecisionLogStore {
 
   #append(entry: DecisionLogEntry): Promise<void> {
     if (this.#processor) {
-      const error = this.#processor.lastError;
-      const queued = this.#processor.onEntry(entry);
-      if (error) return Promise.reject(new Error(`decision log write failed: ${error.message}`));
-      return queued;
+      const error = this.#batchError();
+      if (error) {
+        // Not queued: the call fails, so its entry must never be written. Retry
+        // the kept entries in the background, so appends resume once the disk can take them.
+        if (!this.#retryFlush) {
+          this.#retryFlush = this.#flushBatch()
+            .catch(() => undefined)
+            .finally(() => {
+              this.#retryFlush = null;
+            });
+        }
+        return Promise.reject(Object.assign(new Error(`decision log write failed: ${error.message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code }));
+      }
+      return this.#processor.onEntry(entry);
     }
+    const writer = this.#writer!;
     try {
-      this.#writer!.enqueue(entry);
+      writer.enqueue(entry);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#writer!.flush();
+    return new Promise<void>((resolve, reject) => {
+      const waiting = { sequence: entry.sequence, reject };
+      this.#waiting.add(waiting);
+      writer.flush().then(
+        () => {
+          this.#waiting.delete(waiting);
+          resolve();
+        },
+        (err: Error) => this.#failDropped(writer, err),
+      );
+    });
+  }
+
+  /**
+   * Rejects the appends whose entries a failed write dropped, latest first: a
+   * caller that takes back its entry when its append fails (`SpendGuard`
+   * rewinds its chain one entry at a time) then ends on the last entry the
+   * file holds, and its next entry links to it.
+   */
+  #failDropped(writer: ChainFileWriter, err: Error): void {
+    const last = writer.writtenHead?.sequence ?? -1;
+    const dropped = [...this.#waiting].filter((w) => w.sequence > last).sort((a, b) => b.sequence - a.sequence);
+    for (const w of dropped) {
+      this.#waiting.delete(w);
+      const failure = new Error(`decision log write failed, entry ${w.sequence} not written: ${err.message}`, { cause: err });
+      w.reject(Object.assign(failure, { code: (err as NodeJS.ErrnoException).code }));
+    }
   }
 
   /** Waits until every appended entry is written (batch mode: exported). */
   async flush(): Promise<void> {
     await this.ready();
-    if (this.#processor) await this.#processor.forceFlush();
+    if (this.#processor) await this.#flushBatch();
     else await this.#writer!.flush();
+  }
+
+  /** The last failed batch write, until the entries it kept are written. */
+  #batchError(): Error | null {
+    const error = this.#processor!.lastError;
+    return error && error !== this.#recovered ? error : null;
+  }
+
+  /**
+   * Exports the queue; after a failed write, also writes the entries the file
+   * writer kept, and once they are written the failure is over.
+   */
+  async #flushBatch(): Promise<void> {
+    const processor = this.#processor!;
+    try {
+      await processor.forceFlush();
+    } catch (err) {
+      const failed = processor.lastError;
+      if (!failed) throw err;
+      await this.#writer!.flush();
+      this.#recovered = failed;
+    }
   }
 
   /**

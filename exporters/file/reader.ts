@@ -1,6 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DecisionLogEntry } from '../../src/audit/chain.js';
+import type { LogLineError, LogLineErrorCode } from '../../src/audit/errors.js';
+import { MAX_LOG_LINE_LENGTH, parseLogLine } from '../../src/audit/log-line.js';
 import { readLines } from './lines.js';
 import { CHECKPOINT_FILE_SUFFIX } from './checkpoints.js';
 import { parseChainFileName } from './naming.js';
@@ -21,8 +23,11 @@ export interface ChainSource {
 /** One record read back from a chain's files. */
 export type LogRecord =
   | { kind: 'entry'; entry: DecisionLogEntry; file: string; line: number }
-  /** A complete line that is not a JSON object. */
-  | { kind: 'invalid'; error: string; file: string; line: number }
+  /**
+   * A line that is not a well-formed entry (see `parseLogLine`): `code` says
+   * why, `error` in words; `sequence` is the line's own, when it states one.
+   */
+  | { kind: 'invalid'; code: LogLineErrorCode; error: string; file: string; line: number; sequence?: number }
   /** A last line without its newline: a write torn by a crash, not yet set aside. */
   | { kind: 'torn'; file: string; line: number; offset: number; bytes: number };
 
@@ -81,35 +86,52 @@ export async function listChains(path: string): Promise<ChainSource[]> {
 
 /**
  * Streams a chain's records in order across its rotated files, line by line,
- * in flat memory. `onBytes` is told how many bytes were read, for progress.
+ * in flat memory and linear time. Every line goes through the one strict
+ * reader, `parseLogLine` (duplicate keys, unsigned fields, non-canonical
+ * numbers are `invalid`); a line longer than {@link MAX_LOG_LINE_LENGTH} is
+ * `invalid` as soon as it crosses the limit, without being held in memory.
+ * `onBytes` is told how many bytes were read, for progress.
  */
 export async function* readChain(chain: ChainSource, onBytes?: (n: number) => void): AsyncGenerator<LogRecord> {
   for (const { path } of chain.files) {
-    for await (const l of readLines(path, onBytes)) {
+    for await (const l of readLines(path, onBytes, { maxLineBytes: MAX_LOG_LINE_LENGTH })) {
+      if (l.tooLong) {
+        // A torn write is a prefix of a line the writer made, and no line it makes is this long.
+        yield { kind: 'invalid', code: 'line_too_long', error: `line longer than ${MAX_LOG_LINE_LENGTH} bytes (skipped unread)`, file: path, line: l.line };
+        continue;
+      }
       if (!l.terminated) {
         yield { kind: 'torn', file: path, line: l.line, offset: l.offset, bytes: l.bytes.length };
         continue;
       }
-      let value: unknown;
       try {
-        value = JSON.parse(l.bytes.toString('utf8'));
+        yield { kind: 'entry', entry: parseLogLine(l.bytes), file: path, line: l.line };
       } catch (err) {
-        yield { kind: 'invalid', error: `not JSON (${(err as Error).message})`, file: path, line: l.line };
-        continue;
+        const e = err as LogLineError;
+        const sequence = statedSequence(l.bytes);
+        yield {
+          kind: 'invalid',
+          code: e.code,
+          error: e.message.replace(/^log line: /, ''),
+          file: path,
+          line: l.line,
+          ...(sequence !== undefined ? { sequence } : {}),
+        };
       }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        yield { kind: 'invalid', error: 'not a JSON object', file: path, line: l.line };
-        continue;
-      }
-      yield { kind: 'entry', entry: value as DecisionLogEntry, file: path, line: l.line };
     }
   }
+}
+
+/** The `"sequence":N` a line that is not a valid entry states, for messages (the first one, if several). */
+function statedSequence(bytes: Buffer): number | undefined {
+  const m = /"sequence"\s*:\s*(\d{1,15})\b/.exec(bytes.subarray(0, 4096).toString('latin1'));
+  return m ? Number(m[1]) : undefined;
 }
 
 /**
  * The entries of one chain in order, for `ChainVerifier` (or `verifyChain`
  * after collecting them). A torn last line is skipped; a line that is not a
- * JSON object throws an error naming its file and line.
+ * well-formed entry throws an error naming its file, line and why.
  */
 export async function* chainEntries(chain: ChainSource): AsyncGenerator<DecisionLogEntry> {
   for await (const r of readChain(chain)) {

@@ -1,6 +1,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { computeEntryHash, type ChainHead, type DecisionLogEntry } from '../../src/audit/chain.js';
+import { isSignerChange } from '../../src/audit/rotation.js';
 import { parseChainFileName } from './naming.js';
 
 /** Something the log found and dealt with that an operator should know about. */
@@ -25,6 +26,12 @@ export interface ChainRecovery {
   head: ChainHead | null;
   /** Existing files of the chain, in part order. */
   files: string[];
+  /**
+   * Fingerprint of the key that must sign the next entry: the head entry's
+   * signer, or the key a `signer_change` head hands over to; null for a chain
+   * with no intact entry.
+   */
+  signer: string | null;
   /** Highest part number in use (0 when the chain has no file yet). */
   lastPart: number;
   /** Torn tails set aside while opening. */
@@ -159,11 +166,21 @@ export async function recoverChain(dir: string, chainId: string): Promise<ChainR
   const files = await chainFiles(dir, chainId);
   const warnings: DecisionLogWarning[] = [];
   let head: ChainHead | null = null;
+  let signer: string | null = null;
   for (let i = files.length - 1; i >= 0 && !head; i--) {
     const file = files[i]!.path;
     const { intactEnd, last, size } = await scanTail(file);
     if (intactEnd < size) warnings.push(await setAsideTail(file, intactEnd));
-    if (last) head = { sequence: last.sequence, entryHash: last.entryHash };
+    if (last) {
+      head = { sequence: last.sequence, entryHash: last.entryHash };
+      signer = nextSigner(last);
+    }
   }
-  return { head, files: files.map((f) => f.path), lastPart: files.at(-1)?.part ?? 0, warnings };
+  return { head, signer, files: files.map((f) => f.path), lastPart: files.at(-1)?.part ?? 0, warnings };
+}
+
+/** The key that signs the entry after `last`. */
+function nextSigner(last: DecisionLogEntry): string {
+  const next = (last.decision as { newSignerFingerprint?: unknown }).newSignerFingerprint;
+  return isSignerChange(last.decision) && typeof next === 'string' ? next : last.signerFingerprint;
 }

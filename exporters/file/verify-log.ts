@@ -1,4 +1,5 @@
 import type { DecisionLogEntry } from '../../src/audit/chain.js';
+import type { LogLineErrorCode } from '../../src/audit/errors.js';
 import type { Checkpoint } from '../../src/audit/checkpoint.js';
 import type { ChainVerificationFailure, VerifyFailureReason } from '../../src/audit/verify.js';
 import { PipelinedChainVerifier } from '../../src/audit/verify.js';
@@ -12,14 +13,17 @@ import {
   type CheckpointRecord,
   type OrphanCheckpoints,
 } from './checkpoints.js';
-import { listChains, readChain, type ChainSource } from './reader.js';
+import { listChains, readChain, type ChainSource, type LogRecord } from './reader.js';
 
 /** Verification of one chain on disk. */
 export interface ChainFileVerification {
   chainId: string;
   files: string[];
   bytes: number;
-  /** True when every entry verified (a torn last line alone does not fail a chain). */
+  /**
+   * True when every entry verified and there is at least one (a torn last
+   * line alone does not fail a chain, but files holding no entry do: `no_entries`).
+   */
   ok: boolean;
   /** Entries verified intact (up to the first bad one). */
   entries: number;
@@ -127,6 +131,8 @@ export interface ChainSourceVerifyOptions {
   pool?: CheckpointPool;
   /** See {@link VerifyLogOptions.parallelSignatures} (default false here). */
   parallelSignatures?: boolean;
+  /** The chain's records from another source than its files (e.g. OTLP log records), in sequence order. */
+  records?: AsyncIterable<LogRecord>;
 }
 
 /** Verifies one chain found by `listChains`. */
@@ -182,7 +188,7 @@ export async function verifyChainSource(
       ? { sequence: earliest.sequence, reason: earliest.reason, message: earliest.message, file: earliest.where.file, line: earliest.where.line }
       : { sequence: verifier?.count ?? 0, reason, message, file, line };
   };
-  for await (const r of readChain(chain, onBytes)) {
+  for await (const r of options.records ?? readChain(chain, onBytes)) {
     if (torn) {
       await fail('malformed_entry', `torn line at ${torn.file}:${torn.line} is followed by more lines`, torn.file, torn.line);
       torn = undefined;
@@ -193,7 +199,8 @@ export async function verifyChainSource(
       continue;
     }
     if (r.kind === 'invalid') {
-      await fail('malformed_entry', r.error, r.file, r.line);
+      const stated = r.sequence !== undefined ? ` (the line states sequence ${r.sequence})` : '';
+      await fail(reasonOf(r.code), `${r.error}${stated}`, r.file, r.line);
       break;
     }
     verifier ??= start(r.entry);
@@ -227,10 +234,27 @@ export async function verifyChainSource(
       result.signers = end.signers;
     }
   }
+  if (result.ok && verifier.count === 0) {
+    // Nothing here was signed: "ok, 0 entries" would vouch for files an auditor cannot trust.
+    result.ok = false;
+    const what = chain.bytes === 0 ? 'empty' : torn ? `only a torn line (${torn.bytes} bytes, no newline)` : 'no entry';
+    result.failure = {
+      sequence: 0,
+      reason: 'no_entries',
+      message: `no valid entry in ${chain.files.length} file${chain.files.length === 1 ? '' : 's'} (${chain.bytes} bytes): ${what}`,
+      file: chain.files[0]?.path ?? '',
+      line: chain.bytes === 0 ? 0 : 1,
+    };
+  }
   result.entries = verifier.count;
   if (records.length > 0 || cpFiles.length > 0) result.checkpoints = { files: cpFiles, found: options.checkpoints?.found ?? [], count: records.length, tornLines: options.checkpoints?.tornLines ?? 0 };
   if (torn) result.tornTail = torn;
   return result;
+}
+
+/** The verification reason for a line the reader rejected: what it carries beyond the signed entry has its own name. */
+function reasonOf(code: LogLineErrorCode): VerifyFailureReason {
+  return code === 'duplicate_key' || code === 'unknown_field' || code === 'non_canonical' ? code : 'malformed_entry';
 }
 
 /** Forgets checkpointed positions at or after `sequence` (past a bad entry found late, nothing counts). */

@@ -2,7 +2,8 @@ import { isProxy } from 'node:util/types';
 import { AgentGuardError } from '../../src/audit/errors.js';
 import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
-import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
+import { serverOfUrl, type ServerAddress } from '../common/server-address.js';
+import type { ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { takeOverrideHeaders } from '../common/scope-context.js';
 import type { LanguageModelCall, LanguageModelCallOptions, LanguageModelLike } from './model-call.js';
 import { AiSdkStreamReader, generateResultUsage } from './usage.js';
@@ -10,10 +11,9 @@ import { AiSdkStreamReader, generateResultUsage } from './usage.js';
 /** `gen_ai.operation.name` of a language-model call. */
 export const AI_SDK_OPERATION = 'chat';
 /**
- * Output bound reserved, and written into the call, when a call sets no
- * `maxOutputTokens`: the provider then cannot produce more than the engine
- * reserved. (The AI SDK's Anthropic provider would otherwise ask for the
- * model's whole output limit; OpenAI's would send no bound at all.)
+ * Output bound a call that sets no `maxOutputTokens` is priced at (described
+ * with `outputBoundSent: false`). Nothing is written for it: a policy's
+ * `defaultMaxOutputTokens`, when one applies, is the bound written into the call.
  */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 16_384;
 /** Input tokens counted per file part (image, PDF...): its bytes would overstate it a hundredfold. */
@@ -101,11 +101,34 @@ export function anthropicThinkingBudget(options: LanguageModelCallOptions): numb
   return typeof budget === 'number' && Number.isSafeInteger(budget) && budget > 0 ? budget : ANTHROPIC_DEFAULT_THINKING_BUDGET;
 }
 
-/** The output bound the provider will be asked for: `maxOutputTokens` (or the default), plus an Anthropic thinking budget. */
-export function outputBound(call: LanguageModelCall): number {
+/** Whether the call sets its own `maxOutputTokens`. */
+export function outputBoundSent(call: LanguageModelCall): boolean {
   const given = call.options.maxOutputTokens;
-  const base = typeof given === 'number' && Number.isSafeInteger(given) && given >= 0 ? given : DEFAULT_MAX_OUTPUT_TOKENS;
+  return typeof given === 'number' && Number.isSafeInteger(given) && given >= 0;
+}
+
+/** The output bound the call is priced at: `maxOutputTokens` (or the default), plus an Anthropic thinking budget. */
+export function outputBound(call: LanguageModelCall): number {
+  const base = outputBoundSent(call) ? (call.options.maxOutputTokens as number) : DEFAULT_MAX_OUTPUT_TOKENS;
   return base + (providerOf(call.model.provider) === 'anthropic' ? anthropicThinkingBudget(call.options) : 0);
+}
+
+/**
+ * `server.address`/`server.port` of a provider model instance: the official
+ * providers keep a `config.url({ path, modelId })` (OpenAI), a `config.baseURL`
+ * (Anthropic) or a `config.baseUrl()` (Bedrock). Undefined when none is there.
+ */
+export function serverOfModel(model: unknown): ServerAddress | undefined {
+  const config = (model as { config?: { url?: unknown; baseURL?: unknown; baseUrl?: unknown } } | undefined)?.config;
+  if (!config || typeof config !== 'object') return undefined;
+  try {
+    if (typeof config.url === 'function') return serverOfUrl((config.url as (o: object) => unknown)({ path: '/', modelId: (model as { modelId?: unknown }).modelId }));
+    if (typeof config.baseURL === 'string') return serverOfUrl(config.baseURL);
+    if (typeof config.baseUrl === 'function') return serverOfUrl((config.baseUrl as () => unknown)());
+  } catch {
+    // A provider whose URL needs settings we do not have: no attribute.
+  }
+  return undefined;
 }
 
 /**
@@ -135,8 +158,10 @@ export const aiSdkAdapter: ProviderAdapter<LanguageModelCall, unknown, unknown> 
       model: call.model.modelId,
       estimatedInputTokens: estimateInputTokens(call.options),
       maxOutputTokens: outputBound(call),
+      outputBoundSent: outputBoundSent(call),
       stream: call.stream,
       overrides,
+      server: serverOfModel(call.model),
     };
     return description;
   },
@@ -194,15 +219,4 @@ export function siblingModel(model: LanguageModelLike, modelId: string): Languag
     props.config = { value: { ...config, requestModelId: undefined }, enumerable: true, configurable: true, writable: true };
   }
   return Object.create(model, props) as LanguageModelLike;
-}
-
-/**
- * What the decision asks of the call: its model, and the output bound to
- * write — the clamped one, or, for a call that set no `maxOutputTokens`, the
- * bound the engine reserved (never in shadow mode, which changes nothing).
- */
-export function preparedCallOf(call: LanguageModelCall, decided: { model: string; clampedMaxOutputTokens: number | undefined; reservedMaxOutputTokens: number; shadow: boolean }): PreparedCall {
-  const unbounded = typeof call.options.maxOutputTokens !== 'number';
-  const maxOutputTokens = decided.clampedMaxOutputTokens ?? (unbounded && !decided.shadow ? decided.reservedMaxOutputTokens : undefined);
-  return { model: decided.model, maxOutputTokens };
 }

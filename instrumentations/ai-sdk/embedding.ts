@@ -4,7 +4,7 @@ import { openGuardedCall, type CallDescription, type GuardBinding } from '../com
 import type { ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { StreamedOutput } from '../common/unreported-usage.js';
 import { takeOverrideHeaders } from '../common/scope-context.js';
-import { providerOf, siblingModel } from './adapter.js';
+import { providerOf, serverOfModel, siblingModel } from './adapter.js';
 import { aiSdkOnce, providerHttpOnce } from './guarded-model-call.js';
 
 /** An embedding model as the AI SDK's providers implement it (`EmbeddingModelV2`/`V3`/`V4`). */
@@ -49,8 +49,11 @@ export const aiSdkEmbeddingAdapter: ProviderAdapter<EmbedCall, unknown, never> =
       model: call.model.modelId,
       estimatedInputTokens: Math.ceil(bytes / BYTES_PER_TOKEN),
       maxOutputTokens: 0,
+      // Nothing to bound: an embedding produces no output tokens.
+      outputBoundSent: true,
       stream: false,
       overrides: takeOverrideHeaders(call.options.headers).overrides,
+      server: serverOfModel(call.model),
     };
   },
   prepare(call, decided) {

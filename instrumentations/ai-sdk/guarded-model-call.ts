@@ -1,7 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { decideOnce } from '../common/decide-once.js';
 import { openGuardedCall, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
-import { aiSdkAdapter, preparedCallOf } from './adapter.js';
+import { aiSdkAdapter } from './adapter.js';
 import type { LanguageModelCall, LanguageModelCallOptions, LanguageModelLike, StreamResultLike } from './model-call.js';
 import type { AiSdkStreamReader } from './usage.js';
 
@@ -39,12 +39,7 @@ export async function runGuardedModelCall(binding: GuardBinding, call: LanguageM
   try {
     prepared = aiSdkAdapter.prepare(
       call,
-      preparedCallOf(call, {
-        model: guarded.model,
-        clampedMaxOutputTokens: guarded.clampedMaxOutputTokens,
-        reservedMaxOutputTokens: guarded.result.maxOutputTokens,
-        shadow: guarded.result.action === 'shadow',
-      }),
+      guarded.prepared,
     );
     result = await context.with(providerHttpOnce.markDecided(aiSdkOnce.markDecided(guarded.context)), () => send.call(prepared.model, prepared.options));
   } catch (error) {
@@ -54,6 +49,7 @@ export async function runGuardedModelCall(binding: GuardBinding, call: LanguageM
   }
   if (call.stream) return observeStreamResult(result, guarded);
   const usage = aiSdkAdapter.responseUsage(result);
+  guarded.recordResponse(usage);
   if (usage.final) await guarded.settle(usage.final, usage.model);
   else await guarded.releaseUnreported(usage.reported, 'the result reported no usage');
   return result;
@@ -77,7 +73,10 @@ function observeStreamResult(result: unknown, guarded: GuardedCall): unknown {
  */
 export function observePartsStream(source: ReadableStream<unknown>, guarded: GuardedCall, reader: AiSdkStreamReader): ReadableStream<unknown> {
   let upstream: ReadableStreamDefaultReader<unknown> | undefined;
-  const finish = (outcome: { error?: unknown; abandoned?: boolean }) => guarded.finishStream(outcome, reader.usage, reader.output);
+  const finish = (outcome: { error?: unknown; abandoned?: boolean }) => {
+    guarded.recordResponse(reader.usage);
+    return guarded.finishStream(outcome, reader.usage, reader.output);
+  };
   return new ReadableStream<unknown>(
     {
       async pull(controller) {

@@ -1,12 +1,16 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
-import { guardMessagesCreate, type MessagesCreate } from './adapter.js';
+import { instrumentationScope } from '../common/scope-name.js';
+import { PROVIDER } from './adapter.js';
+import { guardCreate, type MessagesCreate } from './guard.js';
 
 /** `@anthropic-ai/sdk` versions this instrumentation is tested against (see test/instrumentations/anthropic/matrix.json). */
 export const ANTHROPIC_SUPPORTED_VERSIONS = '>=0.50.1 <2';
-export const ANTHROPIC_INSTRUMENTATION_NAME = 'agentguard-spend/instrumentation-anthropic';
-export const ANTHROPIC_INSTRUMENTATION_VERSION = '0.1.0';
+/** The instrumentation scope of the Anthropic instrumentation and wrapper. */
+export const ANTHROPIC_SCOPE = instrumentationScope(PROVIDER);
+
+export { guardCreate, type MessagesCreate } from './guard.js';
 
 interface MessagesClass {
   prototype: { create: MessagesCreate };
@@ -18,7 +22,7 @@ interface MessagesClass {
  * CommonJS exports (a function with `default`/`Anthropic` properties) and on an
  * ESM namespace (`default` is the client class).
  */
-export function anthropicMessagesClasses(moduleExports: unknown): MessagesClass[] {
+function anthropicMessagesClasses(moduleExports: unknown): MessagesClass[] {
   const ns = moduleExports as { Anthropic?: unknown; default?: unknown } | undefined;
   const candidates = [ns?.Anthropic, ns?.default, (ns?.default as { Anthropic?: unknown } | undefined)?.Anthropic];
   const client = candidates.find((c) => typeof c === 'function' && typeof (c as { Messages?: unknown }).Messages === 'function') as
@@ -44,7 +48,7 @@ export function anthropicMessagesClasses(moduleExports: unknown): MessagesClass[
  */
 export class AnthropicSpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
   constructor(config: SpendGuardInstrumentationConfig = {}) {
-    super(ANTHROPIC_INSTRUMENTATION_NAME, ANTHROPIC_INSTRUMENTATION_VERSION, config);
+    super(ANTHROPIC_SCOPE.name, ANTHROPIC_SCOPE.version, config);
   }
 
   protected init() {
@@ -70,7 +74,7 @@ export class AnthropicSpendGuardInstrumentation extends InstrumentationBase<Spen
     }
     for (const cls of classes) {
       installCoexistingWrapper(cls.prototype, 'create', WRAPPER_STATE, this as AnthropicSpendGuardInstrumentation, (original, state) =>
-        guardMessagesCreate(original, () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer)),
+        guardCreate(original, () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer)),
       );
     }
   }

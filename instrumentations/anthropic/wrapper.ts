@@ -1,7 +1,6 @@
 import { bindingFromWrapperOptions, type SpendGuardWrapperOptions } from '../common/binding.js';
 import type { GuardBinding } from '../common/guarded-call.js';
-import { guardMessagesCreate, type MessagesCreate } from './adapter.js';
-import { ANTHROPIC_INSTRUMENTATION_NAME } from './instrumentation.js';
+import { ANTHROPIC_SCOPE, guardCreate, type MessagesCreate } from './instrumentation.js';
 
 /**
  * Returns `client` with every `messages.create` (plain and `stream: true`),
@@ -18,7 +17,7 @@ import { ANTHROPIC_INSTRUMENTATION_NAME } from './instrumentation.js';
  */
 export function withAnthropicSpendGuard<T extends object>(client: T, options: SpendGuardWrapperOptions): T {
   if (!client || typeof client !== 'object') throw new TypeError('withAnthropicSpendGuard: expected an Anthropic client');
-  return guardClient(client, bindingFromWrapperOptions(options, ANTHROPIC_INSTRUMENTATION_NAME));
+  return guardClient(client, bindingFromWrapperOptions(options, ANTHROPIC_SCOPE));
 }
 
 const GUARDED_RESOURCES = new Set<PropertyKey>(['messages', 'beta']);
@@ -73,7 +72,7 @@ function guardResourceObject(resource: object, binding: GuardBinding, guardedCli
       if (prop === '_client') return guardedClient();
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (prop === 'create' && typeof value === 'function' && isMessagesResource(target)) {
-        if (!create || create.original !== value) create = { original: value as MessagesCreate, guarded: guardMessagesCreate(value as MessagesCreate, () => binding) };
+        if (!create || create.original !== value) create = { original: value as MessagesCreate, guarded: guardCreate(value as MessagesCreate, () => binding) };
         return create.guarded;
       }
       if (prop === 'messages' && value && typeof value === 'object') {

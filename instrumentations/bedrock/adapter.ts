@@ -1,21 +1,19 @@
 /**
- * The Bedrock adapter shared by {@link BedrockSpendGuardInstrumentation} and
- * {@link withBedrockSpendGuard}: it guards `BedrockRuntimeClient.send` for the four
- * inference commands and passes every other command through untouched.
+ * The Bedrock Runtime provider adapter: a `send(command, options)` call →
+ * {@link CallDescription} (the four inference commands; every other command
+ * is not guarded), the command to send, and usage from the output and its
+ * event stream.
  *
- * A guarded call: describe the command (model, output bound, input estimate) → decide
- * (a block throws before anything is sent) → send a NEW command of the same class whose
- * input is a shallow copy of the caller's (with `modelId` rewritten on downgrade; the
- * caller's command object is never mutated) → settle from the reported usage: at once
- * for Converse/InvokeModel, when the event stream ends for ConverseStream and
- * InvokeModelWithResponseStream (wrapped lazily, never read ahead).
+ * The command sent is a NEW command of the caller's class whose input is a
+ * shallow copy of the caller's (model rewritten on downgrade, the output bound
+ * the decision set), carrying a copy of the caller's command-level middleware
+ * and a middleware that captures the response headers (Bedrock's metering);
+ * the caller's command object is never mutated.
  */
-import { context } from '@opentelemetry/api';
-import { decideOnce } from '../common/decide-once.js';
-import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
-import { ClampNotAppliedError, openGuardedCall, type CallDescription, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
+import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
+import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
-import { observeAsyncIterator } from '../common/stream-settlement.js';
+import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
 import {
   defaultMaxOutputTokens,
   estimateInputTokens,
@@ -44,6 +42,18 @@ export interface BedrockSendOptions {
   [key: string]: unknown;
 }
 
+/** What `send` receives: a command object (`new XCommand(input)`) and its options. */
+export interface BedrockRequest {
+  command: unknown;
+  options?: BedrockSendOptions | undefined;
+}
+
+/** A complete output, with the request that was sent (its captured response headers carry Bedrock's metering). */
+export interface BedrockResponse {
+  output: unknown;
+  sent: BedrockRequest;
+}
+
 /** A command object as the SDK builds it (`new XCommand(input)`). */
 interface CommandLike {
   input?: unknown;
@@ -52,7 +62,13 @@ interface CommandLike {
   constructor: unknown;
 }
 
-type SendFn = (this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown) => unknown;
+/** The Bedrock adapter (stateless). */
+export const bedrockAdapter: ProviderAdapter<BedrockRequest, BedrockResponse, unknown> = {
+  describe,
+  prepare,
+  responseUsage,
+  streamUsage: (request) => (guardedCommandName(request.command) === 'ConverseStreamCommand' ? new ConverseStreamReader() : new InvokeStreamReader()),
+};
 
 /**
  * Which guarded command this is, by the class name (`constructor.name`), or by the
@@ -70,30 +86,47 @@ export function guardedCommandName(command: unknown): GuardedCommandName | undef
   return undefined;
 }
 
-/** What the adapter learned about one command before sending it. */
-export interface DescribedCommand {
-  call: CallDescription;
-  /** InvokeModel dialect (for usage parsing); `undefined` for Converse. */
-  family?: BedrockFamily;
+/**
+ * Where a streaming command's output holds its event stream (`stream` for
+ * ConverseStream, `body` for InvokeModelWithResponseStream); undefined for a
+ * command answered in one piece.
+ */
+export function streamPropertyOf(request: BedrockRequest): 'stream' | 'body' | undefined {
+  const name = guardedCommandName(request.command);
+  return name === 'ConverseStreamCommand' ? 'stream' : name === 'InvokeModelWithResponseStreamCommand' ? 'body' : undefined;
 }
 
-/** Request → neutral call description. */
-export function describeCommand(name: GuardedCommandName, input: Record<string, unknown>): DescribedCommand {
+function inputOf(command: unknown): Record<string, unknown> {
+  const input = (command as CommandLike | undefined)?.input;
+  return isObject(input) ? input : {};
+}
+
+/** The `agentguard` send option, read. */
+function overridesOf(options: BedrockSendOptions | undefined): SpendCallOverrides {
+  return options && typeof options === 'object' && 'agentguard' in options ? mergeOverrides({}, options.agentguard ?? {}) : {};
+}
+
+/** A guarded command → neutral call description; undefined for any other command. */
+function describe(request: BedrockRequest): CallDescription | undefined {
+  const name = guardedCommandName(request.command);
+  if (!name) return undefined;
+  const input = inputOf(request.command);
+  const overrides = overridesOf(request.options);
   const modelId = typeof input.modelId === 'string' ? input.modelId : '';
   const stream = name === 'ConverseStreamCommand' || name === 'InvokeModelWithResponseStreamCommand';
   if (name === 'ConverseCommand' || name === 'ConverseStreamCommand') {
     const cfg = isObject(input.inferenceConfig) ? input.inferenceConfig : undefined;
     const max = typeof cfg?.maxTokens === 'number' && cfg.maxTokens >= 0 ? Math.ceil(cfg.maxTokens) : undefined;
     return {
-      call: {
-        provider: PROVIDER,
-        operation: 'chat',
-        model: modelId,
-        // The parts the model reads: messages, system prompt, tool definitions.
-        estimatedInputTokens: estimateInputTokens(input.messages, input.system, input.toolConfig),
-        maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
-        stream,
-      },
+      provider: PROVIDER,
+      operation: 'chat',
+      model: modelId,
+      // The parts the model reads: messages, system prompt, tool definitions.
+      estimatedInputTokens: estimateInputTokens(input.messages, input.system, input.toolConfig),
+      maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
+      outputBoundSent: max !== undefined,
+      stream,
+      overrides,
     };
   }
   const body = readInvokeBody(input.body);
@@ -101,15 +134,14 @@ export function describeCommand(name: GuardedCommandName, input: Record<string, 
   const embedding = isEmbeddingModel(modelId);
   const max = embedding ? 0 : body.json ? maxTokensOfInvokeBody(family, body.json) : undefined;
   return {
-    family,
-    call: {
-      provider: PROVIDER,
-      operation: embedding ? 'embeddings' : body.json && Array.isArray(body.json.messages) ? 'chat' : 'text_completion',
-      model: modelId,
-      estimatedInputTokens: body.json ? estimateInputTokens(body.json) : body.bytes !== undefined ? Math.ceil(body.bytes / 3) : 0,
-      maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
-      stream,
-    },
+    provider: PROVIDER,
+    operation: embedding ? 'embeddings' : body.json && Array.isArray(body.json.messages) ? 'chat' : 'text_completion',
+    model: modelId,
+    estimatedInputTokens: body.json ? estimateInputTokens(body.json) : body.bytes !== undefined ? Math.ceil(body.bytes / 3) : 0,
+    maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
+    outputBoundSent: max !== undefined,
+    stream,
+    overrides,
   };
 }
 
@@ -129,167 +161,47 @@ function readInvokeBody(body: unknown): { json?: Record<string, unknown>; bytes?
   return {};
 }
 
-/** One decision per call: wrapper over instrumentation (see `../common/decide-once.ts`). */
-const once = decideOnce('bedrock');
-
-/** Response headers captured per sent input object (see {@link cloneCommand}). */
-const HEADER_SINKS = new WeakMap<object, (headers: Record<string, string>) => void>();
+/** Response headers captured per sent input object (see {@link prepare}). */
+const CAPTURED_HEADERS = new WeakMap<object, Record<string, string>>();
 const HEADER_MIDDLEWARE_NAME = 'agentguardSpendUsageHeaders';
 
 /**
- * A deserialize-step middleware (public middleware-stack API) that hands the HTTP
- * response headers to the sink registered for the request's input object. Keyed by
+ * A deserialize-step middleware (public middleware-stack API) that copies the HTTP
+ * response headers into the record kept for the request's input object. Keyed by
  * input rather than closed over, so a client with `cacheMiddleware: true` (which reuses
  * the first command's handler) still reports each call's own headers.
  */
 const headerMiddleware = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
   const result = (await next(args)) as { response?: { headers?: Record<string, string> } };
   const input = (args as { input?: unknown }).input;
-  const sink = input && typeof input === 'object' ? HEADER_SINKS.get(input) : undefined;
-  if (sink && result?.response?.headers) {
-    try {
-      sink(result.response.headers);
-    } catch {
-      // Observing must never break the call.
-    }
-  }
+  const sink = input && typeof input === 'object' ? CAPTURED_HEADERS.get(input) : undefined;
+  if (sink && result?.response?.headers) Object.assign(sink, result.response.headers);
   return result;
 };
 
 /**
- * A new command of the caller's class with `input`, carrying a copy of the caller's
- * command-level middleware stack and our header middleware. The caller's object is
- * never touched.
+ * The request to send: a new command of the caller's class with a shallow
+ * copy of its input (the decided `modelId`; the output bound the decision set,
+ * written where the command reads it: Converse `inferenceConfig.maxTokens`,
+ * InvokeModel the body field of the model's family, see
+ * {@link withInvokeMaxTokens}, re-encoded as the caller gave it), and the send
+ * options without `agentguard`. Throws {@link ClampNotAppliedError} when the
+ * body cannot carry the bound (not JSON, a stream or Blob, an unknown dialect).
  */
-function cloneCommand(command: CommandLike, input: Record<string, unknown>, onHeaders: (h: Record<string, string>) => void): unknown {
-  const Ctor = command.constructor as new (input: unknown) => CommandLike;
-  const next = new Ctor(input);
-  try {
-    const stack = command.middlewareStack?.clone?.();
-    if (stack) (next as { middlewareStack: unknown }).middlewareStack = stack;
-    next.middlewareStack?.add?.(headerMiddleware, { step: 'deserialize', name: HEADER_MIDDLEWARE_NAME, override: true });
-    HEADER_SINKS.set(input, onHeaders);
-  } catch {
-    // An SDK without the middleware-stack API: usage then comes from the body only.
-  }
-  return next;
-}
-
-/**
- * `send(command, options?, cb?)` for a client, guarded. `original` is the SDK's own
- * `send`; `binding` is resolved per call (the instrumentation's config can change).
- * The callback form keeps working: the callback gets `(null, output)` or `(error)`.
- */
-export function guardedSend(
-  resolveBinding: () => GuardBinding,
-  client: unknown,
-  original: SendFn,
-  command: unknown,
-  optionsOrCb?: unknown,
-  cb?: unknown,
-): unknown {
-  if (once.alreadyDecided()) return once.passThrough(() => original.call(client, command, optionsOrCb, cb));
-  const name = guardedCommandName(command);
-  if (!name) return original.call(client, command, optionsOrCb, cb);
-  const callback = typeof optionsOrCb === 'function' ? (optionsOrCb as (err: unknown, out?: unknown) => void) : typeof cb === 'function' ? (cb as (err: unknown, out?: unknown) => void) : undefined;
-  const options = typeof optionsOrCb === 'function' ? undefined : (optionsOrCb as BedrockSendOptions | undefined);
-  const promise = runGuarded(resolveBinding, client, original, name, command as CommandLike, options);
-  if (callback) {
-    promise.then(
-      (output) => callback(null, output),
-      (error) => callback(error),
-    );
-    return undefined;
-  }
-  return promise;
-}
-
-async function runGuarded(
-  resolveBinding: () => GuardBinding,
-  client: unknown,
-  original: SendFn,
-  name: GuardedCommandName,
-  command: CommandLike,
-  options: BedrockSendOptions | undefined,
-): Promise<unknown> {
-  const binding = resolveBinding();
-  const input = isObject(command.input) ? command.input : {};
-  let sendOptions: Record<string, unknown> | undefined = options;
-  let overrides: SpendCallOverrides = {};
+function prepare(request: BedrockRequest, decided: PreparedCall): BedrockRequest {
+  const command = request.command as CommandLike;
+  const input = inputOf(command);
+  const sentInput = withOutputBound(guardedCommandName(command)!, input, decided.maxOutputTokens);
+  sentInput.modelId = decided.model;
+  let options = request.options;
   if (options && typeof options === 'object' && 'agentguard' in options) {
-    const { agentguard, ...rest } = options;
-    overrides = mergeOverrides({}, agentguard ?? {});
-    sendOptions = Object.keys(rest).length ? rest : undefined;
+    const { agentguard: _taken, ...rest } = options;
+    options = Object.keys(rest).length ? rest : undefined;
   }
-  const described = describeCommand(name, input);
-  const call = await openGuardedCall(binding, { ...described.call, overrides });
-
-  const headers: Record<string, string> = {};
-  let output: unknown;
-  try {
-    const sentInput = clampedInput(name, input, described, call.clampedMaxOutputTokens);
-    sentInput.modelId = call.model;
-    const sent = cloneCommand(command, sentInput, (h) => Object.assign(headers, h));
-    const ctx = once.markDecided(call.context);
-    output = await context.with(ctx, () => original.call(client, sent, sendOptions));
-  } catch (error) {
-    await call.fail(error);
-    throw error;
-  }
-  if (!isObject(output)) {
-    await call.releaseUnreported(undefined, NO_USAGE);
-    return output;
-  }
-  switch (name) {
-    case 'ConverseCommand':
-      await finishWith(call, rawFromConverseUsage(output.usage), call.model);
-      return output;
-    case 'InvokeModelCommand': {
-      const family: RawUsage = {};
-      const metering = rawFromHeaders(headers);
-      const body = parseJsonBytes(output.body);
-      accumulateModelJson(body, family, metering);
-      const model = isObject(body) && typeof body.model === 'string' ? body.model : call.model;
-      await finishWith(call, chooseUsage(family, metering) ?? { ...metering, ...family }, model);
-      return output;
-    }
-    case 'ConverseStreamCommand':
-      return wrapStreamProperty(output, 'stream', call, (event, family, _metering, streamed) => {
-        if (!isObject(event)) return false;
-        let final = false;
-        if (isObject(event.metadata)) {
-          const u = rawFromConverseUsage(event.metadata.usage);
-          if (u) Object.assign(family, u);
-          final = !!u;
-        }
-        const delta = isObject(event.contentBlockDelta) && isObject(event.contentBlockDelta.delta) ? event.contentBlockDelta.delta : undefined;
-        if (delta) {
-          streamed.add(delta.text);
-          if (isObject(delta.toolUse)) streamed.add(delta.toolUse.input);
-          if (isObject(delta.reasoningContent)) streamed.add(delta.reasoningContent.text);
-        }
-        return final;
-      });
-    case 'InvokeModelWithResponseStreamCommand':
-      return wrapStreamProperty(output, 'body', call, (event, family, metering, streamed) => {
-        if (!isObject(event) || !isObject(event.chunk)) return false;
-        const json = parseJsonBytes(event.chunk.bytes);
-        accumulateModelJson(json, family, metering);
-        addStreamedText(json, streamed);
-        return isFinalUsageChunk(json, metering);
-      });
-  }
+  return { command: cloneCommand(command, sentInput), options };
 }
 
-/**
- * The input to send: a shallow copy of the caller's, with the output bound a
- * `clampMaxTokens` decision lowered written where the command reads it:
- * Converse `inferenceConfig.maxTokens`, InvokeModel the body field of the
- * model's family (see {@link withInvokeMaxTokens}), the body re-encoded as the
- * caller gave it (string or bytes). Throws {@link ClampNotAppliedError} when the
- * body cannot carry it (not JSON, a stream or Blob, an unknown dialect).
- */
-export function clampedInput(name: GuardedCommandName, input: Record<string, unknown>, described: DescribedCommand, maxTokens: number | undefined): Record<string, unknown> {
+function withOutputBound(name: GuardedCommandName, input: Record<string, unknown>, maxTokens: number | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = { ...input };
   if (maxTokens === undefined) return out;
   if (name === 'ConverseCommand' || name === 'ConverseStreamCommand') {
@@ -298,14 +210,105 @@ export function clampedInput(name: GuardedCommandName, input: Record<string, unk
   }
   const body = readInvokeBody(input.body);
   if (!body.json) throw new ClampNotAppliedError(maxTokens, 'the InvokeModel body is not readable JSON (a stream, a Blob or not JSON), so its output bound cannot be rewritten');
-  const clamped = withInvokeMaxTokens(described.family ?? 'unknown', body.json, maxTokens);
-  if (!clamped) throw new ClampNotAppliedError(maxTokens, `the InvokeModel body of ${String(input.modelId)} sets no output bound this adapter knows for an unknown model family`);
-  const text = JSON.stringify(clamped);
+  const family: BedrockFamily = familyOfInvoke(typeof input.modelId === 'string' ? input.modelId : '', body.json);
+  const bounded = withInvokeMaxTokens(family, body.json, maxTokens);
+  if (!bounded) throw new ClampNotAppliedError(maxTokens, `the InvokeModel body of ${String(input.modelId)} sets no output bound this adapter knows for an unknown model family`);
+  const text = JSON.stringify(bounded);
   out.body = typeof input.body === 'string' ? text : new TextEncoder().encode(text);
   return out;
 }
 
-const NO_USAGE = 'Bedrock reported no token usage for the call';
+/**
+ * A new command of the caller's class with `input`, carrying a copy of the caller's
+ * command-level middleware stack and the header middleware. The caller's object is
+ * never touched.
+ */
+function cloneCommand(command: CommandLike, input: Record<string, unknown>): unknown {
+  const Ctor = command.constructor as new (input: unknown) => CommandLike;
+  const next = new Ctor(input);
+  try {
+    const stack = command.middlewareStack?.clone?.();
+    if (stack) (next as { middlewareStack: unknown }).middlewareStack = stack;
+    next.middlewareStack?.add?.(headerMiddleware, { step: 'deserialize', name: HEADER_MIDDLEWARE_NAME, override: true });
+    CAPTURED_HEADERS.set(input, {});
+  } catch {
+    // An SDK without the middleware-stack API: usage then comes from the body only.
+  }
+  return next;
+}
+
+/**
+ * Usage of a Converse or InvokeModel output (the family's own, else Bedrock's
+ * metering headers), its id (the model's own message id when the body has one,
+ * else the AWS request id) and its finish reasons (Converse `stopReason`, the
+ * family's field in an InvokeModel body).
+ */
+function responseUsage(response: BedrockResponse): ReportedUsage {
+  const { output, sent } = response;
+  if (!isObject(output)) return {};
+  const requestId = bedrockRequestId(output);
+  if (guardedCommandName(sent.command) === 'ConverseCommand') {
+    return {
+      ...usageOf(rawFromConverseUsage(output.usage)),
+      ...(requestId ? { id: requestId } : {}),
+      ...(typeof output.stopReason === 'string' ? { finishReasons: [output.stopReason] } : {}),
+    };
+  }
+  const family: RawUsage = {};
+  const metering = rawFromHeaders(CAPTURED_HEADERS.get(inputOf(sent.command)));
+  const body = parseJsonBytes(output.body);
+  accumulateModelJson(body, family, metering);
+  const model = isObject(body) && typeof body.model === 'string' ? body.model : undefined;
+  const id = isObject(body) && typeof body.id === 'string' && body.id ? body.id : requestId;
+  const finishReasons = finishReasonsOfModelJson(body);
+  return {
+    ...usageOf(chooseUsage(family, metering) ?? { ...metering, ...family }),
+    ...(model ? { model } : {}),
+    ...(id ? { id } : {}),
+    ...(finishReasons.length ? { finishReasons } : {}),
+  };
+}
+
+/** The AWS request id of a command's output (`$metadata.requestId`, from `x-amzn-requestid`). */
+export function bedrockRequestId(output: unknown): string | undefined {
+  const metadata = isObject(output) ? output.$metadata : undefined;
+  const id = isObject(metadata) ? metadata.requestId : undefined;
+  return typeof id === 'string' && id ? id : undefined;
+}
+
+/**
+ * The finish reasons in one InvokeModel body or stream chunk, by family:
+ * Anthropic `stop_reason` (or a `message_delta`'s `delta.stop_reason`), Nova
+ * `stopReason` / `messageStop.stopReason`, Titan `results[].completionReason`,
+ * Meta `stop_reason`, Mistral `outputs[].stop_reason`, Cohere
+ * `finish_reason` / `generations[].finish_reason`, OpenAI-compatible
+ * `choices[].finish_reason`. Nulls (a chunk before the end) are skipped.
+ */
+function finishReasonsOfModelJson(json: unknown): string[] {
+  if (!isObject(json)) return [];
+  const out: string[] = [];
+  const add = (v: unknown) => {
+    if (typeof v === 'string' && v) out.push(v);
+  };
+  const each = (list: unknown, field: string) => {
+    if (Array.isArray(list)) for (const item of list) if (isObject(item)) add(item[field]);
+  };
+  add(json.stop_reason);
+  add(json.stopReason);
+  add(json.finish_reason);
+  if (isObject(json.delta)) add(json.delta.stop_reason);
+  if (isObject(json.messageStop)) add(json.messageStop.stopReason);
+  each(json.results, 'completionReason');
+  each(json.outputs, 'stop_reason');
+  each(json.generations, 'finish_reason');
+  each(json.choices, 'finish_reason');
+  return out;
+}
+
+/** Complete counts are final; otherwise what was reported. */
+function usageOf(raw: RawUsage | undefined): ReportedUsage {
+  return isComplete(raw) ? { final: toUsageTokens(raw) } : { reported: partialUsage(raw) };
+}
 
 /** Reported counts in the engine's semantics; a count not reported stays undefined. */
 function partialUsage(raw: RawUsage | undefined): PartialUsage | undefined {
@@ -319,13 +322,88 @@ function partialUsage(raw: RawUsage | undefined): PartialUsage | undefined {
 }
 
 /**
- * Settles with the reported usage; a response without complete usage is released by
- * the one rule (`../common/unreported-usage.ts`): the projection for the parts not
- * reported, reason `UsageNotReported`.
+ * Usage of a ConverseStream: `metadata.usage` carries the call's final usage;
+ * the deltas' text, tool input and reasoning are the streamed output.
  */
-async function finishWith(call: GuardedCall, raw: RawUsage | undefined, responseModel: string): Promise<void> {
-  if (isComplete(raw)) await call.settle(toUsageTokens(raw), responseModel);
-  else await call.releaseUnreported(partialUsage(raw), NO_USAGE);
+class ConverseStreamReader implements StreamUsageReader<unknown> {
+  readonly #family: RawUsage = {};
+  readonly output = new StreamedOutput();
+  #finalSeen = false;
+  #ended = false;
+  #stopReason: string | undefined;
+
+  observe(event: unknown): void {
+    if (!isObject(event)) return;
+    if (isObject(event.messageStop) && typeof event.messageStop.stopReason === 'string') this.#stopReason = event.messageStop.stopReason;
+    if (isObject(event.metadata)) {
+      const u = rawFromConverseUsage(event.metadata.usage);
+      if (u) {
+        Object.assign(this.#family, u);
+        this.#finalSeen = true;
+      }
+    }
+    const delta = isObject(event.contentBlockDelta) && isObject(event.contentBlockDelta.delta) ? event.contentBlockDelta.delta : undefined;
+    if (delta) {
+      this.output.add(delta.text);
+      if (isObject(delta.toolUse)) this.output.add(delta.toolUse.input);
+      if (isObject(delta.reasoningContent)) this.output.add(delta.reasoningContent.text);
+    }
+  }
+
+  end(): void {
+    this.#ended = true;
+  }
+
+  get usage(): ReportedUsage {
+    return { ...streamUsageOf(this.#family, {}, this.#finalSeen || this.#ended), finishReasons: this.#stopReason ? [this.#stopReason] : undefined };
+  }
+}
+
+/**
+ * Usage of an InvokeModelWithResponseStream: each chunk's model-family JSON
+ * and Bedrock's invocation metrics on the last chunk.
+ */
+class InvokeStreamReader implements StreamUsageReader<unknown> {
+  readonly #family: RawUsage = {};
+  readonly #metering: RawUsage = {};
+  readonly output = new StreamedOutput();
+  #finalSeen = false;
+  #ended = false;
+  #id: string | undefined;
+  #finishReasons: string[] = [];
+
+  observe(event: unknown): void {
+    if (!isObject(event) || !isObject(event.chunk)) return;
+    const json = parseJsonBytes(event.chunk.bytes);
+    accumulateModelJson(json, this.#family, this.#metering);
+    const reasons = finishReasonsOfModelJson(json);
+    if (reasons.length) this.#finishReasons = reasons;
+    if (isObject(json) && json.type === 'message_start' && isObject(json.message) && typeof json.message.id === 'string') this.#id = json.message.id;
+    addStreamedText(json, this.output);
+    if (isFinalUsageChunk(json, this.#metering)) this.#finalSeen = true;
+  }
+
+  end(): void {
+    this.#ended = true;
+  }
+
+  get usage(): ReportedUsage {
+    return {
+      ...streamUsageOf(this.#family, this.#metering, this.#finalSeen || this.#ended),
+      ...(this.#id ? { id: this.#id } : {}),
+      finishReasons: this.#finishReasons.length ? this.#finishReasons : undefined,
+    };
+  }
+}
+
+/**
+ * Counts read before the final usage (a `message_start`, Titan/Meta running counts)
+ * are not final: a stream cut short before it is charged by the rule for cut-short
+ * streams. Once the final usage was seen, or the stream ended, complete counts are final.
+ */
+function streamUsageOf(family: RawUsage, metering: RawUsage, final: boolean): ReportedUsage {
+  const chosen = final ? chooseUsage(family, metering) : undefined;
+  return { final: chosen ? toUsageTokens(chosen) : undefined, reported: partialUsage({ ...metering, ...family }) };
 }
 
 /**
@@ -361,52 +439,3 @@ function addStreamedText(json: unknown, out: StreamedOutput): void {
   if (json.event_type === 'text-generation' || typeof json.is_finished === 'boolean') out.add(json.text);
 }
 
-/**
- * Replaces `output[key]` (an async iterable of events) by a proxy of it whose iterator
- * observes every event as the caller pulls it and settles once at the end, on error,
- * or when the caller stops early. Until iteration starts nothing is read. How a stream
- * without final usage is charged is the one rule of `../common/unreported-usage.ts`.
- */
-function wrapStreamProperty(
-  output: Record<string, unknown>,
-  key: 'stream' | 'body',
-  call: GuardedCall,
-  /** Observes one event; returns true when it carried the call's final usage. */
-  onEvent: (event: unknown, family: RawUsage, metering: RawUsage, streamed: StreamedOutput) => boolean,
-): Record<string, unknown> {
-  const source = output[key];
-  if (!source || typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
-    void call.releaseUnreported(undefined, NO_USAGE);
-    return output;
-  }
-  const family: RawUsage = {};
-  const metering: RawUsage = {};
-  const streamed = new StreamedOutput();
-  let finalSeen = false;
-  const finish = async (outcome: { error?: unknown; abandoned?: boolean }) => {
-    // Counts read before the final usage (a `message_start`, Titan/Meta running counts) are
-    // not final: a stream cut short before it is charged by the rule for cut-short streams.
-    const ended = outcome.error === undefined && !outcome.abandoned;
-    const usage = ended || finalSeen ? chooseUsage(family, metering) : undefined;
-    await call.finishStream(outcome, { final: usage ? toUsageTokens(usage) : undefined, reported: partialUsage({ ...metering, ...family }), model: call.model }, streamed);
-  };
-  const iterable = source as AsyncIterable<unknown> & object;
-  const observed = new Proxy(iterable, {
-    get(target, prop) {
-      if (prop === Symbol.asyncIterator) {
-        return () =>
-          observeAsyncIterator(
-            target[Symbol.asyncIterator](),
-            (event) => {
-              if (onEvent(event, family, metering, streamed)) finalSeen = true;
-            },
-            finish,
-          );
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  output[key] = observed;
-  return output;
-}

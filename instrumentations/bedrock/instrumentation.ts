@@ -2,7 +2,9 @@ import { diag } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
-import { guardedSend } from './adapter.js';
+import { instrumentationScope } from '../common/scope-name.js';
+import { PROVIDER } from './adapter.js';
+import { guardSend, type SendFn } from './guard.js';
 
 /** The package this instrumentation patches. */
 export const BEDROCK_MODULE = '@aws-sdk/client-bedrock-runtime';
@@ -14,13 +16,13 @@ export const BEDROCK_MODULE = '@aws-sdk/client-bedrock-runtime';
  */
 export const BEDROCK_SUPPORTED_VERSIONS = ['>=3.587.0 <4'];
 
-const INSTRUMENTATION_NAME = 'agentguard-spend/instrumentation-bedrock';
-const INSTRUMENTATION_VERSION = '0.1.0';
+/** The instrumentation scope of the Bedrock instrumentation and wrapper. */
+export const BEDROCK_SCOPE = instrumentationScope(PROVIDER);
 
 /** Marks our `send` wrapper (see `../common/coexisting-wrap.ts`). */
 const PATCH = Symbol.for('agentguard-spend.bedrock.send-patch');
 
-type SendFn = (this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown) => unknown;
+export { guardSend, type SendFn } from './guard.js';
 
 /**
  * Enforces spend policies on `@aws-sdk/client-bedrock-runtime`: wraps
@@ -42,7 +44,7 @@ type SendFn = (this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unkn
  */
 export class BedrockSpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
   constructor(config: SpendGuardInstrumentationConfig = {}) {
-    super(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, config);
+    super(BEDROCK_SCOPE.name, BEDROCK_SCOPE.version, config);
   }
 
   protected init() {
@@ -69,10 +71,10 @@ export class BedrockSpendGuardInstrumentation extends InstrumentationBase<SpendG
     const patched = installCoexistingWrapper(proto, 'send', PATCH, this as BedrockSpendGuardInstrumentation, (callOriginal, state) =>
       function send(this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
         const instrumentation = state.instrumentation;
-        return guardedSend(() => bindingFromInstrumentationConfig(instrumentation.getConfig(), instrumentation.tracer), this, callOriginal as SendFn, command, optionsOrCb, cb);
+        return guardSend(() => bindingFromInstrumentationConfig(instrumentation.getConfig(), instrumentation.tracer), this, callOriginal as SendFn, command, optionsOrCb, cb);
       },
     );
-    if (!patched) diag.warn(`${INSTRUMENTATION_NAME}: BedrockRuntimeClient.prototype.send not found; not patched`);
+    if (!patched) diag.warn(`${BEDROCK_SCOPE.name}: BedrockRuntimeClient.prototype.send not found; not patched`);
   }
 
   /** Undoes {@link patchPrototype}; a wrapper layered above ours stays and ours passes through. */

@@ -1,7 +1,5 @@
 import { bindingFromWrapperOptions, type SpendGuardWrapperOptions } from '../common/binding.js';
-import { guardedSend } from './adapter.js';
-
-type SendFn = (this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown) => unknown;
+import { BEDROCK_SCOPE, guardSend, type SendFn } from './instrumentation.js';
 
 /**
  * Guards one Bedrock Runtime client explicitly: returns a proxy of `client` with the same
@@ -16,11 +14,11 @@ type SendFn = (this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unkn
 export function withBedrockSpendGuard<T extends object>(client: T, options: SpendGuardWrapperOptions): T {
   const send = (client as { send?: unknown }).send;
   if (typeof send !== 'function') throw new TypeError('withBedrockSpendGuard: expected a BedrockRuntimeClient (no send method)');
-  const binding = bindingFromWrapperOptions(options, 'agentguard-spend/bedrock-wrapper');
+  const binding = bindingFromWrapperOptions(options, BEDROCK_SCOPE);
   const resolve = () => binding;
   const guarded = function send(this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
     const original = (client as { send: SendFn }).send;
-    return guardedSend(resolve, client, original, command, optionsOrCb, cb);
+    return guardSend(resolve, client, original, command, optionsOrCb, cb);
   };
   return new Proxy(client, {
     get(target, prop, receiver) {

@@ -5,6 +5,7 @@ import { AgentGuardError } from '../../src/audit/errors.js';
 import { SpendGuard, type SpendGuardConfig } from '../../src/engine/guard.js';
 import type { SpendPolicy, SpendScope } from '../../src/engine/policy.js';
 import type { GuardBinding } from './guarded-call.js';
+import { PACKAGE_VERSION } from './version.js';
 
 /** Configuration shared by the three provider instrumentations. */
 export interface SpendGuardInstrumentationConfig extends InstrumentationConfig {
@@ -36,8 +37,9 @@ export function bindingFromInstrumentationConfig(config: SpendGuardInstrumentati
   return { guard: config.guard, scope: config.scope, tracer, ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}) };
 }
 
-/** The binding of wrapper options, building a SpendGuard when none is given. */
-export function bindingFromWrapperOptions(options: SpendGuardWrapperOptions, tracerName: string): GuardBinding {
+/** The binding of wrapper options, building a SpendGuard when none is given; `scope` names the wrapper's tracer (see `./scope-name.ts`). */
+export function bindingFromWrapperOptions(options: SpendGuardWrapperOptions, scope: string | { name: string; version: string }): GuardBinding {
+  const { name, version } = typeof scope === 'string' ? { name: scope, version: PACKAGE_VERSION } : scope;
   if (!options || !options.scope) throw new TypeError('spend guard wrapper: options.scope is required');
   let guard = options.guard;
   if (!guard) {
@@ -53,7 +55,7 @@ export function bindingFromWrapperOptions(options: SpendGuardWrapperOptions, tra
   return {
     guard,
     scope: options.scope,
-    tracer: options.tracer ?? trace.getTracer(tracerName),
+    tracer: options.tracer ?? trace.getTracer(name, version),
     ...(options.capabilityClaim ? { capabilityClaim: options.capabilityClaim } : {}),
   };
 }

@@ -4,13 +4,16 @@ import type { DecisionLogEntry } from '../../src/audit/chain.js';
 import type { SpendDecision } from '../../src/audit/decision.js';
 import { AgentGuardError } from '../../src/audit/errors.js';
 import { AgentGuardBlockedError } from '../../src/engine/errors.js';
-import type { DecideResult, SpendGuard } from '../../src/engine/guard.js';
+import type { CallRequest, DecideResult, SpendGuard } from '../../src/engine/guard.js';
 import type { SpendScope } from '../../src/engine/policy.js';
 import type { UsageTokens } from '../../src/engine/pricing.js';
 import { ATTR, GEN_AI_PROVIDER } from './attributes.js';
 import { errorName } from './call-errors.js';
 import { fillUnreported, streamAbandoned, usageNotReported, type PartialUsage, type StreamedOutput } from './unreported-usage.js';
-import { getSpendScopeOverrides, mergeOverrides, type SpendCallOverrides } from './scope-context.js';
+import type { CallDescription, PreparedCall, ReportedUsage } from './provider-adapter.js';
+
+export type { CallDescription } from './provider-adapter.js';
+import { getSpendScopeOverrides, mergeOverrides } from './scope-context.js';
 
 /** What a provider adapter needs to guard calls: the engine, defaults and a tracer. */
 export interface GuardBinding {
@@ -19,19 +22,6 @@ export interface GuardBinding {
   scope: SpendScope | (() => SpendScope);
   capabilityClaim?: CapabilityTier;
   tracer: Tracer;
-}
-
-/** A provider call described by its adapter, before anything is sent. */
-export interface CallDescription {
-  provider: string;
-  /** `gen_ai.operation.name`, e.g. `chat`. */
-  operation: string;
-  model: string;
-  estimatedInputTokens: number;
-  maxOutputTokens: number;
-  stream: boolean;
-  /** Overrides taken from the call itself (stripped headers). */
-  overrides?: SpendCallOverrides;
 }
 
 /**
@@ -46,13 +36,15 @@ export class GuardedCall {
   readonly result: DecideResult;
   readonly #guard: SpendGuard;
   readonly #context: Context;
+  readonly #requestedMaxOutputTokens: number;
   #done = false;
 
-  constructor(guard: SpendGuard, span: Span, ctx: Context, result: DecideResult) {
+  constructor(guard: SpendGuard, span: Span, ctx: Context, result: DecideResult, requestedMaxOutputTokens: number = result.maxOutputTokens) {
     this.#guard = guard;
     this.span = span;
     this.#context = ctx;
     this.result = result;
+    this.#requestedMaxOutputTokens = requestedMaxOutputTokens;
   }
 
   /** The model the call must use (rewritten on `downgrade`). */
@@ -61,12 +53,27 @@ export class GuardedCall {
   }
 
   /**
-   * The output bound the call must be sent with, when a `clampMaxTokens` cap
-   * lowered it below the request's own; undefined when the request's bound stands.
+   * The output bound the call must be sent with, when the decision lowered it
+   * below the one described (a `clampMaxTokens` cap, or a policy's default
+   * bound for a call that sent none); undefined when the request's bound stands.
+   */
+  get maxOutputTokensToSend(): number | undefined {
+    return this.result.maxOutputTokens < this.#requestedMaxOutputTokens ? this.result.maxOutputTokens : undefined;
+  }
+
+  /**
+   * The output bound a `clampMaxTokens` cap lowered below the request's own;
+   * undefined otherwise. {@link maxOutputTokensToSend} also covers a default
+   * bound the guard set for a call that sent none.
    */
   get clampedMaxOutputTokens(): number | undefined {
     const d = this.result.decision;
     return d.clampedMaxOutputTokens !== undefined && this.result.maxOutputTokens < (d.requestedMaxOutputTokens ?? Infinity) ? this.result.maxOutputTokens : undefined;
+  }
+
+  /** What the decision asks of the request to send (an adapter's `prepare` writes it). */
+  get prepared(): PreparedCall {
+    return { model: this.model, maxOutputTokens: this.maxOutputTokensToSend };
   }
 
   get decision(): SpendDecision {
@@ -83,6 +90,18 @@ export class GuardedCall {
     return this.#done;
   }
 
+  /**
+   * Records what the provider said about its response: `gen_ai.response.model`,
+   * `gen_ai.response.id` and `gen_ai.response.finish_reasons`, each when known.
+   * Call before {@link settle} or a release; ignored once the span ended.
+   */
+  recordResponse(response: Pick<ReportedUsage, 'model' | 'id' | 'finishReasons'>): void {
+    if (this.#done) return;
+    if (response.model) this.span.setAttribute(ATTR.GEN_AI_RESPONSE_MODEL, response.model);
+    if (response.id) this.span.setAttribute(ATTR.GEN_AI_RESPONSE_ID, response.id);
+    if (response.finishReasons?.length) this.span.setAttribute(ATTR.GEN_AI_RESPONSE_FINISH_REASONS, response.finishReasons);
+  }
+
   /** Settles the reservation with the provider's reported usage and ends the span. */
   async settle(usage: UsageTokens, responseModel?: string): Promise<void> {
     if (this.#done) return;
@@ -93,9 +112,9 @@ export class GuardedCall {
       const outcome = await this.#guard.settle(this.result.decision, usage);
       setOutcomeAttributes(this.span, outcome);
     } catch (err) {
-      // The provider call succeeded; a settlement failure must not fail it.
-      diag.error(`agentguard-spend: settlement failed: ${(err as Error).message}`);
-      this.span.recordException({ name: errorName(err), message: (err as Error).message });
+      // The provider call succeeded; a settlement failure must not fail it (no error.type, no ERROR status).
+      diag.error(`agentguard-spend: settlement failed (${errorName(err)})`);
+      this.span.recordException({ name: errorName(err) });
     } finally {
       this.span.end();
     }
@@ -109,9 +128,7 @@ export class GuardedCall {
     if (this.#done) return;
     this.#done = true;
     if (usage) setUsageAttributes(this.span, usage);
-    // Only the error's class goes on the span: provider messages can echo request content.
-    this.span.recordException({ name: errorName(error), message: errorName(error) });
-    this.span.setStatus({ code: SpanStatusCode.ERROR, message: errorName(error) });
+    recordError(this.span, error);
     try {
       const outcome = await this.#guard.release(this.result.decision, errorName(error), usage);
       setOutcomeAttributes(this.span, outcome);
@@ -187,22 +204,28 @@ export class ClampNotAppliedError extends AgentGuardError {
  * span. Throws {@link AgentGuardBlockedError} (after ending the span with an
  * error status) when the decision is `block`: nothing has been sent.
  */
-export async function openGuardedCall(binding: GuardBinding, call: CallDescription): Promise<GuardedCall> {
-  const parent = context.active();
+export async function openGuardedCall(binding: GuardBinding, call: CallDescription, parent: Context = context.active()): Promise<GuardedCall> {
   const overrides = mergeOverrides(getSpendScopeOverrides(parent), call.overrides ?? {});
   const baseScope = typeof binding.scope === 'function' ? binding.scope() : binding.scope;
   const scope = { ...baseScope, ...definedOnly(overrides.scope) } as SpendScope;
   const capabilityClaim = overrides.capabilityClaim ?? binding.capabilityClaim;
 
+  // Samplers see the requested model: the span must exist before the decision,
+  // which signs its trace and span ids. A downgrade renames it afterwards.
   const span = binding.tracer.startSpan(
     `${call.operation} ${call.model}`,
     {
       kind: SpanKind.CLIENT,
       attributes: {
+        // The adapter's provider-specific attributes first: they never replace the ones below.
+        ...call.attributes,
         [ATTR.GEN_AI_PROVIDER_NAME]: GEN_AI_PROVIDER[call.provider] ?? call.provider,
         [ATTR.GEN_AI_OPERATION_NAME]: call.operation,
         [ATTR.GEN_AI_REQUEST_MODEL]: call.model,
         [ATTR.GEN_AI_REQUEST_MAX_TOKENS]: call.maxOutputTokens,
+        // Conditionally required "if and only if the request is streaming".
+        ...(call.stream ? { [ATTR.GEN_AI_REQUEST_STREAM]: true } : {}),
+        ...(call.server ? { [ATTR.SERVER_ADDRESS]: call.server.address, [ATTR.SERVER_PORT]: call.server.port } : {}),
       },
     },
     parent,
@@ -218,25 +241,31 @@ export async function openGuardedCall(binding: GuardBinding, call: CallDescripti
       ...(capabilityClaim ? { capabilityClaim } : {}),
       estimatedInputTokens: call.estimatedInputTokens,
       maxOutputTokens: call.maxOutputTokens,
+      outputBoundSent: call.outputBoundSent,
       stream: call.stream,
       ...(traced ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {}),
-    });
+    } as CallRequest);
   } catch (err) {
-    span.recordException({ name: errorName(err), message: (err as Error).message });
-    span.setStatus({ code: SpanStatusCode.ERROR, message: errorName(err) });
+    recordError(span, err);
     span.end();
     throw err;
   }
   setDecisionAttributes(span, result.decision, result.entry);
+  span.setAttribute(ATTR.DECISION_MODEL_REQUESTED, call.model);
+  if (result.action !== 'block' && result.modelResolved !== call.model) {
+    // A downgrade: the span names the model the request is sent with, as the SDK's own span below it does.
+    span.updateName(`${call.operation} ${result.modelResolved}`);
+    span.setAttribute(ATTR.GEN_AI_REQUEST_MODEL, result.modelResolved);
+  }
   // A clamp: the span says what is sent; the decision keeps both bounds.
   if (result.action !== 'block' && result.maxOutputTokens < call.maxOutputTokens) span.setAttribute(ATTR.GEN_AI_REQUEST_MAX_TOKENS, result.maxOutputTokens);
   if (result.action === 'block') {
     const error = new AgentGuardBlockedError(result.decision);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: 'AgentGuardBlockedError' });
+    recordError(span, error);
     span.end();
     throw error;
   }
-  return new GuardedCall(binding.guard, span, trace.setSpan(parent, span), result);
+  return new GuardedCall(binding.guard, span, trace.setSpan(parent, span), result, call.maxOutputTokens);
 }
 
 function setDecisionAttributes(span: Span, decision: SpendDecision, entry: DecisionLogEntry): void {
@@ -252,6 +281,18 @@ function setDecisionAttributes(span: Span, decision: SpendDecision, entry: Decis
     [ATTR.POLICY_VERSION]: decision.policyVersion,
     [ATTR.COST_PROJECTED_CENTS]: decision.projectedCents,
   });
+}
+
+/**
+ * A call that ended in an error: `error.type`, an `exception` event and an
+ * ERROR status, each with the error's class name only. Never the message:
+ * provider messages can echo request content.
+ */
+function recordError(span: Span, error: unknown): void {
+  const name = errorName(error);
+  span.setAttribute(ATTR.ERROR_TYPE, name);
+  span.recordException({ name });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: name });
 }
 
 function setOutcomeAttributes(span: Span, outcome: DecisionLogEntry<SpendDecision>): void {

@@ -1,13 +1,15 @@
+import { ATTR } from '../common/attributes.js';
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
-import { takeOverrideHeaders, type SpendCallOverrides } from '../common/scope-context.js';
+import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
+import { takeOverrideHeadersFromOptions, type StainlessRequest } from '../common/stainless.js';
 import type { UsageTokens } from '../../src/engine/pricing.js';
 import { StreamedOutput } from '../common/unreported-usage.js';
 import { defaultMaxOutputTokens, InputCollector } from './estimate.js';
 
 /**
- * The OpenAI provider adapter, shared by the instrumentation and the
- * `withSpendGuard` wrapper: request → {@link CallDescription}, the request
- * body the guarded call sends, and usage from responses and stream events.
+ * The OpenAI provider adapter (one per endpoint: `chat.completions.create`,
+ * `responses.create`): request → {@link CallDescription}, the request to send,
+ * and usage from responses and stream events.
  *
  * Usage semantics (OpenAI API reference, `CompletionUsage` / `ResponseUsage`
  * in the SDK's types): `prompt_tokens` / `input_tokens` INCLUDE the cached
@@ -26,35 +28,43 @@ export const OPERATION = 'chat';
 
 type Body = Record<string, unknown>;
 
-/** A request, described for the engine, with the override headers stripped from its options. */
-export interface DescribedRequest {
-  description: CallDescription;
-  /** The request options without `x-agentguard-*` headers. */
-  options: unknown;
+/** The adapter of one endpoint. */
+export function openaiAdapter(endpoint: OpenAIEndpoint): ProviderAdapter<StainlessRequest> {
+  return endpoint === 'chat.completions' ? CHAT : RESPONSES;
 }
 
-/** The body to send after the decision, and whether the stream's usage-only chunk must be hidden. */
-export interface PreparedBody {
-  body: Body;
-  /** We turned on `stream_options.include_usage`: hide the usage-only chunk and `usage: null` fields. */
-  hideUsageChunk: boolean;
+function makeAdapter(endpoint: OpenAIEndpoint): ProviderAdapter<StainlessRequest> {
+  return {
+    describe: (request) => describe(endpoint, request),
+    prepare: (request, decided) => prepare(endpoint, request, decided),
+    responseUsage: (response) => responseUsage(endpoint, response),
+    streamUsage: (request) => new OpenAIStreamReader(endpoint, hidesUsageChunk(endpoint, request.params)),
+  };
 }
 
-/** Describes a `chat.completions.create` or `responses.create` request. */
-export function describeRequest(endpoint: OpenAIEndpoint, body: unknown, options: unknown): DescribedRequest {
-  const b = (body && typeof body === 'object' ? body : {}) as Body;
+const CHAT = makeAdapter('chat.completions');
+const RESPONSES = makeAdapter('responses');
+
+function bodyOf(params: unknown): Body {
+  return (params && typeof params === 'object' ? params : {}) as Body;
+}
+
+function describe(endpoint: OpenAIEndpoint, request: StainlessRequest): CallDescription {
+  const b = bodyOf(request.params);
   const model = typeof b.model === 'string' && b.model ? b.model : 'unknown';
-  const { options: stripped, overrides } = stripOverrideHeaders(options);
-  const description: CallDescription = {
+  const { overrides } = takeOverrideHeadersFromOptions(request.options);
+  const bound = outputBound(endpoint, model, b);
+  return {
     provider: PROVIDER,
     operation: OPERATION,
     model,
     estimatedInputTokens: endpoint === 'chat.completions' ? estimateChatInput(model, b) : estimateResponsesInput(model, b),
-    maxOutputTokens: maxOutputTokens(endpoint, model, b),
+    maxOutputTokens: bound.tokens,
+    outputBoundSent: bound.sent,
     stream: b.stream === true,
-    ...(overrides ? { overrides } : {}),
+    overrides,
+    attributes: { [ATTR.OPENAI_API_TYPE]: endpoint === 'chat.completions' ? 'chat_completions' : 'responses' },
   };
-  return { description, options: stripped };
 }
 
 /**
@@ -62,53 +72,58 @@ export function describeRequest(endpoint: OpenAIEndpoint, body: unknown, options
  * choices) or `max_output_tokens` (Responses); without one, the model's
  * documented maximum output (see {@link defaultMaxOutputTokens}).
  */
-export function maxOutputTokens(endpoint: OpenAIEndpoint, model: string, b: Body): number {
+function outputBound(endpoint: OpenAIEndpoint, model: string, b: Body): { tokens: number; sent: boolean } {
   const given = endpoint === 'chat.completions' ? positiveInt(b.max_completion_tokens) ?? positiveInt(b.max_tokens) : positiveInt(b.max_output_tokens);
   const perChoice = given ?? defaultMaxOutputTokens(model);
   const n = endpoint === 'chat.completions' ? positiveInt(b.n) ?? 1 : 1;
-  return perChoice * n;
+  return { tokens: perChoice * n, sent: given !== undefined };
 }
 
 /**
- * A copy of the body with the decided model, the output bound a
- * `clampMaxTokens` decision lowered (`maxOutputTokens`, the call's total), and,
- * for chat streams, usage reporting turned on.
+ * A copy of the request with the decided model, the output bound the decision
+ * set (`maxOutputTokens`, the call's total), usage reporting turned on for
+ * chat streams, and without the override headers.
  *
- * The clamp goes where the request reads it: chat `max_completion_tokens` or
+ * The bound goes where the request reads it: chat `max_completion_tokens` or
  * `max_tokens`, whichever the caller used (both when both are set; a request
  * with neither gets `max_completion_tokens`), per choice (the total divided by
  * `n`, rounded down); Responses `max_output_tokens`. Throws
  * {@link ClampNotAppliedError} when `n` choices cannot each get one token.
  */
-export function prepareBody(endpoint: OpenAIEndpoint, body: unknown, model: string, maxOutputTokens?: number): PreparedBody {
-  const b = { ...((body && typeof body === 'object' ? body : {}) as Body) };
-  if (b.model !== model) b.model = model;
-  if (maxOutputTokens !== undefined) {
+function prepare(endpoint: OpenAIEndpoint, request: StainlessRequest, decided: PreparedCall): StainlessRequest {
+  const b = { ...bodyOf(request.params) };
+  if (b.model !== decided.model) b.model = decided.model;
+  const max = decided.maxOutputTokens;
+  if (max !== undefined) {
     if (endpoint === 'responses') {
-      b.max_output_tokens = maxOutputTokens;
+      b.max_output_tokens = max;
     } else {
       const n = positiveInt(b.n) ?? 1;
-      const perChoice = Math.floor(maxOutputTokens / n);
-      if (perChoice < 1) throw new ClampNotAppliedError(maxOutputTokens, `the request asks for n=${n} choices, which cannot each get one output token`);
+      const perChoice = Math.floor(max / n);
+      if (perChoice < 1) throw new ClampNotAppliedError(max, `the request asks for n=${n} choices, which cannot each get one output token`);
       const fields = ['max_completion_tokens', 'max_tokens'].filter((f) => positiveInt(b[f]) !== undefined);
       for (const f of fields.length ? fields : ['max_completion_tokens']) b[f] = perChoice;
     }
   }
-  let hideUsageChunk = false;
-  if (endpoint === 'chat.completions' && b.stream === true) {
+  if (hidesUsageChunk(endpoint, b)) {
+    // Streams report usage only when asked; a caller's explicit `false` is overridden too
+    // (settlement needs it), and the extra chunk is hidden from the caller.
     const so = b.stream_options && typeof b.stream_options === 'object' ? (b.stream_options as Record<string, unknown>) : {};
-    if (so.include_usage !== true) {
-      // Streams report usage only when asked; a caller's explicit `false` is overridden too
-      // (settlement needs it), and the extra chunk is hidden from the caller.
-      b.stream_options = { ...so, include_usage: true };
-      hideUsageChunk = true;
-    }
+    b.stream_options = { ...so, include_usage: true };
   }
-  return { body: b, hideUsageChunk };
+  return { params: b, options: takeOverrideHeadersFromOptions(request.options).options };
+}
+
+/** A chat stream the caller did not ask usage of: `prepare` asks for it, and the reader hides it. */
+function hidesUsageChunk(endpoint: OpenAIEndpoint, params: unknown): boolean {
+  const b = bodyOf(params);
+  if (endpoint !== 'chat.completions' || b.stream !== true) return false;
+  const so = b.stream_options && typeof b.stream_options === 'object' ? (b.stream_options as Record<string, unknown>) : {};
+  return so.include_usage !== true;
 }
 
 /** Usage of a chat completion (or of a chunk carrying `usage`). */
-export function chatUsage(usage: unknown): UsageTokens | undefined {
+function chatUsage(usage: unknown): UsageTokens | undefined {
   if (!usage || typeof usage !== 'object') return undefined;
   const u = usage as Record<string, unknown>;
   const input = count(u.prompt_tokens);
@@ -118,7 +133,7 @@ export function chatUsage(usage: unknown): UsageTokens | undefined {
 }
 
 /** Usage of a Responses API response. */
-export function responsesUsage(usage: unknown): UsageTokens | undefined {
+function responsesUsage(usage: unknown): UsageTokens | undefined {
   if (!usage || typeof usage !== 'object') return undefined;
   const u = usage as Record<string, unknown>;
   const input = count(u.input_tokens);
@@ -127,23 +142,60 @@ export function responsesUsage(usage: unknown): UsageTokens | undefined {
   return tokens(input, output, count(detail(u.input_tokens_details, 'cached_tokens')), count(detail(u.output_tokens_details, 'reasoning_tokens')));
 }
 
-/** Usage and model of a non-streamed result. */
-export function resultUsage(endpoint: OpenAIEndpoint, result: unknown): { usage?: UsageTokens; model?: string } {
+/** Usage, model, id and finish reasons of a non-streamed result. */
+function responseUsage(endpoint: OpenAIEndpoint, result: unknown): ReportedUsage {
   if (!result || typeof result !== 'object') return {};
   const r = result as Record<string, unknown>;
-  const usage = endpoint === 'chat.completions' ? chatUsage(r.usage) : responsesUsage(r.usage);
-  return { ...(usage ? { usage } : {}), ...(typeof r.model === 'string' ? { model: r.model } : {}) };
+  const final = endpoint === 'chat.completions' ? chatUsage(r.usage) : responsesUsage(r.usage);
+  const finishReasons = endpoint === 'chat.completions' ? chatFinishReasons(r.choices) : responsesFinishReasons(r);
+  return {
+    ...(final ? { final } : {}),
+    ...(typeof r.model === 'string' ? { model: r.model } : {}),
+    ...(typeof r.id === 'string' ? { id: r.id } : {}),
+    ...(finishReasons ? { finishReasons } : {}),
+  };
+}
+
+/** `finish_reason` of each choice, in choice order (`index`); undefined when none was given. */
+function chatFinishReasons(choices: unknown, into: string[] = []): string[] | undefined {
+  if (!Array.isArray(choices)) return into.length ? into : undefined;
+  for (const [i, c] of choices.entries()) {
+    const choice = c as { index?: unknown; finish_reason?: unknown } | null;
+    if (typeof choice?.finish_reason !== 'string') continue;
+    into[typeof choice.index === 'number' && Number.isSafeInteger(choice.index) && choice.index >= 0 && choice.index < 128 ? choice.index : i] = choice.finish_reason;
+  }
+  const reasons = Array.from(into, (r) => r ?? 'error');
+  return reasons.length ? reasons : undefined;
+}
+
+/**
+ * A Responses API response has one generation and a `status` rather than a
+ * finish reason: `completed` → `stop`, `incomplete` → its
+ * `incomplete_details.reason` (`max_output_tokens`, `content_filter`),
+ * `failed` → `error`; an unfinished status gives none.
+ */
+function responsesFinishReasons(response: Record<string, unknown> | undefined): string[] | undefined {
+  const status = response?.status;
+  if (status === 'completed') return ['stop'];
+  if (status === 'failed') return ['error'];
+  if (status === 'incomplete') {
+    const reason = (response?.incomplete_details as { reason?: unknown } | null | undefined)?.reason;
+    return [typeof reason === 'string' ? reason : 'incomplete'];
+  }
+  return undefined;
 }
 
 /**
  * Follows a stream's items: records usage and the response model, and counts
  * the streamed output's bytes (used only when no usage is ever reported, e.g.
- * the stream was abandoned). `filter` returns false for the usage-only chunk
- * we asked for and the caller did not.
+ * the stream was abandoned). Hides the usage-only chunk `prepare` asked for
+ * and the caller did not.
  */
-export class StreamUsageTracker {
-  usage: UsageTokens | undefined;
-  model: string | undefined;
+class OpenAIStreamReader implements StreamUsageReader<unknown> {
+  #final: UsageTokens | undefined;
+  #model: string | undefined;
+  #id: string | undefined;
+  #finishReasons: string[] = [];
   readonly output = new StreamedOutput();
 
   constructor(
@@ -151,14 +203,20 @@ export class StreamUsageTracker {
     readonly hideUsageChunk: boolean,
   ) {}
 
-  /** Observes one item; returns whether the caller should see it. */
-  observe(item: unknown): boolean {
-    if (!item || typeof item !== 'object') return true;
+  get usage(): ReportedUsage {
+    const finishReasons = this.#finishReasons.length ? Array.from(this.#finishReasons, (r) => r ?? 'error') : undefined;
+    return { final: this.#final, model: this.#model, id: this.#id, finishReasons };
+  }
+
+  observe(item: unknown): void {
+    if (!item || typeof item !== 'object') return;
     const it = item as Record<string, unknown>;
     if (this.endpoint === 'chat.completions') {
-      if (typeof it.model === 'string') this.model = it.model;
+      if (typeof it.model === 'string') this.#model = it.model;
+      if (typeof it.id === 'string') this.#id = it.id;
+      chatFinishReasons(it.choices, this.#finishReasons);
       const usage = chatUsage(it.usage);
-      if (usage) this.usage = usage;
+      if (usage) this.#final = usage;
       const choices = it.choices;
       if (Array.isArray(choices)) {
         for (const c of choices) {
@@ -169,11 +227,9 @@ export class StreamUsageTracker {
           if (Array.isArray(delta.tool_calls)) for (const t of delta.tool_calls) this.output.add((t as { function?: { arguments?: unknown } } | null)?.function?.arguments);
         }
       }
-      if (this.hideUsageChunk) {
-        if (Array.isArray(choices) && choices.length === 0 && usage) return false;
-        if (it.usage === null) delete it.usage;
-      }
-      return true;
+      // The caller did not ask for usage: its chunks carry no `usage: null` either.
+      if (this.hideUsageChunk && it.usage === null) delete it.usage;
+      return;
     }
     const type = it.type;
     if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta' || type === 'response.refusal.delta' || type === 'response.reasoning_summary_text.delta') {
@@ -181,11 +237,18 @@ export class StreamUsageTracker {
     }
     if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed' || type === 'response.created') {
       const response = it.response as Record<string, unknown> | undefined;
-      if (response && typeof response.model === 'string') this.model = response.model;
+      if (response && typeof response.model === 'string') this.#model = response.model;
+      if (response && typeof response.id === 'string') this.#id = response.id;
+      this.#finishReasons = responsesFinishReasons(response) ?? this.#finishReasons;
       const usage = responsesUsage(response?.usage);
-      if (usage) this.usage = usage;
+      if (usage) this.#final = usage;
     }
-    return true;
+  }
+
+  visible(item: unknown): boolean {
+    if (!this.hideUsageChunk || !item || typeof item !== 'object') return true;
+    const it = item as Record<string, unknown>;
+    return !(Array.isArray(it.choices) && it.choices.length === 0 && chatUsage(it.usage) !== undefined);
   }
 }
 
@@ -284,26 +347,6 @@ function contentParts(c: InputCollector, content: unknown): void {
         c.opaque(p);
     }
   }
-}
-
-function stripOverrideHeaders(options: unknown): { options: unknown; overrides?: SpendCallOverrides } {
-  if (!options || typeof options !== 'object') return { options };
-  const o = options as Record<string, unknown>;
-  const headers = o.headers;
-  if (!headers || typeof headers !== 'object') return { options };
-  let plain: Record<string, unknown>;
-  if (typeof (headers as Headers).forEach === 'function' && typeof (headers as Headers).get === 'function') {
-    plain = {};
-    (headers as Headers).forEach((v, k) => (plain[k] = v));
-  } else if (Array.isArray(headers)) {
-    plain = {};
-    for (const pair of headers) if (Array.isArray(pair) && pair.length >= 2) plain[String(pair[0])] = pair[1];
-  } else {
-    plain = headers as Record<string, unknown>;
-  }
-  const taken = takeOverrideHeaders(plain);
-  if (taken.headers === plain) return { options };
-  return { options: { ...o, headers: taken.headers }, overrides: taken.overrides };
 }
 
 function tokens(input: number, output: number, cached: number | undefined, reasoning: number | undefined): UsageTokens {

@@ -1,15 +1,30 @@
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
 import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
-import type { OpenAIEndpoint } from './adapter.js';
+import { instrumentationScope } from '../common/scope-name.js';
+import { isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless.js';
+import { PROVIDER, type OpenAIEndpoint } from './adapter.js';
+import { validateAzureDeployments, type AzureDeployments } from './azure.js';
+import { guardCreate } from './guard.js';
 import { preloadTokenizer } from './estimate.js';
-import { isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../common/stainless-api-promise.js';
-import { makeGuardedCreate } from './guarded-create.js';
+
+/** The OpenAI instrumentation's configuration: the shared one, plus Azure deployments. */
+export interface OpenAISpendGuardInstrumentationConfig extends SpendGuardInstrumentationConfig {
+  /**
+   * Azure deployment name → the model it serves (`{ 'prod-chat': 'gpt-4o' }`),
+   * for calls through `AzureOpenAI` (or Azure's `/openai/v1` API): calls are
+   * priced at the deployment's model, and a downgrade goes to a deployment
+   * serving the target. See `README.md` ("Azure OpenAI").
+   */
+  azureDeployments?: AzureDeployments;
+}
 
 /** The `openai` versions this instrumentation is tested with (see `test/instrumentations/openai/matrix.json`). */
 export const SUPPORTED_OPENAI_VERSIONS = ['>=5.0.0 <8'];
-export const INSTRUMENTATION_NAME = 'agentguard-spend/instrumentations/openai';
-export const INSTRUMENTATION_VERSION = '0.1.0';
+/** The instrumentation scope of the OpenAI instrumentation and wrapper. */
+export const OPENAI_SCOPE = instrumentationScope(PROVIDER);
+
+export { guardCreate } from './guard.js';
 
 /** Marks our `create` wrappers (see `../common/coexisting-wrap.ts` and `README.md`). */
 const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
@@ -20,9 +35,15 @@ const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
  * `stream()`, `parse()` and `runTools()` helpers go through them). CommonJS and
  * ESM copies of the SDK are separate classes; each one loaded gets patched.
  */
-export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
-  constructor(config: SpendGuardInstrumentationConfig = {}) {
-    super(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION, config);
+export class OpenAISpendGuardInstrumentation extends InstrumentationBase<OpenAISpendGuardInstrumentationConfig> {
+  constructor(config: OpenAISpendGuardInstrumentationConfig = {}) {
+    super(OPENAI_SCOPE.name, OPENAI_SCOPE.version, config);
+  }
+
+  /** Sets the configuration; throws a `TypeError` naming the entry when `azureDeployments` is malformed. */
+  override setConfig(config: OpenAISpendGuardInstrumentationConfig = {}): void {
+    if (config.azureDeployments !== undefined) validateAzureDeployments(config.azureDeployments);
+    super.setConfig(config);
   }
 
   protected init() {
@@ -68,11 +89,11 @@ export class OpenAISpendGuardInstrumentation extends InstrumentationBase<SpendGu
 
   #install(proto: Record<string, unknown>, endpoint: OpenAIEndpoint, APIPromise: APIPromiseClass | undefined): void {
     installCoexistingWrapper(proto, 'create', WRAPPER_STATE, this as OpenAISpendGuardInstrumentation, (original, state) =>
-      makeGuardedCreate(original, {
-        endpoint,
+      guardCreate(original, endpoint, {
         binding: () => bindingFromInstrumentationConfig(state.instrumentation.getConfig(), state.instrumentation.tracer),
         enabled: () => state.instrumentation.isEnabled(),
         apiPromiseClass: APIPromise,
+        azureDeployments: () => state.instrumentation.getConfig().azureDeployments,
       }),
     );
   }

@@ -2,10 +2,18 @@ import { bindingFromWrapperOptions, type SpendGuardWrapperOptions } from '../com
 import type { GuardBinding } from '../common/guarded-call.js';
 import type { OpenAIEndpoint } from './adapter.js';
 import { preloadTokenizer } from './estimate.js';
-import { makeGuardedCreate } from './guarded-create.js';
-import { INSTRUMENTATION_NAME } from './instrumentation.js';
+import { guardCreate, OPENAI_SCOPE } from './instrumentation.js';
+import { validateAzureDeployments, type AzureDeployments } from './azure.js';
 
-const GUARDED_CLIENT = Symbol.for('agentguard-spend.openai.guarded-client');
+/** Options of {@link withSpendGuard}: the shared ones, plus Azure deployments. */
+export interface OpenAISpendGuardWrapperOptions extends SpendGuardWrapperOptions {
+  /**
+   * Azure deployment name → the model it serves (`{ 'prod-chat': 'gpt-4o' }`),
+   * for an `AzureOpenAI` client: calls are priced at the deployment's model,
+   * and a downgrade goes to a deployment serving the target. See `README.md`.
+   */
+  azureDeployments?: AzureDeployments;
+}
 
 /**
  * Returns a spend-guarded OpenAI client with the same API and class as
@@ -21,16 +29,14 @@ const GUARDED_CLIENT = Symbol.for('agentguard-spend.openai.guarded-client');
  * Per-call scope: `x-agentguard-*` request headers (stripped before sending),
  * or `withSpendScope(...)`.
  */
-export function withSpendGuard<C extends object>(client: C, options: SpendGuardWrapperOptions): C {
-  const binding = bindingFromWrapperOptions(options, INSTRUMENTATION_NAME);
+export function withSpendGuard<C extends object>(client: C, options: OpenAISpendGuardWrapperOptions): C {
+  const binding = bindingFromWrapperOptions(options, OPENAI_SCOPE);
+  const azureDeployments = options.azureDeployments === undefined ? undefined : validateAzureDeployments(options.azureDeployments);
   preloadTokenizer();
-  return guardClient(client, binding);
+  return guardClient(client, binding, azureDeployments);
 }
 
-/** Alias of {@link withSpendGuard}, named like the other providers' wrappers. */
-export const withOpenAISpendGuard = withSpendGuard;
-
-function guardClient<C extends object>(client: C, binding: GuardBinding): C {
+function guardClient<C extends object>(client: C, binding: GuardBinding, azureDeployments: AzureDeployments | undefined): C {
   const withOptions = (client as { withOptions?: (o: object) => C }).withOptions;
   if (typeof withOptions !== 'function') {
     throw new TypeError('withSpendGuard: expected an OpenAI client from the openai package (>=5), which has withOptions()');
@@ -51,20 +57,15 @@ function guardClient<C extends object>(client: C, binding: GuardBinding): C {
       configurable: true,
       writable: true,
       enumerable: false,
-      value: makeGuardedCreate(original, { endpoint, binding: () => binding, enabled: () => true }),
+      value: guardCreate(original, endpoint, { binding: () => binding, azureDeployments: () => azureDeployments }),
     });
   }
   Object.defineProperty(copy, 'withOptions', {
     configurable: true,
     writable: true,
     enumerable: false,
-    value: (o: object) => guardClient(withOptions.call(copy, o) as C, binding),
+    value: (o: object) => guardClient(withOptions.call(copy, o) as C, binding, azureDeployments),
   });
-  Object.defineProperty(copy, GUARDED_CLIENT, { value: true });
   return copy;
 }
 
-/** Whether `client` came from {@link withSpendGuard}. */
-export function isSpendGuarded(client: unknown): boolean {
-  return !!client && typeof client === 'object' && (client as Record<symbol, unknown>)[GUARDED_CLIENT] === true;
-}

@@ -3,6 +3,7 @@ import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { AgentGuardError } from '../../src/audit/errors.js';
 import type { CallDescription } from '../common/guarded-call.js';
 import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
+import { serverOfUrl, type ServerAddress } from '../common/server-address.js';
 import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
 import type { NetApi, ProviderEndpoint } from './endpoints.js';
 
@@ -12,7 +13,10 @@ export interface NetRequest {
   body: Record<string, unknown>;
 }
 
-/** Output bound reserved for a call whose body sets none (and written into it where the API allows). */
+/**
+ * Output bound a call whose body sets none is priced at (`outputBoundSent: false`).
+ * Nothing is written for it: a policy's `defaultMaxOutputTokens` is, where the API allows.
+ */
 export const NET_DEFAULT_MAX_OUTPUT_TOKENS = 16_384;
 /** OpenAI's own default for the legacy completions endpoint. */
 const LEGACY_COMPLETIONS_DEFAULT = 16;
@@ -94,6 +98,11 @@ export function netOutputBound(request: NetRequest): number {
   return api.startsWith('openai') ? perChoice * choices(request.body) : perChoice;
 }
 
+/** `server.address`/`server.port` of a matched `host[:port]` (the providers' hosts are HTTPS: 443 when none is named). */
+function serverOfHost(host: string): ServerAddress | undefined {
+  return serverOfUrl(`https://${host}`);
+}
+
 /** Whether the API's body can be rewritten: Bedrock requests are SigV4-signed over path and body. */
 export function rewritable(request: NetRequest): boolean {
   return request.endpoint.provider !== 'bedrock';
@@ -117,6 +126,9 @@ export const netAdapter: ProviderAdapter<NetRequest, unknown, unknown> = {
       model: model ?? 'unknown',
       estimatedInputTokens: estimateBodyInputTokens(body),
       maxOutputTokens: netOutputBound(request),
+      // A signed Bedrock body cannot take a default bound: its priced bound stands as sent.
+      outputBoundSent: boundOf(endpoint.api, body) !== undefined || !rewritable(request),
+      server: serverOfHost(endpoint.host),
       stream: body.stream === true || endpoint.api.endsWith('-stream'),
     };
   },
@@ -168,7 +180,14 @@ export function usageOfBody(response: unknown): ReportedUsage {
   const r = obj(response);
   const model = typeof r.model === 'string' ? r.model : undefined;
   const reported = wireUsage(r.usage);
-  return { final: complete(reported), reported, model, id: typeof r.id === 'string' ? r.id : undefined };
+  return { final: complete(reported), reported, model, id: typeof r.id === 'string' ? r.id : undefined, finishReasons: finishReasonsOfBody(r) };
+}
+
+/** OpenAI chat `choices[].finish_reason`, Anthropic `stop_reason`, Bedrock Converse `stopReason`. */
+function finishReasonsOfBody(r: Record<string, unknown>): string[] | undefined {
+  const reasons = Array.isArray(r.choices) ? r.choices.map((c) => obj(c).finish_reason) : [r.stop_reason ?? r.stopReason];
+  const strings = reasons.filter((x): x is string => typeof x === 'string');
+  return strings.length ? strings : undefined;
 }
 
 /**
@@ -237,6 +256,8 @@ export class NetStreamReader implements StreamUsageReader<unknown> {
   #reported: PartialUsage | undefined;
   #final: UsageTokens | undefined;
   #model: string | undefined;
+  #id: string | undefined;
+  #finishReasons: string[] | undefined;
   readonly #api: NetApi;
 
   constructor(api: NetApi) {
@@ -249,8 +270,11 @@ export class NetStreamReader implements StreamUsageReader<unknown> {
       if (e.type === 'message_start') {
         const m = obj(e.message);
         if (typeof m.model === 'string') this.#model = m.model;
+        if (typeof m.id === 'string') this.#id = m.id;
         this.#reported = { ...this.#reported, ...wireUsage({ cache_read_input_tokens: 0, ...obj(m.usage) }) };
       } else if (e.type === 'message_delta') {
+        const reason = obj(e.delta).stop_reason;
+        if (typeof reason === 'string') this.#finishReasons = [reason];
         const u = obj(e.usage);
         if (count(u.output_tokens) !== undefined) {
           this.#reported = { ...this.#reported, outputTokens: count(u.output_tokens)! };
@@ -269,6 +293,7 @@ export class NetStreamReader implements StreamUsageReader<unknown> {
       if (e.type === 'response.completed' || e.type === 'response.incomplete') {
         const r = obj(e.response);
         if (typeof r.model === 'string') this.#model = r.model;
+        if (typeof r.id === 'string') this.#id = r.id;
         this.#reported = wireUsage(r.usage);
         this.#final = complete(this.#reported);
       } else if (e.type.endsWith('.delta')) this.output.add(e.delta);
@@ -276,7 +301,10 @@ export class NetStreamReader implements StreamUsageReader<unknown> {
     }
     // Chat completion chunks.
     if (typeof e.model === 'string') this.#model = e.model;
+    if (typeof e.id === 'string') this.#id = e.id;
     for (const c of Array.isArray(e.choices) ? e.choices : []) {
+      const reason = obj(c).finish_reason;
+      if (typeof reason === 'string') this.#finishReasons = [...(this.#finishReasons ?? []), reason];
       const d = obj(obj(c).delta);
       this.output.add(d.content);
       for (const t of Array.isArray(d.tool_calls) ? d.tool_calls : []) this.output.add(obj(obj(t).function).arguments);
@@ -289,6 +317,6 @@ export class NetStreamReader implements StreamUsageReader<unknown> {
   }
 
   get usage(): ReportedUsage {
-    return { final: this.#final, reported: this.#reported, model: this.#model };
+    return { final: this.#final, reported: this.#reported, model: this.#model, id: this.#id, finishReasons: this.#finishReasons };
   }
 }

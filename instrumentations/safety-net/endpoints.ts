@@ -3,6 +3,10 @@
  * path shapes of the calls that cost money on them.
  */
 
+/** What the net does with a provider request no SDK-level guard decided (`AGENTGUARD_UNGUARDED`). */
+export type UnguardedMode = 'decide' | 'block' | 'warn';
+export const UNGUARDED_MODES: readonly UnguardedMode[] = ['decide', 'block', 'warn'];
+
 /** The engine's provider names the net can describe. */
 export type NetProvider = 'openai' | 'anthropic' | 'bedrock';
 

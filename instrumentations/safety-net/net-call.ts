@@ -2,12 +2,10 @@ import { context } from '@opentelemetry/api';
 import { AgentGuardError } from '../../src/audit/errors.js';
 import { decideOnce } from '../common/decide-once.js';
 import { openGuardedCall, type GuardBinding, type GuardedCall } from '../common/guarded-call.js';
-import { netAdapter, rewritable, type NetRequest } from './adapter.js';
-import { matchEndpoint, type ProviderEndpoint, type WatchedHost } from './endpoints.js';
+import { netAdapter, type NetRequest } from './adapter.js';
+import { matchEndpoint, type ProviderEndpoint, type UnguardedMode, type WatchedHost } from './endpoints.js';
 
-/** What the net does with a provider request no SDK-level guard decided (`AGENTGUARD_UNGUARDED`). */
-export type UnguardedMode = 'decide' | 'block' | 'warn';
-export const UNGUARDED_MODES: readonly UnguardedMode[] = ['decide', 'block', 'warn'];
+export { UNGUARDED_MODES, type UnguardedMode } from './endpoints.js';
 
 /** Everything the net needs, read at each request. */
 export interface SafetyNetConfig {
@@ -83,10 +81,7 @@ export async function openNetCall(net: SafetyNetConfig, method: string, url: URL
   const request: NetRequest = { endpoint, body };
   const call = await openGuardedCall(net.binding(), netAdapter.describe(request)!);
   try {
-    const unbounded = !hasBound(request);
-    const shadow = call.result.action === 'shadow';
-    const maxOutputTokens = call.clampedMaxOutputTokens ?? (unbounded && !shadow && rewritable(request) ? call.result.maxOutputTokens : undefined);
-    const prepared = netAdapter.prepare(request, { model: call.model, maxOutputTokens });
+    const prepared = netAdapter.prepare(request, call.prepared);
     return { body: prepared === request || JSON.stringify(prepared.body) === JSON.stringify(request.body) ? undefined : JSON.stringify(prepared.body), call, request: prepared };
   } catch (error) {
     await call.fail(error);
@@ -94,11 +89,6 @@ export async function openNetCall(net: SafetyNetConfig, method: string, url: URL
   }
 }
 
-function hasBound(request: NetRequest): boolean {
-  const b = request.body;
-  const i = (b.inferenceConfig ?? {}) as Record<string, unknown>;
-  return ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'max_gen_len'].some((k) => typeof b[k] === 'number') || typeof i.maxTokens === 'number' || request.endpoint.api === 'openai-embeddings' || request.endpoint.api === 'openai-completions';
-}
 
 function parseBody(text: string | undefined): Record<string, unknown> | undefined {
   if (typeof text !== 'string') return undefined;
@@ -179,11 +169,13 @@ export class ResponseTap {
       } catch {
         usage = undefined;
       }
+      if (usage) this.#call.recordResponse(usage);
       if (usage?.final) return this.#call.settle(usage.final, usage.model);
       return this.#call.releaseUnreported(usage?.reported, 'the response reported no usage');
     }
     if (this.#kind === 'sse') {
       this.#line(this.#text);
+      this.#call.recordResponse(this.#reader.usage);
       return this.#call.finishStream({}, this.#reader.usage, this.#reader.output);
     }
     return this.#call.releaseUnreported(undefined, 'the response body is not one the safety net reads');
@@ -193,7 +185,10 @@ export class ResponseTap {
   async cutShort(outcome: { error?: unknown; abandoned?: boolean }): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    if (this.#kind === 'sse') return this.#call.finishStream(outcome, this.#reader.usage, this.#reader.output);
+    if (this.#kind === 'sse') {
+      this.#call.recordResponse(this.#reader.usage);
+      return this.#call.finishStream(outcome, this.#reader.usage, this.#reader.output);
+    }
     // A JSON body is generated whole before it is sent: the provider did run the call (rule 1).
     return this.#call.releaseUnreported(undefined, 'the response body was not read to its end');
   }

@@ -24,6 +24,11 @@ export interface DecisionLogEntry<D extends DecisionPayload = DecisionPayload> {
   signerFingerprint: string;
   /** Optional on a stored line: the signer's public key, for convenience only (never trusted). */
   publicKeyHex?: string;
+  /**
+   * Written by the Python port (0.16+) when it has a builder code: 6-12
+   * upper-case letters and digits, part of the hashed body. Never written here.
+   */
+  builderCode?: string | null;
 }
 
 /** The position a new entry is appended at. */
@@ -32,22 +37,64 @@ export interface ChainHead {
   entryHash: string;
 }
 
+/** The fields of an entry that its `entryHash` covers. */
+export interface HashedEntryBody {
+  sequence: number;
+  decision: DecisionPayload;
+  previousHash: string;
+  signerFingerprint: string;
+  /**
+   * The Python port's (0.16+) builder code: part of the hashed body (a fifth
+   * key) when it is a string; `null` or absent leaves it out.
+   */
+  builderCode?: string | null;
+}
+
+/**
+ * Optional fields of the Python port's decision that it omits from the hashed
+ * body when unset but its file store writes as `null`: for these (and only
+ * these) `null` means absent, and the hashed body leaves them out.
+ */
+export const NULL_MEANS_ABSENT = {
+  decision: ['builderCode', 'provenance', 'entryType', 'outcomeReceipt', 'governanceReceipt'],
+  triggeredCap: ['downgradeTo', 'reason'],
+} as const;
+
+/** `decision` as hashed: the {@link NULL_MEANS_ABSENT} fields that are null left out (a copy only when there are any). */
+export function hashedDecision(decision: DecisionPayload): DecisionPayload {
+  const d = decision as Record<string, unknown>;
+  const cap = d.triggeredCap;
+  const capNulls = cap !== null && typeof cap === 'object' && !Array.isArray(cap) && NULL_MEANS_ABSENT.triggeredCap.some((k) => Object.hasOwn(cap, k) && (cap as Record<string, unknown>)[k] === null);
+  const nulls = NULL_MEANS_ABSENT.decision.some((k) => Object.hasOwn(d, k) && d[k] === null);
+  if (!capNulls && !nulls) return decision;
+  const out: Record<string, unknown> = { ...d };
+  for (const k of NULL_MEANS_ABSENT.decision) if (Object.hasOwn(out, k) && out[k] === null) delete out[k];
+  if (capNulls) {
+    const c: Record<string, unknown> = { ...(cap as Record<string, unknown>) };
+    for (const k of NULL_MEANS_ABSENT.triggeredCap) if (Object.hasOwn(c, k) && c[k] === null) delete c[k];
+    out.triggeredCap = c;
+  }
+  return out;
+}
+
 /**
  * Lowercase hex SHA-256 of the canonical hashed body of an entry, in the log's
  * wire form ({@link entryCanonicalJson}: integers only, keys by code point —
- * the Python port's rules).
+ * the Python port's rules): `{ sequence, decision, previousHash,
+ * signerFingerprint }`, plus `builderCode` when it is set, with the decision's
+ * {@link NULL_MEANS_ABSENT} nulls left out.
  *
  * @throws CanonicalizationError when the decision holds a value the wire form cannot carry.
  */
-export function computeEntryHash(body: { sequence: number; decision: DecisionPayload; previousHash: string; signerFingerprint: string }): string {
-  return sha256Hex(
-    entryCanonicalJson({
-      sequence: body.sequence,
-      decision: body.decision,
-      previousHash: body.previousHash,
-      signerFingerprint: body.signerFingerprint,
-    }),
-  );
+export function computeEntryHash(body: HashedEntryBody): string {
+  const hashed: Record<string, unknown> = {
+    sequence: body.sequence,
+    decision: hashedDecision(body.decision),
+    previousHash: body.previousHash,
+    signerFingerprint: body.signerFingerprint,
+  };
+  if (typeof body.builderCode === 'string') hashed.builderCode = body.builderCode;
+  return sha256Hex(entryCanonicalJson(hashed));
 }
 
 /** Builds and signs the entry that follows `head` (or the genesis entry when `head` is null). */

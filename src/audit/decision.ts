@@ -5,6 +5,8 @@ export interface TriggeredCap {
   action: SpendAction;
   downgradeTo?: string;
   reason?: string;
+  /** The models whose spend the cap counts and limits (exact names and `*` patterns); absent: every model. */
+  models?: string[];
 }
 
 /** What the guard does with a call. */
@@ -67,10 +69,20 @@ export interface SpendDecision {
   estimatedInputTokens?: number;
   /** The output bound the call is sent with (after any clamp). */
   estimatedOutputTokens?: number;
-  /** Set when a `clampMaxTokens` cap lowered the output bound: the caller's original bound. */
+  /**
+   * Set when the guard lowered the output bound (a `clampMaxTokens` clamp, or
+   * a default bound for a call that sent none): the bound the call was
+   * described with (for a call that sent none, the model's maximum).
+   */
   requestedMaxOutputTokens?: number;
   /** Set when a `clampMaxTokens` cap lowered the output bound: the bound applied. */
   clampedMaxOutputTokens?: number;
+  /**
+   * The call sent no output bound and the guard set one
+   * (`defaultMaxOutputTokens`): `estimatedOutputTokens` is the bound written
+   * into the request (in shadow mode, the bound enforcement would have written).
+   */
+  outputBoundSetByGuard?: boolean;
   actualInputTokens?: number;
   actualOutputTokens?: number;
   actualCachedInputTokens?: number;

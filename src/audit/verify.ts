@@ -1,4 +1,5 @@
 import { computeEntryHash, GENESIS_HASH, type DecisionLogEntry } from './chain.js';
+import { BUILDER_CODE } from './log-line.js';
 import { describeMalformedCheckpoint, verifyCheckpointSignature, type Checkpoint } from './checkpoint.js';
 import { signerFingerprint } from './keys.js';
 import { describeBadSignerChange, isSignerChange } from './rotation.js';
@@ -8,6 +9,14 @@ import { verifySignature, verifySignatureAsync } from './signer.js';
  * Why verification failed.
  * - entry checks: `malformed_entry`, `sequence_gap`, `broken_link`,
  *   `hash_mismatch`, `bad_signature`;
+ * - what a stored line carries beyond what was signed: `unknown_field` (a
+ *   top-level field that is not part of the entry), `duplicate_key` (a key
+ *   twice in one object of the line), `non_canonical` (a number or builder
+ *   code spelled otherwise than the signed value, e.g. `1.0`); duplicate keys
+ *   and number spellings are found by the line reader (`parseLogLine`), which
+ *   sees the bytes, not in an entry handed over as an object;
+ * - `no_entries`: log files that hold no valid entry at all (file
+ *   verification only; an empty iterable handed to {@link verifyChain} is ok);
  * - signers: `wrong_signer` (signed by a key other than the one expected at
  *   that point, e.g. a key retired by a rotation), `untrusted_signer` (in a
  *   rotated chain or one verified with `trustedKeys`: a key that neither the
@@ -20,6 +29,10 @@ import { verifySignature, verifySignatureAsync } from './signer.js';
  */
 export type VerifyFailureReason =
   | 'malformed_entry'
+  | 'unknown_field'
+  | 'duplicate_key'
+  | 'non_canonical'
+  | 'no_entries'
   | 'sequence_gap'
   | 'broken_link'
   | 'hash_mismatch'
@@ -61,7 +74,10 @@ export interface VerifyOptions {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const HEX128 = /^[0-9a-f]{128}$/;
+/** Hex standing for bytes: all lower case or all upper case (the Python port accepts both; mixed case is nobody's output). */
+const ANY_CASE_HEX64 = /^(?:[0-9a-f]{64}|[0-9A-F]{64})$/;
+const ANY_CASE_HEX128 = /^(?:[0-9a-f]{128}|[0-9A-F]{128})$/;
+const ENTRY_FIELDS: ReadonlySet<string> = new Set(['sequence', 'decision', 'previousHash', 'entryHash', 'signature', 'signerFingerprint', 'publicKeyHex', 'builderCode']);
 
 /**
  * Checks one entry against `publicKey`: well-formed, signed by that key's
@@ -70,7 +86,7 @@ const HEX128 = /^[0-9a-f]{128}$/;
  */
 export function verifyEntry(entry: DecisionLogEntry, publicKey: Uint8Array, fingerprint = signerFingerprint(publicKey)): EntryVerification {
   const shape = describeMalformed(entry);
-  if (shape) return { ok: false, reason: 'malformed_entry', message: shape };
+  if (shape) return { ok: false, ...shape };
   return checkSignerAndHash(entry, fingerprint) ?? (signatureVerifies(entry, publicKey) ? { ok: true } : BAD_SIGNATURE);
 }
 
@@ -204,7 +220,7 @@ export class ChainVerifier {
     const at = this.#expectedSequence;
     const fail = (reason: VerifyFailureReason, message: string) => (this.#failed = { ok: false, sequence: at, reason, message });
     const shape = describeMalformed(entry);
-    if (shape) return fail('malformed_entry', shape);
+    if (shape) return fail(shape.reason, shape.message);
     if (entry.sequence !== at) {
       return fail('sequence_gap', `expected sequence ${at}, got ${entry.sequence}`);
     }
@@ -454,20 +470,32 @@ function seqOf(cp: unknown): number {
 
 const HEX16 = /^[0-9a-f]{16}$/;
 
-function describeMalformed(entry: unknown): string | null {
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return 'entry is not an object';
+/**
+ * What is wrong with an entry's shape, if anything. Entries read from a line
+ * went through `parseLogLine` (which also sees duplicate keys and number
+ * spellings); entries handed over as objects are held to the same fields.
+ */
+function describeMalformed(entry: unknown): { reason: VerifyFailureReason; message: string } | null {
+  const malformed = (message: string) => ({ reason: 'malformed_entry' as const, message });
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return malformed('entry is not an object');
   const e = entry as Record<string, unknown>;
-  if (!Number.isSafeInteger(e.sequence) || (e.sequence as number) < 0) return 'sequence is not a non-negative integer';
-  if (e.decision === null || typeof e.decision !== 'object' || Array.isArray(e.decision)) return 'decision is not an object';
-  if (typeof e.previousHash !== 'string' || !HEX64.test(e.previousHash)) return 'previousHash is not 64 lowercase hex characters';
-  if (typeof e.entryHash !== 'string' || !HEX64.test(e.entryHash)) return 'entryHash is not 64 lowercase hex characters';
-  if (typeof e.signature !== 'string' || !HEX128.test(e.signature)) return 'signature is not 128 lowercase hex characters';
-  if (typeof e.signerFingerprint !== 'string') return 'signerFingerprint is not a string';
+  for (const key of Object.keys(e)) {
+    if (!ENTRY_FIELDS.has(key)) return { reason: 'unknown_field', message: `unknown top-level field ${JSON.stringify(key)}: it is not signed` };
+  }
+  if (!Number.isSafeInteger(e.sequence) || (e.sequence as number) < 0) return malformed('sequence is not a non-negative integer');
+  if (e.decision === null || typeof e.decision !== 'object' || Array.isArray(e.decision)) return malformed('decision is not an object');
+  if (typeof e.previousHash !== 'string' || !HEX64.test(e.previousHash)) return malformed('previousHash is not 64 lowercase hex characters');
+  if (typeof e.entryHash !== 'string' || !HEX64.test(e.entryHash)) return malformed('entryHash is not 64 lowercase hex characters');
+  if (typeof e.signature !== 'string' || !ANY_CASE_HEX128.test(e.signature)) return malformed('signature is not 128 hex characters, all lower or all upper case');
+  if (typeof e.signerFingerprint !== 'string') return malformed('signerFingerprint is not a string');
+  if (e.builderCode !== undefined && e.builderCode !== null && (typeof e.builderCode !== 'string' || !BUILDER_CODE.test(e.builderCode))) {
+    return { reason: 'non_canonical', message: 'builderCode is not null or 6-12 upper-case letters and digits (the form the Python port hashes)' };
+  }
   if (e.publicKeyHex !== undefined) {
     // Never trusted, but it must not contradict the signed fingerprint either.
-    if (typeof e.publicKeyHex !== 'string' || !HEX64.test(e.publicKeyHex)) return 'publicKeyHex is not 64 lowercase hex characters';
+    if (typeof e.publicKeyHex !== 'string' || !ANY_CASE_HEX64.test(e.publicKeyHex)) return malformed('publicKeyHex is not 64 hex characters, all lower or all upper case');
     if (HEX16.test(e.signerFingerprint) && signerFingerprint(Buffer.from(e.publicKeyHex, 'hex')) !== e.signerFingerprint) {
-      return `publicKeyHex does not match signerFingerprint ${e.signerFingerprint}`;
+      return malformed(`publicKeyHex does not match signerFingerprint ${e.signerFingerprint}`);
     }
   }
   return null;

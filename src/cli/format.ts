@@ -5,8 +5,24 @@ export function dollars(cents: number): string {
   return `${sign}$${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-/** A plain-text table: the first column left-aligned, the others right-aligned. */
-export function table(header: string[], rows: string[][]): string {
+/**
+ * Control characters (C0, DEL, C1), line and paragraph separators and bidi
+ * overrides: on a terminal they can move the cursor, erase or reorder what was
+ * printed (an ANSI escape in a file name can overwrite a FAILED line).
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` safe to print on a terminal: every control character is shown as a
+ * `\u001b`-style escape. Applied to every value from a file name or a log line that the CLI prints.
+ */
+export function printable(text: string): string {
+  return String(text).replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A plain-text table: the first column left-aligned, the others right-aligned. Every cell is {@link printable}. */
+export function table(header: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

@@ -38,7 +38,7 @@ program
       'Holds each chain against its signed checkpoints (<chainId>.checkpoints.jsonl found next to it in the directory, and any given) to detect a cut-off tail (truncated), a rewritten history (fork) and a swapped log (swapped_log); follows key rotations from the first public key. ' +
       'Exit 0 only if all chains are intact.',
   )
-  .argument('<path>', 'log directory or .jsonl file')
+  .argument('<path>', 'log directory or .jsonl file; or OTLP JSON log files as an OpenTelemetry Collector stored them (a file or a directory, gzip or not)')
   .option('-k, --public-key <hex|file>', "the chain's first public key: 64 hex characters, or a file holding them")
   .option('--trusted-key <hex|file>', 'another key the auditor trusts (repeatable): a chain may start with it, and it may vouch for checkpoints', collect)
   .option('--checkpoints <file|dir>', 'checkpoints to verify against (repeatable): a JSONL file, or a directory of *.checkpoints.jsonl', collect)

@@ -102,6 +102,8 @@ export function formatReplay(r: ReplayReport): string {
     section('by policy', r.byPolicy),
     '',
     section('by scope', r.byScope),
+    '',
+    section('by cap (candidate)', r.byCap),
   ];
   return lines.join('\n');
 }

@@ -1,8 +1,10 @@
 import { isAbsolute, relative } from 'node:path';
 import { verifyDecisionLog, type ChainFileVerification, type LogVerification } from '../../exporters/file/verify-log.js';
 import type { OrphanCheckpoints } from '../../exporters/file/checkpoints.js';
+import { isOtlpLogPath } from '../../exporters/otlp/otlp-files.js';
+import { verifyOtlpLog } from '../../exporters/otlp/verify-otlp.js';
 import { CliError } from './errors.js';
-import { ProgressBar } from './format.js';
+import { printable, ProgressBar } from './format.js';
 import { resolvePublicKey } from './public-key.js';
 
 /** Options of `agentguard-spend verify`. */
@@ -28,26 +30,33 @@ export async function runVerify(path: string, options: VerifyCommandOptions): Pr
   for (const t of trusted) trustedKeys.push(await resolvePublicKey(t, '--trusted-key'));
   const bar = new ProgressBar('verifying');
   let result: LogVerification;
+  // What an OpenTelemetry Collector's file exporter stored (OTLP JSON, gzip or not), or the JSONL log.
+  const otlp = await isOtlpLogPath(path);
   try {
-    result = await verifyDecisionLog(path, publicKey, {
-      onProgress: (d, t) => bar.update(d, t),
-      trustedKeys,
-      checkpoints: options.checkpoints ?? [],
-      findCheckpoints: options.autoCheckpoints !== false,
-    });
+    result = otlp
+      ? await verifyOtlpLog(path, publicKey, { trustedKeys, checkpoints: options.checkpoints ?? [] })
+      : await verifyDecisionLog(path, publicKey, {
+          onProgress: (d, t) => bar.update(d, t),
+          trustedKeys,
+          checkpoints: options.checkpoints ?? [],
+          findCheckpoints: options.autoCheckpoints !== false,
+        });
   } catch (err) {
     const msg = (err as Error).message;
     const given = (options.checkpoints ?? []).find((c) => msg.startsWith(`${c}:`));
-    throw new CliError(given ? `--checkpoints: ${msg}` : `<path>: ${msg}`);
+    throw new CliError(printable(given ? `--checkpoints: ${msg}` : `<path>: ${msg}`));
   } finally {
     bar.done();
   }
-  if (result.chains.length === 0 && !result.orphanCheckpoints) throw new CliError(`<path>: no decision log files (*.jsonl) in ${path}`);
+  if (result.chains.length === 0 && !result.orphanCheckpoints) {
+    throw new CliError(otlp ? `<path>: no agentguard decision-log records in the OTLP files at ${printable(path)}` : `<path>: no decision log files (*.jsonl) in ${printable(path)}`);
+  }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     for (const c of result.chains) process.stdout.write(describe(c));
     for (const o of result.orphanCheckpoints ?? []) process.stdout.write(describeOrphan(o));
+    if ('otlp' in result) process.stdout.write(describeOtlp((result as Awaited<ReturnType<typeof verifyOtlpLog>>).otlp));
     const bad = result.chains.filter((c) => !c.ok).length;
     const orphans = result.orphanCheckpoints?.length ?? 0;
     const n = result.chains.length;
@@ -61,23 +70,26 @@ export async function runVerify(path: string, options: VerifyCommandOptions): Pr
   return result.ok ? 0 : 1;
 }
 
+/** A path to print: relative to the working directory when under it, control characters escaped. */
 const rel = (p: string) => {
   const r = relative(process.cwd(), p);
-  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
+  return printable(r && !r.startsWith('..') && !isAbsolute(r) ? r : p);
 };
 
+/** What verify prints for one chain; every value from a file name or a log line goes through {@link printable} or `rel`. */
 function describe(c: ChainFileVerification): string {
+  const id = printable(c.chainId);
   const files = `${c.files.length} file${c.files.length === 1 ? '' : 's'}`;
   const cps = c.checkpoints;
   let out: string;
   if (c.ok) {
     const checked = cps ? `, ${cps.count} checkpoint${cps.count === 1 ? '' : 's'} matched` : '';
-    out = `${c.chainId}: ok, ${c.entries} entries in ${files}${checked}\n`;
+    out = `${id}: ok, ${c.entries} entries in ${files}${checked}\n`;
   } else {
     const f = c.failure!;
     const where = f.file ? ` in ${rel(f.file)}:${f.line}` : '';
     const cp = f.checkpoint && f.reason !== 'bad_checkpoint' ? ` (checkpoint ${rel(f.checkpoint.file)}:${f.checkpoint.line})` : '';
-    out = `${c.chainId}: FAILED at sequence ${f.sequence} (${f.reason})${where}: ${f.message}${cp}; ${c.entries} entries intact before it\n`;
+    out = `${id}: FAILED at sequence ${f.sequence} (${f.reason})${where}: ${printable(f.message)}${cp}; ${c.entries} entries intact before it\n`;
   }
   if (cps) {
     const found = new Set(cps.found ?? []);
@@ -87,12 +99,19 @@ function describe(c: ChainFileVerification): string {
   } else {
     out += '  warning: no checkpoints for this chain: a cut-off tail or a swapped log cannot be detected (see --checkpoints)\n';
   }
-  if (c.signers && c.signers.length > 1) out += `  signers: ${c.signers.join(' -> ')} (${c.signers.length - 1} key rotation${c.signers.length === 2 ? '' : 's'})\n`;
+  if (c.signers && c.signers.length > 1) out += `  signers: ${c.signers.map(printable).join(' -> ')} (${c.signers.length - 1} key rotation${c.signers.length === 2 ? '' : 's'})\n`;
   if (c.tornTail) out += `  warning: torn last line (${c.tornTail.bytes} bytes, not an entry) at ${rel(c.tornTail.file)}:${c.tornTail.line}; it is set aside when the chain is resumed\n`;
   for (const s of c.tornSidecars) out += `  warning: torn line set aside after a crash: ${rel(s.path)} (${s.bytes} bytes)\n`;
   return out;
 }
 
 function describeOrphan(o: OrphanCheckpoints): string {
-  return `${o.chainId}: FAILED (${o.reason}): ${o.message}; in ${o.files.map(rel).join(', ')}\n`;
+  return `${printable(o.chainId)}: FAILED (${o.reason}): ${printable(o.message)}; in ${o.files.map(rel).join(', ')}\n`;
+}
+
+function describeOtlp(o: { files: string[]; duplicates: number; tornLines: number }): string {
+  let out = `read ${o.files.length} OTLP file${o.files.length === 1 ? '' : 's'}`;
+  if (o.duplicates) out += `; ${o.duplicates} duplicate record${o.duplicates === 1 ? '' : 's'} ignored (delivered more than once)`;
+  if (o.tornLines) out += `; warning: ${o.tornLines} request${o.tornLines === 1 ? '' : 's'} cut short skipped`;
+  return `${out}\n`;
 }

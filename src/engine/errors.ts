@@ -2,8 +2,27 @@ import type { SpendDecision, TriggeredCap } from '../audit/decision.js';
 import { AgentGuardError } from '../audit/errors.js';
 
 /**
+ * LangChain.js's own mark for "do not retry this error" (`stampRetryable` in
+ * `@langchain/core/errors`), a registered symbol so every copy of the library
+ * reads it.
+ */
+const LANGCHAIN_RETRYABLE = Symbol.for('langchain.errors.retryable');
+
+/** The response headers a block reports: a provider's "do not retry" advice, as the Stainless SDKs send it. */
+const NO_RETRY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'x-should-retry': 'false' });
+
+/**
  * Thrown by wrappers and instrumentations when a decision is `block`, before the
  * provider is contacted. Carries the signed decision, the cap that fired and why.
+ *
+ * A block is final: asking again gives the same answer and signs another
+ * block. So the error also speaks the "not retryable" language of the
+ * frameworks' default retry logic: `status` 403 (on LangChain.js's list of
+ * statuses never retried; the OpenAI Agents SDK's provider advice, the Vercel
+ * AI SDK and the provider SDKs retry only 408, 409, 429 and 5xx),
+ * `headers['x-should-retry'] = 'false'` (the provider advice the OpenAI Agents
+ * SDK's `retryPolicies.providerSuggested()` reads as a veto), and LangChain's
+ * own non-retryable mark. See `docs/decisions.md`.
  */
 export class AgentGuardBlockedError extends AgentGuardError {
   /** The decision that blocked the call (already signed and logged). */
@@ -12,13 +31,26 @@ export class AgentGuardBlockedError extends AgentGuardError {
   readonly cap: TriggeredCap | null;
   /** Human-readable reason of the blocking cap. */
   readonly reason: string;
+  /** Always 403: the policy refused the call; retry handlers leave a 403 alone. */
+  readonly status: 403;
+  /** Always `agentguard_blocked`, a stable code to match on. */
+  readonly code: 'agentguard_blocked';
+  /** `{ 'x-should-retry': 'false' }`: no provider was asked, and retrying is advised against. */
+  readonly headers: Readonly<Record<string, string>>;
 
+  // Fields are assigned here, not initialised in the class body: the CommonJS build lowers
+  // initialised fields into an anonymous class, whose name would then not be the class's.
   constructor(decision: SpendDecision) {
     const reason = decision.reasons[0] ?? 'blocked by policy';
     super(`agentguard: call blocked: ${reason}`);
+    this.name = 'AgentGuardBlockedError';
     this.decision = decision;
     this.cap = decision.triggeredCap;
     this.reason = reason;
+    this.status = 403;
+    this.code = 'agentguard_blocked';
+    this.headers = NO_RETRY_HEADERS;
+    Object.defineProperty(this, LANGCHAIN_RETRYABLE, { value: false, configurable: true });
   }
 }
 

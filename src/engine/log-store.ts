@@ -38,24 +38,75 @@ export interface DecisionLogStore {
   attachSigner?(signer: Signer): void;
 }
 
-/** Keeps entries in memory, in order. For tests and short-lived processes. */
+/** Options of {@link InMemoryDecisionLogStore}. */
+export interface InMemoryDecisionLogStoreOptions {
+  /**
+   * How many of the most recent entries to keep (default 10 000, about 10 MB).
+   * Older entries are dropped, oldest first. `Infinity` keeps every entry: for
+   * tests and short-lived processes only.
+   */
+  capacity?: number;
+}
+
+/** Entries {@link InMemoryDecisionLogStore} keeps unless told otherwise. */
+export const DEFAULT_IN_MEMORY_LOG_CAPACITY = 10_000;
+
+/**
+ * Keeps the most recent entries in memory, in order: `SpendGuard`'s log store
+ * when none is configured. Bounded (see {@link InMemoryDecisionLogStoreOptions.capacity}),
+ * so a long-running process does not grow with every call; what it drops is
+ * gone, so configure a durable store (the file store) to keep an auditable log.
+ * `head()` and the sequence check always follow the last entry appended, kept or not.
+ */
 export class InMemoryDecisionLogStore implements DecisionLogStore {
-  readonly #entries: DecisionLogEntry[] = [];
+  readonly #capacity: number;
+  /** Ring buffer: `#count` entries starting at `#start`. */
+  readonly #ring: DecisionLogEntry[] = [];
+  #start = 0;
+  #count = 0;
+  #last: DecisionLogEntry | undefined;
+  #dropped = 0;
+
+  constructor(options: InMemoryDecisionLogStoreOptions = {}) {
+    const capacity = options.capacity ?? DEFAULT_IN_MEMORY_LOG_CAPACITY;
+    if (!(capacity === Infinity || (Number.isSafeInteger(capacity) && capacity > 0))) {
+      throw new TypeError(`InMemoryDecisionLogStore: capacity: expected a positive integer or Infinity, got ${JSON.stringify(capacity)}`);
+    }
+    this.#capacity = capacity;
+  }
+
+  /** The most entries kept at once. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** Entries dropped so far to stay within `capacity` (the oldest ones). */
+  get dropped(): number {
+    return this.#dropped;
+  }
 
   head(): ChainHead | null {
-    const last = this.#entries.at(-1);
+    const last = this.#last;
     return last ? { sequence: last.sequence, entryHash: last.entryHash } : null;
   }
 
   append(entry: DecisionLogEntry): void {
-    const last = this.#entries.at(-1);
-    const expected = last ? last.sequence + 1 : 0;
+    const expected = this.#last ? this.#last.sequence + 1 : 0;
     if (entry.sequence !== expected) throw new Error(`log append out of order: expected sequence ${expected}, got ${entry.sequence}`);
-    this.#entries.push(entry);
+    this.#last = entry;
+    if (this.#count < this.#capacity) {
+      this.#ring.push(entry);
+      this.#count++;
+      return;
+    }
+    // Full: the new entry takes the oldest one's place.
+    this.#ring[this.#start] = entry;
+    this.#start = (this.#start + 1) % this.#count;
+    this.#dropped++;
   }
 
-  /** All entries, in sequence order (a copy). */
+  /** The entries kept (the most recent `capacity`), in sequence order (a copy). */
   entries(): DecisionLogEntry[] {
-    return [...this.#entries];
+    return this.#start === 0 ? [...this.#ring] : [...this.#ring.slice(this.#start), ...this.#ring.slice(0, this.#start)];
   }
 }

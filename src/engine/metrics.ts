@@ -4,7 +4,7 @@ import type { ScopeField } from './policy.js';
 
 /** Metric names this package emits (through the global `@opentelemetry/api` MeterProvider). */
 export const METRIC = {
-  /** Counter, unit `cent`: actual spend settled, from provider-reported usage. */
+  /** Counter, unit `{cent}`: actual spend settled, from provider-reported usage. */
   SPEND_CENTS: 'agentguard.spend.cents',
   /** Counter, unit `{decision}`: decisions by action. */
   DECISIONS: 'agentguard.decisions',
@@ -48,7 +48,7 @@ export class SpendMetrics {
       this.#provider = metrics.getMeterProvider();
       meter = this.#provider.getMeter('agentguard-spend');
     }
-    this.#spend = meter.createCounter(METRIC.SPEND_CENTS, { unit: 'cent', description: 'Actual spend settled from provider-reported usage' });
+    this.#spend = meter.createCounter(METRIC.SPEND_CENTS, { unit: '{cent}', description: 'Actual spend settled from provider-reported usage' });
     this.#decisions = meter.createCounter(METRIC.DECISIONS, { unit: '{decision}', description: 'Spend decisions by action' });
     this.#duration = meter.createHistogram(METRIC.DECISION_DURATION, { unit: 's', description: 'Time to decide, reserve, sign and log a call' });
   }

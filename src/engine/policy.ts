@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { CAPABILITY_TIERS, type CapabilityTier } from './capability.js';
 import { PolicyValidationError } from './errors.js';
 import { WINDOWS, type SpendWindow } from './windows.js';
@@ -67,61 +66,170 @@ export interface SpendPolicy {
   defaultMaxOutputTokens?: number;
 }
 
-const nonEmpty = z
-  .string()
-  .min(1, 'must be a non-empty string')
-  .refine((s) => s.isWellFormed(), 'must not contain a lone surrogate (it could not be signed)');
+// Validation is hand-written rather than done with a schema library: it runs at
+// start-up under `agentguard-spend/register`, where building a zod schema cost
+// ~40 ms. It reports the issue a zod schema of the same shape reports first, with
+// the same field path and message (test/engine/policy-differential.test.ts holds
+// it to the reference schema in test/helpers/policy-zod.ts).
 
-const scopeSchema = z
-  .object({
-    tenantId: nonEmpty,
-    teamId: nonEmpty.optional(),
-    userId: nonEmpty.optional(),
-    agentId: nonEmpty.optional(),
-    taskId: nonEmpty.optional(),
-    provider: nonEmpty.optional(),
-  })
-  .strict();
+/** One problem found: where, what, and the value found there (`hasInput`: the value is shown). */
+interface Issue {
+  path: PropertyKey[];
+  message: string;
+  input?: unknown;
+}
 
-const capSchema = z
-  .object({
-    id: nonEmpty.optional(),
-    amountCents: z.number().int('must be whole cents').nonnegative().max(Number.MAX_SAFE_INTEGER),
-    window: z.enum(WINDOWS),
-    action: z.enum(['allow', 'downgrade', 'block', 'shadow']),
-    downgradeTo: nonEmpty.optional(),
-    reason: nonEmpty,
-    selector: z.array(z.enum(SCOPE_FIELDS)).optional(),
-    clampMaxTokens: z.boolean().optional(),
-    clampMinTokens: z.number().int().positive().optional(),
-    models: z.array(nonEmpty).min(1, 'must name at least one model').optional(),
-  })
-  .strict()
-  .superRefine((cap, ctx) => {
-    if (cap.action === 'downgrade' && !cap.downgradeTo) {
-      ctx.addIssue({ code: 'custom', path: ['downgradeTo'], message: 'is required when action is "downgrade"', input: cap.downgradeTo });
-    }
-    if (cap.clampMaxTokens && cap.action !== 'block') {
-      ctx.addIssue({ code: 'custom', path: ['clampMaxTokens'], message: 'applies only to caps whose action is "block"', input: cap.clampMaxTokens });
-    }
-    if (cap.clampMinTokens !== undefined && !cap.clampMaxTokens) {
-      ctx.addIssue({ code: 'custom', path: ['clampMinTokens'], message: 'needs clampMaxTokens: true', input: cap.clampMinTokens });
-    }
-  });
+/** Validates a value and returns the parsed copy, or the first issue. */
+type Check<T> = (value: unknown) => { ok: true; value: T } | { ok: false; issue: Issue };
 
-const policySchema = z
-  .object({
-    id: nonEmpty,
-    name: nonEmpty,
-    scope: scopeSchema,
-    caps: z.array(capSchema),
-    mode: z.enum(['enforce', 'shadow']),
-    version: z.number().int().positive(),
-    effectiveFrom: z.iso.datetime({ offset: true }),
-    requiredCapability: z.enum(CAPABILITY_TIERS).optional(),
-    defaultMaxOutputTokens: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
-  })
-  .strict();
+const ok = <T>(value: T) => ({ ok: true as const, value });
+const fail = (message: string, input: unknown, path: PropertyKey[] = []) => ({ ok: false as const, issue: { path, message, input } });
+
+/** The type name of a value as zod reports it ("received ..."). */
+function receivedType(data: unknown): string {
+  const t = typeof data;
+  if (t === 'number') return Number.isNaN(data) ? 'NaN' : Number.isFinite(data) ? 'number' : String(data);
+  if (t === 'object') {
+    if (data === null) return 'null';
+    if (Array.isArray(data)) return 'array';
+    const obj = data as { constructor?: { name?: string } };
+    if (Object.getPrototypeOf(obj) !== Object.prototype && 'constructor' in obj && obj.constructor) return String(obj.constructor.name);
+  }
+  return t;
+}
+
+const invalidType = (expected: string, input: unknown) => fail(`Invalid input: expected ${expected}, received ${receivedType(input)}`, input);
+
+const nonEmpty: Check<string> = (v) => {
+  if (typeof v !== 'string') return invalidType('string', v);
+  if (v.length < 1) return fail('must be a non-empty string', v);
+  if (!v.isWellFormed()) return fail('must not contain a lone surrogate (it could not be signed)', v);
+  return ok(v);
+};
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * An integer within `min`..`max`. `intMessage` replaces the message of the
+ * integer check (not a whole or not a safe number).
+ */
+function integer(opts: { min: number; exclusiveMin: boolean; max?: number; intMessage?: string }): Check<number> {
+  return (v) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return invalidType('number', v);
+    if (!Number.isInteger(v)) return fail(opts.intMessage ?? 'Invalid input: expected int, received number', v);
+    if (v > MAX_SAFE) return fail(opts.intMessage ?? `Too big: expected int to be <=${MAX_SAFE}`, v);
+    if (v < -MAX_SAFE) return fail(opts.intMessage ?? `Too small: expected int to be >=${-MAX_SAFE}`, v);
+    if (opts.exclusiveMin ? v <= opts.min : v < opts.min) return fail(`Too small: expected number to be ${opts.exclusiveMin ? '>' : '>='}${opts.min}`, v);
+    if (opts.max !== undefined && v > opts.max) return fail(`Too big: expected number to be <=${opts.max}`, v);
+    return ok(v);
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]): Check<T> {
+  const message = `Invalid option: expected one of ${values.map((x) => `"${x}"`).join('|')}`;
+  return (v) => ((values as readonly unknown[]).includes(v) ? ok(v as T) : fail(message, v));
+}
+
+const boolean: Check<boolean> = (v) => (typeof v === 'boolean' ? ok(v) : invalidType('boolean', v));
+
+function arrayOf<T>(item: Check<T>, minMessage?: string): Check<T[]> {
+  return (v) => {
+    if (!Array.isArray(v)) return invalidType('array', v);
+    const out: T[] = [];
+    // Index by length: holes of a sparse array are checked as undefined.
+    for (let i = 0; i < v.length; i++) {
+      const r = item(v[i]);
+      if (!r.ok) return { ok: false, issue: { ...r.issue, path: [i, ...r.issue.path] } };
+      out.push(r.value);
+    }
+    if (minMessage !== undefined && out.length < 1) return fail(minMessage, v);
+    return ok(out);
+  };
+}
+
+/** RFC 3339 date-time with seconds and `Z` or a `±hh:mm` offset (the form zod's `iso.datetime({ offset: true })` accepts). */
+const DATETIME =
+  /^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))T(?:(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|([+-](?:[01]\d|2[0-3]):[0-5]\d)))$/;
+
+const datetime: Check<string> = (v) => {
+  if (typeof v !== 'string') return invalidType('string', v);
+  return DATETIME.test(v) ? ok(v) : fail('Invalid ISO datetime', v);
+};
+
+type Shape = Record<string, { check: Check<unknown>; optional?: boolean }>;
+
+/**
+ * A strict object: each field of `shape` in order (a missing required field is
+ * checked as undefined), then keys the shape does not name, then `refine` on
+ * the parsed object. Absent optional fields stay absent in the result.
+ */
+function strictObject<T>(shape: Shape, refine?: (value: T) => Issue | null): Check<T> {
+  const keys = Object.keys(shape);
+  return (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return invalidType('object', v);
+    const input = v as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of keys) {
+      const field = shape[key]!;
+      const present = key in input;
+      const value = input[key];
+      if (field.optional && value === undefined) {
+        if (present) out[key] = undefined;
+        continue;
+      }
+      const r = field.check(value);
+      if (!r.ok) return { ok: false, issue: { ...r.issue, path: [key, ...r.issue.path] } };
+      out[key] = r.value;
+    }
+    const unknown: string[] = [];
+    for (const key in input) if (!Object.prototype.hasOwnProperty.call(shape, key)) unknown.push(key);
+    if (unknown.length > 0) return fail(`Unrecognized key${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `"${k}"`).join(', ')}`, v);
+    const issue = refine?.(out as T);
+    return issue ? { ok: false, issue } : ok(out as T);
+  };
+}
+
+const scopeCheck = strictObject<SpendScope>({
+  tenantId: { check: nonEmpty },
+  teamId: { check: nonEmpty, optional: true },
+  userId: { check: nonEmpty, optional: true },
+  agentId: { check: nonEmpty, optional: true },
+  taskId: { check: nonEmpty, optional: true },
+  provider: { check: nonEmpty, optional: true },
+});
+
+const capCheck = strictObject<SpendCap>(
+  {
+    id: { check: nonEmpty, optional: true },
+    amountCents: { check: integer({ min: 0, exclusiveMin: false, max: MAX_SAFE, intMessage: 'must be whole cents' }) },
+    window: { check: oneOf(WINDOWS) },
+    action: { check: oneOf(['allow', 'downgrade', 'block', 'shadow'] as const) },
+    downgradeTo: { check: nonEmpty, optional: true },
+    reason: { check: nonEmpty },
+    selector: { check: arrayOf(oneOf(SCOPE_FIELDS)), optional: true },
+    clampMaxTokens: { check: boolean, optional: true },
+    clampMinTokens: { check: integer({ min: 0, exclusiveMin: true }), optional: true },
+    models: { check: arrayOf(nonEmpty, 'must name at least one model'), optional: true },
+  },
+  (cap) => {
+    if (cap.action === 'downgrade' && !cap.downgradeTo) return { path: ['downgradeTo'], message: 'is required when action is "downgrade"', input: cap.downgradeTo };
+    if (cap.clampMaxTokens && cap.action !== 'block') return { path: ['clampMaxTokens'], message: 'applies only to caps whose action is "block"', input: cap.clampMaxTokens };
+    if (cap.clampMinTokens !== undefined && !cap.clampMaxTokens) return { path: ['clampMinTokens'], message: 'needs clampMaxTokens: true', input: cap.clampMinTokens };
+    return null;
+  },
+);
+
+const policyCheck = strictObject<SpendPolicy>({
+  id: { check: nonEmpty },
+  name: { check: nonEmpty },
+  scope: { check: scopeCheck },
+  caps: { check: arrayOf(capCheck) },
+  mode: { check: oneOf(['enforce', 'shadow'] as const) },
+  version: { check: integer({ min: 0, exclusiveMin: true }) },
+  effectiveFrom: { check: datetime },
+  requiredCapability: { check: oneOf(CAPABILITY_TIERS), optional: true },
+  defaultMaxOutputTokens: { check: integer({ min: 0, exclusiveMin: true, max: MAX_SAFE }), optional: true },
+});
 
 /**
  * Validates one policy (a JSON string or an object). Throws
@@ -148,13 +256,12 @@ export function parsePolicies(input: string | unknown): SpendPolicy[] {
   const items: unknown[] = many ? Array.from(value as unknown[]) : [value];
   if (items.length === 0) throw new PolicyValidationError('$', 'the policy list is empty');
   const policies = items.map((item, i) => {
-    const result = policySchema.safeParse(item, { reportInput: true });
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      const field = formatPath(many ? [i, ...issue.path] : issue.path);
-      throw new PolicyValidationError(field, `${issue.message}${describeInput(issue)}`);
+    const result = policyCheck(item);
+    if (!result.ok) {
+      const { issue } = result;
+      throw new PolicyValidationError(formatPath(many ? [i, ...issue.path] : issue.path), `${issue.message}${describeInput(issue.input)}`);
     }
-    return result.data as SpendPolicy;
+    return result.value;
   });
   const ids = new Set<string>();
   for (const [i, p] of policies.entries()) {
@@ -176,9 +283,7 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
-function describeInput(issue: z.core.$ZodIssue): string {
-  if (!('input' in issue)) return '';
-  const input = (issue as { input?: unknown }).input;
+function describeInput(input: unknown): string {
   if (input === undefined) return ' (missing)';
   const text = safeText(input);
   return ` (got ${text.length > 80 ? `${text.slice(0, 77)}...` : text})`;

@@ -136,8 +136,9 @@ export class GenaiPricesTable implements PriceTable {
       return chosen;
     };
     const input = at('input_mtok');
-    const output = at('output_mtok');
-    if (input === undefined || output === undefined) return null;
+    if (input === undefined) return null;
+    // A model the table prices by input alone (an embedding model) produces no billed output.
+    const output = at('output_mtok', 0)!;
     return ratesFromUsd({
       inputPerMTok: input,
       outputPerMTok: output,

@@ -19,6 +19,8 @@ export class ConfigError extends AgentGuardError {
 /** Provider instrumentations `register` can enable. */
 export const INSTRUMENTATION_NAMES = ['openai', 'anthropic', 'bedrock', 'ai-sdk', 'safety-net'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
+/** The provider SDKs among them (each patched by `provider-patches.ts`). */
+export type SdkInstrumentationName = Extract<InstrumentationName, 'openai' | 'anthropic' | 'bedrock'>;
 
 /** Everything `register` reads from `AGENTGUARD_*`. */
 export interface EnvConfig {
@@ -40,6 +42,17 @@ export interface EnvConfig {
   /** `memory`, a SQLite file path, or a `redis://` URL. */
   spendStore: string;
   onUnknownModel: 'block' | 'allow';
+  /**
+   * The output bound set for a call that sent none when no policy in scope names one
+   * (`AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS`; `SpendGuardConfig.defaultMaxOutputTokens`).
+   * Undefined: such calls are projected at the model's maximum output.
+   */
+  defaultMaxOutputTokens: number | undefined;
+  /**
+   * How long an unsettled reservation is held before it is given back
+   * (`AGENTGUARD_RESERVATION_TTL_MS`; `SpendGuardConfig.reservationTtlMs`). Undefined: the guard's default.
+   */
+  reservationTtlMs: number | undefined;
   /** Opt-out of fail-closed start-up: on bad configuration, warn and run unguarded. */
   failOpen: boolean;
 }
@@ -102,6 +115,8 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     disabledInstrumentations: disabled as InstrumentationName[],
     spendStore: env.AGENTGUARD_SPEND_STORE || 'memory',
     onUnknownModel: oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block'),
+    defaultMaxOutputTokens: positiveInteger(env, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'),
+    reservationTtlMs: positiveInteger(env, 'AGENTGUARD_RESERVATION_TTL_MS'),
     failOpen: failOpenRequested(env),
   };
 }
@@ -147,6 +162,16 @@ function oneOf<T extends string, D extends T | undefined>(env: Env, name: string
   if (!v) return fallback;
   if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
   return v as T;
+}
+
+/** A positive decimal integer (no sign, exponent or fraction), or undefined when unset. */
+function positiveInteger(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const v = raw.trim();
+  const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(name, `expected a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function parseBool(env: Env, name: string, fallback: boolean): boolean {

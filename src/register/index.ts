@@ -6,10 +6,11 @@
  * node --import agentguard-spend/register app.mjs    # ESM
  * ```
  *
- * Loading this module reads `AGENTGUARD_*` from the environment, builds the
- * engine with a signed file decision log, and patches `openai`,
- * `@anthropic-ai/sdk` and `@aws-sdk/client-bedrock-runtime` as the app loads
- * them. Bad configuration stops the process with one line on stderr naming the
+ * Loading this module reads and validates `AGENTGUARD_*` from the environment
+ * and installs module hooks that patch `openai`, `@anthropic-ai/sdk` and
+ * `@aws-sdk/client-bedrock-runtime` as the app loads them (CommonJS and ESM).
+ * The engine, with its signed file decision log, starts at the first guarded
+ * call or shortly after start-up. Bad configuration stops the process with one line on stderr naming the
  * variable and exit code 78, unless `AGENTGUARD_FAIL_OPEN=true` or
  * `AGENTGUARD_MODE=shadow` (then: a warning, and the app runs unguarded).
  *
@@ -49,6 +50,13 @@ function installExitHooks(registration: Registration): void {
   process.once('beforeExit', () => void registration.shutdown());
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const onSignal = () => {
+      if (!registration.engineStarted) {
+        // Nothing was logged: nothing to flush. The signal does what it would have done.
+        if (process.listenerCount(signal) > 1) return;
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+        return;
+      }
       if (process.listenerCount(signal) > 1) {
         // The app handles this signal itself: make what is logged so far durable, let it exit.
         void registration.logStore.flush().catch(() => undefined);

@@ -1,19 +1,15 @@
-import { trace } from '@opentelemetry/api';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition, type Instrumentation } from '@opentelemetry/instrumentation';
-import { FileDecisionLogStore } from '../../exporters/file/file-store.js';
-import { newChainId } from '../../exporters/file/naming.js';
-import type { GuardBinding } from '../../instrumentations/common/guarded-call.js';
-import { installSafetyNet, SAFETY_NET_BUILTINS, type SafetyNet } from '../../instrumentations/safety-net/install.js';
-import { parseProviderHosts, type WatchedHost } from '../../instrumentations/safety-net/endpoints.js';
-import { UNGUARDED_MODES, type UnguardedMode } from '../../instrumentations/safety-net/net-call.js';
-import { SpendGuard } from '../engine/guard.js';
-import type { SpendStore } from '../engine/spend-store.js';
-import { ConfigError, type EnvConfig } from './env-config.js';
+import { syncBuiltinESMExports } from 'node:module';
+import { parseProviderHosts, UNGUARDED_MODES, type UnguardedMode, type WatchedHost } from '../../instrumentations/safety-net/endpoints.js';
+import { ConfigError } from './env-config.js';
+
+/**
+ * The start stage of `register`'s safety net: cheap wrappers over the global
+ * `fetch` and `http`/`https`/`http2` that build the net's guard from the
+ * engine bundle at their first call (starting the engine then, so a request
+ * made before the engine's timer is caught too) and call it from then on.
+ */
 
 type Env = Record<string, string | undefined>;
-
-/** Tracer name of the safety net's spans. */
-export const SAFETY_NET_TRACER = 'agentguard-spend/safety-net';
 
 /** `AGENTGUARD_UNGUARDED` and `AGENTGUARD_PROVIDER_HOSTS`. */
 export interface SafetyNetSettings {
@@ -39,84 +35,69 @@ export function safetyNetSettingsFromEnv(env: Env): SafetyNetSettings {
   return { mode: raw as UnguardedMode, hosts };
 }
 
-/** What `register` needs to run the net: the engine, its stores, the settings. */
-export interface SafetyNetSetup {
-  config: EnvConfig;
-  settings: SafetyNetSettings;
-  guard: SpendGuard;
-  spendStore: SpendStore;
-  warn: (line: string) => void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFn = (this: any, ...args: any[]) => any;
+
+/** What the engine bundle provides to build the net's guards (the engine has started when these are called). */
+export interface NetFactories {
+  fetch(original: AnyFn): AnyFn;
+  request(original: AnyFn, protocol: 'http:' | 'https:', get: boolean): AnyFn;
+  http2Connect(original: AnyFn): AnyFn;
 }
 
-/** The installed net and how to close what it opened. */
-export interface RegisteredSafetyNet {
-  net: SafetyNet;
-  /** Patches `node:http`, `node:https`, `node:http2` when the app first loads each (require or import). */
-  instrumentation: Instrumentation;
-  /** The builtins to add to the ESM import hook's include list. */
-  modules: string[];
-  /** Flushes and closes the `warn` mode's chain, if one was opened. */
-  shutdown(): Promise<void>;
+/** The builtin modules the net patches when the app first loads each (besides the global `fetch`, wrapped at once). */
+export const NET_BUILTINS = ['http', 'https', 'http2'] as const;
+type NetBuiltin = (typeof NET_BUILTINS)[number];
+
+const INSTALLED = Symbol.for('agentguard-spend.register.safety-net');
+
+/** `build()`'s function, built at the first call. */
+function lazy(build: () => AnyFn, name: string): AnyFn {
+  let fn: AnyFn | undefined;
+  const wrapper = function (this: unknown, ...args: unknown[]) {
+    return (fn ??= build()).apply(this, args);
+  };
+  Object.defineProperty(wrapper, 'name', { value: name });
+  return wrapper;
+}
+
+/** The installed start-stage net: `patchBuiltin` is the module hooks' callback for `http`, `https`, `http2`. */
+export interface StartNet {
+  patchBuiltin(name: NetBuiltin): void;
 }
 
 /**
- * Installs the safety net for `register`. In `decide` mode the net's calls go
- * through the register's engine like any guarded call. In `warn` mode they
- * are recorded by a second engine in shadow mode (signed, settled, never
- * changed; the same policies and spend windows) on its own chain in the log
- * directory, named `unguarded-…`, opened on the first such request.
+ * Wraps the global `fetch` now, without loading undici (Node defines `fetch`
+ * as a lazy getter; the original is read at the first call).
  */
-export function registerSafetyNet(s: SafetyNetSetup): RegisteredSafetyNet {
-  const tracer = trace.getTracer(SAFETY_NET_TRACER);
-  const binding: GuardBinding = { guard: s.guard, scope: s.config.scope, tracer, ...(s.config.capabilityClaim ? { capabilityClaim: s.config.capabilityClaim } : {}) };
-  let warnStore: FileDecisionLogStore | undefined;
-  let warnBinding: GuardBinding | undefined;
-  const warnGuard = (): GuardBinding => {
-    if (!warnBinding) {
-      warnStore = new FileDecisionLogStore({
-        dir: s.config.logDir,
-        durability: s.config.durability,
-        chainId: `unguarded-${s.config.chainId ?? newChainId()}`.slice(0, 200),
-      });
-      const shadow = new SpendGuard({ policies: [...s.guard.policies], signingKeys: s.config.signingKeys, logStore: warnStore, spendStore: s.spendStore, onUnknownModel: 'allow', modeOverride: 'shadow' });
-      warnBinding = { ...binding, guard: shadow };
-    }
-    // The policies in force (hot reload replaces the register engine's).
-    (warnBinding.guard as SpendGuard).setPolicies([...s.guard.policies]);
-    return warnBinding;
-  };
-  const net = installSafetyNet(() => ({ mode: s.settings.mode, hosts: s.settings.hosts, binding: () => binding, warnBinding: warnGuard, warn: s.warn }), { builtins: 'on-load' });
-  return {
-    net,
-    instrumentation: new SafetyNetBuiltinsInstrumentation(net),
-    modules: [...SAFETY_NET_BUILTINS],
-    async shutdown() {
-      await warnStore?.close();
+export function installStartNet(factories: () => NetFactories): StartNet {
+  const g = globalThis as typeof globalThis & { [INSTALLED]?: StartNet };
+  if (g[INSTALLED]) return g[INSTALLED];
+  const desc = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+  if (desc) {
+    const original = (): AnyFn => (desc.get ? desc.get.call(globalThis) : desc.value) as AnyFn;
+    Object.defineProperty(globalThis, 'fetch', { value: lazy(() => factories().fetch(original()), 'fetch'), writable: true, configurable: true, enumerable: desc.enumerable ?? true });
+  }
+  const patched = new Set<NetBuiltin>();
+  const net: StartNet = {
+    patchBuiltin(name) {
+      if (patched.has(name)) return;
+      patched.add(name);
+      const mod = (process as unknown as { getBuiltinModule(id: string): Record<string, AnyFn> }).getBuiltinModule(`node:${name}`);
+      if (name === 'http2') {
+        const connect = mod.connect!;
+        mod.connect = lazy(() => factories().http2Connect(connect), 'connect');
+      } else {
+        const protocol = name === 'http' ? 'http:' : 'https:';
+        const request = mod.request!;
+        const get = mod.get!;
+        mod.request = lazy(() => factories().request(request, protocol, false), 'request');
+        mod.get = lazy(() => factories().request(get, protocol, true), 'get');
+      }
+      // ES modules importing the builtin see the wrappers too.
+      syncBuiltinESMExports();
     },
   };
-}
-
-/**
- * Loads nothing itself: when the app first requires or imports `http`,
- * `https` or `http2`, the module hooks hand the module to the net, which
- * patches it (start-up does not pay for loading the three).
- */
-class SafetyNetBuiltinsInstrumentation extends InstrumentationBase {
-  // Set after the base constructor (which enables the hooks); read only when a module loads.
-  #net: SafetyNet | undefined;
-
-  constructor(net: SafetyNet) {
-    super(SAFETY_NET_TRACER, '0.1.0', {});
-    this.#net = net;
-  }
-
-  protected init() {
-    return SAFETY_NET_BUILTINS.map(
-      (name) =>
-        new InstrumentationNodeModuleDefinition(name, ['*'], (moduleExports) => {
-          this.#net?.patchBuiltin(name, moduleExports);
-          return moduleExports;
-        }),
-    );
-  }
+  g[INSTALLED] = net;
+  return net;
 }

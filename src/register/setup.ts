@@ -1,17 +1,18 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import * as nodeModule from 'node:module';
-import { context } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
-import { FileDecisionLogStore } from '../../exporters/file/file-store.js';
-import type { SpendGuardInstrumentationConfig } from '../../instrumentations/common/binding.js';
-import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName } from './env-config.js';
-import { SpendGuard } from '../engine/guard.js';
-import { watchPolicyFile, type PolicyWatch } from '../engine/policy-watch.js';
+import { createRequire } from 'node:module';
+import type { Tracer } from '@opentelemetry/api';
+import type { SpendGuard } from '../engine/guard.js';
+import type { PolicyWatch } from '../engine/policy-watch.js';
 import type { SpendStore } from '../engine/spend-store.js';
+import type * as EngineModule from './engine.js';
+import { AI_SDK_PROVIDER_MODULES } from '../../instrumentations/ai-sdk/prototypes.js';
+import { patchAiSdkForRegister, type AiSdkTarget } from './ai-sdk.js';
+import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName, type SdkInstrumentationName } from './env-config.js';
 import { INSTRUMENTATIONS } from './instrumentations.js';
-import { frameworkGuards, frameworkSettingsFromEnv } from './frameworks.js';
-import { spendStoreFromEnv } from './spend-store.js';
+import { logExportFromEnv, type RegisteredLogStore } from './log-export.js';
+import { installModuleHooks } from './module-hooks.js';
+import { patchProvider, type InstrumentationLike } from './provider-patches.js';
+import { installStartNet, NET_BUILTINS, safetyNetSettingsFromEnv } from './safety-net.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -19,19 +20,25 @@ type Env = Record<string, string | undefined>;
 export interface Registration {
   /** The configuration read from `AGENTGUARD_*`. */
   readonly config: EnvConfig;
-  /** The engine every patched provider call goes through. */
+  /** The engine every patched provider call goes through (reading it starts the engine if it has not started yet). */
   readonly guard: SpendGuard;
-  /** The signed decision log in `AGENTGUARD_LOG_DIR`. */
-  readonly logStore: FileDecisionLogStore;
+  /**
+   * The signed decision log: files in `AGENTGUARD_LOG_DIR` and/or OpenTelemetry log
+   * records (`AGENTGUARD_LOG_EXPORT`). Reading it starts the engine.
+   */
+  readonly logStore: RegisteredLogStore;
+  /** The spend store of `AGENTGUARD_SPEND_STORE` (reading it starts the engine). */
   readonly spendStore: SpendStore;
   /** The provider instrumentations enabled, by name. */
   readonly instrumentations: readonly InstrumentationName[];
   /** Whether register installed the AsyncLocalStorage context manager (false: the app had one). */
   readonly contextManagerInstalled: boolean;
-  /** Whether the ESM import hook (import-in-the-middle, provider packages only) was registered. */
+  /** Whether an ESM hook for the provider packages is in place (`module.registerHooks`, or `module.register` before Node 22.15). */
   readonly esmHookRegistered: boolean;
-  /** The policy file watch (hot reload). */
+  /** The policy file watch (hot reload; reading it starts the engine). */
   readonly policyWatch: PolicyWatch;
+  /** Whether the engine has started (at the first guarded call, or shortly after start-up). */
+  readonly engineStarted: boolean;
   /**
    * Stops the policy watch, flushes and closes the decision log and the spend
    * store. Idempotent; register calls it on `beforeExit`, SIGTERM and SIGINT.
@@ -42,84 +49,182 @@ export interface Registration {
 /** Exit code when the configuration is bad in enforce mode (`EX_CONFIG` of sysexits.h). */
 export const EXIT_CONFIG = 78;
 
+/** How long after start-up the engine starts when no guarded call has started it yet. */
+export const ENGINE_START_DELAY_MS = 250;
+
 /** How {@link setupFromEnv} reports; the defaults write one line to stderr. */
 export interface SetupHooks {
   warn?: (line: string) => void;
 }
 
-/**
- * Reads `AGENTGUARD_*`, builds the {@link SpendGuard} (file decision log, spend
- * store, policy hot reload), installs a context manager if the app has none,
- * registers the ESM import hook for the provider packages and enables the
- * provider instrumentations. Everything that can fail on configuration is done
- * before anything is enabled, so a {@link ConfigError} leaves the process untouched.
- * @throws ConfigError naming the variable.
- */
-export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Registration {
-  const warn = hooks.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const config = configFromEnv(env);
-  const frameworkSettings = frameworkSettingsFromEnv(env);
-  ensureWritableDir(config.logDir);
-  const spendStore = spendStoreFromEnv(config.spendStore);
-  const enabled = (Object.keys(INSTRUMENTATIONS) as InstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
-
-  // Nothing below fails on configuration.
-  const logStore = new FileDecisionLogStore({ dir: config.logDir, durability: config.durability, ...(config.chainId ? { chainId: config.chainId } : {}) });
-  logStore.ready().catch((err: Error) => {
-    warn(oneLine(`agentguard-spend: AGENTGUARD_LOG_DIR: cannot open the decision log in ${config.logDir}: ${err.message}; guarded calls fail until it can be written`));
-  });
-  const guard = new SpendGuard({
-    policies: config.policies,
-    signingKeys: config.signingKeys,
-    logStore,
-    spendStore,
-    onUnknownModel: config.onUnknownModel,
-    ...(config.mode === 'shadow' ? { modeOverride: 'shadow' as const } : {}),
-  });
-
-  const contextManager = new AsyncLocalStorageContextManager();
-  const contextManagerInstalled = context.setGlobalContextManager(contextManager.enable());
-  if (!contextManagerInstalled) contextManager.disable();
-
-  const instrumentationConfig: SpendGuardInstrumentationConfig = {
-    guard,
-    scope: config.scope,
-    ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}),
-  };
-  const frameworks = frameworkGuards({ config, settings: frameworkSettings, instrumentationConfig, guard, spendStore, warn });
-  const esmHookRegistered = registerEsmHook([...enabled.map((n) => INSTRUMENTATIONS[n]!.module), ...frameworks.modules]);
-  const instrumentations: Instrumentation[] = [...enabled.map((n) => INSTRUMENTATIONS[n]!.create(instrumentationConfig)), ...frameworks.instrumentations];
-  registerInstrumentations({ instrumentations });
-
-  const policyWatch = watchPolicyFile(config.policyPath, guard, {
-    onError: (err) => warn(oneLine(`agentguard-spend: AGENTGUARD_POLICY: reload of ${config.policyPath} rejected, the policies in force stay: ${err.message}`)),
-  });
-
-  let closing: Promise<void> | null = null;
-  const shutdown = (): Promise<void> =>
-    (closing ??= (async () => {
-      policyWatch.close();
-      await frameworks.shutdown().catch(() => undefined);
-      try {
-        await logStore.close();
-      } catch (err) {
-        warn(oneLine(`agentguard-spend: AGENTGUARD_LOG_DIR: closing the decision log failed: ${(err as Error).message}`));
-      }
-      await spendStore.close?.().catch(() => undefined);
-    })());
-
-  return { config, guard, logStore, spendStore, instrumentations: enabled, contextManagerInstalled, esmHookRegistered, policyWatch, shutdown };
+const requireHere = createRequire(import.meta.url);
+let engineModule: typeof EngineModule | undefined;
+/** The engine bundle (`dist/register-engine.cjs`), loaded once on first use. */
+function loadEngineModule(): typeof EngineModule {
+  return (engineModule ??= requireHere('./register-engine.cjs') as typeof EngineModule);
 }
 
 /**
- * Registers import-in-the-middle's loader hook (through
- * `@opentelemetry/instrumentation/hook.mjs`) for `modules` only, so that ESM
- * imports of the provider packages can be patched and nothing else is wrapped.
+ * Start-up of `agentguard-spend/register`: reads and validates `AGENTGUARD_*`
+ * (policy, key, log directory, spend store) and installs the module hooks for
+ * the provider packages. The engine (decision log, spend guard, policy watch,
+ * context manager) starts at the first guarded call or {@link ENGINE_START_DELAY_MS}
+ * after start-up, whichever comes first. Everything that can fail on
+ * configuration is checked before anything is installed, so a
+ * {@link ConfigError} leaves the process untouched.
+ * @throws ConfigError naming the variable.
  */
-function registerEsmHook(modules: string[]): boolean {
-  if (modules.length === 0 || typeof nodeModule.register !== 'function') return false;
-  nodeModule.register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: modules } });
-  return true;
+export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Registration {
+  const warn = (line: string) => (hooks.warn ?? ((l: string) => process.stderr.write(`${l}\n`)))(oneLine(line));
+  const config = configFromEnv(env);
+  const logExport = logExportFromEnv(env);
+  // The directory is checked only when files are written (`otel` writes none).
+  if (logExport !== 'otel') ensureWritableDir(config.logDir);
+  // A SQLite or Redis store is built now: a bad value must stop start-up, not the first call.
+  const spendStoreNow = config.spendStore === 'memory' ? undefined : spendStoreFromEnv(config.spendStore);
+  const enabled = (Object.keys(INSTRUMENTATIONS) as SdkInstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
+  const aiSdkEnabled = !config.disabledInstrumentations.includes('ai-sdk');
+  const netSettings = config.disabledInstrumentations.includes('safety-net') ? undefined : safetyNetSettingsFromEnv(env);
+
+  // Nothing below fails on configuration.
+  let engine: EngineModule.Engine | undefined;
+  let closing: Promise<void> | null = null;
+  const startEngine = (): EngineModule.Engine => {
+    if (engine) return engine;
+    const m = loadEngineModule();
+    ensureContextManager();
+    engine = m.startEngine(config, logExport, spendStoreNow ?? m.memorySpendStore(), warn, netSettings);
+    return engine;
+  };
+
+  const instrumentationOf = (name: SdkInstrumentationName | 'ai-sdk'): InstrumentationLike => {
+    let tracer: Tracer | undefined;
+    return {
+      getConfig: () => ({ guard: startEngine().guard, scope: config.scope, ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}) }),
+      get tracer() {
+        startEngine();
+        return (tracer ??= loadEngineModule().tracerFor(name));
+      },
+      isEnabled: () => true,
+    };
+  };
+  const instrumentations = Object.fromEntries(enabled.map((n) => [n, instrumentationOf(n)])) as Record<SdkInstrumentationName, InstrumentationLike>;
+  const byPackage = new Map(enabled.map((n) => [INSTRUMENTATIONS[n].module, n]));
+  const factories = () => (startEngine(), loadEngineModule().guardFactories);
+  const warned = new Set<string>();
+
+  // The AI SDK providers' model classes, and the safety net below the SDKs: wrappers now, enforcement from the engine.
+  const aiSdkPackages = new Set<string>(aiSdkEnabled ? AI_SDK_PROVIDER_MODULES : []);
+  const aiSdkInstrumentation = instrumentationOf('ai-sdk');
+  const aiSdkTarget: AiSdkTarget = { getBinding: () => loadEngineModule().bindingFromInstrumentationConfig(aiSdkInstrumentation.getConfig(), aiSdkInstrumentation.tracer) };
+  const aiSdkFactories = () => (startEngine(), loadEngineModule().aiSdkFactories);
+  const net = netSettings ? installStartNet(() => (startEngine(), loadEngineModule().netFactories)) : undefined;
+  const netBuiltins = new Set<string>(net ? NET_BUILTINS : []);
+
+  const hooksInstalled = installModuleHooks(
+    [...byPackage.keys(), ...aiSdkPackages, ...netBuiltins, OTEL_API],
+    (packageName, moduleExports, byPath) => {
+      if (packageName === OTEL_API) return void ensureContextManager();
+      if (netBuiltins.has(packageName)) return void net!.patchBuiltin(packageName as (typeof NET_BUILTINS)[number]);
+      if (aiSdkPackages.has(packageName)) {
+        try {
+          if (patchAiSdkForRegister(moduleExports, aiSdkTarget, aiSdkFactories) > 0 || byPath || warned.has(packageName)) return;
+          warned.add(packageName);
+          warn(`agentguard-spend: ${packageName} was loaded, but no language model class was found on its exports; its calls are NOT guarded by the AI SDK integration`);
+        } catch (err) {
+          warn(`agentguard-spend: patching ${packageName} failed: ${(err as Error).message}; its calls are NOT guarded by the AI SDK integration`);
+        }
+        return;
+      }
+      const name = byPackage.get(packageName);
+      if (!name) return;
+      try {
+        if (patchProvider(name, moduleExports, instrumentations[name], factories) > 0 || byPath || warned.has(name)) return;
+        warned.add(name);
+        warn(`agentguard-spend: ${packageName} was loaded, but none of the methods register guards was found on its exports; its calls are NOT guarded`);
+      } catch (err) {
+        warn(`agentguard-spend: patching ${packageName} failed: ${(err as Error).message}; its calls are NOT guarded`);
+      }
+    },
+    new URL('./register-hooks.mjs', import.meta.url).href,
+  );
+
+  const timer = setTimeout(() => {
+    if (closing || engine) return;
+    try {
+      startEngine();
+    } catch (err) {
+      // Not thrown into the app's event loop: the next guarded call tries again and fails closed.
+      warn(`agentguard-spend: the engine did not start: ${(err as Error).message}; guarded calls fail until it does`);
+    }
+  }, ENGINE_START_DELAY_MS);
+  timer.unref?.();
+
+  const shutdown = (): Promise<void> => (closing ??= engine ? engine.close() : Promise.resolve());
+
+  return {
+    config,
+    get guard() {
+      return startEngine().guard;
+    },
+    get logStore() {
+      return startEngine().logStore;
+    },
+    get spendStore() {
+      return startEngine().spendStore;
+    },
+    instrumentations: [...enabled, ...(aiSdkEnabled ? (['ai-sdk'] as const) : []), ...(net ? (['safety-net'] as const) : [])],
+    get contextManagerInstalled() {
+      return contextManager === true;
+    },
+    esmHookRegistered: hooksInstalled.esm !== 'none',
+    get policyWatch() {
+      return startEngine().policyWatch;
+    },
+    get engineStarted() {
+      return engine !== undefined;
+    },
+    shutdown,
+  };
+}
+
+const OTEL_API = '@opentelemetry/api';
+/** true: ours is the global context manager; false: the app had one; undefined: not yet tried. */
+let contextManager: boolean | undefined;
+
+/**
+ * Installs the AsyncLocalStorage context manager unless one is registered
+ * already. Done when the app first loads `@opentelemetry/api` (so its
+ * `context.with`/`startActiveSpan` propagate from the start, as when register
+ * installed one at start-up) or when the engine starts, whichever is first:
+ * an app that never loads the API pays nothing for it at start-up.
+ */
+function ensureContextManager(): void {
+  if (contextManager !== undefined) return;
+  contextManager = false; // loading the API below comes back through the hook
+  try {
+    const { context } = requireHere(OTEL_API) as typeof import('@opentelemetry/api');
+    const { AsyncLocalStorageContextManager } = requireHere('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
+    const manager = new AsyncLocalStorageContextManager();
+    contextManager = context.setGlobalContextManager(manager.enable());
+    if (!contextManager) manager.disable();
+  } catch {
+    // No context manager: context does not propagate (as with the API's no-op default).
+  }
+}
+
+/**
+ * The spend store `AGENTGUARD_SPEND_STORE` names: a SQLite file path
+ * (`file:`/`sqlite:` too; shared by the processes of one machine), or a
+ * `redis://`/`rediss://` URL (a fleet). `memory` (the default) is made by the engine.
+ * @throws ConfigError naming `AGENTGUARD_SPEND_STORE` when it cannot be built.
+ */
+function spendStoreFromEnv(value: string): SpendStore {
+  try {
+    return loadEngineModule().spendStoreFromUrl(value);
+  } catch (err) {
+    throw new ConfigError('AGENTGUARD_SPEND_STORE', (err as Error).message);
+  }
 }
 
 function ensureWritableDir(dir: string): void {

@@ -2,18 +2,20 @@ import { fileURLToPath } from 'node:url';
 import { SpendStoreError } from '../engine/errors.js';
 import { InMemorySpendStore } from '../engine/memory-spend-store.js';
 import type { SpendStore } from '../engine/spend-store.js';
-import { RedisSpendStore, TENANT_HASH_TAG, redactUrl } from './redis-spend-store.js';
+import { REDIS_STATE_LOST_MODES, RedisSpendStore, TENANT_HASH_TAG, redactUrl, type RedisSpendStoreOptions } from './redis-spend-store.js';
 import { SqliteSpendStore } from './sqlite-spend-store.js';
 
 /** Query parameters of a `redis://` URL read by {@link spendStoreFromUrl} (and not passed to ioredis). */
-const REDIS_PARAMS = ['prefix', 'hashTag', 'timeoutMs'] as const;
+const REDIS_PARAMS = ['prefix', 'hashTag', 'timeoutMs', 'onStateLost'] as const;
 
 /**
  * A spend store from one string, as `AGENTGUARD_SPEND_STORE` gives it:
  * - a file path, `file:` URL or `sqlite:<path>` → {@link SqliteSpendStore};
  * - `redis://…` or `rediss://…` → {@link RedisSpendStore}; optional query
  *   parameters `prefix=<key prefix>`, `hashTag=tenant|<fixed tag>`,
- *   `timeoutMs=<fail-closed timeout>` (e.g. `redis://cache:6379/0?hashTag=tenant`);
+ *   `timeoutMs=<fail-closed timeout>`, `onStateLost=fail|reseed` (what to do
+ *   when the server lost the counters, see {@link RedisSpendStoreOptions.onStateLost})
+ *   (e.g. `redis://cache:6379/0?hashTag=tenant`);
  * - `memory:` → {@link InMemorySpendStore} (this process only).
  *
  * Nothing is connected yet: Redis connects on first use, SQLite opens now
@@ -60,11 +62,15 @@ function redisFromUrl(value: string): RedisSpendStore {
       throw new SpendStoreError(`spend store URL ${redactUrl(value)}: timeoutMs must be a positive integer of milliseconds, got ${params.timeoutMs}`);
     }
   }
+  if (params.onStateLost != null && !(REDIS_STATE_LOST_MODES as readonly string[]).includes(params.onStateLost)) {
+    throw new SpendStoreError(`spend store URL ${redactUrl(value)}: onStateLost must be fail or reseed, got ${params.onStateLost}`);
+  }
   if (params.hashTag === '') throw new SpendStoreError(`spend store URL ${redactUrl(value)}: hashTag must be 'tenant' or a non-empty tag`);
   return new RedisSpendStore({
     url: u.toString(),
     ...(params.prefix !== null ? { prefix: params.prefix } : {}),
     ...(params.hashTag !== null ? { hashTag: params.hashTag === 'tenant' ? TENANT_HASH_TAG : params.hashTag } : {}),
     ...(commandTimeoutMs !== undefined ? { commandTimeoutMs } : {}),
+    ...(params.onStateLost != null ? { onStateLost: params.onStateLost as NonNullable<RedisSpendStoreOptions['onStateLost']> } : {}),
   });
 }

@@ -16,7 +16,14 @@ import { createHash } from 'node:crypto';
  * Time is the caller's `nowMs` (an injected clock works; the server clock only
  * bounds garbage collection). Integers travel as decimal strings.
  *
- * KEYS: [base:rdl, base:res, base:c:<key 1>, …]; ARGV[1] = base, ARGV[2] = nowMs.
+ * - `base:epoch`: a random marker set when the store first uses the tag. Every
+ *   script checks it against the value the client learnt (last ARGV) and
+ *   refuses with `AGENTGUARD_EPOCH <found|none>` when it vanished or changed:
+ *   the server lost the tag's counters (restart without persistence, flush,
+ *   eviction), and the client must not go on as if they were intact.
+ *
+ * KEYS: [base:rdl, base:res, base:c:<key 1>, …, base:epoch]; ARGV[1] = base,
+ * ARGV[2] = nowMs, last ARGV = the epoch the client knows.
  */
 const PRELUDE = `
 local base = ARGV[1]
@@ -24,6 +31,10 @@ local now = tonumber(ARGV[2])
 local zkey = KEYS[1]
 local hkey = KEYS[2]
 local cprefix = base .. ':c:'
+local ncounters = #KEYS - 3
+
+local epoch = redis.call('GET', KEYS[#KEYS])
+if epoch ~= ARGV[#ARGV] then return redis.error_reply('AGENTGUARD_EPOCH ' .. (epoch or 'none')) end
 
 local function s(n) return string.format('%d', n) end
 
@@ -75,7 +86,7 @@ local cents = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local id = ARGV[5]
 local grace = tonumber(ARGV[6])
-local n = #KEYS - 2
+local n = ncounters
 local before, exceeded = {}, {}
 for i = 1, n do
   before[i] = value(KEYS[i + 2])
@@ -115,7 +126,7 @@ if raw then
   redis.call('ZREM', zkey, id)
 end
 local after = {}
-for i = 1, #KEYS - 2 do
+for i = 1, ncounters do
   local exp = tonumber(ARGV[5 + i])
   if exp <= now then
     -- a window that ended while the call ran is not charged again
@@ -133,8 +144,52 @@ return after
 /** ARGV: base, now. Returns the counters of KEYS[3…]. */
 export const READ_LUA = `${PRELUDE}
 local out = {}
-for i = 3, #KEYS do out[#out + 1] = value(KEYS[i]) end
+for i = 1, ncounters do out[#out + 1] = value(KEYS[i + 2]) end
 return out
+`;
+
+/** KEYS: [base:epoch]; ARGV: a new epoch. Sets the marker unless it exists; returns it. */
+export const EPOCH_LUA = `
+local e = redis.call('GET', KEYS[1])
+if not e then
+  redis.call('SET', KEYS[1], ARGV[1])
+  e = ARGV[1]
+end
+return e
+`;
+
+/**
+ * After the server lost a tag's counters: raises each counter to at least the
+ * value the client last saw (never lowers one), then sets the marker unless
+ * another client already did. KEYS as the others (the last is base:epoch);
+ * ARGV: base, now, graceMs, then per counter: cents, window end; last: a new
+ * epoch. Returns the marker in force.
+ */
+export const RESEED_LUA = `
+local base = ARGV[1]
+local now = tonumber(ARGV[2])
+local grace = tonumber(ARGV[3])
+local function s(n) return string.format('%d', n) end
+for i = 1, #KEYS - 3 do
+  local k = KEYS[i + 2]
+  local known = tonumber(ARGV[2 + 2 * i])
+  local exp = tonumber(ARGV[3 + 2 * i])
+  if exp > now then
+    local v = redis.call('HMGET', k, 'v', 'e')
+    local cur = 0
+    if v[1] and tonumber(v[2]) > now then cur = tonumber(v[1]) end
+    if known > cur then
+      redis.call('HSET', k, 'v', s(known), 'e', s(exp))
+      redis.call('PEXPIRE', k, s(exp - now + grace))
+    end
+  end
+end
+local e = redis.call('GET', KEYS[#KEYS])
+if not e then
+  redis.call('SET', KEYS[#KEYS], ARGV[#ARGV])
+  e = ARGV[#ARGV]
+end
+return e
 `;
 
 /** ARGV: base, now. Returns the number of live reservations. */

@@ -1,6 +1,7 @@
 import { SpendStoreError } from '../engine/errors.js';
 import type { ReserveRequest, ReserveResult, SettleRequest, SpendStore } from '../engine/spend-store.js';
-import { OPEN_LUA, READ_LUA, RESERVE_LUA, script, SETTLE_LUA, type LuaScript } from './redis-scripts.js';
+import { randomUUID } from 'node:crypto';
+import { EPOCH_LUA, OPEN_LUA, READ_LUA, RESEED_LUA, RESERVE_LUA, script, SETTLE_LUA, type LuaScript } from './redis-scripts.js';
 
 /**
  * The part of an `ioredis` client (a `Redis` or a `Cluster`) this store uses.
@@ -48,7 +49,25 @@ export interface RedisSpendStoreOptions {
   commandTimeoutMs?: number;
   /** How long a counter outlives its window on the server, for clock skew between hosts (default 60 000 ms). */
   graceMs?: number;
+  /**
+   * What to do when the server lost this store's counters while the store was
+   * using them (its `<prefix>{<tag>}:epoch` marker vanished or changed: a
+   * restart without persistence, FLUSHALL, or an eviction):
+   * - `fail` (default): every later operation on those counters fails closed
+   *   with a {@link SpendStoreError} until the process restarts;
+   * - `reseed`: raise each counter to at least the value this process last
+   *   saw it at (its own and other processes' spend, as of its last reserve or
+   *   settle), set a new marker, and go on. Spend the server counted after
+   *   that moment is lost; reservations held then are charged again when
+   *   settled (an over-count, never an under-count).
+   * A process that starts after the loss cannot tell: configure Redis to
+   * persist (see docs/stores.md).
+   */
+  onStateLost?: 'fail' | 'reseed';
 }
+
+/** The values {@link RedisSpendStoreOptions.onStateLost} takes. */
+export const REDIS_STATE_LOST_MODES = ['fail', 'reseed'] as const;
 
 const DEFAULT_PREFIX = 'agentguard:';
 const DEFAULT_TAG = 'agentguard';
@@ -81,6 +100,12 @@ export class RedisSpendStore implements SpendStore {
   readonly #options: RedisSpendStoreOptions;
   #client: Promise<RedisScriptClient> | null;
   #lastError: Error | undefined;
+  readonly #onStateLost: 'fail' | 'reseed';
+  /** The marker of each tag, as first seen or set by this store. */
+  readonly #epochs = new Map<string, Promise<string>>();
+  /** The last value seen of each live counter (full key), with its window end: what `reseed` restores. */
+  readonly #known = new Map<string, { base: string; cents: number; endMs: number }>();
+  #sinceSweep = 0;
 
   constructor(options: RedisSpendStoreOptions) {
     if (!options || (!options.url && !options.client)) throw new TypeError('RedisSpendStore: pass { url } or { client }');
@@ -93,6 +118,9 @@ export class RedisSpendStore implements SpendStore {
     this.#ownsClient = !options.client;
     this.#label = options.url ? redactUrl(options.url) : 'the given client';
     this.#client = options.client ? Promise.resolve(options.client) : null;
+    const lost = options.onStateLost ?? 'fail';
+    if (!REDIS_STATE_LOST_MODES.includes(lost)) throw new TypeError(`RedisSpendStore: onStateLost must be fail or reseed, got ${JSON.stringify(lost)}`);
+    this.#onStateLost = lost;
   }
 
   async reserve(req: ReserveRequest): Promise<ReserveResult> {
@@ -103,7 +131,10 @@ export class RedisSpendStore implements SpendStore {
     const out = (await this.#run(RESERVE, base, keys, args)) as number[];
     const n = out[1]!;
     const before = out.slice(2, 2 + n);
-    if (out[0] === 1) return { ok: true, before };
+    if (out[0] === 1) {
+      req.holds.forEach((h, i) => this.#remember(base, keys[i]!, before[i]! + req.cents, h.expiresAtMs, req.nowMs));
+      return { ok: true, before };
+    }
     return { ok: false, before, exceeded: out.slice(2 + n) };
   }
 
@@ -111,7 +142,19 @@ export class RedisSpendStore implements SpendStore {
     const base = this.#base(req.holds.map((h) => h.key));
     const keys = req.holds.map((h) => `${base}:c:${h.key}`);
     const args = [base, String(req.nowMs), String(req.actualCents), req.reservationId, String(this.#graceMs), ...req.holds.map((h) => String(h.expiresAtMs))];
-    return { after: (await this.#run(SETTLE, base, keys, args)) as number[] };
+    const after = (await this.#run(SETTLE, base, keys, args)) as number[];
+    req.holds.forEach((h, i) => this.#remember(base, keys[i]!, after[i]!, h.expiresAtMs, req.nowMs));
+    return { after };
+  }
+
+  /** Keeps the last value seen of a counter (bounded by the live windows: ended ones are dropped). */
+  #remember(base: string, key: string, cents: number, endMs: number, nowMs: number): void {
+    if (this.#onStateLost !== 'reseed') return;
+    if (endMs > nowMs) this.#known.set(key, { base, cents, endMs });
+    if (++this.#sinceSweep >= 1024) {
+      this.#sinceSweep = 0;
+      for (const [k, v] of this.#known) if (v.endMs <= nowMs) this.#known.delete(k);
+    }
   }
 
   async read(keys: string[], nowMs: number): Promise<number[]> {
@@ -166,25 +209,69 @@ export class RedisSpendStore implements SpendStore {
     return `${this.#prefix}{${tag}}`;
   }
 
-  async #run(s: LuaScript, base: string, counterKeys: string[], args: string[]): Promise<unknown> {
-    const keys = [`${base}:rdl`, `${base}:res`, ...counterKeys];
+  async #run(s: LuaScript, base: string, counterKeys: string[], args: string[], reseeded = false): Promise<unknown> {
+    const keys = [`${base}:rdl`, `${base}:res`, ...counterKeys, `${base}:epoch`];
     let client: RedisScriptClient;
+    let epoch: string;
     try {
       client = await this.#connect();
+      epoch = await this.#epoch(client, base);
     } catch (err) {
       throw this.#error(err);
     }
+    try {
+      return await this.#eval(client, s, keys, [...args, epoch]);
+    } catch (err) {
+      const found = /^AGENTGUARD_EPOCH (\S+)/.exec(String((err as Error)?.message))?.[1];
+      if (found === undefined) throw this.#error(err);
+      if (this.#onStateLost === 'fail' || reseeded) throw this.#stateLost(base, found);
+      await this.#reseed(client, base, Number(args[1]));
+      return this.#run(s, base, counterKeys, args, true);
+    }
+  }
+
+  async #eval(client: RedisScriptClient, s: LuaScript, keys: string[], args: string[]): Promise<unknown> {
     try {
       return await client.evalsha(s.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw this.#error(err);
+      if (!String((err as Error)?.message).startsWith('NOSCRIPT')) throw err;
+    }
+    // First use on this server (or after SCRIPT FLUSH / failover): EVAL loads the script.
+    return await client.eval(s.lua, keys.length, ...keys, ...args);
+  }
+
+  /** The tag's marker: set by the first store that uses the tag, learnt by the others. */
+  #epoch(client: RedisScriptClient, base: string): Promise<string> {
+    let p = this.#epochs.get(base);
+    if (!p) {
+      p = this.#eval(client, EPOCH, [`${base}:epoch`], [randomUUID()]).then(String);
+      p.catch(() => this.#epochs.delete(base));
+      this.#epochs.set(base, p);
+    }
+    return p;
+  }
+
+  async #reseed(client: RedisScriptClient, base: string, nowMs: number): Promise<void> {
+    const counters: string[] = [];
+    const args = [base, String(nowMs), String(this.#graceMs)];
+    for (const [key, v] of this.#known) {
+      if (v.base !== base || v.endMs <= nowMs) continue;
+      counters.push(key);
+      args.push(String(v.cents), String(v.endMs));
     }
     try {
-      // First use on this server (or after SCRIPT FLUSH / failover): EVAL loads the script.
-      return await client.eval(s.lua, keys.length, ...keys, ...args);
+      const epoch = String(await this.#eval(client, RESEED, [`${base}:rdl`, `${base}:res`, ...counters, `${base}:epoch`], [...args, randomUUID()]));
+      this.#epochs.set(base, Promise.resolve(epoch));
     } catch (err) {
       throw this.#error(err);
     }
+  }
+
+  #stateLost(base: string, found: string): SpendStoreError {
+    const what = found === 'none' ? 'is gone' : 'was replaced';
+    return new SpendStoreError(
+      `redis spend store ${this.#label}: the server lost the spend counters under ${base} (its marker ${base}:epoch ${what}: a restart without persistence, FLUSHALL or eviction); failing closed. Make Redis persist (appendonly yes) and never evict (maxmemory-policy noeviction), then restart this process, or set onStateLost=reseed`,
+    );
   }
 
   #connect(): Promise<RedisScriptClient> {
@@ -210,6 +297,16 @@ export class RedisSpendStore implements SpendStore {
       client.on('error', (err) => {
         this.#lastError = err;
       });
+      // The connection must never keep the application alive: an idle socket
+      // and a pending reconnect are unref'd (a command in flight still is, by
+      // its commandTimeout timer).
+      const unref = () => {
+        const c = client as unknown as { stream?: { unref?: () => void }; reconnectTimeout?: { unref?: () => void } | null };
+        c.stream?.unref?.();
+        c.reconnectTimeout?.unref?.();
+      };
+      for (const event of ['connect', 'ready', 'reconnecting', 'close', 'end']) client.on(event, unref);
+      unref();
       return client;
     })();
     return this.#client;
@@ -227,6 +324,8 @@ const RESERVE = script(RESERVE_LUA);
 const SETTLE = script(SETTLE_LUA);
 const READ = script(READ_LUA);
 const OPEN = script(OPEN_LUA);
+const EPOCH = script(EPOCH_LUA);
+const RESEED = script(RESEED_LUA);
 
 function hashTagFunction(option: RedisHashTag | undefined): (key: string) => string {
   if (option === undefined) return () => DEFAULT_TAG;
@@ -252,13 +351,24 @@ function safeTag(tag: string): string {
   return tag.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** The URL without its password, for error messages. */
+/** Query parameters that may carry a credential (ioredis reads any query parameter as an option). */
+const SECRET_PARAM = /pass|secret|token|key|auth|cred|sig/i;
+
+/**
+ * The URL with every credential masked, for messages: the password of the
+ * user info (`redis://user:***@`, `rediss://:***@`), a user name standing
+ * alone (it may be a token: `redis://***@`), and every query parameter whose
+ * name looks like a credential (`?password=***`, `sentinelPassword`, `token`,
+ * …). Unparseable input is not echoed at all.
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
-    return u.toString();
+    else if (u.username) u.username = '***';
+    for (const key of [...new Set(u.searchParams.keys())]) if (SECRET_PARAM.test(key)) u.searchParams.set(key, '***');
+    return u.toString().replaceAll('%2A%2A%2A', '***');
   } catch {
-    return '<unparseable redis url>';
+    return '<unparseable URL>';
   }
 }

@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { describe, expect, it } from 'vitest';
-import { CanonicalizationError, canonicalJson } from '../../src/index.js';
+import { CanonicalizationError } from '../../src/index.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
 
 /** The IEEE 754 double with these 64 bits (big-endian hex). */
 function fromBits(hex: string): number {
@@ -197,6 +198,7 @@ describe('canonicalJson: only plain JSON values', () => {
     ['bigint', { b: 1n }, /^\$\.b: bigint is not a JSON value/],
     ['symbol', [Symbol('s')], /^\$\[0\]: symbol is not a JSON value/],
     ['toJSON object', { j: { toJSON: () => 'x' } }, /^\$\.j\.toJSON: function is not a JSON value/],
+    // eslint-disable-next-line no-sparse-arrays
     ['array hole', { arr: [1, , 3] }, /^\$\.arr\[1\]: undefined is not a JSON value/],
     ['boxed number', { n: new Number(1) }, /^\$\.n: Number instance/],
   ];

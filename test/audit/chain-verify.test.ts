@@ -1,24 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  bytesToHex,
-  ChainVerifier,
-  ChainWriter,
-  computeEntryHash,
-  createSigner,
-  generateKeypair,
-  GENESIS_HASH,
-  hexToBytes,
-  publicKeyFromHex,
-  sha256Hex,
-  canonicalJson,
-  signEntry,
-  signerFingerprint,
-  verifyChain,
-  verifyEntry,
-  type DecisionLogEntry,
-  type SigningKeys,
-} from '../../src/index.js';
+import { generateKeypair, publicKeyFromHex, type DecisionLogEntry, type SigningKeys } from '../../src/index.js';
+import { ChainVerifier, verifyChain } from '../../src/audit.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
+import { ChainWriter, computeEntryHash, GENESIS_HASH, signEntry } from '../../src/audit/chain.js';
+import { sha256Hex } from '../../src/audit/hash.js';
+import { bytesToHex, hexToBytes } from '../../src/audit/hex.js';
+import { signerFingerprint } from '../../src/audit/keys.js';
+import { createSigner } from '../../src/audit/signer.js';
+import { verifyEntry } from '../../src/audit/verify.js';
 import { call, clone, KEYS, makeGuard, policy } from '../helpers/engine.js';
 
 type Entry = DecisionLogEntry;

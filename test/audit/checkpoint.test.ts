@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ChainVerifier,
-  ChainWriter,
-  chainIdOf,
-  CHECKPOINT_TYPE,
-  CheckpointError,
-  CheckpointWriter,
-  createCheckpoint,
-  verifyChain,
-  verifyCheckpointSignature,
-  type Checkpoint,
-  type DecisionLogEntry,
-} from '../../src/index.js';
+import type { DecisionLogEntry } from '../../src/index.js';
+import { ChainVerifier, CheckpointError, verifyChain, verifyCheckpointSignature, type Checkpoint } from '../../src/audit.js';
+import { ChainWriter } from '../../src/audit/chain.js';
+import { chainIdOf, CHECKPOINT_TYPE, CheckpointWriter, createCheckpoint } from '../../src/audit/checkpoint.js';
 import { chainOf, clone, decision, keysOf, signerOf } from '../helpers/audit.js';
 
 const T0 = Date.UTC(2026, 4, 1);

@@ -1,15 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  AgentGuardError,
-  LogLineError,
-  parseLogLine,
-  parsePolicies,
-  PolicyValidationError,
-  verifyChain,
-  type Checkpoint,
-  type DecisionLogEntry,
-} from '../../src/index.js';
+import { AgentGuardError, parsePolicies, PolicyValidationError, type DecisionLogEntry } from '../../src/index.js';
+import { LogLineError, parseLogLine, verifyChain, type Checkpoint } from '../../src/audit.js';
 import { anyNumberJsonArb, stringArb } from '../helpers/arbitraries.js';
 import { chainOf, keysOf } from '../helpers/audit.js';
 
@@ -58,9 +50,11 @@ describe('fuzz: parseLogLine', () => {
       ['[1]', 'not_an_object', undefined],
       [new Uint8Array([0x7b, 0xff, 0x7d]), 'invalid_utf8', undefined],
       [validLine.replace('"sequence"', '"sequenze"'), 'unknown_field', 'sequenze'],
-      [JSON.stringify({ ...JSON.parse(validLine), builderCode: 'X' }), 'unknown_field', 'builderCode'],
+      [JSON.stringify({ ...JSON.parse(validLine), builderCode: 'X' }), 'non_canonical', 'builderCode'],
+      [JSON.stringify({ ...JSON.parse(validLine), approvedBy: 'CFO' }), 'unknown_field', 'approvedBy'],
       [JSON.stringify({ ...JSON.parse(validLine), signature: undefined }), 'missing_field', 'signature'],
-      [JSON.stringify({ ...JSON.parse(validLine), sequence: 1.5 }), 'bad_field', 'sequence'],
+      [JSON.stringify({ ...JSON.parse(validLine), sequence: 1.5 }), 'non_canonical', 'sequence'],
+      [JSON.stringify({ ...JSON.parse(validLine), sequence: -1 }), 'bad_field', 'sequence'],
       [JSON.stringify({ ...JSON.parse(validLine), entryHash: 'AB'.repeat(32) }), 'bad_field', 'entryHash'],
       ['x'.repeat(2 ** 20 + 1), 'line_too_long', undefined],
     ];

@@ -3,19 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  bytesToHex,
-  createSigner,
-  generateKeypair,
-  hexToBytes,
-  loadSigningKeysFromFile,
-  publicKeyFromHex,
-  publicKeyFromSeed,
-  signerFingerprint,
-  signingKeysFromHex,
-  signingKeysToHex,
-  verifySignature,
-} from '../../src/index.js';
+import { generateKeypair, loadSigningKeysFromFile, publicKeyFromHex, signingKeysFromHex, signingKeysToHex } from '../../src/index.js';
+import { bytesToHex, hexToBytes } from '../../src/audit/hex.js';
+import { publicKeyFromSeed, signerFingerprint } from '../../src/audit/keys.js';
+import { createSigner, verifySignature } from '../../src/audit/signer.js';
 
 const SEED_0_31 = Uint8Array.from({ length: 32 }, (_, i) => i);
 const SEED_0_31_PUB = '03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8';

@@ -4,7 +4,12 @@
  * signature is only found after later entries were already checked.
  */
 import { describe, expect, it } from 'vitest';
-import { bytesToHex, ChainVerifier, ChainWriter, createSigner, generateKeypair, PipelinedChainVerifier, type DecisionLogEntry, type LocatedFailure } from '../../src/index.js';
+import { generateKeypair, type DecisionLogEntry } from '../../src/index.js';
+import { ChainVerifier } from '../../src/audit.js';
+import { ChainWriter } from '../../src/audit/chain.js';
+import { bytesToHex } from '../../src/audit/hex.js';
+import { createSigner } from '../../src/audit/signer.js';
+import { PipelinedChainVerifier, type LocatedFailure } from '../../src/audit/verify.js';
 
 const keys = generateKeypair();
 
@@ -86,7 +91,7 @@ describe('verifyDecisionLog: parallelSignatures gives the same verdict', () => {
     const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { verifyDecisionLog } = await import('../../exporters/index.js');
+    const { verifyDecisionLog } = await import('../../src/audit.js');
     const base = chain(200);
     const lines = (es: DecisionLogEntry[]) => es.map((e) => `${JSON.stringify(e)}\n`).join('');
     const logs: Record<string, string> = {

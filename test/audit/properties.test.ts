@@ -1,18 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  CanonicalizationError,
-  canonicalJson,
-  ChainWriter,
-  chainIdOf,
-  compareCodePoints,
-  computeEntryHash,
-  createCheckpoint,
-  entryCanonicalJson,
-  parseLogLine,
-  verifyChain,
-  type DecisionLogEntry,
-} from '../../src/index.js';
+import { CanonicalizationError, type DecisionLogEntry } from '../../src/index.js';
+import { parseLogLine, verifyChain } from '../../src/audit.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
+import { ChainWriter, computeEntryHash } from '../../src/audit/chain.js';
+import { chainIdOf, createCheckpoint } from '../../src/audit/checkpoint.js';
+import { compareCodePoints, entryCanonicalJson } from '../../src/audit/entry-json.js';
 import { anyNumberJsonArb, decisionArb, fractionArb, intJsonArb, keyArb, normalizeZero } from '../helpers/arbitraries.js';
 import { keysOf, signerOf } from '../helpers/audit.js';
 

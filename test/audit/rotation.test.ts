@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ChainWriter,
-  computeEntryHash,
-  generateKeypair,
-  InMemoryDecisionLogStore,
-  parsePolicy,
-  rotateChainKey,
-  SIGNER_CHANGE,
-  signEntry,
-  signerChangeDecision,
-  SpendGuard,
-  verifyChain,
-  type DecisionLogEntry,
-  type Signer,
-} from '../../src/index.js';
+import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard, type DecisionLogEntry } from '../../src/index.js';
+import { verifyChain } from '../../src/audit.js';
+import { ChainWriter, computeEntryHash, signEntry } from '../../src/audit/chain.js';
+import { rotateChainKey } from '../../src/audit/rotate-key.js';
+import { SIGNER_CHANGE, signerChangeDecision } from '../../src/audit/rotation.js';
+import type { Signer } from '../../src/audit/signer.js';
 import { bytesToHex } from '../../src/audit/hex.js';
 import { decision, keysOf, signerOf } from '../helpers/audit.js';
 

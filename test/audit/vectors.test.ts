@@ -2,21 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  bytesToHex,
-  canonicalJson,
-  ChainWriter,
-  computeEntryHash,
-  createSigner,
-  hexToBytes,
-  publicKeyFromHex,
-  sha256Hex,
-  signerFingerprint,
-  signingKeysFromHex,
-  verifyChain,
-  verifyEntry,
-  type DecisionLogEntry,
-} from '../../src/index.js';
+import { publicKeyFromHex, signingKeysFromHex, type DecisionLogEntry } from '../../src/index.js';
+import { verifyChain } from '../../src/audit.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
+import { ChainWriter, computeEntryHash } from '../../src/audit/chain.js';
+import { sha256Hex } from '../../src/audit/hash.js';
+import { bytesToHex, hexToBytes } from '../../src/audit/hex.js';
+import { signerFingerprint } from '../../src/audit/keys.js';
+import { createSigner } from '../../src/audit/signer.js';
+import { verifyEntry } from '../../src/audit/verify.js';
 
 const dir = fileURLToPath(new URL('../../test_vectors/', import.meta.url));
 const read = (name: string) => readFileSync(dir + name, 'utf8');

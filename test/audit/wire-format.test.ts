@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  CanonicalizationError,
-  ChainWriter,
-  computeEntryHash,
-  entryCanonicalJson,
-  parseLogLine,
-  publicKeyFromHex,
-  publicKeyFromSeed,
-  signerFingerprint,
-  verifyChain,
-} from '../../src/index.js';
+import { CanonicalizationError, publicKeyFromHex } from '../../src/index.js';
+import { parseLogLine, verifyChain } from '../../src/audit.js';
+import { ChainWriter, computeEntryHash } from '../../src/audit/chain.js';
+import { entryCanonicalJson } from '../../src/audit/entry-json.js';
+import { publicKeyFromSeed, signerFingerprint } from '../../src/audit/keys.js';
 import { signerOf } from '../helpers/audit.js';
 
 // Written by the published Python port 0.16.0 (sign_decision, seed = bytes 0..31); kept so

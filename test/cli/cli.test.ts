@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore } from '../../exporters/index.js';
-import { bytesToHex, generateKeypair, parsePolicies, publicKeyFromSeed, hexToBytes } from '../../src/index.js';
+import { FileDecisionLogStore } from '../../src/stores.js';
+import { generateKeypair, parsePolicies } from '../../src/index.js';
+import { bytesToHex, hexToBytes } from '../../src/audit/hex.js';
+import { publicKeyFromSeed } from '../../src/audit/keys.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
 
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
@@ -246,14 +248,26 @@ describe('agentguard-spend report', () => {
     const acme = { decisions: 4, allowed: 2, downgraded: 1, blocked: 1, shadowed: 0, wouldDowngrade: 0, wouldBlock: 0, savedCents: 7, wouldSaveCents: 0, outcomes: 3, actualCents: 9 };
     // beta: all 4 calls ran at `big` (4c each); enforcement would have downgraded one (3c) and blocked one (4c).
     const beta = { decisions: 4, allowed: 2, downgraded: 0, blocked: 0, shadowed: 2, wouldDowngrade: 1, wouldBlock: 1, savedCents: 0, wouldSaveCents: 7, outcomes: 4, actualCents: 16 };
+    const none = { decisions: 0, allowed: 0, downgraded: 0, blocked: 0, shadowed: 0, wouldDowngrade: 0, wouldBlock: 0, savedCents: 0, wouldSaveCents: 0, outcomes: 0, actualCents: 0 };
     expect(report).toEqual({
       chains: 1,
       entries: 15,
-      skippedLines: 0,
+      malformed: 0,
+      tornLines: 0,
+      portReceipts: 0,
+      signerChanges: 0,
       total: { decisions: 8, allowed: 4, downgraded: 1, blocked: 1, shadowed: 2, wouldDowngrade: 1, wouldBlock: 1, savedCents: 7, wouldSaveCents: 7, outcomes: 7, actualCents: 25 },
       byPolicy: { 'acme-enforce': acme, 'beta-shadow': beta },
       byScope: { 'tenantId=acme,agentId=acme-bot': acme, 'tenantId=beta,agentId=beta-bot': beta },
       byDay: { '2026-03-01': acme, '2026-03-02': beta },
+      // Decisions only, by the cap that decided (outcomes name no cap).
+      byCap: {
+        '(no cap)': { ...none, decisions: 4, allowed: 4 },
+        'acme-enforce: block per_day 12c': { ...none, decisions: 1, blocked: 1, savedCents: 4 },
+        'acme-enforce: downgrade per_day 8c → small': { ...none, decisions: 1, downgraded: 1, savedCents: 3 },
+        'beta-shadow: block per_day 12c': { ...none, decisions: 1, shadowed: 1, wouldBlock: 1, wouldSaveCents: 4 },
+        'beta-shadow: downgrade per_day 8c → small': { ...none, decisions: 1, shadowed: 1, wouldDowngrade: 1, wouldSaveCents: 3 },
+      },
     });
 
     const table = run(['report', d]);
@@ -263,5 +277,6 @@ describe('agentguard-spend report', () => {
     expect(table.stdout).toContain('actual spend: $0.25');
     expect(table.stdout).toMatch(/^2026-03-02\s+4\s+2\s+0\s+0\s+2\s+1\s+1\s+\$0\.00\s+\$0\.07\s+\$0\.16$/m);
     expect(table.stdout).toMatch(/^acme-enforce\s+4\s+2\s+1\s+1\s+0\s+0\s+0\s+\$0\.07\s+\$0\.00\s+\$0\.09$/m);
+    expect(table.stdout).toMatch(/^acme-enforce: downgrade per_day 8c → small\s+1\s+0\s+1\s+0\s+0\s+0\s+0\s+\$0\.03\s+\$0\.00\s+\$0\.00$/m);
   });
 });

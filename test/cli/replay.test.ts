@@ -5,7 +5,7 @@
  * worked out by hand in the comments (prices and sizes: ./helpers.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readDecisionLog } from '../../exporters/index.js';
+import { readDecisionLog } from '../../exporters/file/reader.js';
 import { replayDecisions, type ReplayOptions } from '../../src/cli/replay/index.js';
 import { tempDir } from '../helpers/log.js';
 import { PRICES, SEVEN_CALLS, tenantPolicy, writeLog, type ScriptedCall } from '../helpers/replay.js';
@@ -219,5 +219,37 @@ describe('replayDecisions input handling', () => {
 
   it('refuses to run without candidate policies', async () => {
     await expect(replayDecisions([], { policies: [] })).rejects.toThrow(/options\.policies must be a non-empty list/);
+  });
+});
+
+describe('replay by cap', () => {
+  it('groups calls by the candidate cap that decided, showing its model set', async () => {
+    // The shadow log's calls to `big` (7c each); the candidate sends big calls over 5c a day to `small`.
+    const r = await replayDir(await shadowLog(), {
+      policies: [tenantPolicy('cand', [{ amountCents: 5, action: 'downgrade', downgradeTo: 'small', models: ['big'] }])],
+    });
+    expect(Object.keys(r.byCap)).toEqual(['cand: downgrade per_day 5c → small [models big]']);
+    expect(r.byCap['cand: downgrade per_day 5c → small [models big]']).toMatchObject({ calls: 7, wouldDowngrade: 7 });
+  });
+
+  it('replays a call that sent no output bound as one, so the candidate sets its own default', async () => {
+    const { recordedCall, recordedFate } = await import('../../src/cli/replay/recorded.js');
+    const d = {
+      entryType: 'decision',
+      provider: 'openai',
+      modelRequested: 'big',
+      modelResolved: 'big',
+      actor: { tenantId: 't' },
+      enforcementMode: 'enforce',
+      action: 'allow',
+      projectedCents: 7,
+      estimatedInputTokens: 1000,
+      estimatedOutputTokens: 2000,
+      requestedMaxOutputTokens: 16_384,
+      outputBoundSetByGuard: true,
+    } as const;
+    const call = recordedCall(d as never);
+    expect(call).toMatchObject({ maxOutputTokens: 16_384, outputBoundSent: false });
+    expect(recordedFate(d as never, call as never)).toMatchObject({ maxOutputTokens: 2000, clamped: true, blocked: false });
   });
 });

@@ -1,16 +1,13 @@
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore, verifyDecisionLog, type CheckpointProblem, type Durability } from '../../exporters/index.js';
-import {
-  bytesToHex,
-  createSigner,
-  generateKeypair,
-  signerFingerprint,
-  verifyCheckpointSignature,
-  type Checkpoint,
-  type SigningKeys,
-} from '../../src/index.js';
+import { verifyDecisionLog } from '../../src/audit.js';
+import { FileDecisionLogStore, type CheckpointProblem, type Durability } from '../../src/stores.js';
+import { generateKeypair, parsePolicy, type SigningKeys } from '../../src/index.js';
+import { verifyCheckpointSignature, type Checkpoint } from '../../src/audit.js';
+import { bytesToHex } from '../../src/audit/hex.js';
+import { signerFingerprint } from '../../src/audit/keys.js';
+import { createSigner } from '../../src/audit/signer.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
 import { chainFiles, readCheckpoints, readEntries, resignFrom, run, writeEntries } from '../helpers/cli.js';
 
@@ -102,7 +99,7 @@ describe('checkpoints written by the file store', () => {
     expect(r.stdout).toContain('1 chain: 1 intact, 0 failed');
     // The checkpoint file is not taken for a chain (nor by report).
     const report = run(['report', logDir, '--json'], d);
-    expect(JSON.parse(report.stdout)).toMatchObject({ chains: 1, entries: 20, skippedLines: 0 });
+    expect(JSON.parse(report.stdout)).toMatchObject({ chains: 1, entries: 20, malformed: 0, tornLines: 0 });
   });
 
   it('on close: a log shorter than N gets exactly one checkpoint, of its last entry, when the store is closed (and none for a reopen without entries)', async () => {
@@ -403,4 +400,97 @@ describe('key rotation', () => {
       expect(await verifyDecisionLog(d, A.publicKey)).toMatchObject({ ok: true, chains: [{ entries: 15, checkpoints: { count: 4 }, signers: [fp(A), fp(B)] }] });
     });
   }
+});
+
+describe('verify reads the bytes of every line (test/fixtures/audit)', () => {
+  const fixtures = join(import.meta.dirname, '..', 'fixtures', 'audit');
+  const manifest = JSON.parse(readFileSync(join(fixtures, 'cases.json'), 'utf8')) as { intact: string; entries: number; cases: { file: string; sequence: number; reason: string }[] };
+  const pub = join(fixtures, 'signer.pub');
+
+  it('the untouched chain: ok', () => {
+    const r = run(['verify', join(fixtures, manifest.intact), '-k', pub]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`intact.jsonl: ok, ${manifest.entries} entries in 1 file\n`);
+  });
+
+  it('each edited line fails at its sequence with its reason, in one run over a directory holding them all', () => {
+    const d = dir();
+    for (const c of manifest.cases) copyFileSync(join(fixtures, c.file), join(d, c.file));
+    const r = run(['verify', d, '-k', pub]);
+    expect(r.status).toBe(1);
+    for (const c of manifest.cases) {
+      expect(r.stdout).toContain(`${c.file}: FAILED at sequence ${c.sequence} (${c.reason}) in ${join(d, c.file)}:${c.sequence + 1}: `);
+    }
+    expect(r.stdout).toContain(`${manifest.cases.length} chains: 0 intact, ${manifest.cases.length} failed`);
+    const json = JSON.parse(run(['verify', d, '-k', pub, '--json']).stdout) as { ok: boolean; chains: { chainId: string; failure: { reason: string; sequence: number } }[] };
+    expect(json.ok).toBe(false);
+    expect(Object.fromEntries(json.chains.map((c) => [c.chainId, `${c.failure.reason}@${c.failure.sequence}`]))).toEqual(
+      Object.fromEntries(manifest.cases.map((c) => [c.file, `${c.reason}@${c.sequence}`])),
+    );
+  });
+});
+
+describe('verify on hostile input', () => {
+  it('files holding no valid entry fail (no_entries), not "ok, 0 entries": garbage without a newline, empty files, many of them', () => {
+    const d = dir();
+    const pub = keyFiles(d, 'a', A).pub;
+    const logs = join(d, 'logs');
+    mkdirSync(logs);
+    const n = 200;
+    for (let i = 0; i < n; i++) writeFileSync(join(logs, `g${String(i).padStart(4, '0')}.jsonl`), `garbage ${i} \u00ff no newline`);
+    writeFileSync(join(logs, 'empty.jsonl'), '');
+    const r = run(['verify', logs, '-k', pub], d);
+    expect(r.status).toBe(1);
+    expect(r.stdout).not.toContain(': ok,');
+    expect(r.stdout).toContain('g0000.jsonl: FAILED at sequence 0 (no_entries) in logs/g0000.jsonl:1: no valid entry in 1 file (');
+    expect(r.stdout).toContain('only a torn line (');
+    expect(r.stdout).toContain('empty.jsonl: FAILED at sequence 0 (no_entries) in logs/empty.jsonl:0: no valid entry in 1 file (0 bytes): empty');
+    expect(r.stdout).toContain(`${n + 1} chains: 0 intact, ${n + 1} failed`);
+  });
+
+  it('a chain file that is only a torn first entry fails too; one intact entry and a torn tail still passes', async () => {
+    const d = dir();
+    await writeLog(d, { calls: 1 });
+    const [file] = chainFiles(d, 'svc');
+    const text = readFileSync(file!, 'utf8');
+    writeFileSync(file!, `${text}{"sequence":2,`);
+    expect(await verifyDecisionLog(d, A.publicKey, { findCheckpoints: false })).toMatchObject({ ok: true, chains: [{ entries: 2, tornTail: { line: 3 } }] });
+    writeFileSync(file!, text.slice(0, 40));
+    expect(await verifyDecisionLog(d, A.publicKey, { findCheckpoints: false })).toMatchObject({ ok: false, chains: [{ entries: 0, failure: { sequence: 0, reason: 'no_entries' } }] });
+  });
+
+  it('file names and values with control characters (ANSI escapes) are escaped in every output line', () => {
+    const d = dir();
+    const fixtures = join(import.meta.dirname, '..', 'fixtures', 'audit');
+    const pub = join(fixtures, 'signer.pub');
+    const evil = 'evil\u001b[2K\r\u001b[32mall ok\u001b[0m.jsonl';
+    copyFileSync(join(fixtures, 'unsigned-approved-by.jsonl'), join(d, evil));
+    // a value from a log line: an unsigned field whose name carries an escape
+    const line = readFileSync(join(fixtures, 'intact.jsonl'), 'utf8').split('\n')[0]!;
+    writeFileSync(join(d, 'field.jsonl'), `${line.replace('{"sequence":0,', '{"sequence":0,"\\u001b[2Kx":1,')}\n`);
+    const r = run(['verify', d, '-k', pub], d);
+    expect(r.status).toBe(1);
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(r.stdout).toContain('evil\\u001b[2K\\u000d\\u001b[32mall ok\\u001b[0m.jsonl: FAILED at sequence 1 (unknown_field)');
+    expect(r.stdout).toContain('field.jsonl: FAILED at sequence 0 (unknown_field)');
+    const missing = run(['verify', join(d, 'no\u001b[2Jdir'), '-k', pub]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).not.toMatch(/\u001b/);
+    expect(missing.stderr).toContain('no\\u001b[2Jdir');
+  });
+
+  it('report escapes scope and policy values from the log in its tables', async () => {
+    const d = dir();
+    const store = await FileDecisionLogStore.open({ dir: d, chainId: 'svc' });
+    const tenant = 'acme\u001b[2K\rbeta';
+    const guard = guardWith({ signingKeys: A, logStore: store, policy: parsePolicy({ id: 'p\u001b[31m', name: 'x', scope: { tenantId: tenant }, mode: 'enforce', version: 1, effectiveFrom: '2020-01-01T00:00:00Z', caps: [] }) });
+    const call = await guard.decide({ provider: 'openai', model: 'big', scope: { tenantId: tenant }, estimatedInputTokens: 10, maxOutputTokens: 10 });
+    await guard.settle(call, { inputTokens: 10, outputTokens: 10 });
+    await store.close();
+    const r = run(['report', d]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(r.stdout).toContain('tenantId=acme\\u001b[2K\\u000dbeta');
+    expect(r.stdout).toContain('p\\u001b[31m');
+  });
 });

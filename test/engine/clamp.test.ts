@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, PolicyValidationError, SpendGuard, verifyChain, type SpendCap } from '../../src/index.js';
+import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, PolicyValidationError, SpendGuard, type SpendCap } from '../../src/index.js';
+import { verifyChain } from '../../src/audit.js';
 
 // gpt-4o: $2.50 / Mtok input (0.00025c per token), $10 / Mtok output (0.001c per token).
 const NOW = Date.parse('2026-11-25T12:00:00Z');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { verifyChain, windowAt } from '../../src/index.js';
+import { verifyChain } from '../../src/audit.js';
+import { windowAt } from '../../src/engine/windows.js';
 import { call, KEYS, makeGuard, policy } from '../helpers/engine.js';
 
 describe('concurrency', () => {
@@ -54,5 +55,31 @@ describe('concurrency', () => {
     expect(await spendStore.read([`p-1:tenant|tenantId=acme|per_day@${label}`], clock.nowMs)).toEqual([spentBy('a') + spentBy('b')]);
     // The cheapest calls (1c) keep fitting until the tenant cap is exactly full.
     expect(spentBy('a') + spentBy('b')).toBe(150);
+  });
+});
+
+describe('concurrency with caps on models and downgrades', () => {
+  it('300 concurrent Opus calls: the Opus soft cap and the budget both hold, overflow goes to Sonnet, then blocks', async () => {
+    const pricing = { overrides: { anthropic: { 'claude-opus-4-1': { inputPerMTok: 15, outputPerMTok: 75 }, 'claude-sonnet-4-5': { inputPerMTok: 3, outputPerMTok: 15 } } } };
+    const { guard, spendStore, logStore, clock } = makeGuard({
+      pricing,
+      policy: policy({
+        caps: [
+          { id: 'opus', amountCents: 100, window: 'per_day', action: 'downgrade', downgradeTo: 'claude-sonnet-4-5', models: ['claude-opus-*'] },
+          { id: 'all', amountCents: 200, window: 'per_day', action: 'block' },
+        ],
+      }),
+    });
+    // Opus 1000 output tokens = 7.5c → 8c; Sonnet 1.5c → 2c.
+    const results = await Promise.all(Array.from({ length: 300 }, () => guard.decide(call({ provider: 'anthropic', model: 'claude-opus-4-1', maxOutputTokens: 1000 }))));
+    const count = (action: string) => results.filter((r) => r.action === action).length;
+    // 12 Opus calls (96c) fill the Opus window; then Sonnet, until the budget cannot take an Opus call's
+    // 8c: from there the block cap fires at the requested model and wins over the downgrade
+    // (96 + 49 × 2 = 194; 194 + 8 > 200). Every other call blocks.
+    expect([count('allow'), count('downgrade'), count('block')]).toEqual([12, 49, 239]);
+    const label = windowAt('per_day', clock.nowMs).label;
+    expect(await spendStore.read([`p-1:opus|tenantId=acme|models=claude-opus-*|per_day@${label}`, `p-1:all|tenantId=acme|per_day@${label}`], clock.nowMs)).toEqual([96, 194]);
+    expect(spendStore.openReservations).toBe(61);
+    expect(verifyChain(logStore.entries(), KEYS.publicKey)).toEqual({ ok: true, count: 300 });
   });
 });

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AgentGuardBlockedError,
-  AgentGuardError,
-  generateKeypair,
-  InMemoryDecisionLogStore,
-  InMemorySpendStore,
-  SpendGuard,
-  verifyChain,
-  windowAt,
-  type DecisionLogEntry,
-  type DecisionLogStore,
-  type ReserveRequest,
-  type SpendDecision,
-  type SpendWindow,
-} from '../../src/index.js';
+import { AgentGuardBlockedError, AgentGuardError, generateKeypair, InMemoryDecisionLogStore, InMemorySpendStore, SpendGuard, type DecisionLogEntry, type SpendDecision, type SpendWindow } from '../../src/index.js';
+import { verifyChain } from '../../src/audit.js';
+import { windowAt } from '../../src/engine/windows.js';
+import type { DecisionLogStore, ReserveRequest } from '../../src/stores.js';
 import { call, KEYS, makeGuard, policy, T0, TestClock } from '../helpers/engine.js';
 
 // gpt-4o: $2.50 / $10 per Mtok → 1000 output tokens = 1 cent exactly.

@@ -1,6 +1,7 @@
 import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { generateKeypair, METRIC, parsePolicy, SpendGuard } from '../../src/index.js';
+import { generateKeypair, parsePolicy, SpendGuard } from '../../src/index.js';
+import { METRIC } from '../../src/engine/metrics.js';
 
 /** A pull reader: the test collects on demand (the SDK's in-memory path). */
 class TestReader extends MetricReader {
@@ -55,7 +56,7 @@ describe('metrics', () => {
 
     const spend = m.get(METRIC.SPEND_CENTS)!;
     expect(spend.dataPoints.map((p) => p.value)).toEqual([2]);
-    expect(spend.descriptor.unit).toBe('cent');
+    expect(spend.descriptor.unit).toBe('{cent}');
 
     const duration = m.get(METRIC.DECISION_DURATION)!;
     expect(duration.dataPointType).toBe(DataPointType.HISTOGRAM);

@@ -2,17 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import {
-  canonicalJson,
-  GenaiPricesTable,
-  nanocentsToCentsCeil,
-  NANOCENTS_PER_CENT,
-  OverridePriceTable,
-  projectNanocents,
-  ratesFromUsd,
-  usageNanocents,
-  type PriceTable,
-} from '../../src/index.js';
+import type { PriceTable } from '../../src/index.js';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
+import { GenaiPricesTable, nanocentsToCentsCeil, NANOCENTS_PER_CENT, OverridePriceTable, projectNanocents, ratesFromUsd, usageNanocents } from '../../src/engine/pricing.js';
 import { call, makeGuard, policy, usd } from '../helpers/engine.js';
 
 const req = createRequire(import.meta.url);
@@ -50,6 +42,11 @@ describe('price table: @pydantic/genai-prices', () => {
   it('long-context tiers apply by input size (claude-sonnet-4-5: $3 → $6 input, $15 → $22.50 output above 200k)', () => {
     expect(table.rates('anthropic', 'claude-sonnet-4-5', 100_000)).toMatchObject({ input: usd(3), output: usd(15), cachedInput: usd(0.3), cacheWrite: usd(3.75) });
     expect(table.rates('anthropic', 'claude-sonnet-4-5', 250_000)).toMatchObject({ input: usd(6), output: usd(22.5), cachedInput: usd(0.6), cacheWrite: usd(7.5) });
+  });
+
+  it('embedding models, priced by input alone, are known and cost nothing per output token', () => {
+    expect(table.rates('openai', 'text-embedding-3-small', 1000)).toMatchObject({ input: usd(0.02), output: 0 });
+    expect(table.rates('bedrock', 'amazon.titan-embed-text-v2:0', 1000)).toMatchObject({ input: usd(0.1), output: 0 });
   });
 
   it('unknown model or provider → null', () => {

@@ -1,7 +1,10 @@
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore, listChains, parseChainFileName, readDecisionLog, verifyDecisionLog, type DecisionLogWarning } from '../../exporters/index.js';
+import { parseChainFileName } from '../../exporters/file/naming.js';
+import { listChains, readDecisionLog } from '../../exporters/file/reader.js';
+import { verifyDecisionLog } from '../../src/audit.js';
+import { FileDecisionLogStore, type DecisionLogWarning } from '../../src/stores.js';
 import { generateKeypair, type DecisionLogEntry } from '../../src/index.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../helpers/log.js';
 

@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileDecisionLogStore, listChains, readChain, verifyDecisionLog, type DecisionLogWarning } from '../../exporters/index.js';
-import { ChainWriter, createSigner, generateKeypair, signingKeysToHex, type DecisionLogEntry } from '../../src/index.js';
+import { listChains, readChain } from '../../exporters/file/reader.js';
+import { verifyDecisionLog } from '../../src/audit.js';
+import { FileDecisionLogStore, type DecisionLogWarning } from '../../src/stores.js';
+import { generateKeypair, signingKeysToHex, type DecisionLogEntry } from '../../src/index.js';
+import { ChainWriter } from '../../src/audit/chain.js';
+import { createSigner } from '../../src/audit/signer.js';
 import { tempDir } from '../helpers/log.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -89,7 +93,7 @@ describe('crash and resume (real child processes, SIGKILL)', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('a write torn by the disk filling up, then kill -9: the torn line is set aside and reported, the chain resumes from the last intact entry', async () => {
+  it('a write cut short by the disk filling up, then kill -9: the failed entry is cut back out at once, no torn line is left, the chain resumes', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     // Entries of ~100 kB and a 600 kB file size limit: the 6th write is cut short (EFBIG).
@@ -102,25 +106,17 @@ describe('crash and resume (real child processes, SIGKILL)', () => {
     expect(error).toBe('EFBIG');
     const [chain] = await listChains(t.dir);
     const file = chain!.files[0]!.path;
-    const size = statSync(file).size;
     const before = await onDisk(t.dir);
-    expect(before.torn).toBe(1);
-    expect(before.sequences).toEqual(acks);
-    expect(readFileSync(file).at(-1)).not.toBe(0x0a);
-
-    const pre = await verifyDecisionLog(t.dir, keys.publicKey);
-    expect(pre.chains[0]).toMatchObject({ ok: true, entries: acks.length, tornTail: { file } });
+    // The append failed (its call failed): its partial line was cut back before the kill.
+    expect(before).toEqual({ sequences: acks, torn: 0 });
+    expect(readFileSync(file).at(-1)).toBe(0x0a);
 
     const warnings: DecisionLogWarning[] = [];
     await resumeAndAppend(t.dir, 'crash-torn', 2, warnings);
-    const intactEnd = readFileSync(file).length;
-    expect(warnings).toEqual([expect.objectContaining({ code: 'torn_tail', file, sidecar: `${file}.torn`, offset: intactEnd, bytes: size - intactEnd })]);
-    expect(statSync(`${file}.torn`).size).toBe(size - intactEnd);
-    const torn = readFileSync(`${file}.torn`, 'utf8');
-    expect(torn.startsWith(`{"sequence":${acks.length},`)).toBe(true);
-
+    expect(warnings).toEqual([]);
+    expect(existsSync(`${file}.torn`)).toBe(false);
     const v = await verifyDecisionLog(t.dir, keys.publicKey);
-    expect(v.chains[0]).toMatchObject({ ok: true, entries: acks.length + 2, tornSidecars: [{ path: `${file}.torn` }] });
+    expect(v.chains[0]).toMatchObject({ ok: true, entries: acks.length + 2 });
     const all: DecisionLogEntry[] = [];
     for await (const r of readChain((await listChains(t.dir))[0]!)) if (r.kind === 'entry') all.push(r.entry);
     expect(all.map((e) => e.sequence)).toEqual(Array.from({ length: acks.length + 2 }, (_, i) => i));

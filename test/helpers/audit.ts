@@ -1,4 +1,6 @@
-import { ChainWriter, createSigner, type DecisionLogEntry, type Signer, type SigningKeys, signingKeysFromHex } from '../../src/index.js';
+import { type DecisionLogEntry, type SigningKeys, signingKeysFromHex } from '../../src/index.js';
+import { ChainWriter } from '../../src/audit/chain.js';
+import { createSigner, type Signer } from '../../src/audit/signer.js';
 
 /** Deterministic keys: seed bytes all equal to `n`. */
 export function keysOf(n: number): SigningKeys {

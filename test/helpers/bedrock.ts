@@ -3,19 +3,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createBedrockRoutes, FakeProvider, type BedrockFakeKnobs } from '../../fake-provider/index.js';
-import {
-  generateKeypair,
-  InMemoryDecisionLogStore,
-  nanocentsToCentsCeil,
-  GenaiPricesTable,
-  usageNanocents,
-  parsePolicies,
-  SpendGuard,
-  type SpendDecision,
-  type SpendPolicy,
-  type UsageTokens,
-  type DecisionLogEntry,
-} from '../../src/index.js';
+import { generateKeypair, InMemoryDecisionLogStore, parsePolicies, SpendGuard, type SpendDecision, type SpendPolicy, type UsageTokens, type DecisionLogEntry } from '../../src/index.js';
+import { nanocentsToCentsCeil, GenaiPricesTable, usageNanocents } from '../../src/engine/pricing.js';
 
 /** Unique strings that must never appear in anything exported (spans, log). */
 export const PROMPT_MARKER = 'PROMPT-MARKER-7f3a9c-never-export';

@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseChainFileName } from '../../exporters/index.js';
-import { signEntry, type DecisionLogEntry, type Signer } from '../../src/index.js';
+import { parseChainFileName } from '../../exporters/file/naming.js';
+import type { DecisionLogEntry } from '../../src/index.js';
+import { signEntry } from '../../src/audit/chain.js';
+import type { Signer } from '../../src/audit/signer.js';
 
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 

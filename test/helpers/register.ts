@@ -2,9 +2,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listChains, readChain } from '../../exporters/index.js';
+import { listChains, readChain } from '../../exporters/file/reader.js';
 import { createFakeProvider, type FakeProvider, type RecordedRequest } from '../../fake-provider/index.js';
-import { bytesToHex, generateKeypair, signingKeysToHex, type DecisionLogEntry, type SpendDecision } from '../../src/index.js';
+import { generateKeypair, signingKeysToHex, type DecisionLogEntry, type SpendDecision } from '../../src/index.js';
+import { bytesToHex } from '../../src/audit/hex.js';
 import { INSTRUMENTATIONS } from '../../src/register/instrumentations.js';
 
 export const root = join(import.meta.dirname, '..', '..');

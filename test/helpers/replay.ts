@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileDecisionLogStore } from '../../exporters/index.js';
+import { FileDecisionLogStore } from '../../src/stores.js';
 import { generateKeypair, InMemorySpendStore, parsePolicy, SpendGuard, type SpendCap, type SpendPolicy } from '../../src/index.js';
 import { PRICES } from './log.js';
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateKeypair, parsePolicy, SpendGuard, type SpendStore, type WindowHold } from '../../src/index.js';
+import { generateKeypair, parsePolicy, SpendGuard } from '../../src/index.js';
+import type { SpendStore, WindowHold } from '../../src/stores.js';
 
 /** Makes a fresh, empty store (its own file, prefix or instance). */
 export type StoreFactory = () => SpendStore | Promise<SpendStore>;

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, configFromEnv, generateKeypair, loadPolicyFile, PolicyValidationError, signingKeysToHex } from '../../src/index.js';
+import { generateKeypair, loadPolicyFile, PolicyValidationError, signingKeysToHex } from '../../src/index.js';
+import { ConfigError, configFromEnv } from '../../src/register/env-config.js';
 
 const policy = {
   id: 'tenant-daily',
@@ -59,6 +60,8 @@ describe('configFromEnv', () => {
     expect(cfg.spendStore).toBe('memory');
     expect(cfg.onUnknownModel).toBe('block');
     expect(cfg.failOpen).toBe(false);
+    expect(cfg.defaultMaxOutputTokens).toBeUndefined();
+    expect(cfg.reservationTtlMs).toBeUndefined();
     expect(signingKeysToHex(cfg.signingKeys).privateKeyHex).toBe(keyHex);
   });
 
@@ -70,6 +73,12 @@ describe('configFromEnv', () => {
 
   it('reads a stable chain id', () => {
     expect(configFromEnv({ ...base(), AGENTGUARD_CHAIN_ID: 'web-1_a' }).chainId).toBe('web-1_a');
+  });
+
+  it('reads the default output bound and the reservation lifetime as positive integers', () => {
+    const cfg = configFromEnv({ ...base(), AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '4096', AGENTGUARD_RESERVATION_TTL_MS: ' 60000 ' });
+    expect(cfg.defaultMaxOutputTokens).toBe(4096);
+    expect(cfg.reservationTtlMs).toBe(60_000);
   });
 
   it.each([
@@ -85,6 +94,12 @@ describe('configFromEnv', () => {
     [{ AGENTGUARD_CAPABILITY: 'root' }, 'AGENTGUARD_CAPABILITY', /read_only/],
     [{ AGENTGUARD_FAIL_OPEN: 'maybe' }, 'AGENTGUARD_FAIL_OPEN', /true or false/],
     [{ AGENTGUARD_CHAIN_ID: 'pod/7' }, 'AGENTGUARD_CHAIN_ID', /A-Za-z0-9_-/],
+    [{ AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '0' }, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS', /positive integer, got "0"/],
+    [{ AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '1.5' }, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS', /positive integer, got "1.5"/],
+    [{ AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '1e3' }, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS', /positive integer/],
+    [{ AGENTGUARD_RESERVATION_TTL_MS: '-5' }, 'AGENTGUARD_RESERVATION_TTL_MS', /positive integer, got "-5"/],
+    [{ AGENTGUARD_RESERVATION_TTL_MS: '15m' }, 'AGENTGUARD_RESERVATION_TTL_MS', /positive integer/],
+    [{ AGENTGUARD_RESERVATION_TTL_MS: '99999999999999999999' }, 'AGENTGUARD_RESERVATION_TTL_MS', /positive integer/],
   ])('names the bad variable: %j', (override, variable, message) => {
     const err = errorOf(() => configFromEnv({ ...base(), ...override }));
     expect(err.variable).toBe(variable);

@@ -65,7 +65,8 @@ describe('examples', () => {
   it("otel-console: the guard's span goes to the app's console exporter, under the app's own span", async () => {
     const r = await run(['examples/otel-console/run.mjs']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("name: 'chat gpt-4o'");
+    expect(r.stdout).toContain("name: 'chat gpt-4o-mini'"); // downgraded: named after the model sent
+    expect(r.stdout).toContain("'agentguard.decision.model_requested': 'gpt-4o'");
     expect(r.stdout).toContain("'agentguard.decision.action': 'downgrade'");
     expect(r.stdout).toMatch(/'agentguard.decision.entry_hash': '[0-9a-f]{64}'/);
     const traceIds = [...r.stdout.matchAll(/traceId: '([0-9a-f]{32})'/g)].map((m) => m[1]);
@@ -85,7 +86,12 @@ describe('demo', () => {
       expect(r.stdout).toContain('agent: step 1 (Plan the trip): asked for gpt-4o, answered by gpt-4o\n');
       expect(r.stdout).toContain('agent: step 2 (Book the hotel): asked for gpt-4o, answered by gpt-4o-mini\n');
       expect(r.stdout).toContain('agent: step 3 (Write the summary): AgentGuardBlockedError: agentguard: call blocked: block: acme-daily/1 per_day cap 20c');
-      expect(r.stdout.match(/span: "chat gpt-4o" .*decision\.action=(\w+)/g)?.map((l) => /action=(\w+)/.exec(l)![1])).toEqual(['allow', 'downgrade', 'block']);
+      // Each span is named after the model sent (the downgraded call's, the cheaper one).
+      expect(r.stdout.match(/span: "chat [\w.-]+" .*decision\.action=(\w+)/g)?.map((l) => /"(chat [\w.-]+)" .*action=(\w+)/.exec(l)!.slice(1).join(' '))).toEqual([
+        'chat gpt-4o allow',
+        'chat gpt-4o-mini downgrade',
+        'chat gpt-4o block',
+      ]);
       expect(r.stdout).toContain('1 chain: 1 intact, 0 failed');
       expect(r.stdout).toContain('enforced: 1 blocked, 1 downgraded');
       // The log it leaves verifies on its own with the key it wrote.

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../fake-provider/index.js';
-import { INSTRUMENTATION_NAMES } from '../../src/index.js';
+import { PACKAGE_VERSION } from '../../instrumentations/common/version.js';
+import { INSTRUMENTATION_NAMES } from '../../src/register/env-config.js';
 import {
   agentguardEnv,
   allText,
@@ -83,14 +84,18 @@ describe.each(matrix)('register, unmodified %s app, %s', (format, provider) => {
     expect(text).not.toContain(readFileSync(ws.keyFile, 'utf8').trim());
 
     // Spans: the app's own SDK, registered after register, receives them.
-    const spans = (run.lines.find((l) => 'spans' in l)!.spans as { traceId: string; attributes: Record<string, unknown>; status: { code: number } }[]).filter(
+    const spans = (run.lines.find((l) => 'spans' in l)!.spans as { traceId: string; attributes: Record<string, unknown>; status: { code: number }; scope: unknown }[]).filter(
       (s) => 'agentguard.decision.id' in s.attributes,
     );
     expect(spans.map((s) => s.attributes['agentguard.decision.action'])).toEqual(['allow', 'downgrade', 'block']);
+    // The scope the provider's instrumentation class and wrapper use.
+    for (const s of spans) expect(s.scope).toEqual({ name: `agentguard-spend/instrumentation-${provider}`, version: PACKAGE_VERSION });
     const decisionEntries = entries.filter((e) => e.decision.entryType !== 'outcome');
     spans.forEach((s, i) => {
       expect(s.attributes['agentguard.decision.entry_hash']).toBe(decisionEntries[i]!.entryHash);
-      expect(s.attributes['gen_ai.request.model']).toBe(MODELS[provider].expensive);
+      // The model each request was sent with (the cheap one after the downgrade); the requested one beside it.
+      expect(s.attributes['gen_ai.request.model']).toBe(i === 1 ? MODELS[provider].cheap : MODELS[provider].expensive);
+      expect(s.attributes['agentguard.decision.model_requested']).toBe(MODELS[provider].expensive);
       expect(decisionEntries[i]!.decision.traceId).toBe(s.traceId);
     });
     expect(spans[2]!.status.code).toBe(2); // ERROR: blocked
@@ -115,6 +120,16 @@ describe('register: shadow mode and report', () => {
   });
 });
 
+describe('register: engine settings from the environment', () => {
+  it('AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: a call that sent no output bound is sent with that bound', async () => {
+    ws = workspace();
+    const run = await runApp({ format: 'cjs', provider: 'openai', calls: [{ model: 'gpt-4o' } as { model: string; maxTokens: number }], fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '123' } });
+    expect(run.stderr).toBe('');
+    expect(callResults(run).map((r) => r.ok)).toEqual([true]);
+    expect(fake.requests.map((r) => (r.body as Record<string, unknown>).max_completion_tokens)).toEqual([123]);
+  });
+});
+
 describe('register: bad configuration', () => {
   const provider = () => AVAILABLE[0]!;
   const cases: [string, 'cjs' | 'esm', (ws: Workspace) => Record<string, string | undefined>, string][] = [
@@ -128,6 +143,11 @@ describe('register: bad configuration', () => {
     ['log dir is a file', 'cjs', (w) => ({ AGENTGUARD_LOG_DIR: w.policyFile }), 'AGENTGUARD_LOG_DIR'],
     ['unknown spend store', 'cjs', () => ({ AGENTGUARD_SPEND_STORE: 'ftp://spend' }), 'AGENTGUARD_SPEND_STORE'],
     ['bad durability', 'cjs', () => ({ AGENTGUARD_DURABILITY: 'sometimes' }), 'AGENTGUARD_DURABILITY'],
+    ['unknown log export', 'esm', () => ({ AGENTGUARD_LOG_EXPORT: 'otlp' }), 'AGENTGUARD_LOG_EXPORT'],
+    ['a chain id to resume with no files written', 'cjs', () => ({ AGENTGUARD_LOG_EXPORT: 'otel', AGENTGUARD_CHAIN_ID: 'web-1' }), 'AGENTGUARD_CHAIN_ID'],
+    ['log dir is a file, files written to it too', 'cjs', (w) => ({ AGENTGUARD_LOG_EXPORT: 'both', AGENTGUARD_LOG_DIR: w.policyFile }), 'AGENTGUARD_LOG_DIR'],
+    ['bad default output bound', 'esm', () => ({ AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '0' }), 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'],
+    ['bad reservation lifetime', 'cjs', () => ({ AGENTGUARD_RESERVATION_TTL_MS: '15m' }), 'AGENTGUARD_RESERVATION_TTL_MS'],
   ];
 
   it.each(cases)('%s: one line naming the variable, exit 78, the app never runs', async (_name, format, override, variable) => {
@@ -155,6 +175,17 @@ describe('register: bad configuration', () => {
     expect(callResults(run).map((r) => r.ok)).toEqual([true, true, true]);
     expect(fake.requests).toHaveLength(3);
     expect(existsSync(ws.logDir)).toBe(false);
+  });
+
+  it('AGENTGUARD_LOG_EXPORT=otel writes no files, so the log directory is not checked: the app runs guarded', async () => {
+    ws = workspace();
+    const p = provider();
+    const run = await runApp({ format: 'cjs', provider: p, calls: threeCalls(p), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_LOG_EXPORT: 'otel', AGENTGUARD_LOG_DIR: ws.policyFile } });
+    expect(run.code).toBe(0);
+    // The app registered no LoggerProvider: the records had nowhere to go, which register says on exit.
+    expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^agentguard-spend: AGENTGUARD_LOG_EXPORT: .*were never emitted: no OpenTelemetry LoggerProvider/)]);
+    expect(callResults(run).map((r) => r.ok)).toEqual([true, true, false]);
+    expect(fake.requests).toHaveLength(2);
   });
 
   it('a bad AGENTGUARD_FAIL_OPEN is not an opt-out', async () => {
@@ -198,7 +229,7 @@ describe('register: crashes, restarts and signals', () => {
     expect(verify.status).toBe(0);
   });
 
-  it('a log write torn mid-line (file size limit), then kill -9: with AGENTGUARD_CHAIN_ID the chain resumes, the torn line is set aside and reported, verify passes', async () => {
+  it('a log write cut short mid-line (file size limit), then kill -9: the failed entry is cut back out, with AGENTGUARD_CHAIN_ID the chain resumes, verify passes', async () => {
     ws = workspace();
     const env = { ...agentguardEnv(ws), AGENTGUARD_CHAIN_ID: 'pod-7' };
     // 8 blocks of 512 bytes: the 4th or so ~1.1 kB entry is cut short (EFBIG); the guard then fails calls closed.
@@ -217,25 +248,25 @@ describe('register: crashes, restarts and signals', () => {
     const failed = callResults(first).at(-1)!;
     expect(failed.ok).toBe(false);
     const before = await chainsOnDisk(ws.logDir);
-    expect(before[0]!.torn).toBe(1);
+    // The failed call's entry was cut back out of the file when its write failed: no torn line.
+    expect(before[0]!.torn).toBe(0);
     const intact = before[0]!.entries.length;
     expect(intact).toBeGreaterThan(0);
     const preVerify = cli(['verify', ws.logDir, '--public-key', ws.publicKeyHex]);
     expect(preVerify.status).toBe(0);
-    expect(preVerify.stdout).toContain('torn last line');
+    expect(preVerify.stdout).not.toContain('torn');
 
     const second = await runApp({ format: 'cjs', provider: provider(), calls: allowed(), fakeUrl: fake.url, env });
     expect(second.code).toBe(0);
-    expect(second.stderr).toContain('AGENTGUARD_TORN_TAIL');
+    expect(second.stderr).not.toContain('AGENTGUARD_TORN_TAIL');
     const files = readdirSync(ws.logDir);
-    expect(files.filter((f) => f.endsWith('.torn'))).toHaveLength(1);
+    expect(files.filter((f) => f.endsWith('.torn'))).toHaveLength(0);
     const after = await chainsOnDisk(ws.logDir);
     expect(after).toHaveLength(1);
     expect(after[0]!.entries.map((e) => e.sequence)).toEqual(Array.from({ length: intact + 2 }, (_, i) => i));
     const verify = cli(['verify', ws.logDir, '--public-key', ws.publicKeyHex]);
     expect(verify.status).toBe(0);
     expect(verify.stdout).toContain(`pod-7: ok, ${intact + 2} entries in 2 files`);
-    expect(verify.stdout).toContain('torn line set aside after a crash');
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)('%s in batch durability: the queued entries are flushed, then the app exits by the signal', async (signal) => {

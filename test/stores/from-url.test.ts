@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InMemorySpendStore, RedisSpendStore, SpendStoreError, spendStoreFromUrl, SqliteSpendStore } from '../../src/index.js';
+import { InMemorySpendStore, SpendStoreError } from '../../src/index.js';
+import { RedisSpendStore, spendStoreFromUrl, SqliteSpendStore } from '../../src/stores.js';
 import { testRedis } from '../helpers/redis-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'agentguard-url-'));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spendStoreFromUrl } from '../../src/index.js';
+import { spendStoreFromUrl } from '../../src/stores.js';
 import { testRedis } from '../helpers/redis-server.js';
 
 // Real processes against one SQLite file and one Redis, through the built dist/

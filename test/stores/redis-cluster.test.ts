@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisSpendStore, TENANT_HASH_TAG } from '../../src/index.js';
+import { RedisSpendStore, TENANT_HASH_TAG } from '../../src/stores.js';
 import { hasRedisServerBinary, startRedisServer } from '../helpers/redis-server.js';
 
 // A one-node Redis Cluster owning all 16384 slots: it enforces the same-slot

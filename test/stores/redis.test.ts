@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateKeypair, parsePolicy, RedisSpendStore, SpendGuard, SpendStoreError, TENANT_HASH_TAG } from '../../src/index.js';
+import { generateKeypair, parsePolicy, SpendGuard, SpendStoreError } from '../../src/index.js';
+import { RedisSpendStore, TENANT_HASH_TAG } from '../../src/stores.js';
 import { spendStoreConformance } from '../helpers/store-conformance.js';
 import { freePort, testRedis } from '../helpers/redis-server.js';
 
@@ -25,7 +26,7 @@ describe.skipIf(!redis)('RedisSpendStore (real redis-server)', () => {
     const s = new RedisSpendStore({ url, prefix: p });
     await s.reserve({ reservationId: 'r1', cents: 7, holds: [hold('a'), hold('b', null, nowMs + 60_000)], nowMs, ttlMs: 30_000 });
     const keys = (await admin.keys(`${p}*`)).sort();
-    expect(keys).toEqual([`${p}{agentguard}:c:a`, `${p}{agentguard}:c:b`, `${p}{agentguard}:rdl`, `${p}{agentguard}:res`]);
+    expect(keys).toEqual([`${p}{agentguard}:c:a`, `${p}{agentguard}:c:b`, `${p}{agentguard}:epoch`, `${p}{agentguard}:rdl`, `${p}{agentguard}:res`]);
     // PEXPIRE = window remaining (by the caller's clock) + 60 s grace for clock skew.
     const ttlA = await admin.pttl(`${p}{agentguard}:c:a`);
     const ttlB = await admin.pttl(`${p}{agentguard}:c:b`);
@@ -36,7 +37,7 @@ describe.skipIf(!redis)('RedisSpendStore (real redis-server)', () => {
     expect(await admin.hgetall(`${p}{agentguard}:c:a`)).toEqual({ v: '7', e: String(nowMs + 3_600_000) });
     await s.settle({ reservationId: 'r1', holds: [hold('a'), hold('b', null, nowMs + 60_000)], actualCents: 3, nowMs });
     // Settled: no reservation bookkeeping is left behind.
-    expect((await admin.keys(`${p}*`)).sort()).toEqual([`${p}{agentguard}:c:a`, `${p}{agentguard}:c:b`]);
+    expect((await admin.keys(`${p}*`)).sort()).toEqual([`${p}{agentguard}:c:a`, `${p}{agentguard}:c:b`, `${p}{agentguard}:epoch`]);
     await s.close();
   });
 

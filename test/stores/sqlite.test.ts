@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SpendStoreError, SqliteSpendStore } from '../../src/index.js';
+import { SpendStoreError } from '../../src/index.js';
+import { SqliteSpendStore } from '../../src/stores.js';
 import { spendStoreConformance } from '../helpers/store-conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'agentguard-sqlite-'));

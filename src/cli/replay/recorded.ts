@@ -25,7 +25,8 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 /**
  * The call a recorded pre-call decision describes, as the engine saw it: the
  * requested model and the caller's own output bound (`requestedMaxOutputTokens`
- * when a clamp lowered it). Returns a string naming the missing field when the
+ * when a clamp or a guard-set default lowered it; a call that sent no bound is
+ * replayed as sending none). Returns a string naming the missing field when the
  * entry cannot be replayed.
  */
 export function recordedCall(d: Partial<SpendDecision>): CallRequest | string {
@@ -36,6 +37,8 @@ export function recordedCall(d: Partial<SpendDecision>): CallRequest | string {
   if (!isCount(d.estimatedInputTokens)) return 'no estimatedInputTokens';
   const maxOutputTokens = d.requestedMaxOutputTokens ?? d.estimatedOutputTokens;
   if (!isCount(maxOutputTokens)) return 'no estimatedOutputTokens';
+  // A call that sent no bound is replayed as one: the candidate sets its own default, or projects the maximum.
+  const noBoundSent = d.outputBoundSetByGuard === true && d.requestedMaxOutputTokens !== undefined;
   const scope: SpendScope = { tenantId: actor.tenantId };
   for (const f of SCOPE_FIELDS) if (typeof actor[f] === 'string') scope[f] = actor[f];
   const claim = d.capabilityClaim;
@@ -47,6 +50,7 @@ export function recordedCall(d: Partial<SpendDecision>): CallRequest | string {
     ...(claim ? { capabilityClaim: claim as CapabilityTier } : {}),
     estimatedInputTokens: d.estimatedInputTokens,
     maxOutputTokens,
+    ...(noBoundSent ? { outputBoundSent: false } : {}),
   };
 }
 
@@ -59,7 +63,9 @@ export function recordedFate(d: SpendDecision, call: CallRequest): CallFate {
   const enforced = d.enforcementMode === 'enforce';
   const blocked = enforced && d.action === 'block';
   const model = enforced ? d.modelResolved : call.model;
-  const maxOutputTokens = enforced && d.clampedMaxOutputTokens !== undefined ? d.clampedMaxOutputTokens : call.maxOutputTokens;
+  // Enforcement sent a lower bound after a clamp, or the bound it set for a call that sent none.
+  const lowered = d.clampedMaxOutputTokens ?? (d.outputBoundSetByGuard ? d.estimatedOutputTokens : undefined);
+  const maxOutputTokens = enforced && isCount(lowered) ? lowered : call.maxOutputTokens;
   return {
     blocked,
     model,

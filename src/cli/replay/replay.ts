@@ -5,6 +5,7 @@ import type { DecisionLogStore } from '../../engine/log-store.js';
 import { InMemorySpendStore } from '../../engine/memory-spend-store.js';
 import { SCOPE_FIELDS, type SpendPolicy } from '../../engine/policy.js';
 import type { PriceTable } from '../../engine/pricing.js';
+import { capLabel } from './cap-label.js';
 import { fateChanged, recordedCall, recordedFate, recordedUsage, replayedFate, usageUnder, type CallFate } from './recorded.js';
 import { addTally, addToGroup, decisionContribution, emptyReplayTally, sortedGroups, spendContribution, type ReplayTally } from './tally.js';
 
@@ -24,6 +25,8 @@ export interface ReplayOptions {
   onUnknownModel?: 'block' | 'allow';
   /** As `SpendGuardConfig.reservationTtlMs`: an unsettled call's hold is given back after this long (default 15 minutes). */
   reservationTtlMs?: number;
+  /** As `SpendGuardConfig.defaultMaxOutputTokens`: the bound set for recorded calls that sent none, when no candidate policy names one. */
+  defaultMaxOutputTokens?: number;
 }
 
 /** What {@link replayDecisions} found. */
@@ -60,6 +63,8 @@ export interface ReplayReport {
   byScope: Record<string, ReplayTally>;
   /** By the UTC day `YYYY-MM-DD` of the call. */
   byDay: Record<string, ReplayTally>;
+  /** By the candidate cap that decided, with its model set (`(no cap)` when none did). */
+  byCap: Record<string, ReplayTally>;
 }
 
 /** One chain's entries in order, as a log reader yields them. */
@@ -79,7 +84,7 @@ interface InFlight {
   replayed: CallFate;
   /** The candidate's decision, to settle or release; undefined when it blocks. */
   result: DecideResult | undefined;
-  groups: [policy: string, scope: string, day: string];
+  groups: [policy: string, scope: string, day: string, cap: string];
 }
 
 /**
@@ -119,6 +124,7 @@ export async function replayDecisions(chains: ReplaySource[], options: ReplayOpt
     ...(options.pricing ? { pricing: options.pricing } : {}),
     ...(options.onUnknownModel ? { onUnknownModel: options.onUnknownModel } : {}),
     ...(options.reservationTtlMs !== undefined ? { reservationTtlMs: options.reservationTtlMs } : {}),
+    ...(options.defaultMaxOutputTokens !== undefined ? { defaultMaxOutputTokens: options.defaultMaxOutputTokens } : {}),
   });
 
   const report: ReplayReport = {
@@ -129,12 +135,14 @@ export async function replayDecisions(chains: ReplaySource[], options: ReplayOpt
     byPolicy: {},
     byScope: {},
     byDay: {},
+    byCap: {},
   };
   const add = (groups: InFlight['groups'], c: ReplayTally) => {
     addTally(report.total, c);
     addToGroup(report.byPolicy, groups[0], c);
     addToGroup(report.byScope, groups[1], c);
     addToGroup(report.byDay, groups[2], c);
+    addToGroup(report.byCap, groups[3], c);
   };
   const inFlight = new Map<string, InFlight>();
   /** Decisions not replayed: their outcomes are skipped with them. */
@@ -169,7 +177,7 @@ export async function replayDecisions(chains: ReplaySource[], options: ReplayOpt
       const key = `${call.provider}/${call.model}`;
       report.log.unpriced[key] = (report.log.unpriced[key] ?? 0) + 1;
     }
-    const groups: InFlight['groups'] = [result.decision.policyId, scopeKey(call), d.timestamp.slice(0, 10)];
+    const groups: InFlight['groups'] = [result.decision.policyId, scopeKey(call), d.timestamp.slice(0, 10), capLabel(result.decision.policyId, result.decision.triggeredCap)];
     add(groups, decisionContribution(recorded, replayed, fateChanged(recorded, replayed)));
     const proceeds = replayed.blocked ? undefined : result;
     if (recorded.blocked) {
@@ -237,6 +245,7 @@ export async function replayDecisions(chains: ReplaySource[], options: ReplayOpt
   report.byPolicy = sortedGroups(report.byPolicy);
   report.byScope = sortedGroups(report.byScope);
   report.byDay = sortedGroups(report.byDay);
+  report.byCap = sortedGroups(report.byCap);
   return report;
 }
 

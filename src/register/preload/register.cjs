@@ -1,10 +1,9 @@
 'use strict';
 // `node --require agentguard-spend/register`. Copied to dist/register.cjs as is.
 //
-// Node also runs preloads in its internal module-hooks thread, which it starts
-// (and waits for) when the ESM import hook is registered. Nothing is guarded
-// there, so that thread stops here, before the engine bundle is loaded: loading
-// it there held up the app's start-up by ~150 ms.
+// When something registers an ESM loader with `module.register`, Node runs the
+// preloads again in its internal module-hooks thread. Nothing is guarded
+// there, so that thread stops here, before the start-up bundle is loaded.
 const workerThreads = require('node:worker_threads');
 
 const internal = workerThreads.isInternalThread;

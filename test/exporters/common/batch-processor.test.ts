@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BatchDecisionLogProcessor, ExportResultCode, type DecisionLogExporter, type ExportResult } from '../../../exporters/index.js';
-import { ChainWriter, createSigner, generateKeypair, type DecisionLogEntry } from '../../../src/index.js';
+import { BatchDecisionLogProcessor } from '../../../exporters/common/batch-processor.js';
+import { ExportResultCode, type DecisionLogExporter, type ExportResult } from '../../../exporters/common/exporter.js';
+import { generateKeypair, type DecisionLogEntry } from '../../../src/index.js';
+import { ChainWriter } from '../../../src/audit/chain.js';
+import { createSigner } from '../../../src/audit/signer.js';
 
 /** An exporter that records batches; `gate` holds exports until released; `fail` makes them fail. */
 class RecordingExporter implements DecisionLogExporter {

@@ -4,8 +4,12 @@ import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CHECKPOINT_ATTR, CHECKPOINT_EVENT, checkpointFromAttributes, checkpointSpanEvents, FileDecisionLogStore } from '../../../exporters/index.js';
-import { bytesToHex, generateKeypair, type Checkpoint } from '../../../src/index.js';
+import { CHECKPOINT_ATTR, CHECKPOINT_EVENT } from '../../../exporters/otel/checkpoints.js';
+import { checkpointFromAttributes, checkpointSpanEvents } from '../../../src/audit.js';
+import { FileDecisionLogStore } from '../../../src/stores.js';
+import { generateKeypair } from '../../../src/index.js';
+import type { Checkpoint } from '../../../src/audit.js';
+import { bytesToHex } from '../../../src/audit/hex.js';
 import { guardWith, oneCall, openPolicy, tempDir } from '../../helpers/log.js';
 import { readEntries, run, writeEntries } from '../../helpers/cli.js';
 

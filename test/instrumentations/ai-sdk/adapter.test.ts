@@ -17,7 +17,7 @@ import {
   reportedUsage,
   siblingModel,
   type LanguageModelLike,
-} from '../../../instrumentations/ai-sdk/index.js';
+} from '../../../instrumentations/ai-sdk/internals.js';
 
 const openai = createOpenAI({ apiKey: 'sk-test' });
 const anthropic = createAnthropic({ apiKey: 'sk-ant-test' });

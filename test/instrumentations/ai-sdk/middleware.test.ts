@@ -4,7 +4,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, streamText, wrapLanguageModel, type LanguageModel, type LanguageModelMiddleware } from 'ai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeProvider, type FakeProvider } from '../../../fake-provider/index.js';
-import { DowngradeNotAppliedError, patchAiSdkProvider, spendGuardMiddleware, unpatchAiSdkProvider } from '../../../instrumentations/ai-sdk/index.js';
+import { DowngradeNotAppliedError, patchAiSdkProvider, spendGuardMiddleware, unpatchAiSdkProvider } from '../../../instrumentations/ai-sdk/internals.js';
 import { AgentGuardBlockedError, type SpendCap } from '../../../src/index.js';
 import { decisions, makeGuard, policy, PROMPT_MARKER, setupOtel, spans } from '../../helpers/anthropic.js';
 
@@ -24,8 +24,8 @@ const CAPS: Partial<SpendCap>[] = [
   { amountCents: 100, window: 'per_call', action: 'block', reason: 'over $1' },
 ];
 
-function setup(caps: Partial<SpendCap>[] = CAPS, mode: 'enforce' | 'shadow' = 'enforce') {
-  const { guard, log } = makeGuard(policy({ caps: caps as SpendCap[], mode }));
+function setup(caps: Partial<SpendCap>[] = CAPS, mode: 'enforce' | 'shadow' = 'enforce', defaultMaxOutputTokens?: number) {
+  const { guard, log } = makeGuard(policy({ caps: caps as SpendCap[], mode, ...(defaultMaxOutputTokens ? { defaultMaxOutputTokens } : {}) }));
   const middleware = spendGuardMiddleware({ guard, scope: { tenantId: 'acme' } }) as unknown as LanguageModelMiddleware;
   const openai = createOpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'sk-test' });
   const anthropic = createAnthropic({ baseURL: `${fake.url}/v1`, apiKey: 'sk-ant-test' });
@@ -60,8 +60,15 @@ describe('spendGuardMiddleware', () => {
     const ours = (await spans()).filter((s) => 'agentguard.decision.id' in s.attributes);
     expect(ours.map((s) => [s.name, s.attributes['gen_ai.provider.name'], s.attributes['agentguard.decision.action']])).toEqual([
       ['chat gpt-4o', 'openai', 'allow'],
-      ['chat gpt-4o', 'openai', 'downgrade'],
+      // The conventions name the span after the model sent.
+      ['chat gpt-4o-mini', 'openai', 'downgrade'],
       ['chat gpt-4o', 'openai', 'block'],
+    ]);
+    const port = Number(new URL(fake.url).port);
+    for (const s of ours) expect([s.attributes['server.address'], s.attributes['server.port']]).toEqual(['127.0.0.1', port]);
+    expect(ours.slice(0, 2).map((s) => [typeof s.attributes['gen_ai.response.id'], s.attributes['gen_ai.response.finish_reasons']])).toEqual([
+      ['string', ['stop']],
+      ['string', ['stop']],
     ]);
     expect(JSON.stringify(ours.map((s) => s.attributes))).not.toContain(PROMPT_MARKER);
     expect(JSON.stringify(log.entries())).not.toContain(PROMPT_MARKER);
@@ -96,16 +103,21 @@ describe('spendGuardMiddleware', () => {
     expect(calls(log)[0]).toMatchObject({ requestedMaxOutputTokens: 20_000, clampedMaxOutputTokens: sent });
   });
 
-  it('a call without maxOutputTokens reserves the default bound and sends it; shadow mode sends the call unchanged', async () => {
+  it('a call without maxOutputTokens is priced at the fallback bound and sent without one; a policy default is written; shadow mode sends the call unchanged', async () => {
     const enforce = setup([]);
     await generateText({ model: enforce.wrap(enforce.openai.chat('gpt-4o')), prompt, maxRetries: 0 });
-    expect((fake.requests[0]!.body as { max_tokens?: number }).max_tokens).toBe(16_384);
+    expect((fake.requests[0]!.body as { max_tokens?: number }).max_tokens).toBeUndefined();
     expect(calls(enforce.log)[0]!.estimatedOutputTokens).toBe(16_384);
+
+    const withDefault = setup([], 'enforce', 300);
+    await generateText({ model: withDefault.wrap(withDefault.openai.chat('gpt-4o')), prompt, maxRetries: 0 });
+    expect((fake.requests[1]!.body as { max_tokens?: number }).max_tokens).toBe(300);
+    expect(calls(withDefault.log)[0]!.estimatedOutputTokens).toBe(300);
 
     const shadow = setup(CAPS, 'shadow');
     await generateText({ model: shadow.wrap(shadow.openai.chat('gpt-4o')), prompt, maxRetries: 0 });
-    expect(fake.requests[1]!.body).toMatchObject({ model: 'gpt-4o' });
-    expect((fake.requests[1]!.body as { max_tokens?: number }).max_tokens).toBeUndefined();
+    expect(fake.requests[2]!.body).toMatchObject({ model: 'gpt-4o' });
+    expect((fake.requests[2]!.body as { max_tokens?: number }).max_tokens).toBeUndefined();
     expect(calls(shadow.log)[0]).toMatchObject({ enforcementMode: 'shadow', action: 'downgrade' });
   });
 

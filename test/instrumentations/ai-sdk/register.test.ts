@@ -149,7 +149,7 @@ describe('AI SDK embeddings under register', () => {
   it('embed and embedMany are decided once each, output bound 0, settled from the reported input tokens (ESM)', async () => {
     ws = workspace();
     const model = 'text-embedding-3-small';
-    const run = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [{ kind: 'embed', model }, { kind: 'embedMany', model }], fakeUrl: fake.url, ws, env: { AGENTGUARD_ON_UNKNOWN_MODEL: 'allow' } });
+    const run = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [{ kind: 'embed', model }, { kind: 'embedMany', model }], fakeUrl: fake.url, ws });
     expect(run.results).toEqual([expect.objectContaining({ ok: true, dims: 8 }), expect.objectContaining({ ok: true, count: 2 })]);
     expect(fake.requestsTo('/v1/embeddings')).toHaveLength(2);
     const log = await logOf(ws);
@@ -164,12 +164,12 @@ describe('AI SDK embeddings under register', () => {
     expect(log.verified).toBe(true);
   });
 
-  it('an embedding call the engine blocks never reaches the provider (CJS)', async () => {
+  it('an embedding call the engine blocks (a model without a price) never reaches the provider (CJS)', async () => {
     ws = workspace();
-    const run = await runAiSdkApp({ format: 'cjs', provider: 'openai', calls: [{ kind: 'embed', model: 'text-embedding-3-small' }], fakeUrl: fake.url, ws });
+    const run = await runAiSdkApp({ format: 'cjs', provider: 'openai', calls: [{ kind: 'embed', model: 'text-embedding-none-such' }], fakeUrl: fake.url, ws });
     expect(run.results).toEqual([expect.objectContaining({ ok: false, name: 'AgentGuardBlockedError' })]);
     expect(fake.requests).toHaveLength(0);
     const log = await logOf(ws);
-    expect(log.decisions.map((d) => [d.action, d.modelRequested])).toEqual([['block', 'text-embedding-3-small']]);
+    expect(log.decisions.map((d) => [d.action, d.modelRequested])).toEqual([['block', 'text-embedding-none-such']]);
   });
 });

@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type AnthropicDefault from '@anthropic-ai/sdk';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { AnthropicSpendGuardInstrumentation, ClampNotAppliedError, withAnthropicSpendGuard } from '../../../instrumentations/anthropic/index.js';
+import { AnthropicSpendGuardInstrumentation, withAnthropicSpendGuard } from '../../../instrumentations/anthropic/index.js';
+import { ClampNotAppliedError } from '../../../src/index.js';
 import { generateKeypair, InMemoryDecisionLogStore, SpendGuard, type DecisionLogEntry, type SpendDecision } from '../../../src/index.js';
 import { MODEL, policy, setupOtel, spans, startFake, userMessage } from '../../helpers/anthropic.js';
 

@@ -1,6 +1,11 @@
 /** Pure adapter pieces: model ids, output bounds, the input estimate, usage normalization. */
 import { describe, expect, it } from 'vitest';
-import { describeCommand, guardedCommandName } from '../../../instrumentations/bedrock/adapter.js';
+import { ConverseCommand as Converse, InvokeModelCommand, InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import { bedrockAdapter, guardedCommandName } from '../../../instrumentations/bedrock/adapter.js';
+
+const COMMANDS = { ConverseCommand: Converse, InvokeModelCommand, InvokeModelWithResponseStreamCommand } as const;
+/** The adapter's description of `new <name>(input)`, as `send` would see it. */
+const describeCommand = (name: keyof typeof COMMANDS, input: object) => ({ call: bedrockAdapter.describe({ command: new (COMMANDS[name] as new (input: object) => object)(input) })! });
 import { defaultMaxOutputTokens, estimateInputTokens, familyOfInvoke, familyOfModel, foundationModelOf, BINARY_BLOCK_TOKENS } from '../../../instrumentations/bedrock/models.js';
 import { accumulateModelJson, chooseUsage, rawFromConverseUsage, rawFromHeaders, toUsageTokens, type RawUsage } from '../../../instrumentations/bedrock/usage.js';
 
@@ -58,6 +63,13 @@ describe('bedrock request description', () => {
     expect(claude.call.estimatedInputTokens).toBeLessThan(BINARY_BLOCK_TOKENS + 100);
     expect(describeCommand('InvokeModelCommand', { modelId: 'amazon.titan-embed-text-v2:0', body: '{"inputText":"x"}' }).call).toMatchObject({ operation: 'embeddings', maxOutputTokens: 0 });
     expect(estimateInputTokens('abcdef')).toBe(2);
+  });
+
+  it('says whether the command sent its own output bound', () => {
+    expect(describeCommand('ConverseCommand', { modelId: 'amazon.nova-lite-v1:0', messages: [] }).call).toMatchObject({ outputBoundSent: false, maxOutputTokens: 10000 });
+    expect(describeCommand('ConverseCommand', { modelId: 'amazon.nova-lite-v1:0', messages: [], inferenceConfig: { maxTokens: 5 } }).call).toMatchObject({ outputBoundSent: true, maxOutputTokens: 5 });
+    expect(describeCommand('InvokeModelCommand', { modelId: 'amazon.nova-pro-v1:0', body: '{"messages":[]}' }).call.outputBoundSent).toBe(false);
+    expect(bedrockAdapter.describe({ command: { input: {} } })).toBeUndefined();
   });
 });
 

@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BedrockSpendGuardInstrumentation, withBedrockSpendGuard, withSpendScope } from '../../../instrumentations/bedrock/index.js';
-import { verifyChain, type UsageTokens } from '../../../src/index.js';
+import type { UsageTokens } from '../../../src/index.js';
+import { verifyChain } from '../../../src/audit.js';
 import {
   ACCESS_KEY_MARKER,
   basePolicy,

@@ -5,10 +5,12 @@
  * silently unwrapped.
  */
 import { createRequire } from 'node:module';
-import { InstrumentationBase } from '@opentelemetry/instrumentation';
+import { InstrumentationBase, type InstrumentationModuleDefinition } from '@opentelemetry/instrumentation';
+import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BedrockSpendGuardInstrumentation, withBedrockSpendGuard } from '../../../instrumentations/bedrock/index.js';
-import { clientConfig, converseInput, decisions, policy, resetHarness, SONNET, startHarness, type Harness } from '../../helpers/bedrock.js';
+import { clientConfig, converseInput, decisions, HAIKU, policy, resetHarness, SONNET, startHarness, type Harness } from '../../helpers/bedrock.js';
 
 type Sdk = typeof import('@aws-sdk/client-bedrock-runtime');
 const sdk = createRequire(import.meta.url)('@aws-sdk/client-bedrock-runtime') as Sdk;
@@ -135,4 +137,79 @@ describe('coexistence with another instrumentation of send', () => {
     expect((err as Error).name).toBe('AgentGuardError');
     expect(h.fake.requests).toHaveLength(0);
   });
+});
+
+/**
+ * `@opentelemetry/instrumentation-aws-sdk` (on in `auto-instrumentations-node`)
+ * patches the base `Client.prototype.send` of `@smithy/core` and the command's
+ * middleware stack, and names Bedrock Runtime spans `chat {modelId}`. Applied
+ * here as its require hook does (its module definition's file patch), to the
+ * `@smithy/core` the SDK loaded.
+ */
+describe('coexistence with @opentelemetry/instrumentation-aws-sdk', () => {
+  const smithyClient = createRequire(import.meta.url)('@smithy/core/client') as { Client: { prototype: object } };
+
+  function patchAwsSdk(): () => void {
+    const aws = new AwsInstrumentation({ enabled: false });
+    const defs = aws.getModuleDefinitions() as InstrumentationModuleDefinition[];
+    const file = defs.find((d) => d.name === '@smithy/core')!.files[0]!;
+    file.patch!(smithyClient, '3.41.1');
+    return () => {
+      file.unpatch!(smithyClient, '3.41.1');
+      aws.disable();
+    };
+  }
+
+  const byScope = (name: string) => h.exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name === name);
+  const parentOf = (s: ReadableSpan) => (s as ReadableSpan & { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId;
+
+  async function expectOneNestedPair(sentModel: string): Promise<void> {
+    const [mine] = byScope('agentguard-spend/instrumentation-bedrock');
+    const theirs = byScope('@opentelemetry/instrumentation-aws-sdk');
+    expect(theirs).toHaveLength(1);
+    // Theirs is a child of ours: it starts below the send we make inside our span's context.
+    expect(parentOf(theirs[0]!)).toBe(mine!.spanContext().spanId);
+    // Parent and child agree on the model the request was sent with.
+    expect([mine!.name, theirs[0]!.name]).toEqual([`chat ${sentModel}`, `chat ${sentModel}`]);
+    expect(theirs[0]!.attributes['gen_ai.request.model']).toBe(sentModel);
+    expect(mine!.attributes['gen_ai.request.model']).toBe(sentModel);
+  }
+
+  it('uses the base send the SDK inherits (so the patch applied here is the one its hook applies)', () => {
+    expect(smithyClient.Client.prototype).toBe(baseProto);
+  });
+
+  for (const order of ['ours first', 'aws-sdk first'] as const) {
+    it(`${order}: its span nests under ours, both name the model sent after a downgrade, one decision per call`, async () => {
+      let unpatch: () => void;
+      if (order === 'ours first') {
+        ours.patchPrototype(proto);
+        unpatch = patchAwsSdk();
+      } else {
+        unpatch = patchAwsSdk();
+        ours.patchPrototype(proto);
+      }
+      try {
+        const client = new sdk.BedrockRuntimeClient(clientConfig(h.fake));
+        await client.send(new sdk.ConverseCommand(converseInput(SONNET)));
+        await expectOneNestedPair(SONNET);
+        expect(decisions(h.log)).toHaveLength(1);
+
+        resetHarness(h, [policy({ caps: [{ amountCents: 0, window: 'per_call', action: 'downgrade', downgradeTo: HAIKU, models: [SONNET], reason: 'cheap' }] })]);
+        ours.setConfig({ enabled: false, guard: h.guard, scope: SCOPE });
+        await client.send(new sdk.ConverseCommand(converseInput(SONNET)));
+        await expectOneNestedPair(HAIKU);
+        expect(decisions(h.log).map((d) => d.action)).toEqual(['downgrade']);
+
+        // A block sends nothing: no aws-sdk span, only ours.
+        h.exporter.reset();
+        expect(await blockedCall()).toBe('AgentGuardBlockedError');
+        expect(h.fake.requests).toHaveLength(0);
+        expect(byScope('@opentelemetry/instrumentation-aws-sdk')).toHaveLength(0);
+        expect(byScope('agentguard-spend/instrumentation-bedrock')).toHaveLength(1);
+      } finally {
+        unpatch();
+      }
+    });
+  }
 });

@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { beforeAll, afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type OpenAIDefault from 'openai';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { ClampNotAppliedError, OpenAISpendGuardInstrumentation, withSpendGuard } from '../../../instrumentations/openai/index.js';
+import { OpenAISpendGuardInstrumentation, withSpendGuard } from '../../../instrumentations/openai/index.js';
+import { ClampNotAppliedError } from '../../../src/index.js';
 import { DEFAULT_MAX_OUTPUT_TOKENS } from '../../../instrumentations/openai/estimate.js';
 import { makeGuard, ourSpans, policy, setupTracing, startFake, until, type TestGuard } from '../../helpers/openai.js';
 

@@ -3,7 +3,8 @@ import { metrics } from '@opentelemetry/api';
 import { OpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../../fake-provider/server.js';
-import { isEnforcing, OpenAISpendGuardInstrumentation } from '../../../instrumentations/openai/index.js';
+import { OpenAISpendGuardInstrumentation } from '../../../instrumentations/openai/index.js';
+import { isEnforcing } from '../../../instrumentations/openai/instrumentation.js';
 import { AgentGuardBlockedError } from '../../../src/index.js';
 import { makeGuard, ourSpans, policy, setupTracing, startFake, until, type TestGuard } from '../../helpers/openai.js';
 
@@ -56,11 +57,11 @@ let live: Pair | undefined;
  * hooks therefore do not fire for it): the test applies the patches in the
  * order it wants. Instances of the previous test are disabled.
  */
-function pair(): Pair {
+function pair(caps: Parameters<typeof policy>[0] = [{ amountCents: 5, window: 'per_call', action: 'block' }]): Pair {
   live?.ours.disable();
   live?.contrib.disable();
   const sdk = freshSdk();
-  const t = makeGuard([policy([{ amountCents: 5, window: 'per_call', action: 'block' }])]);
+  const t = makeGuard([policy(caps)]);
   const ours = new OpenAISpendGuardInstrumentation({ guard: t.guard, scope: { tenantId: 't1' } });
   const contrib = new OpenAIInstrumentation();
   // As registerInstrumentations() does; without it contrib 0.22 has no metric instruments
@@ -117,7 +118,7 @@ describe('coexistence with @opentelemetry/instrumentation-openai', () => {
     expect(isEnforcing(proto)).toBe(true);
     await expectEnforcedOnce(p);
     // contrib's spans are there too (one per call that reached it)
-    expect(exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name.includes('instrumentation-openai')).length).toBeGreaterThanOrEqual(3);
+    expect(exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name === '@opentelemetry/instrumentation-openai').length).toBeGreaterThanOrEqual(3);
 
     // contrib disabled and enabled again: enforcement stays.
     p.contribDef.unpatch!(p.sdk);
@@ -162,5 +163,41 @@ describe('coexistence with @opentelemetry/instrumentation-openai', () => {
     p.ours.patchExports(p.sdk);
     await expectEnforcedOnce(p);
     p.contrib.disable();
+    second.disable(); // else its require hook patches the next test's fresh SDK copy at load
   });
+
+  for (const order of ['contrib first (ours outer)', 'ours first (contrib outer)'] as const) {
+    it(`${order}: one span nests in the other; after a downgrade the inner one and ours name the model sent`, async () => {
+      const p = pair([{ amountCents: 0, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini', models: ['gpt-4o'] }]);
+      if (order === 'contrib first (ours outer)') {
+        p.contribDef.patch!(p.sdk);
+        p.ours.patchExports(p.sdk);
+      } else {
+        p.ours.patchExports(p.sdk);
+        p.contribDef.patch!(p.sdk);
+      }
+      fake.reset();
+      exporter.reset();
+      await client(p.sdk).chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 10 });
+      await until(() => p.t.guard.pendingCount === 0);
+      expect((fake.requests[0]!.body as { model: string }).model).toBe('gpt-4o-mini');
+      expect(p.t.decisions().map((d) => d.action)).toEqual(['downgrade']);
+      const [mine] = ourSpans(exporter);
+      const theirs = exporter.getFinishedSpans().filter((s) => s.instrumentationScope.name === '@opentelemetry/instrumentation-openai');
+      expect(theirs).toHaveLength(1);
+      expect(mine!.name).toBe('chat gpt-4o-mini');
+      expect(mine!.attributes['agentguard.decision.model_requested']).toBe('gpt-4o');
+      const parent = (s: (typeof theirs)[number]) => (s as typeof s & { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId;
+      if (order === 'contrib first (ours outer)') {
+        // Contrib's span is inside ours and sees the request as sent: both say the cheaper model.
+        expect(parent(theirs[0]!)).toBe(mine!.spanContext().spanId);
+        expect(theirs[0]!.attributes['gen_ai.request.model']).toBe('gpt-4o-mini');
+      } else {
+        // Contrib's span is outside ours and saw the caller's request, before the guard rewrote it.
+        expect(parent(mine!)).toBe(theirs[0]!.spanContext().spanId);
+        expect(theirs[0]!.attributes['gen_ai.request.model']).toBe('gpt-4o');
+      }
+      p.contrib.disable();
+    });
+  }
 });

@@ -1,12 +1,16 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { describeRequest, prepareBody } from '../../../instrumentations/openai/adapter.js';
+import { openaiAdapter, type OpenAIEndpoint } from '../../../instrumentations/openai/adapter.js';
+
+const describeRequest = (endpoint: OpenAIEndpoint, params: object, options: unknown) => openaiAdapter(endpoint).describe({ params, options })!;
+const prepare = (endpoint: OpenAIEndpoint, params: object, options: unknown, model: string, maxOutputTokens?: number) =>
+  openaiAdapter(endpoint).prepare({ params, options }, { model, maxOutputTokens });
 import { DEFAULT_MAX_OUTPUT_TOKENS, IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, REPLY_PRIMING, TOKENIZE_FULL_LIMIT } from '../../../instrumentations/openai/estimate.js';
 
 const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: (s: string) => number };
 
 describe('openai adapter: output bound', () => {
-  const max = (endpoint: 'chat.completions' | 'responses', body: object) => describeRequest(endpoint, body, undefined).description.maxOutputTokens;
+  const max = (endpoint: 'chat.completions' | 'responses', body: object) => describeRequest(endpoint, body, undefined).maxOutputTokens;
 
   it('uses max_completion_tokens, then max_tokens, times n', () => {
     expect(max('chat.completions', { model: 'gpt-4o', messages: [], max_completion_tokens: 300, max_tokens: 999 })).toBe(300);
@@ -26,7 +30,7 @@ describe('openai adapter: output bound', () => {
 });
 
 describe('openai adapter: input estimate', () => {
-  const input = (endpoint: 'chat.completions' | 'responses', body: object) => describeRequest(endpoint, body, undefined).description.estimatedInputTokens;
+  const input = (endpoint: 'chat.completions' | 'responses', body: object) => describeRequest(endpoint, body, undefined).estimatedInputTokens;
 
   it('counts message text with o200k_base plus a per-message overhead', () => {
     const a = 'You are a careful assistant.';
@@ -94,24 +98,34 @@ describe('openai adapter: input estimate', () => {
 
 describe('openai adapter: request preparation', () => {
   it('strips override headers (plain objects and Headers) and keeps the rest', () => {
-    const plain = describeRequest('chat.completions', { model: 'gpt-4o', messages: [] }, { headers: { 'X-AgentGuard-User-Id': 'u1', 'x-keep': '1' }, timeout: 5 });
-    expect(plain.options).toEqual({ headers: { 'x-keep': '1' }, timeout: 5 });
-    expect(plain.description.overrides).toEqual({ scope: { userId: 'u1' } });
+    const options = { headers: { 'X-AgentGuard-User-Id': 'u1', 'x-keep': '1' }, timeout: 5 };
+    expect(describeRequest('chat.completions', { model: 'gpt-4o', messages: [] }, options).overrides).toEqual({ scope: { userId: 'u1' } });
+    expect(prepare('chat.completions', { model: 'gpt-4o', messages: [] }, options, 'gpt-4o').options).toEqual({ headers: { 'x-keep': '1' }, timeout: 5 });
     const h = new Headers({ 'x-agentguard-capability': 'data_write', 'x-keep': '1' });
-    const fromHeaders = describeRequest('responses', { model: 'gpt-4o', input: 'x' }, { headers: h });
-    expect(fromHeaders.options).toEqual({ headers: { 'x-keep': '1' } });
-    expect(fromHeaders.description.overrides?.capabilityClaim).toBe('data_write');
+    expect(prepare('responses', { model: 'gpt-4o', input: 'x' }, { headers: h }, 'gpt-4o').options).toEqual({ headers: { 'x-keep': '1' } });
+    expect(describeRequest('responses', { model: 'gpt-4o', input: 'x' }, { headers: h }).overrides?.capabilityClaim).toBe('data_write');
     const none = { headers: { 'x-keep': '1' } };
-    expect(describeRequest('responses', { model: 'gpt-4o', input: 'x' }, none).options).toBe(none);
+    expect(prepare('responses', { model: 'gpt-4o', input: 'x' }, none, 'gpt-4o').options).toBe(none);
   });
 
-  it('never mutates the caller’s body; turns on include_usage for chat streams only', () => {
+  it('never mutates the caller’s body; turns on include_usage for chat streams only, and hides the chunk it asked for', () => {
     const body = { model: 'gpt-4o', messages: [], stream: true, stream_options: { include_obfuscation: false } };
-    const p = prepareBody('chat.completions', body, 'gpt-4o-mini');
-    expect(p.body).toEqual({ model: 'gpt-4o-mini', messages: [], stream: true, stream_options: { include_obfuscation: false, include_usage: true } });
-    expect(p.hideUsageChunk).toBe(true);
+    expect(prepare('chat.completions', body, undefined, 'gpt-4o-mini').params).toEqual({ model: 'gpt-4o-mini', messages: [], stream: true, stream_options: { include_obfuscation: false, include_usage: true } });
     expect(body).toEqual({ model: 'gpt-4o', messages: [], stream: true, stream_options: { include_obfuscation: false } });
-    expect(prepareBody('chat.completions', { ...body, stream_options: { include_usage: true } }, 'gpt-4o').hideUsageChunk).toBe(false);
-    expect(prepareBody('responses', { model: 'gpt-4o', input: 'x', stream: true }, 'gpt-4o').body).toEqual({ model: 'gpt-4o', input: 'x', stream: true });
+    const usageChunk = { choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } };
+    expect(openaiAdapter('chat.completions').streamUsage({ params: body, options: undefined }).visible!(usageChunk)).toBe(false);
+    const asked = { ...body, stream_options: { include_usage: true } };
+    expect(openaiAdapter('chat.completions').streamUsage({ params: asked, options: undefined }).visible!(usageChunk)).toBe(true);
+    expect(prepare('responses', { model: 'gpt-4o', input: 'x', stream: true }, undefined, 'gpt-4o').params).toEqual({ model: 'gpt-4o', input: 'x', stream: true });
+  });
+
+  it('says whether the request sent its own output bound, and writes the decided bound where the request reads it', () => {
+    expect(describeRequest('chat.completions', { model: 'gpt-4o', messages: [] }, undefined)).toMatchObject({ outputBoundSent: false, maxOutputTokens: DEFAULT_MAX_OUTPUT_TOKENS });
+    expect(describeRequest('chat.completions', { model: 'gpt-4o', messages: [], max_tokens: 9 }, undefined)).toMatchObject({ outputBoundSent: true, maxOutputTokens: 9 });
+    expect(describeRequest('responses', { model: 'gpt-4o', input: 'x', max_output_tokens: 7 }, undefined)).toMatchObject({ outputBoundSent: true, maxOutputTokens: 7 });
+    expect(describeRequest('responses', { model: 'gpt-4o', input: 'x' }, undefined).outputBoundSent).toBe(false);
+    expect(prepare('chat.completions', { model: 'gpt-4o', messages: [] }, undefined, 'gpt-4o', 300).params).toMatchObject({ max_completion_tokens: 300 });
+    expect(prepare('chat.completions', { model: 'gpt-4o', messages: [], n: 2, max_tokens: 500 }, undefined, 'gpt-4o', 300).params).toMatchObject({ max_tokens: 150 });
+    expect(prepare('responses', { model: 'gpt-4o', input: 'x' }, undefined, 'gpt-4o', 300).params).toMatchObject({ max_output_tokens: 300 });
   });
 });

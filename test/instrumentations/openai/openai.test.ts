@@ -5,7 +5,8 @@ import type OpenAIDefault from 'openai';
 import type { FakeProvider } from '../../../fake-provider/server.js';
 import { OPENAI_FAKE_TEXT } from '../../../fake-provider/openai.js';
 import { OpenAISpendGuardInstrumentation, withSpendGuard, withSpendScope } from '../../../instrumentations/openai/index.js';
-import { AgentGuardBlockedError, verifyChain, type SpendCap, type SpendPolicy } from '../../../src/index.js';
+import { AgentGuardBlockedError, type SpendCap, type SpendPolicy } from '../../../src/index.js';
+import { verifyChain } from '../../../src/audit.js';
 import { expectedCents, exportedText, makeGuard, ourSpans, policy, setupTracing, startFake, until, type TestGuard } from '../../helpers/openai.js';
 
 // The real SDK (its CommonJS build, as `require('openai')` loads it).

@@ -1,5 +1,6 @@
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import * as http from 'node:http';
+import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeProvider, type FakeProvider } from '../../../fake-provider/index.js';
 import {
@@ -108,9 +109,27 @@ describe('the net over fetch and node:http', () => {
     expect(outcomes().at(-1)).toMatchObject({ outcome: 'settled', actualInputTokens: 25 });
   });
 
-  it('a call without an output bound is reserved and sent with the default one', async () => {
+  it('a call without an output bound is sent without one; a policy’s defaultMaxOutputTokens is written into it', async () => {
     await (await fetch(`${fake.url}/v1/chat/completions`, chat({ model: 'gpt-4o-mini' }))).text();
-    expect(fake.requests[0]!.body).toMatchObject({ model: 'gpt-4o-mini', max_completion_tokens: 16_384 });
+    expect(fake.requests[0]!.body).not.toHaveProperty('max_completion_tokens');
+    expect(fake.requests[0]!.body).not.toHaveProperty('max_tokens');
+    const before = [...guard.policies];
+    guard.setPolicies(before.map((p) => (p.id === 'openai' ? { ...p, defaultMaxOutputTokens: 321 } : p)));
+    try {
+      await (await fetch(`${fake.url}/v1/chat/completions`, chat({ model: 'gpt-4o-mini' }))).text();
+    } finally {
+      guard.setPolicies(before);
+    }
+    expect(fake.requests[1]!.body).toMatchObject({ model: 'gpt-4o-mini', max_completion_tokens: 321 });
+  });
+
+  it('openai.embeddings.create (no SDK-level guard) is decided from its body and allowed within the caps', async () => {
+    const client = new OpenAI({ baseURL: `${fake.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+    const res = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['a short text to embed'] });
+    expect(res.data).toHaveLength(1);
+    expect(fake.requests.map((r) => r.path)).toEqual(['/v1/embeddings']);
+    expect(calls().at(-1)).toMatchObject({ action: 'allow', provider: 'openai', modelRequested: 'text-embedding-3-small' });
+    expect(outcomes().at(-1)).toMatchObject({ outcome: 'settled', actualOutputTokens: 0 });
   });
 
   it('an event stream the caller cancels is charged what it saw; an HTTP error is released at 0', async () => {

@@ -239,4 +239,27 @@ describe('start-up', () => {
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([]);
   });
+
+  it('a provider request made before the engine started is caught: the net starts the engine then, and it is decided', async () => {
+    ws = workspace();
+    const { execFile } = await import('node:child_process');
+    const { root } = await import('../../helpers/register.js');
+    const script = [
+      "const { registration } = require('agentguard-spend/register');",
+      'const before = registration.engineStarted;',
+      "fetch(process.env.FAKE_URL + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', max_tokens: 20000, messages: [{ role: 'user', content: 'hi' }] }) })",
+      '  .then((r) => r.json())',
+      '  .then((b) => console.log(JSON.stringify({ before, model: b.model })));',
+    ].join('\n');
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))), ...agentguardEnv(ws), FAKE_URL: fake.url, AGENTGUARD_PROVIDER_HOSTS: hosts };
+    // Asynchronous: the fake answers from this process.
+    const run = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(process.execPath, ['--require', 'agentguard-spend/register', '-e', script], { cwd: root, env, encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr }))),
+    );
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ before: false, model: GPT_MINI });
+    expect(fake.requests.map(model)).toEqual([GPT_MINI]);
+    const log = await logOf(ws);
+    expect(log.decisions.map((d) => [d.action, d.modelResolved])).toEqual([['downgrade', GPT_MINI]]);
+  });
 });

@@ -1,0 +1,42 @@
+/**
+ * `server.address` / `server.port` of a call, read from the client that sends
+ * it: the host and port of its base URL (the port from the scheme when the URL
+ * names none). Never the path or query, which a proxy URL may use for keys.
+ */
+
+/** Where a call is sent. */
+export interface ServerAddress {
+  address: string;
+  port: number;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'http:': 80 };
+
+/** The server of an absolute http(s) URL; undefined for anything else. */
+export function serverOfUrl(url: unknown): ServerAddress | undefined {
+  if (typeof url !== 'string' && !(url instanceof URL)) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url));
+  } catch {
+    return undefined;
+  }
+  const fallback = DEFAULT_PORTS[parsed.protocol];
+  if (fallback === undefined || !parsed.hostname) return undefined;
+  return { address: unbracketed(parsed.hostname), port: parsed.port ? Number(parsed.port) : fallback };
+}
+
+/** The server of a Stainless SDK client (`openai`, `@anthropic-ai/sdk`): its `baseURL`. */
+export function serverOfStainlessClient(client: unknown): ServerAddress | undefined {
+  if (!client || typeof client !== 'object') return undefined;
+  try {
+    return serverOfUrl((client as { baseURL?: unknown }).baseURL);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `[::1]` → `::1`: the attribute holds the address, not the URL spelling. */
+function unbracketed(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}

@@ -1,0 +1,66 @@
+import { CAPABILITY_TIERS, type CapabilityTier } from './capability.js';
+import { SCOPE_FIELDS, type SpendScope } from './policy.js';
+import type { UsageTokens } from './pricing.js';
+
+/** A provider call, described without any provider SDK type. */
+export interface CallRequest {
+  /** `openai`, `anthropic`, `bedrock`, or another name the price table knows. */
+  provider: string;
+  model: string;
+  scope: SpendScope;
+  capabilityClaim?: CapabilityTier;
+  /** Pre-call estimate of input tokens (the adapter's tokenizer or byte estimate). */
+  estimatedInputTokens: number;
+  /** The call's output bound (max_tokens); the worst case is priced at it. */
+  maxOutputTokens: number;
+  /**
+   * `false` when the request itself carried no output bound and
+   * `maxOutputTokens` is the model's maximum, projected by the adapter. The
+   * guard may then set a bound (`defaultMaxOutputTokens`), which the adapter
+   * writes into the request. Absent or `true`: the request sent `maxOutputTokens`.
+   */
+  outputBoundSent?: boolean;
+  stream?: boolean;
+  traceId?: string;
+  spanId?: string;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Every string of a request ends up in a signed decision: it must be canonicalizable. */
+function checkString(v: unknown, field: string, nonEmpty = true): void {
+  if (typeof v !== 'string' || (nonEmpty && !v)) throw new TypeError(`CallRequest.${field}: expected a ${nonEmpty ? 'non-empty ' : ''}string, got ${JSON.stringify(v)}`);
+  if (!v.isWellFormed()) throw new TypeError(`CallRequest.${field}: lone surrogate in ${JSON.stringify(v)}`);
+}
+
+/** Throws a `TypeError` naming the first field of `r` that is not a valid {@link CallRequest} field. */
+export function validateRequest(r: CallRequest): void {
+  if (!r || typeof r !== 'object') throw new TypeError('CallRequest: expected an object');
+  checkString(r.provider, 'provider');
+  checkString(r.model, 'model');
+  if (!r.scope || typeof r.scope.tenantId !== 'string' || !r.scope.tenantId) throw new TypeError('CallRequest.scope.tenantId: expected a non-empty string');
+  for (const f of SCOPE_FIELDS) if (r.scope[f] !== undefined) checkString(r.scope[f], `scope.${f}`);
+  if (r.traceId !== undefined) checkString(r.traceId, 'traceId', false);
+  if (r.spanId !== undefined) checkString(r.spanId, 'spanId', false);
+  if (!isCount(r.estimatedInputTokens)) throw new TypeError(`CallRequest.estimatedInputTokens: expected a non-negative integer, got ${JSON.stringify(r.estimatedInputTokens)}`);
+  if (!isCount(r.maxOutputTokens)) throw new TypeError(`CallRequest.maxOutputTokens: expected a non-negative integer, got ${JSON.stringify(r.maxOutputTokens)}`);
+  if (r.outputBoundSent !== undefined && typeof r.outputBoundSent !== 'boolean') {
+    throw new TypeError(`CallRequest.outputBoundSent: expected a boolean, got ${JSON.stringify(r.outputBoundSent)}`);
+  }
+  if (r.capabilityClaim !== undefined && !CAPABILITY_TIERS.includes(r.capabilityClaim)) {
+    throw new TypeError(`CallRequest.capabilityClaim: expected one of ${CAPABILITY_TIERS.join(', ')}, got ${JSON.stringify(r.capabilityClaim)}`);
+  }
+}
+
+/** Throws a `TypeError` naming the first field of `u` that breaks the {@link UsageTokens} convention. */
+export function validateUsage(u: UsageTokens): void {
+  if (!u || typeof u !== 'object') throw new TypeError('usage: expected an object');
+  for (const f of ['inputTokens', 'outputTokens'] as const) if (!isCount(u[f])) throw new TypeError(`usage.${f}: expected a non-negative integer, got ${JSON.stringify(u[f])}`);
+  for (const f of ['cachedInputTokens', 'cacheWriteTokens', 'reasoningTokens'] as const) {
+    if (u[f] !== undefined && !isCount(u[f])) throw new TypeError(`usage.${f}: expected a non-negative integer, got ${JSON.stringify(u[f])}`);
+  }
+  if ((u.cachedInputTokens ?? 0) + (u.cacheWriteTokens ?? 0) > u.inputTokens) {
+    throw new TypeError('usage: cachedInputTokens + cacheWriteTokens exceed inputTokens (inputTokens must include cached and cache-write tokens)');
+  }
+  if ((u.reasoningTokens ?? 0) > u.outputTokens) throw new TypeError('usage.reasoningTokens: exceeds outputTokens (reasoning tokens are part of the output)');
+}

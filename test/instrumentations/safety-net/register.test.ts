@@ -163,6 +163,34 @@ describe('a call is never decided twice', () => {
     expect(fake.requests.map(MODELS[provider].requested)).toEqual([MODELS[provider].expensive, MODELS[provider].cheap]);
   });
 
+  it('an explicit wrapper over the register-instrumented openai client (the fake host watched): decided by the wrapper only', async () => {
+    ws = workspace();
+    const { execFile } = await import('node:child_process');
+    const { root } = await import('../../helpers/register.js');
+    const script = [
+      "const OpenAI = require('openai');",
+      "const { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard } = require('agentguard-spend');",
+      "const { withSpendGuard } = require('agentguard-spend/instrumentations/openai');",
+      "const policy = parsePolicy({ id: 'explicit', name: 'explicit', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps: [{ amountCents: 500, window: 'per_day', action: 'block', reason: 'daily' }] });",
+      'const log = new InMemoryDecisionLogStore();',
+      'const guard = new SpendGuard({ policy, signingKeys: generateKeypair(), logStore: log });',
+      "const client = withSpendGuard(new OpenAI({ baseURL: process.env.FAKE_URL + '/v1', apiKey: 'sk-test-app', maxRetries: 0 }), { guard, scope: { tenantId: 'acme' } });",
+      "client.chat.completions.create({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })",
+      '  .then((r) => console.log(JSON.stringify({ model: r.model, wrapperEntries: log.entries().length })));',
+    ].join('\n');
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))), ...agentguardEnv(ws), FAKE_URL: fake.url, AGENTGUARD_PROVIDER_HOSTS: hosts };
+    const run = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(process.execPath, ['--require', 'agentguard-spend/register', '-e', script], { cwd: root, env, encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr }))),
+    );
+    expect(run.stderr).toBe('');
+    // The wrapper's engine: its decision and outcome.
+    expect(JSON.parse(run.stdout)).toEqual({ model: GPT, wrapperEntries: 2 });
+    expect(fake.requests.map(model)).toEqual([GPT]);
+    // register's engine (its instrumentation passed the call through; the net saw the mark): nothing decided.
+    const log = await logOf(ws);
+    expect(log.decisions).toEqual([]);
+  });
+
   it('AI SDK calls are decided once by the AI SDK integration, or — with it disabled — once by the net', async () => {
     const calls = [
       { kind: 'generateText', model: GPT, maxTokens: 200 },

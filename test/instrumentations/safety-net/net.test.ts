@@ -107,6 +107,10 @@ describe('the net over fetch and node:http', () => {
     expect(((await res.json()) as { model: string }).model).toBe('gpt-4o-mini');
     expect(fake.requests[0]!.body).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 20_000 });
     expect(outcomes().at(-1)).toMatchObject({ outcome: 'settled', actualInputTokens: 25 });
+    // The span conventions: the server the request went to, the response id and finish reasons.
+    const span = setupOtel().exporter.getFinishedSpans().at(-1)!;
+    expect(span.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': Number(new URL(fake.url).port), 'gen_ai.response.finish_reasons': ['stop'] });
+    expect(typeof span.attributes['gen_ai.response.id']).toBe('string');
   });
 
   it('a call without an output bound is sent without one; a policy’s defaultMaxOutputTokens is written into it', async () => {

@@ -115,7 +115,7 @@ class CounterSnapshot {
 export class SpendGuard {
   #policies: SpendPolicy[];
   readonly #spendStore: SpendStore;
-  readonly #pricing: PriceTable;
+  #pricing: PriceTable;
   readonly #clock: () => number;
   readonly #onUnknownModel: 'block' | 'allow';
   readonly #modeOverride: EnforcementMode | undefined;
@@ -139,13 +139,17 @@ export class SpendGuard {
     this.#ttlMs = config.reservationTtlMs ?? DEFAULT_TTL_MS;
     this.#defaultMaxOutputTokens = d;
     this.#metrics = config.metrics === false ? null : new SpendMetrics(config.metrics);
+    const costBasis = () => this.#pricing.basis;
     this.#ledger = new DecisionLedger({
       spendStore: this.#spendStore,
       logStore: config.logStore ?? new InMemoryDecisionLogStore(),
       signingKeys: config.signingKeys,
       signerBackend: config.signerBackend,
       reservationTtlMs: this.#ttlMs,
-      costBasis: this.#pricing.basis,
+      // Read at each entry: the price table can be replaced (setPricing).
+      get costBasis(): string {
+        return costBasis();
+      },
     });
   }
 
@@ -157,6 +161,14 @@ export class SpendGuard {
   /** Replaces the policies for the next decisions (already validated by `parsePolicies`). */
   setPolicies(policies: SpendPolicy[]): void {
     this.#policies = [...policies];
+  }
+
+  /**
+   * Replaces the prices for the next decisions and settlements (the price file's
+   * hot reload); each entry records the `costBasis` it was priced with.
+   */
+  setPricing(pricing: PriceTable | PricingConfig): void {
+    this.#pricing = resolvePricing(pricing);
   }
 
   /** The price table's name, recorded as `costBasis`. */

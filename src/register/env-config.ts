@@ -4,6 +4,8 @@ import { loadSigningKeysFromFile, signingKeysFromHex, type SigningKeys } from '.
 import { shownPath } from '../audit/hex.js';
 import { DURABILITIES, type Durability } from '../engine/log-store.js';
 import { loadPolicyFile } from '../engine/policy-file.js';
+import { loadPriceFile, type PriceOverrides } from '../engine/price-file.js';
+import { parseAzureDeployments, type AzureDeployments } from '../../instrumentations/openai/azure.js';
 import type { SpendPolicy, SpendScope } from '../engine/policy.js';
 
 /** A configuration problem; the message names the environment variable. */
@@ -51,6 +53,12 @@ export interface EnvConfig {
    * (`AGENTGUARD_RESERVATION_TTL_MS`; `SpendGuardConfig.reservationTtlMs`). Undefined: the guard's default.
    */
   reservationTtlMs: number | undefined;
+  /** Price overrides file (`AGENTGUARD_PRICES`, JSON or YAML; watched and reloaded), or undefined. */
+  pricesPath: string | undefined;
+  /** The overrides read from {@link pricesPath} at start-up. */
+  priceOverrides: PriceOverrides | undefined;
+  /** Azure deployment name → model (`AGENTGUARD_AZURE_DEPLOYMENTS=prod-chat=gpt-4o,prod-mini=gpt-4o-mini`). */
+  azureDeployments: AzureDeployments | undefined;
   /** Opt-out of fail-closed start-up: on bad configuration, warn and run unguarded. */
   failOpen: boolean;
 }
@@ -115,8 +123,30 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     onUnknownModel: oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block'),
     defaultMaxOutputTokens: positiveInteger(env, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'),
     reservationTtlMs: positiveInteger(env, 'AGENTGUARD_RESERVATION_TTL_MS'),
+    ...pricesFromEnv(env),
+    azureDeployments: azureDeploymentsFromEnv(env),
     failOpen: failOpenRequested(env),
   };
+}
+
+function pricesFromEnv(env: Env): { pricesPath: string | undefined; priceOverrides: PriceOverrides | undefined } {
+  const path = env.AGENTGUARD_PRICES || undefined;
+  if (!path) return { pricesPath: undefined, priceOverrides: undefined };
+  try {
+    return { pricesPath: path, priceOverrides: loadPriceFile(path) };
+  } catch (err) {
+    throw new ConfigError('AGENTGUARD_PRICES', (err as Error).message);
+  }
+}
+
+function azureDeploymentsFromEnv(env: Env): AzureDeployments | undefined {
+  const v = env.AGENTGUARD_AZURE_DEPLOYMENTS;
+  if (!v) return undefined;
+  try {
+    return parseAzureDeployments(v);
+  } catch (err) {
+    throw new ConfigError('AGENTGUARD_AZURE_DEPLOYMENTS', (err as Error).message.replace(/^AGENTGUARD_AZURE_DEPLOYMENTS: /, ''));
+  }
 }
 
 /** The signing key from `AGENTGUARD_SIGNING_KEY` (hex) or `AGENTGUARD_SIGNING_KEY_FILE`; never generated. */

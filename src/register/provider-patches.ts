@@ -1,5 +1,6 @@
 import { installCoexistingWrapper, type CoexistingWrapperState } from '../../instrumentations/common/coexisting-wrap.js';
 import type { SpendGuardInstrumentationConfig } from '../../instrumentations/common/binding.js';
+import type { AzureDeployments } from '../../instrumentations/openai/azure.js';
 import type { InstrumentationName } from './env-config.js';
 
 /**
@@ -19,7 +20,7 @@ import type { InstrumentationName } from './env-config.js';
  * provides it without one.
  */
 export interface InstrumentationLike {
-  getConfig(): SpendGuardInstrumentationConfig;
+  getConfig(): SpendGuardInstrumentationConfig & { azureDeployments?: AzureDeployments | undefined };
   readonly tracer: import('@opentelemetry/api').Tracer;
   isEnabled(): boolean;
 }

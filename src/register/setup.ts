@@ -77,6 +77,8 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const logExport = logExportFromEnv(env);
   // The directory is checked only when files are written (`otel` writes none).
   if (logExport !== 'otel') ensureWritableDir(config.logDir);
+  // A chain resumed under another key would fail verification from its first new entry on.
+  if (config.chainId && logExport !== 'otel') checkChainSigner(config);
   // A SQLite or Redis store is built now: a bad value must stop start-up, not the first call.
   const spendStoreNow = config.spendStore === 'memory' ? undefined : spendStoreFromEnv(config.spendStore);
   const enabled = (Object.keys(INSTRUMENTATIONS) as InstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
@@ -95,7 +97,12 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const instrumentationOf = (name: InstrumentationName): InstrumentationLike => {
     let tracer: Tracer | undefined;
     return {
-      getConfig: () => ({ guard: startEngine().guard, scope: config.scope, ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}) }),
+      getConfig: () => ({
+        guard: startEngine().guard,
+        scope: config.scope,
+        ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}),
+        ...(config.azureDeployments ? { azureDeployments: config.azureDeployments } : {}),
+      }),
       get tracer() {
         startEngine();
         return (tracer ??= loadEngineModule().tracerFor(name));
@@ -199,6 +206,20 @@ function spendStoreFromEnv(value: string): SpendStore {
     return loadEngineModule().spendStoreFromUrl(value);
   } catch (err) {
     throw new ConfigError('AGENTGUARD_SPEND_STORE', (err as Error).message);
+  }
+}
+
+/**
+ * Refuses to resume chain `AGENTGUARD_CHAIN_ID` with a key other than the one
+ * that must sign its next entry (keys change with `agentguard-spend rotate-key`).
+ * Loads the engine bundle, which only a fixed chain id pays for at start-up.
+ * @throws ConfigError naming `AGENTGUARD_CHAIN_ID`.
+ */
+function checkChainSigner(config: EnvConfig): void {
+  try {
+    loadEngineModule().assertChainSignerSync(config.logDir, config.chainId!, config.signingKeys.publicKey);
+  } catch (err) {
+    throw new ConfigError('AGENTGUARD_CHAIN_ID', `${(err as Error).message}; change keys with \`agentguard-spend rotate-key\``);
   }
 }
 

@@ -128,3 +128,25 @@ describe('loadPolicyFile', () => {
     expect(() => loadPolicyFile(file)).toThrow(/bad\.yaml is not valid YAML/);
   });
 });
+
+describe('configFromEnv: prices and Azure deployments', () => {
+  it('AGENTGUARD_PRICES: read and validated at start-up; a bad file names the variable and the field', () => {
+    const prices = join(dir, 'prices.json');
+    writeFileSync(prices, JSON.stringify({ openai: { 'prod-chat': { inputPerMTok: 2.5, outputPerMTok: 10 } } }));
+    const cfg = configFromEnv({ ...base(), AGENTGUARD_PRICES: prices });
+    expect(cfg.pricesPath).toBe(prices);
+    expect(cfg.priceOverrides).toEqual({ openai: { 'prod-chat': { inputPerMTok: 2.5, outputPerMTok: 10 } } });
+    writeFileSync(prices, JSON.stringify({ openai: { 'prod-chat': { inputPerMTok: 2.5, outputPerMTok: 'ten' } } }));
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_PRICES: prices }));
+    expect(err.variable).toBe('AGENTGUARD_PRICES');
+    expect(err.message).toContain('openai.prod-chat.outputPerMTok');
+  });
+
+  it('AGENTGUARD_AZURE_DEPLOYMENTS: deployment=model pairs; a malformed entry names the variable', () => {
+    expect(configFromEnv({ ...base(), AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4o, prod-mini=gpt-4o-mini' }).azureDeployments).toEqual({ 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' });
+    expect(configFromEnv(base()).azureDeployments).toBeUndefined();
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat' }));
+    expect(err.variable).toBe('AGENTGUARD_AZURE_DEPLOYMENTS');
+    expect(err.message).toMatch(/^agentguard-spend: AGENTGUARD_AZURE_DEPLOYMENTS: entry "prod-chat" has no "="/);
+  });
+});

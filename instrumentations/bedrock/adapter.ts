@@ -13,10 +13,12 @@
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
+import { byteSizeBound } from '../common/estimate.js';
 import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
 import {
   defaultMaxOutputTokens,
   estimateInputTokens,
+  TOOL_PROMPT_TOKENS,
   familyOfInvoke,
   isEmbeddingModel,
   isObject,
@@ -122,7 +124,7 @@ function describe(request: BedrockRequest): CallDescription | undefined {
       operation: 'chat',
       model: modelId,
       // The parts the model reads: messages, system prompt, tool definitions.
-      estimatedInputTokens: estimateInputTokens(input.messages, input.system, input.toolConfig),
+      estimatedInputTokens: estimateInputTokens(input.messages, input.system, input.toolConfig) + (hasTools(input.toolConfig, 'tools') ? TOOL_PROMPT_TOKENS : 0),
       maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
       outputBoundSent: max !== undefined,
       stream,
@@ -137,12 +139,18 @@ function describe(request: BedrockRequest): CallDescription | undefined {
     provider: PROVIDER,
     operation: embedding ? 'embeddings' : body.json && Array.isArray(body.json.messages) ? 'chat' : 'text_completion',
     model: modelId,
-    estimatedInputTokens: body.json ? estimateInputTokens(body.json) : body.bytes !== undefined ? Math.ceil(body.bytes / 3) : 0,
+    // An unparsed body's size bounds its tokens the same way (one token per byte at most).
+    estimatedInputTokens: body.json ? estimateInputTokens(body.json) + (hasTools(body.json, 'tools') ? TOOL_PROMPT_TOKENS : 0) : body.bytes !== undefined ? byteSizeBound(body.bytes) : 0,
     maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
     outputBoundSent: max !== undefined,
     stream,
     overrides,
   };
+}
+
+/** Whether `holder[key]` is a non-empty list of tool definitions. */
+function hasTools(holder: unknown, key: string): boolean {
+  return isObject(holder) && Array.isArray(holder[key]) && holder[key].length > 0;
 }
 
 /**

@@ -13,6 +13,7 @@
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
+import { currentAttemptLog } from '../common/attempts.js';
 import { byteSizeBound } from '../common/estimate.js';
 import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
 import {
@@ -180,7 +181,23 @@ const HEADER_MIDDLEWARE_NAME = 'agentguardSpendUsageHeaders';
  * the first command's handler) still reports each call's own headers.
  */
 const headerMiddleware = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-  const result = (await next(args)) as { response?: { headers?: Record<string, string> } };
+  // A deserialize-step middleware runs once per attempt (the SDK's retry middleware is a step
+  // above): each attempt is recorded in the guarded call's attempt log, so retries that may
+  // have run are charged.
+  const attempts = currentAttemptLog();
+  if (attempts) attempts.sent++;
+  let result: { response?: { headers?: Record<string, string>; statusCode?: number } };
+  try {
+    result = (await next(args)) as typeof result;
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+    if (attempts) {
+      if (typeof status === 'number') attempts.answered(status);
+      else attempts.failed(error);
+    }
+    throw error;
+  }
+  if (attempts && typeof result?.response?.statusCode === 'number') attempts.answered(result.response.statusCode);
   const input = (args as { input?: unknown }).input;
   const sink = input && typeof input === 'object' ? CAPTURED_HEADERS.get(input) : undefined;
   if (sink && result?.response?.headers) Object.assign(sink, result.response.headers);

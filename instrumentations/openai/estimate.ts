@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { inputTokenBound, utf8Bytes } from '../common/estimate.js';
 
@@ -17,11 +18,13 @@ import { inputTokenBound, utf8Bytes } from '../common/estimate.js';
  * count {@link IMAGE_TOKEN_ALLOWANCE} each (a base64 data URL's bytes would
  * overstate an image's tokens a hundredfold).
  *
- * Cost bound: tokenizing costs about 25–50 µs per KB of prose once warm and up
- * to ~300 µs per KB of adversarial text (Node 22), so the budget caps it near
- * 10 ms per call; texts counted before (an agent's system prompt, tools and
- * growing history) come from a cache and cost nothing. Measured figures:
- * `bench/estimate.mjs`.
+ * Cost bound: tokenizing costs about 30 µs per KB of prose once warm, but up
+ * to a hundred times more for adversarial text (rare CJK, emoji, random
+ * letters), and the square of a run without breaks. So exact counting stops
+ * at {@link EXACT_COUNT_MS} per call, and a text with a run longer than
+ * {@link MAX_EXACT_RUN} is never tokenized: either way the UTF-8 size takes
+ * over, still a bound. Texts counted before (an agent's system prompt, tools
+ * and growing history) come from a cache. Measured: `bench/estimate.mjs`.
  *
  * Context that the server adds (`previous_response_id`, `conversation`,
  * stored prompts) is unknown before the call and not estimated; settlement
@@ -39,14 +42,30 @@ export const IMAGE_TOKEN_ALLOWANCE = 1_600;
  * it is counted at its UTF-8 size (one token per byte at most).
  */
 export const EXACT_COUNT_BUDGET = 32_000;
+/**
+ * Milliseconds of exact tokenizing per call. Adversarial text (rare CJK,
+ * emoji, random letters) tokenizes up to a hundred times slower than prose; a
+ * text not counted by then is counted at its UTF-8 size, so the estimate stays
+ * a bound and a hostile prompt cannot stall the call.
+ */
+export const EXACT_COUNT_MS = 8;
+/** The time budget in force ({@link EXACT_COUNT_MS}); tests that assert exact counts lift it. */
+export const exactCountTime = { ms: EXACT_COUNT_MS };
+/**
+ * A text holding a run of letters (or of punctuation) longer than this is
+ * counted at its UTF-8 size without tokenizing: BPE time grows with the
+ * square of such a run (32,000 CJK characters without a break take seconds).
+ */
+export const MAX_EXACT_RUN = 256;
 /** Output bound of a model we have no metadata for. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 16_384;
 
 const O200K_MODELS = /^(?:ft:)?(?:gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o1|o3|o4|codex|computer-use|chat-latest)/;
 
 const req = createRequire(import.meta.url);
-type CountTokens = (text: string, options?: { disallowedSpecial?: Set<string> }) => number;
-let countTokensFn: CountTokens | null | undefined;
+type EncodeOptions = { disallowedSpecial?: Set<string> };
+type Tokenizer = { encodeGenerator: (text: string, options?: EncodeOptions) => Iterable<number[]> };
+let tokenizerModule: Tokenizer | null | undefined;
 let modelSpecs: Record<string, { max_output_tokens?: number }> | null | undefined;
 
 /**
@@ -57,7 +76,7 @@ let modelSpecs: Record<string, { max_output_tokens?: number }> | null | undefine
  * Called when the instrumentation patches `openai` or a wrapper is created.
  */
 export function preloadTokenizer(): void {
-  if (countTokensFn !== undefined || warmUp) return;
+  if (tokenizerModule !== undefined || warmUp) return;
   warmUp = setTimeout(() => {
     warmUp = undefined;
     tokenizer();
@@ -66,15 +85,15 @@ export function preloadTokenizer(): void {
 }
 let warmUp: ReturnType<typeof setTimeout> | undefined;
 
-function tokenizer(): CountTokens | null {
-  if (countTokensFn === undefined) {
+function tokenizer(): Tokenizer | null {
+  if (tokenizerModule === undefined) {
     try {
-      countTokensFn = (req('gpt-tokenizer/encoding/o200k_base') as { countTokens: CountTokens }).countTokens;
+      tokenizerModule = req('gpt-tokenizer/encoding/o200k_base') as Tokenizer;
     } catch {
-      countTokensFn = null;
+      tokenizerModule = null;
     }
   }
-  return countTokensFn;
+  return tokenizerModule;
 }
 
 /** Whether `model` uses the `o200k_base` encoding (exact counts with gpt-tokenizer). */
@@ -84,25 +103,32 @@ export function usesO200k(model: string): boolean {
 
 /**
  * An upper bound on the tokens of `texts` for `model`: exact o200k_base counts
- * (cached) within {@link EXACT_COUNT_BUDGET} characters of new text, the UTF-8
- * size for the rest and for models without an exact tokenizer here.
+ * (cached) within {@link EXACT_COUNT_BUDGET} characters and
+ * {@link EXACT_COUNT_MS} of new text per call, the UTF-8 size for the rest,
+ * for texts with a run longer than {@link MAX_EXACT_RUN}, and for models
+ * without an exact tokenizer here.
  */
 export function countTextTokens(model: string, texts: string[]): number {
-  const count = usesO200k(model) ? tokenizer() : null;
+  const encoder = usesO200k(model) ? tokenizer() : null;
   let budget = EXACT_COUNT_BUDGET;
+  let deadline = 0;
   let n = 0;
   for (const t of texts) {
     if (!t) continue;
-    if (count) {
+    if (encoder) {
       const hit = cachedCount(t);
       if (hit !== undefined) {
         n += hit;
         continue;
       }
-      if (t.length <= budget) {
+      if (t.length <= budget && !hasLongRun(t)) {
         budget -= t.length;
-        n += exactCount(count, t);
-        continue;
+        deadline ||= performance.now() + exactCountTime.ms;
+        const exact = exactCount(encoder, t, deadline);
+        if (exact !== undefined) {
+          n += exact;
+          continue;
+        }
       }
     }
     n += utf8Bytes(t);
@@ -110,14 +136,18 @@ export function countTextTokens(model: string, texts: string[]): number {
   return n;
 }
 
-/** The exact count, remembered; the byte bound if the tokenizer throws. */
-function exactCount(count: CountTokens, text: string): number {
-  let n: number;
+/** The exact count, remembered; undefined when the deadline passed first or the tokenizer threw. */
+function exactCount(encoder: Tokenizer, text: string, deadline: number): number | undefined {
+  let n = 0;
+  let pieces = 0;
   try {
     // The API reads `<|endoftext|>` and the like in user text as plain text, not as special tokens.
-    n = count(text, { disallowedSpecial: NO_SPECIAL });
+    for (const tokens of encoder.encodeGenerator(text, { disallowedSpecial: NO_SPECIAL })) {
+      n += tokens.length;
+      if ((++pieces & 7) === 0 && performance.now() > deadline) return undefined;
+    }
   } catch {
-    return utf8Bytes(text);
+    return undefined;
   }
   remember(text, n);
   return n;
@@ -125,20 +155,55 @@ function exactCount(count: CountTokens, text: string): number {
 const NO_SPECIAL = new Set<string>();
 
 /**
+ * Whether `text` has a run of more than {@link MAX_EXACT_RUN} letters or of
+ * punctuation (the tokenizer's pre-tokens are at most that long otherwise).
+ * Conservative: any non-ASCII character extends both kinds of run.
+ */
+function hasLongRun(text: string): boolean {
+  let letters = 0;
+  let punct = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) {
+      letters++;
+      punct++;
+    } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+      letters++;
+      punct = 0;
+    } else if (c <= 32 || (c >= 48 && c <= 57)) {
+      letters = 0;
+      punct = 0;
+    } else {
+      punct++;
+      letters = 0;
+    }
+    if (letters > MAX_EXACT_RUN || punct > MAX_EXACT_RUN) return true;
+  }
+  return false;
+}
+
+/**
  * Exact counts of recently seen texts. An agent sends the same system prompt,
  * tool schemas and (growing) history on every turn: only new text is
- * tokenized. Bounded (entries and length), least recently used dropped first.
+ * tokenized. Keyed by a digest (V8 hashes a string over 16,383 characters by
+ * its length alone, so long texts as keys would all collide), bounded
+ * (entries), least recently used dropped first; no text is kept.
  */
 const COUNT_CACHE_ENTRIES = 256;
 const COUNT_CACHE_MIN_CHARS = 64;
 const countCache = new Map<string, number>();
 
+function cacheKey(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
 function cachedCount(text: string): number | undefined {
   if (text.length < COUNT_CACHE_MIN_CHARS) return undefined;
-  const hit = countCache.get(text);
+  const key = cacheKey(text);
+  const hit = countCache.get(key);
   if (hit !== undefined) {
-    countCache.delete(text);
-    countCache.set(text, hit);
+    countCache.delete(key);
+    countCache.set(key, hit);
   }
   return hit;
 }
@@ -146,7 +211,7 @@ function cachedCount(text: string): number | undefined {
 function remember(text: string, n: number): void {
   if (text.length < COUNT_CACHE_MIN_CHARS) return;
   if (countCache.size >= COUNT_CACHE_ENTRIES) countCache.delete(countCache.keys().next().value!);
-  countCache.set(text, n);
+  countCache.set(cacheKey(text), n);
 }
 
 /**

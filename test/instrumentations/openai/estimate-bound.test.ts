@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openaiAdapter } from '../../../instrumentations/openai/adapter.js';
-import { EXACT_COUNT_BUDGET, PER_MESSAGE_OVERHEAD, REPLY_PRIMING } from '../../../instrumentations/openai/estimate.js';
+import { EXACT_COUNT_BUDGET, EXACT_COUNT_MS, exactCountTime, MAX_EXACT_RUN, PER_MESSAGE_OVERHEAD, REPLY_PRIMING } from '../../../instrumentations/openai/estimate.js';
 
 type Count = (s: string, o?: { disallowedSpecial?: Set<string> }) => number;
 const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: Count };
@@ -56,9 +56,37 @@ describe('openai input estimate: an upper bound for any text', () => {
   });
 
   it('within the budget the count is exact; beyond it, the UTF-8 size', () => {
-    const within = [{ role: 'user', content: expensive(EXACT_COUNT_BUDGET, 3) }];
+    exactCountTime.ms = Infinity; // exact counts asserted: a loaded machine could run past the time budget
+    try {
+    const prose = PROSE.repeat(Math.ceil(EXACT_COUNT_BUDGET / PROSE.length));
+    const within = [{ role: 'user', content: prose.slice(0, EXACT_COUNT_BUDGET) }];
     expect(estimate('gpt-4o', within)).toBe(realCount(within));
-    const beyond = [{ role: 'user', content: expensive(EXACT_COUNT_BUDGET + 1, 4) }];
+    const beyond = [{ role: 'user', content: prose.slice(0, EXACT_COUNT_BUDGET) + '!' }];
     expect(estimate('gpt-4o', beyond)).toBe(Buffer.byteLength(beyond[0]!.content) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+    } finally {
+      exactCountTime.ms = EXACT_COUNT_MS;
+    }
+  });
+
+  it('past the time budget, the UTF-8 size takes over (still a bound)', () => {
+    exactCountTime.ms = -1; // already past: nothing new is tokenized
+    try {
+      const fresh = [{ role: 'user', content: PROSE.repeat(20) + 'a text this file has not counted before' }];
+      expect(estimate('gpt-4o', fresh)).toBe(Buffer.byteLength(fresh[0]!.content) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+    } finally {
+      exactCountTime.ms = EXACT_COUNT_MS;
+    }
+  });
+
+  it('a run too long to tokenize cheaply (BPE time grows with its square) is counted at its UTF-8 size', () => {
+    const run = [{ role: 'user', content: 'Translate: ' + expensive(MAX_EXACT_RUN + 1, 5).replace(/[\s\x21-\x40\x5b-\x60\x7b-\x7e]/g, '漢') }];
+    expect(estimate('gpt-4o', run)).toBe(Buffer.byteLength(run[0]!.content) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+    const short = [{ role: 'user', content: 'Translate: ' + '漢'.repeat(MAX_EXACT_RUN) }];
+    exactCountTime.ms = Infinity;
+    try {
+      expect(estimate('gpt-4o', short)).toBe(realCount(short));
+    } finally {
+      exactCountTime.ms = EXACT_COUNT_MS;
+    }
   });
 });

@@ -16,8 +16,13 @@ const require = createRequire(import.meta.url);
 const sdk = require('@aws-sdk/client-bedrock-runtime') as typeof import('@aws-sdk/client-bedrock-runtime');
 
 setupTracing();
-const knobs = { hangFirst: 0 };
+const knobs = { hangFirst: 0, notJson: false };
 const hang: FakeRoute = async (_req, res) => {
+  if (knobs.notJson) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('<html>upstream proxy error</html>');
+    return true;
+  }
   if (knobs.hangFirst <= 0) return false;
   knobs.hangFirst--;
   await sleep(1_000);
@@ -34,6 +39,7 @@ afterAll(() => fake.close());
 beforeEach(() => {
   fake.reset();
   knobs.hangFirst = 0;
+  knobs.notJson = false;
 });
 
 function setup(extra: Record<string, unknown>) {
@@ -70,5 +76,14 @@ describe('bedrock: every attempt that may have been billed is charged', () => {
     await expect(t.client.send(new sdk.ConverseCommand(converseInput(SONNET)))).rejects.toThrow();
     expect(t.outcome()).toMatchObject({ outcome: 'released', actualCents: 0 });
     expect(t.outcome()).not.toHaveProperty('unansweredAttempts');
+  });
+
+  it('a 200 whose body is not JSON is charged its projection (UsageNotReported)', async () => {
+    const t = setup({ maxAttempts: 1 });
+    knobs.notJson = true;
+    await expect(t.client.send(new sdk.ConverseCommand(converseInput(SONNET, { inferenceConfig: { maxTokens: 1_000 } })))).rejects.toThrow();
+    const d = t.decision();
+    expect(t.outcome()).toMatchObject({ outcome: 'released', reasons: ['released: UsageNotReported'], actualCents: d.projectedCents, actualOutputTokens: 1_000 });
+    expect(d.projectedCents).toBeGreaterThan(0);
   });
 });

@@ -265,7 +265,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     expect(o!.actualInputTokens).toBe(100_000);
   });
 
-  it('provider error: a 500 rejects and releases the reservation', async () => {
+  it('provider error: a 500 rejects; the attempt, which may have run, is charged its projection', async () => {
     h.fake.behaviour.failWithStatus = 500;
     const client = makeClient(mode);
     const err = await client.send(new sdk.ConverseCommand(converseInput(SONNET))).catch((e: unknown) => e);
@@ -273,7 +273,8 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     expect(h.guard.pendingCount).toBe(0);
     const [o] = outcomes(h.log);
     expect(o!.outcome).toBe('released');
-    expect(o!.actualCents).toBe(0);
+    expect(o!.actualCents).toBe(decisions(h.log)[0]!.projectedCents);
+    expect(o!.unansweredAttempts).toBe(1);
     expect((await lastSpan()).status.code).toBe(SpanStatusCode.ERROR);
   });
 

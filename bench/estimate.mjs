@@ -52,17 +52,19 @@ const system = prose(30_000, 424242);
 const cases = [
   { name: 'prose 2 KB, new', texts: (i) => [prose(2_000, i)] },
   { name: 'prose 16 KB, new', texts: (i) => [prose(16_000, i)] },
-  { name: `prose 32 KB (the exact budget), new`, texts: (i) => [prose(EXACT_COUNT_BUDGET, i)] },
-  { name: 'dense symbols/CJK 32 KB, new', texts: (i) => [dense(EXACT_COUNT_BUDGET, i)] },
-  { name: 'prose 100 KB, new', texts: (i) => [prose(100_000, i)] },
+  { name: 'prose 32 KB, new', texts: (i) => [prose(32_000, i)] },
+  { name: 'prose 150 KB, new', texts: (i) => [prose(150_000, i)] },
+  { name: 'adversarial (random symbols) 32 KB, new', texts: (i) => [dense(32_000, i)] },
+  { name: 'adversarial (random symbols) 150 KB, new: stops at the time budget', texts: (i) => [dense(150_000, i)] },
+  { name: 'prose beyond the exact budget, new', texts: (i) => [prose(EXACT_COUNT_BUDGET + 50_000, i)] },
   { name: 'agent turn: 30 KB system prompt seen before + 1 KB new', texts: (i) => [system, prose(1_000, i)] },
 ];
 
 const quick = process.argv.includes('--quick');
 const results = [];
 for (const c of cases) {
-  const iterations = quick ? 20 : 100;
-  const inputs = Array.from({ length: iterations * 2 + 20 }, (_, i) => c.texts(i * 7919 + 13));
+  const iterations = quick ? 10 : 40;
+  const inputs = Array.from({ length: iterations + 10 }, (_, i) => c.texts(i * 7919 + 13));
   let k = 0;
   const bound = measureSync('bound', () => countTextTokens('gpt-4o', inputs[k++ % inputs.length]), { iterations, warmup: 10 });
   let j = 0;

@@ -41,14 +41,14 @@ export const IMAGE_TOKEN_ALLOWANCE = 1_600;
  * Characters of not-yet-counted text tokenized exactly per call; text beyond
  * it is counted at its UTF-8 size (one token per byte at most).
  */
-export const EXACT_COUNT_BUDGET = 32_000;
+export const EXACT_COUNT_BUDGET = 256_000;
 /**
  * Milliseconds of exact tokenizing per call. Adversarial text (rare CJK,
  * emoji, random letters) tokenizes up to a hundred times slower than prose; a
  * text not counted by then is counted at its UTF-8 size, so the estimate stays
  * a bound and a hostile prompt cannot stall the call.
  */
-export const EXACT_COUNT_MS = 8;
+export const EXACT_COUNT_MS = 20;
 /** The time budget in force ({@link EXACT_COUNT_MS}); tests that assert exact counts lift it. */
 export const exactCountTime = { ms: EXACT_COUNT_MS };
 /**
@@ -79,11 +79,18 @@ export function preloadTokenizer(): void {
   if (tokenizerModule !== undefined || warmUp) return;
   warmUp = setTimeout(() => {
     warmUp = undefined;
-    tokenizer();
+    // Load, and run the tokenizer once so its first real count is not slowed by compilation.
+    try {
+      for (const _ of tokenizer()?.encodeGenerator(WARM_UP_TEXT, { disallowedSpecial: NO_SPECIAL }) ?? []) void _;
+    } catch {
+      // Counting falls back to the byte bound.
+    }
   }, 0);
   warmUp.unref?.();
 }
 let warmUp: ReturnType<typeof setTimeout> | undefined;
+const NO_SPECIAL = new Set<string>();
+const WARM_UP_TEXT = 'The committee reviewed the quarterly figures, 12,345 of them, and agreed: publish next week! '.repeat(40);
 
 function tokenizer(): Tokenizer | null {
   if (tokenizerModule === undefined) {
@@ -152,7 +159,6 @@ function exactCount(encoder: Tokenizer, text: string, deadline: number): number 
   remember(text, n);
   return n;
 }
-const NO_SPECIAL = new Set<string>();
 
 /**
  * Whether `text` has a run of more than {@link MAX_EXACT_RUN} letters or of

@@ -5,6 +5,7 @@ import { shownPath } from '../audit/hex.js';
 import { DURABILITIES, type Durability } from '../engine/log-store.js';
 import { loadPolicyFile } from '../engine/policy-file.js';
 import type { SpendPolicy, SpendScope } from '../engine/policy.js';
+import { checkDowngradeTargets, resolvePricing } from '../engine/price-book.js';
 
 /** A configuration problem; the message names the environment variable. */
 export class ConfigError extends AgentGuardError {
@@ -89,6 +90,15 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
       throw new ConfigError('AGENTGUARD_DISABLED_INSTRUMENTATIONS', `unknown instrumentation ${JSON.stringify(name)} (known: ${INSTRUMENTATION_NAMES.join(', ')})`);
     }
   }
+  const onUnknownModel = oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block');
+  if (onUnknownModel === 'block') {
+    // Checked before anything starts (stores, log), as SpendGuard would refuse them.
+    try {
+      checkDowngradeTargets(policies, resolvePricing(undefined));
+    } catch (err) {
+      throw new ConfigError('AGENTGUARD_POLICY', `${(err as Error).message} (or AGENTGUARD_ON_UNKNOWN_MODEL=allow)`);
+    }
+  }
   return {
     policies,
     policyPath,
@@ -101,7 +111,7 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     durability: oneOf(env, 'AGENTGUARD_DURABILITY', DURABILITIES, 'write'),
     disabledInstrumentations: disabled as InstrumentationName[],
     spendStore: env.AGENTGUARD_SPEND_STORE || 'memory',
-    onUnknownModel: oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block'),
+    onUnknownModel,
     failOpen: failOpenRequested(env),
   };
 }

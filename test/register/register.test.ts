@@ -128,6 +128,18 @@ describe('register: bad configuration', () => {
     ['log dir is a file', 'cjs', (w) => ({ AGENTGUARD_LOG_DIR: w.policyFile }), 'AGENTGUARD_LOG_DIR'],
     ['unknown spend store', 'cjs', () => ({ AGENTGUARD_SPEND_STORE: 'ftp://spend' }), 'AGENTGUARD_SPEND_STORE'],
     ['bad durability', 'cjs', () => ({ AGENTGUARD_DURABILITY: 'sometimes' }), 'AGENTGUARD_DURABILITY'],
+    [
+      'downgrade to a model without a price',
+      'cjs',
+      (w) => (
+        writeFileSync(
+          w.policyFile,
+          JSON.stringify({ id: 'p', name: 'p', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps: [{ amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-nonexistent' }] }),
+        ),
+        {}
+      ),
+      'AGENTGUARD_POLICY',
+    ],
   ];
 
   it.each(cases)('%s: one line naming the variable, exit 78, the app never runs', async (_name, format, override, variable) => {

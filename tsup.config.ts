@@ -25,6 +25,7 @@ const registerTypes = { 'register-main': 'src/register/index.ts' };
 const repositoryEntries = {
   'internal/fake-provider': 'fake-provider/index.ts',
   'internal/audit': 'scripts/internals.ts',
+  'internal/estimate': 'scripts/estimate-internals.ts',
 };
 
 // One build, two module formats: ESM (`.js`) for `import`, CommonJS (`.cjs`) for

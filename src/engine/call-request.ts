@@ -64,3 +64,47 @@ export function validateUsage(u: UsageTokens): void {
   }
   if ((u.reasoningTokens ?? 0) > u.outputTokens) throw new TypeError('usage.reasoningTokens: exceeds outputTokens (reasoning tokens are part of the output)');
 }
+
+/** The most tokens one call can plausibly bill: a bound per attempt. */
+export interface UsageBound {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Usage capped at a bound, with what was above it. */
+export interface CappedUsage {
+  usage: UsageTokens;
+  /** The counts that exceeded the bound, as given (absent when within it). */
+  excess: { inputTokens?: number; outputTokens?: number };
+}
+
+/**
+ * Caps `u` at `bound`: a count above the bound (a provider or proxy reporting
+ * 1e15 tokens for a 100-token call) cannot have been billed for this request,
+ * so it is charged at the bound and reported back as excess. Cached and
+ * cache-write tokens stay within the capped input, reasoning within the
+ * capped output.
+ */
+export function capUsage(u: UsageTokens, bound: UsageBound): CappedUsage {
+  const excess: CappedUsage['excess'] = {};
+  const usage: UsageTokens = { ...u };
+  if (u.inputTokens > bound.inputTokens) {
+    excess.inputTokens = u.inputTokens;
+    usage.inputTokens = bound.inputTokens;
+    if (usage.cachedInputTokens !== undefined) usage.cachedInputTokens = Math.min(usage.cachedInputTokens, usage.inputTokens);
+    if (usage.cacheWriteTokens !== undefined) usage.cacheWriteTokens = Math.min(usage.cacheWriteTokens, usage.inputTokens - (usage.cachedInputTokens ?? 0));
+  }
+  if (u.outputTokens > bound.outputTokens) {
+    excess.outputTokens = u.outputTokens;
+    usage.outputTokens = bound.outputTokens;
+    if (usage.reasoningTokens !== undefined) usage.reasoningTokens = Math.min(usage.reasoningTokens, usage.outputTokens);
+  }
+  return { usage, excess };
+}
+
+/** Adds `times` × `per` to `u` (the projection of attempts whose usage was never reported). */
+export function addAttempts(u: UsageTokens | undefined, per: UsageBound, times: number): UsageTokens | undefined {
+  if (times <= 0) return u;
+  const base = u ?? { inputTokens: 0, outputTokens: 0 };
+  return { ...base, inputTokens: base.inputTokens + times * per.inputTokens, outputTokens: base.outputTokens + times * per.outputTokens };
+}

@@ -37,8 +37,14 @@ export function watchPolicyFile(path: string, guard: SpendGuard, options: Policy
     }
     const text = JSON.stringify(policies);
     if (text === lastText) return false;
+    try {
+      guard.setPolicies(policies);
+    } catch (err) {
+      // E.g. a downgrade to a model without a price: the policies in force stay.
+      onError(err as Error);
+      return false;
+    }
     lastText = text;
-    guard.setPolicies(policies);
     options.onReload?.(policies);
     return true;
   };

@@ -7,6 +7,7 @@ import { loadPolicyFile } from '../engine/policy-file.js';
 import { loadPriceFile, type PriceOverrides } from '../engine/price-file.js';
 import { parseAzureDeployments, type AzureDeployments } from '../../instrumentations/openai/azure.js';
 import type { SpendPolicy, SpendScope } from '../engine/policy.js';
+import { checkDowngradeTargets, resolvePricing } from '../engine/price-book.js';
 
 /** A configuration problem; the message names the environment variable. */
 export class ConfigError extends AgentGuardError {
@@ -108,6 +109,15 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
       throw new ConfigError('AGENTGUARD_DISABLED_INSTRUMENTATIONS', `unknown instrumentation ${JSON.stringify(name)} (known: ${INSTRUMENTATION_NAMES.join(', ')})`);
     }
   }
+  const onUnknownModel = oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block');
+  if (onUnknownModel === 'block') {
+    // Checked before anything starts (stores, log), as SpendGuard would refuse them.
+    try {
+      checkDowngradeTargets(policies, resolvePricing(undefined));
+    } catch (err) {
+      throw new ConfigError('AGENTGUARD_POLICY', `${(err as Error).message} (or AGENTGUARD_ON_UNKNOWN_MODEL=allow)`);
+    }
+  }
   return {
     policies,
     policyPath,
@@ -120,7 +130,7 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     durability: oneOf(env, 'AGENTGUARD_DURABILITY', DURABILITIES, 'write'),
     disabledInstrumentations: disabled as InstrumentationName[],
     spendStore: env.AGENTGUARD_SPEND_STORE || 'memory',
-    onUnknownModel: oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block'),
+    onUnknownModel,
     defaultMaxOutputTokens: positiveInteger(env, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'),
     reservationTtlMs: positiveInteger(env, 'AGENTGUARD_RESERVATION_TTL_MS'),
     ...pricesFromEnv(env),

@@ -523,11 +523,9 @@ describe('unknown models', () => {
     expect(r.decision).toMatchObject({ action: 'block', enforcementMode: 'shadow' });
   });
 
-  it('a downgrade target without a price blocks instead of passing unpriced', async () => {
-    const { guard } = makeGuard({ policy: policy({ caps: [{ amountCents: 1, window: 'per_call', action: 'downgrade', downgradeTo: 'no-such-model' }] }) });
-    const r = await guard.decide(call(out(5)));
-    expect(r.action).toBe('block');
-    expect(r.decision.reasons.join('\n')).toContain('no price for downgrade target openai/no-such-model');
+  it('a downgrade target without a price is refused when the guard is built', () => {
+    const caps = [{ amountCents: 1, window: 'per_call' as const, action: 'downgrade' as const, downgradeTo: 'no-such-model' }];
+    expect(() => makeGuard({ policy: policy({ caps }) })).toThrow(/policy p-1: caps\[0\] \(per_call, 1c, "test cap"\) downgrades to "no-such-model", which has no price/);
   });
 });
 

@@ -21,7 +21,8 @@ import { inputTokenBound, utf8Bytes } from '../common/estimate.js';
  * Cost bound: tokenizing costs about 30 µs per KB of prose once warm, but up
  * to a hundred times more for adversarial text (rare CJK, emoji, random
  * letters), and the square of a run without breaks. So exact counting stops
- * at {@link EXACT_COUNT_MS} per call, and a text with a run longer than
+ * after {@link EXACT_COUNT_WORK} units of work per call (a measure of the text,
+ * not of the clock, so an estimate never depends on the machine's load), and a text with a run longer than
  * {@link MAX_EXACT_RUN} is never tokenized: either way the UTF-8 size takes
  * over, still a bound. Texts counted before (an agent's system prompt, tools
  * and growing history) come from a cache. Measured: `bench/estimate.mjs`.
@@ -43,12 +44,20 @@ export const IMAGE_TOKEN_ALLOWANCE = 1_600;
  */
 export const EXACT_COUNT_BUDGET = 256_000;
 /**
- * Milliseconds of exact tokenizing per call. Adversarial text (rare CJK,
- * emoji, random letters) tokenizes up to a hundred times slower than prose; a
- * text not counted by then is counted at its UTF-8 size, so the estimate stays
- * a bound and a hostile prompt cannot stall the call.
+ * Tokenizing work per call, in units of (tokens of one pre-token)²: BPE work on
+ * a pre-token grows with the square of its length, so prose (about one token a
+ * word) costs ~1 unit a word and adversarial text (long runs of rare
+ * characters) up to thousands. New text past the budget is counted at its
+ * UTF-8 size. The budget depends on the text alone, so the same call is
+ * always estimated the same way, on any machine and under any load.
  */
-export const EXACT_COUNT_MS = 20;
+export const EXACT_COUNT_WORK = 1_000_000;
+/**
+ * A last-resort stall guard, in milliseconds: exact counting past it falls back
+ * to UTF-8 size. The work budget stops hostile text long before it on any
+ * ordinary machine; this only bounds a pathologically slow one.
+ */
+export const EXACT_COUNT_MS = 1000;
 /** The time budget in force ({@link EXACT_COUNT_MS}); tests that assert exact counts lift it. */
 export const exactCountTime = { ms: EXACT_COUNT_MS };
 /**
@@ -111,13 +120,14 @@ export function usesO200k(model: string): boolean {
 /**
  * An upper bound on the tokens of `texts` for `model`: exact o200k_base counts
  * (cached) within {@link EXACT_COUNT_BUDGET} characters and
- * {@link EXACT_COUNT_MS} of new text per call, the UTF-8 size for the rest,
+ * {@link EXACT_COUNT_WORK} of new text per call, the UTF-8 size for the rest,
  * for texts with a run longer than {@link MAX_EXACT_RUN}, and for models
  * without an exact tokenizer here.
  */
 export function countTextTokens(model: string, texts: string[]): number {
   const encoder = usesO200k(model) ? tokenizer() : null;
   let budget = EXACT_COUNT_BUDGET;
+  const work = { left: EXACT_COUNT_WORK };
   let deadline = 0;
   let n = 0;
   for (const t of texts) {
@@ -131,7 +141,7 @@ export function countTextTokens(model: string, texts: string[]): number {
       if (t.length <= budget && !hasLongRun(t)) {
         budget -= t.length;
         deadline ||= performance.now() + exactCountTime.ms;
-        const exact = exactCount(encoder, t, deadline);
+        const exact = exactCount(encoder, t, deadline, work);
         if (exact !== undefined) {
           n += exact;
           continue;
@@ -143,14 +153,16 @@ export function countTextTokens(model: string, texts: string[]): number {
   return n;
 }
 
-/** The exact count, remembered; undefined when the deadline passed first or the tokenizer threw. */
-function exactCount(encoder: Tokenizer, text: string, deadline: number): number | undefined {
+/** The exact count, remembered; undefined when the work budget or the deadline ran out first, or the tokenizer threw. */
+function exactCount(encoder: Tokenizer, text: string, deadline: number, work: { left: number }): number | undefined {
   let n = 0;
   let pieces = 0;
   try {
     // The API reads `<|endoftext|>` and the like in user text as plain text, not as special tokens.
     for (const tokens of encoder.encodeGenerator(text, { disallowedSpecial: NO_SPECIAL })) {
       n += tokens.length;
+      work.left -= tokens.length * tokens.length;
+      if (work.left < 0) return undefined;
       if ((++pieces & 7) === 0 && performance.now() > deadline) return undefined;
     }
   } catch {

@@ -28,9 +28,24 @@ export interface CallRequest {
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** Every string of a request ends up in a signed decision: it must be canonicalizable. */
+/**
+ * The longest name a call may carry (provider, model, scope values, trace ids),
+ * in UTF-8 bytes: each is written into two signed entries and into counter keys,
+ * and every line the log writer produces must stay within what its reader accepts.
+ */
+export const MAX_CALL_NAME_BYTES = 256;
+
 function checkString(v: unknown, field: string, nonEmpty = true): void {
-  if (typeof v !== 'string' || (nonEmpty && !v)) throw new TypeError(`CallRequest.${field}: expected a ${nonEmpty ? 'non-empty ' : ''}string, got ${JSON.stringify(v)}`);
-  if (!v.isWellFormed()) throw new TypeError(`CallRequest.${field}: lone surrogate in ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || (nonEmpty && !v)) throw new TypeError(`CallRequest.${field}: expected a ${nonEmpty ? 'non-empty ' : ''}string, got ${short(v)}`);
+  if (!v.isWellFormed()) throw new TypeError(`CallRequest.${field}: lone surrogate in ${short(v)}`);
+  const bytes = Buffer.byteLength(v, 'utf8');
+  if (bytes > MAX_CALL_NAME_BYTES) throw new TypeError(`CallRequest.${field}: ${bytes} bytes of UTF-8, more than the ${MAX_CALL_NAME_BYTES} allowed (${short(v)})`);
+}
+
+/** A value for an error message, cut to 40 characters (a rejected value can be megabytes). */
+function short(v: unknown): string {
+  if (typeof v !== 'string') return JSON.stringify(v) ?? String(v);
+  return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v);
 }
 
 /** Throws a `TypeError` naming the first field of `r` that is not a valid {@link CallRequest} field. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { shownPath } from '../audit/hex.js';
 
 /** `yaml` is loaded only for a YAML file (30-60 ms of start-up a JSON file does not pay). */
 function parseYaml(text: string): unknown {
@@ -16,12 +17,12 @@ export function readJsonOrYaml(path: string, what: string, fail: (message: strin
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw fail(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw fail(`cannot read ${what} ${shownPath(path)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const json = /\.json$/i.test(path);
   try {
     return json ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw fail(`${path} is not valid ${json ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    throw fail(`${shownPath(path)} is not valid ${json ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
 }

@@ -1,3 +1,4 @@
+import { shownPath } from '../audit/hex.js';
 import { readJsonOrYaml } from './config-file.js';
 import { PolicyValidationError } from './errors.js';
 import { parsePolicies, type SpendPolicy } from './policy.js';
@@ -12,7 +13,7 @@ export function loadPolicyFile(path: string): SpendPolicy[] {
   try {
     return parsePolicies(value);
   } catch (err) {
-    if (err instanceof PolicyValidationError) throw new PolicyValidationError(err.field, `${err.message.replace(/^invalid policy: [^:]*: /, '')} (in ${path})`);
+    if (err instanceof PolicyValidationError) throw new PolicyValidationError(err.field, `${err.message.replace(/^invalid policy: [^:]*: /, '')} (in ${shownPath(path)})`);
     throw err;
   }
 }

@@ -1,4 +1,5 @@
 import { AgentGuardError } from '../audit/errors.js';
+import { shownPath } from '../audit/hex.js';
 import { readJsonOrYaml } from './config-file.js';
 import type { ModelPriceUsd } from './pricing.js';
 
@@ -52,7 +53,7 @@ export function loadPriceFile(path: string): PriceOverrides {
   try {
     return parsePriceOverrides(value);
   } catch (err) {
-    if (err instanceof PriceFileError) throw new PriceFileError(err.field, `${err.message.replace(/^invalid prices: [^:]*: /, '')} (in ${path})`);
+    if (err instanceof PriceFileError) throw new PriceFileError(err.field, `${err.message.replace(/^invalid prices: [^:]*: /, '')} (in ${shownPath(path)})`);
     throw err;
   }
 }

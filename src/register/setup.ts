@@ -5,6 +5,7 @@ import type { SpendGuard } from '../engine/guard.js';
 import type { PolicyWatch } from '../engine/policy-watch.js';
 import type { SpendStore } from '../engine/spend-store.js';
 import type * as EngineModule from './engine.js';
+import { shownPath } from '../audit/hex.js';
 import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName } from './env-config.js';
 import { INSTRUMENTATIONS } from './instrumentations.js';
 import { logExportFromEnv, type RegisteredLogStore } from './log-export.js';
@@ -229,7 +230,7 @@ function ensureWritableDir(dir: string): void {
     accessSync(dir, constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError('AGENTGUARD_LOG_DIR', `${dir} is not a writable directory${code ? ` (${code})` : ''}`);
+    throw new ConfigError('AGENTGUARD_LOG_DIR', `${shownPath(dir)} is not a writable directory${code ? ` (${code})` : ''}`);
   }
 }
 

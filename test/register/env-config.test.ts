@@ -150,3 +150,34 @@ describe('configFromEnv: prices and Azure deployments', () => {
     expect(err.message).toMatch(/^agentguard-spend: AGENTGUARD_AZURE_DEPLOYMENTS: entry "prod-chat" has no "="/);
   });
 });
+
+describe('configFromEnv never echoes a key put where a file path was expected', () => {
+  const seed = () => signingKeysToHex(generateKeypair()).privateKeyHex;
+  const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+  const b64url = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
+  const forms: [string, (s: string) => string][] = [
+    ['a seed with a trailing dot', (s) => `${s}.`],
+    ['NAME=<seed>', (s) => `AGENTGUARD_SIGNING_KEY=${s}`],
+    ['0x<seed> in quotes', (s) => `"0x${s}"`],
+    ['the seed in base64', (s) => b64(s)],
+    ['the seed in base64url', (s) => b64url(s)],
+    ['half the seed', (s) => s.slice(0, 32)],
+  ];
+  for (const [name, spell] of forms) {
+    it(`${name}: in AGENTGUARD_SIGNING_KEY_FILE, AGENTGUARD_POLICY, AGENTGUARD_PRICES`, () => {
+      const s = seed();
+      const value = spell(s);
+      for (const variable of ['AGENTGUARD_SIGNING_KEY_FILE', 'AGENTGUARD_POLICY', 'AGENTGUARD_PRICES']) {
+        const err = errorOf(() => configFromEnv({ ...base(), [variable]: value }));
+        expect(err.variable).toBe(variable);
+        expect(err.message).toContain('not shown');
+        for (const secret of [value, s, s.slice(0, 32), s.slice(32), b64(s).slice(0, 40), b64url(s).slice(0, 40)]) expect(err.message).not.toContain(secret);
+      }
+    });
+  }
+
+  it('an ordinary missing path is still named', () => {
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_SIGNING_KEY_FILE: '/etc/agentguard/missing.key' }));
+    expect(err.message).toContain('/etc/agentguard/missing.key');
+  });
+});

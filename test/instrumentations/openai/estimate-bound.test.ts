@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openaiAdapter } from '../../../instrumentations/openai/adapter.js';
-import { EXACT_COUNT_BUDGET, EXACT_COUNT_MS, exactCountTime, MAX_EXACT_RUN, PER_MESSAGE_OVERHEAD, REPLY_PRIMING } from '../../../instrumentations/openai/estimate.js';
+import { EXACT_COUNT_BUDGET, EXACT_COUNT_MS, EXACT_COUNT_WORK, exactCountTime, MAX_EXACT_RUN, PER_MESSAGE_OVERHEAD, REPLY_PRIMING } from '../../../instrumentations/openai/estimate.js';
 
 type Count = (s: string, o?: { disallowedSpecial?: Set<string> }) => number;
 const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: Count };
@@ -73,6 +73,26 @@ describe('openai input estimate: an upper bound for any text', () => {
     try {
       const fresh = [{ role: 'user', content: PROSE.repeat(20) + 'a text this file has not counted before' }];
       expect(estimate('gpt-4o', fresh)).toBe(Buffer.byteLength(fresh[0]!.content) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+    } finally {
+      exactCountTime.ms = EXACT_COUNT_MS;
+    }
+  });
+
+  it('the work budget depends on the text alone: the same call is estimated the same way on any machine', () => {
+    exactCountTime.ms = Infinity; // no clock at all: only the work budget may stop exact counting
+    try {
+      // Prose within the character budget costs a fraction of the work budget: exact.
+      const prose = [{ role: 'user', content: PROSE.repeat(1800) + ' first' }];
+      expect(estimate('gpt-4o', prose)).toBe(realCount(prose));
+      // Text whose pre-tokens are many tokens each runs out of work: its UTF-8 size, a bound.
+      // Words of 200 rare CJK characters: ~200 tokens a word, ~40,000 units of work each.
+      const word = (i: number) => Array.from({ length: 200 }, (_, j) => String.fromCodePoint(0x4e00 + ((i * 7919 + j * 104_729) % 20_000))).join('');
+      const hostile = Array.from({ length: Math.ceil((EXACT_COUNT_WORK / 40_000) * 2) }, (_, i) => word(i)).join(' ');
+      expect(hostile.length).toBeLessThan(EXACT_COUNT_BUDGET);
+      const heavy = [{ role: 'user', content: hostile }];
+      const got = estimate('gpt-4o', heavy);
+      expect(got).toBe(Buffer.byteLength(hostile) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+      expect(got).toBeGreaterThanOrEqual(realCount(heavy));
     } finally {
       exactCountTime.ms = EXACT_COUNT_MS;
     }

@@ -28,6 +28,7 @@ const repositoryEntries = {
   'internal/fake-provider': 'fake-provider/index.ts',
   'internal/audit': 'scripts/internals.ts',
   'internal/ai-sdk': 'instrumentations/ai-sdk/internals.ts',
+  'internal/estimate': 'scripts/estimate-internals.ts',
 };
 
 // One build, two module formats: ESM (`.js`) for `import`, CommonJS (`.cjs`) for

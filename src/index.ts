@@ -11,6 +11,7 @@ export {
   SpendGuard,
   type CallRequest,
   type DecideResult,
+  type OutcomeOptions,
   type PricingConfig,
   type ReleaseReason,
   type SpendGuardConfig,

@@ -1,6 +1,5 @@
 import { isProxy } from 'node:util/types';
 import { AgentGuardError } from '../../src/audit/errors.js';
-import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import { serverOfUrl, type ServerAddress } from '../common/server-address.js';
 import type { ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
@@ -34,7 +33,7 @@ export function providerOf(modelProvider: string): string {
 }
 
 /**
- * Input estimate of a call: the documented 3 bytes per token over the text of
+ * Input estimate of a call: one token per UTF-8 byte (a bound on what the provider counts) over the text of
  * the prompt (system, user, assistant and tool messages: text, reasoning,
  * tool-call inputs, tool results), the tool definitions and the response
  * schema, and a flat {@link FILE_PART_TOKENS} per file part. Provider-reported
@@ -82,7 +81,8 @@ export function estimateInputTokens(options: LanguageModelCallOptions): number {
   add(options.tools);
   const format = options.responseFormat as { schema?: unknown } | undefined;
   add(format?.schema);
-  return Math.ceil(bytes / BYTES_PER_TOKEN) + files * FILE_PART_TOKENS;
+  // One token per UTF-8 byte at most: a bound on what the provider counts (`../common/estimate.ts`).
+  return bytes + files * FILE_PART_TOKENS;
 }
 
 /** The budget the AI SDK's Anthropic provider gives enabled thinking that names none. */

@@ -1,5 +1,4 @@
 import { context } from '@opentelemetry/api';
-import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { openGuardedCall, type CallDescription, type GuardBinding } from '../common/guarded-call.js';
 import type { ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { StreamedOutput } from '../common/unreported-usage.js';
@@ -33,7 +32,7 @@ export const AI_SDK_EMBEDDINGS_OPERATION = 'embeddings';
 /**
  * `embed`/`embedMany` at the embedding models' `doEmbed` as a
  * {@link ProviderAdapter}: priced by input tokens only (the output bound is
- * 0), the input estimated at 3 bytes per token over the values, settled from
+ * 0), the input estimated at one token per UTF-8 byte of the values (a bound), settled from
  * `usage.tokens`. A downgrade calls a sibling instance with the cheaper model
  * id (note that a different embedding model may return vectors of another size).
  */
@@ -47,7 +46,8 @@ export const aiSdkEmbeddingAdapter: ProviderAdapter<EmbedCall, unknown, never> =
       provider: providerOf(call.model.provider),
       operation: AI_SDK_EMBEDDINGS_OPERATION,
       model: call.model.modelId,
-      estimatedInputTokens: Math.ceil(bytes / BYTES_PER_TOKEN),
+      // One token per UTF-8 byte at most: a bound on what the provider counts.
+      estimatedInputTokens: bytes,
       maxOutputTokens: 0,
       // Nothing to bound: an embedding produces no output tokens.
       outputBoundSent: true,

@@ -1,5 +1,5 @@
 import { trace, type Context, type Span } from '@opentelemetry/api';
-import { estimateTokensFromBytes } from '../common/estimate.js';
+import { inputTokenBound } from '../common/estimate.js';
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { takeOverrideHeadersFromOptions, type StainlessRequest } from '../common/stainless.js';
@@ -66,11 +66,20 @@ export function helperSpanContext(request: StainlessRequest, active: Context): C
 }
 
 /**
+ * Tokens Anthropic adds for its tool-use system prompt when a request defines
+ * tools: at most 530 by its documentation (Claude 3 Opus; 346 or fewer for
+ * Claude 3.5 and later).
+ */
+export const TOOL_PROMPT_TOKENS = 530;
+
+/**
  * `messages.create` params → {@link CallDescription}, or undefined for params
  * that are not an object (sent untouched; the SDK rejects them). Input
- * estimate: no light exact tokenizer exists for Claude, so the documented
- * 3-bytes-per-token estimate over `system` + `messages` + `tools` (the
- * provider's reported usage settles the call). Output bound: `max_tokens`.
+ * estimate: no exact tokenizer for Claude runs locally, so the proven bound of
+ * `../common/estimate.ts` (UTF-8 bytes, one token per byte at most) over
+ * `system` + `messages` + `tools`, plus {@link TOOL_PROMPT_TOKENS} when tools
+ * are defined (the provider's reported usage settles the call). Output bound:
+ * `max_tokens`.
  */
 function describe(provider: string, request: StainlessRequest): CallDescription | undefined {
   if (!request.params || typeof request.params !== 'object') return undefined;
@@ -81,7 +90,8 @@ function describe(provider: string, request: StainlessRequest): CallDescription 
     provider,
     operation: OPERATION,
     model: String(params.model ?? ''),
-    estimatedInputTokens: estimateTokensFromBytes({ system: params.system, messages: params.messages, tools: params.tools }),
+    estimatedInputTokens:
+      inputTokenBound({ system: params.system, messages: params.messages, tools: params.tools }) + (Array.isArray(params.tools) && params.tools.length > 0 ? TOOL_PROMPT_TOKENS : 0),
     maxOutputTokens: sent ? maxTokens : DEFAULT_MAX_TOKENS_CEILING,
     outputBoundSent: sent,
     stream: params.stream === true,

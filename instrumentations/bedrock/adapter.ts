@@ -13,10 +13,13 @@
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
+import { currentAttemptLog } from '../common/attempts.js';
+import { byteSizeBound } from '../common/estimate.js';
 import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
 import {
   defaultMaxOutputTokens,
   estimateInputTokens,
+  TOOL_PROMPT_TOKENS,
   familyOfInvoke,
   isEmbeddingModel,
   isObject,
@@ -122,7 +125,7 @@ function describe(request: BedrockRequest): CallDescription | undefined {
       operation: 'chat',
       model: modelId,
       // The parts the model reads: messages, system prompt, tool definitions.
-      estimatedInputTokens: estimateInputTokens(input.messages, input.system, input.toolConfig),
+      estimatedInputTokens: estimateInputTokens(input.messages, input.system, input.toolConfig) + (hasTools(input.toolConfig, 'tools') ? TOOL_PROMPT_TOKENS : 0),
       maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
       outputBoundSent: max !== undefined,
       stream,
@@ -137,12 +140,18 @@ function describe(request: BedrockRequest): CallDescription | undefined {
     provider: PROVIDER,
     operation: embedding ? 'embeddings' : body.json && Array.isArray(body.json.messages) ? 'chat' : 'text_completion',
     model: modelId,
-    estimatedInputTokens: body.json ? estimateInputTokens(body.json) : body.bytes !== undefined ? Math.ceil(body.bytes / 3) : 0,
+    // An unparsed body's size bounds its tokens the same way (one token per byte at most).
+    estimatedInputTokens: body.json ? estimateInputTokens(body.json) + (hasTools(body.json, 'tools') ? TOOL_PROMPT_TOKENS : 0) : body.bytes !== undefined ? byteSizeBound(body.bytes) : 0,
     maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
     outputBoundSent: max !== undefined,
     stream,
     overrides,
   };
+}
+
+/** Whether `holder[key]` is a non-empty list of tool definitions. */
+function hasTools(holder: unknown, key: string): boolean {
+  return isObject(holder) && Array.isArray(holder[key]) && holder[key].length > 0;
 }
 
 /**
@@ -172,7 +181,23 @@ const HEADER_MIDDLEWARE_NAME = 'agentguardSpendUsageHeaders';
  * the first command's handler) still reports each call's own headers.
  */
 const headerMiddleware = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-  const result = (await next(args)) as { response?: { headers?: Record<string, string> } };
+  // A deserialize-step middleware runs once per attempt (the SDK's retry middleware is a step
+  // above): each attempt is recorded in the guarded call's attempt log, so retries that may
+  // have run are charged.
+  const attempts = currentAttemptLog();
+  if (attempts) attempts.sent++;
+  let result: { response?: { headers?: Record<string, string>; statusCode?: number } };
+  try {
+    result = (await next(args)) as typeof result;
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+    if (attempts) {
+      if (typeof status === 'number') attempts.answered(status);
+      else attempts.failed(error);
+    }
+    throw error;
+  }
+  if (attempts && typeof result?.response?.statusCode === 'number') attempts.answered(result.response.statusCode);
   const input = (args as { input?: unknown }).input;
   const sink = input && typeof input === 'object' ? CAPTURED_HEADERS.get(input) : undefined;
   if (sink && result?.response?.headers) Object.assign(sink, result.response.headers);

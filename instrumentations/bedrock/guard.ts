@@ -49,7 +49,10 @@ async function sendGuarded(binding: () => GuardBinding, client: unknown, origina
   try {
     output = await sendInCall(call, once, () => original.call(client, sent.command, sent.options));
   } catch (error) {
-    await call.fail(error);
+    // A 2xx whose body could not be deserialized: the model ran, so the projection is charged.
+    const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
+    if (typeof status === 'number' && status >= 200 && status < 300) await call.releaseUnreported(undefined, 'the response body could not be read');
+    else await call.fail(error);
     throw error;
   }
   const key = streamPropertyOf(sent);

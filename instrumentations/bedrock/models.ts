@@ -13,7 +13,9 @@
  * configured with `onUnknownModel: 'allow'` or the exact `modelId` gets a
  * `pricing.overrides.bedrock[modelId]` entry.
  */
-import { BYTES_PER_TOKEN } from '../common/estimate.js';
+import { BINARY_BLOCK_TOKENS, inputTokenBound } from '../common/estimate.js';
+
+export { BINARY_BLOCK_TOKENS };
 
 /** Request/response dialect of an InvokeModel body, by model provider. */
 export type BedrockFamily =
@@ -236,57 +238,23 @@ export function withInvokeMaxTokens(family: BedrockFamily, body: Record<string, 
 }
 
 /**
- * Tokens counted for one binary or base64 block (image, document, video) in the
- * pre-call estimate. 1,600 is about the most a single image costs on the Claude and
- * Nova models; documents are billed by their extracted text, which cannot be seen
- * before the call. Settlement uses the provider's reported usage in every case.
- */
-export const BINARY_BLOCK_TOKENS = 1600;
-
-/** A string this long made only of base64 characters is taken for binary content. */
-const BASE64_MIN_LENGTH = 1024;
-const BASE64 = /^[A-Za-z0-9+/=_\-\r\n]+$/;
-
-/**
- * Pre-call input estimate: {@link BYTES_PER_TOKEN} bytes per token over the UTF-8
- * size of every string (values and keys) in the given input parts, plus
- * {@link BINARY_BLOCK_TOKENS} for each binary block (`Uint8Array`, `ArrayBuffer`,
- * or a long base64 string). Binary content is never serialized for the estimate.
+ * Pre-call input estimate, an upper bound for any text (see
+ * `../common/estimate.ts`): the UTF-8 bytes of every string (values and keys)
+ * in the given input parts, plus {@link BINARY_BLOCK_TOKENS} for each binary
+ * block (`Uint8Array`, `ArrayBuffer`, or a long base64 string), never serialized.
+ * With tools configured, {@link TOOL_PROMPT_TOKENS} more for the system prompt
+ * the model family adds for tool use.
  */
 export function estimateInputTokens(...parts: unknown[]): number {
-  let bytes = 0;
-  let blocks = 0;
-  const seen = new Set<object>();
-  const walk = (v: unknown): void => {
-    if (v === null || v === undefined) return;
-    if (typeof v === 'string') {
-      if (v.length >= BASE64_MIN_LENGTH && BASE64.test(v)) blocks += 1;
-      else bytes += Buffer.byteLength(v, 'utf8');
-      return;
-    }
-    if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
-      bytes += String(v).length;
-      return;
-    }
-    if (typeof v !== 'object') return;
-    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || (typeof Blob !== 'undefined' && v instanceof Blob)) {
-      blocks += 1;
-      return;
-    }
-    if (seen.has(v)) return;
-    seen.add(v);
-    if (Array.isArray(v)) {
-      for (const item of v) walk(item);
-      return;
-    }
-    for (const [k, item] of Object.entries(v)) {
-      bytes += k.length;
-      walk(item);
-    }
-  };
-  for (const p of parts) walk(p);
-  return Math.ceil(bytes / BYTES_PER_TOKEN) + blocks * BINARY_BLOCK_TOKENS;
+  return inputTokenBound(...parts);
 }
+
+/**
+ * Tokens the provider adds for tool use when a request defines tools:
+ * Anthropic documents up to 530 for its models (Claude 3 Opus; 346 or fewer
+ * for Claude 3.5 and later). Other families on Bedrock publish no figure.
+ */
+export const TOOL_PROMPT_TOKENS = 530;
 
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -8,6 +8,7 @@ import type { CallRequest, DecideResult, SpendGuard } from '../../src/engine/gua
 import type { SpendScope } from '../../src/engine/policy.js';
 import type { UsageTokens } from '../../src/engine/pricing.js';
 import { ATTR, GEN_AI_PROVIDER } from './attributes.js';
+import { AttemptLog } from './attempts.js';
 import { errorName } from './call-errors.js';
 import { fillUnreported, streamAbandoned, usageNotReported, type PartialUsage, type StreamedOutput } from './unreported-usage.js';
 import type { CallDescription, PreparedCall, ReportedUsage } from './provider-adapter.js';
@@ -38,6 +39,8 @@ export class GuardedCall {
   readonly #context: Context;
   readonly #requestedMaxOutputTokens: number;
   #done = false;
+  /** The HTTP attempts sent under this decision (SDK retries): unanswered ones are charged the projection. */
+  readonly attempts = new AttemptLog();
 
   constructor(guard: SpendGuard, span: Span, ctx: Context, result: DecideResult, requestedMaxOutputTokens: number = result.maxOutputTokens) {
     this.#guard = guard;
@@ -109,7 +112,7 @@ export class GuardedCall {
     setUsageAttributes(this.span, usage);
     if (responseModel) this.span.setAttribute(ATTR.GEN_AI_RESPONSE_MODEL, responseModel);
     try {
-      const outcome = await this.#guard.settle(this.result.decision, usage);
+      const outcome = await this.#guard.settle(this.result.decision, usage, { unansweredAttempts: this.attempts.unanswered });
       setOutcomeAttributes(this.span, outcome);
     } catch (err) {
       // The provider call succeeded; a settlement failure must not fail it (no error.type, no ERROR status).
@@ -130,7 +133,7 @@ export class GuardedCall {
     if (usage) setUsageAttributes(this.span, usage);
     recordError(this.span, error);
     try {
-      const outcome = await this.#guard.release(this.result.decision, errorName(error), usage);
+      const outcome = await this.#guard.release(this.result.decision, errorName(error), usage, { unansweredAttempts: this.attempts.unanswered });
       setOutcomeAttributes(this.span, outcome);
     } catch (err) {
       diag.error(`agentguard-spend: release failed: ${(err as Error).message}`);

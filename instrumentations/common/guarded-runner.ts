@@ -1,4 +1,5 @@
 import { context, type Context } from '@opentelemetry/api';
+import { withAttemptLog } from './attempts.js';
 import type { DecideOnce } from './decide-once.js';
 import { openGuardedCall, type GuardBinding, type GuardedCall } from './guarded-call.js';
 import type { CallDescription, ProviderAdapter, ReportedUsage, StreamUsageReader } from './provider-adapter.js';
@@ -49,12 +50,13 @@ export async function startGuardedCall<Request>(
 
 /**
  * Runs `send` inside the call's span context, marked as decided for `once`
- * (a guarded layer of the same SDK below passes it through). A synchronous
+ * (a guarded layer of the same SDK below passes it through), recording its
+ * HTTP attempts in the call's attempt log. A synchronous
  * throw releases the call.
  */
 export function sendInCall<T>(call: GuardedCall, once: DecideOnce, send: () => T): T {
   try {
-    return context.with(once.markDecided(call.context), send);
+    return withAttemptLog(call.attempts, () => context.with(once.markDecided(call.context), send));
   } catch (error) {
     void call.fail(error);
     throw error;

@@ -1,6 +1,6 @@
 export { ATTR, GEN_AI_PROVIDER } from './attributes.js';
 export { bindingFromInstrumentationConfig, bindingFromWrapperOptions, type SpendGuardInstrumentationConfig, type SpendGuardWrapperOptions } from './binding.js';
-export { BYTES_PER_TOKEN, estimateTokensFromBytes } from './estimate.js';
+export { BINARY_BLOCK_TOKENS, BYTES_PER_TOKEN, inputTokenBound, utf8Bytes } from './estimate.js';
 export { ClampNotAppliedError, GuardedCall, openGuardedCall, type CallDescription, type GuardBinding } from './guarded-call.js';
 export { getSpendScopeOverrides, mergeOverrides, OVERRIDE_HEADERS, takeOverrideHeaders, withSpendScope, type SpendCallOverrides } from './scope-context.js';
 export { observeAsyncIterator } from './stream-settlement.js';

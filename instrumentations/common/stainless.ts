@@ -1,5 +1,6 @@
 import { context, type Context } from '@opentelemetry/api';
 import { AgentGuardError } from '../../src/audit/errors.js';
+import { countFetchAttempts } from './attempts.js';
 import type { DecideOnce } from './decide-once.js';
 import type { GuardBinding, GuardedCall } from './guarded-call.js';
 import { finishResponse, finishStreamCall, observeStream, sendInCall, startGuardedCall, type StartedCall } from './guarded-runner.js';
@@ -110,8 +111,12 @@ export interface DeferredCall {
   parse: 'shared' | 'own';
   /** Observes the parsed result (settles, or watches a stream in place); returns what the caller gets. */
   observe(data: unknown): unknown;
-  /** Releases the call after a failure of the response or of the parse (must be idempotent). */
-  fail(error: unknown): Promise<void>;
+  /**
+   * Releases the call after a failure of the response or of the parse (must be
+   * idempotent). `answered`: the provider answered with a 2xx, so the call ran
+   * even though its body could not be read.
+   */
+  fail(error: unknown, answered?: boolean): Promise<void>;
   /**
    * `.asResponse()` returned the raw Response: settle from it, as a parse may
    * never come. Returns the Response to give the caller. `parseStarted`:
@@ -153,7 +158,7 @@ export function deferredAPIPromise(APIPromise: APIPromiseClass | undefined, clie
       else if (call.parse === 'shared' && typeof (inner as APIPromiseLike).parse === 'function') data = await (inner as APIPromiseLike).parse!();
       else data = await (inner as APIPromiseLike).parseResponse(c, props);
     } catch (error) {
-      await call.fail(error);
+      await call.fail(error, answeredOk(props));
       throw error;
     }
     return call.observe(data);
@@ -173,6 +178,12 @@ export function deferredAPIPromise(APIPromise: APIPromiseClass | undefined, clie
     });
   }
   return outer;
+}
+
+/** Whether the response props the SDK parses from hold a 2xx response. */
+function answeredOk(props: unknown): boolean {
+  const response = (props as { response?: { ok?: unknown; status?: unknown } } | null | undefined)?.response;
+  return response?.ok === true || (typeof response?.status === 'number' && response.status >= 200 && response.status < 300);
 }
 
 function isAPIPromiseLike(value: unknown): value is APIPromiseLike {
@@ -261,6 +272,8 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
       throw new AgentGuardError('agentguard-spend: unsupported SDK client (no APIPromise found); refusing to send an unguarded call');
     }
     const adapter = source.adapter(client);
+    // Each HTTP attempt (SDK retries included) goes through the client's fetch: count them per call.
+    countFetchAttempts(client);
     const parent = context.active();
     let started: (StartedCall<StainlessRequest> & { caller: StainlessRequest }) | undefined;
 
@@ -281,8 +294,11 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
     const outer = deferredAPIPromise(APIPromise, client, {
       started: run,
       parse: source.parse,
-      fail: async (error) => {
-        if (started && !started.call.done) await started.call.fail(error);
+      fail: async (error, answered) => {
+        if (!started || started.call.done) return;
+        // A 2xx whose body cannot be read (not JSON, cut off): the provider ran the call, rule 1.
+        if (answered) await started.call.releaseUnreported(undefined, 'the response body could not be read');
+        else await started.call.fail(error);
       },
       observe: async (data) => {
         if (!started) return data;

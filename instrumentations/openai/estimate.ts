@@ -1,25 +1,31 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { BYTES_PER_TOKEN, estimateTokensFromBytes } from '../common/estimate.js';
+import { inputTokenBound, utf8Bytes } from '../common/estimate.js';
 
 /**
  * Pre-call estimates for OpenAI requests: input tokens and the output bound.
  *
- * Input: the text of the request (message text, names, tool-call arguments,
- * tool and response-format schemas, Responses `instructions`) is counted with
- * `gpt-tokenizer`'s `o200k_base` encoding for the models that use it (gpt-4o,
- * gpt-4.1, gpt-4.5, gpt-5, o-series, gpt-oss), plus {@link PER_MESSAGE_OVERHEAD}
- * tokens per message and {@link REPLY_PRIMING} for the reply. Other models, and
- * non-text parts (audio, files), use the 3-bytes-per-token estimate of
- * `common/estimate.ts`; image parts count {@link IMAGE_TOKEN_ALLOWANCE} each
- * (a base64 data URL's bytes would overstate an image's tokens a hundredfold).
+ * Input, an upper bound for any text (adversarial included): the text of the
+ * request (message text, names, tool-call arguments, tool and response-format
+ * schemas, Responses `instructions`) is counted exactly with `gpt-tokenizer`'s
+ * `o200k_base` encoding for the models that use it (gpt-4o, gpt-4.1, gpt-4.5,
+ * gpt-5, o-series, gpt-oss), special-token text counted as the plain text the
+ * API reads it as, plus {@link PER_MESSAGE_OVERHEAD} tokens per message and
+ * {@link REPLY_PRIMING} for the reply. Every other text — beyond
+ * {@link EXACT_COUNT_BUDGET} characters of new text per call, or for any other
+ * model — is counted at its UTF-8 size, a proven bound (see
+ * `common/estimate.ts`); non-text parts (audio, files) likewise. Image parts
+ * count {@link IMAGE_TOKEN_ALLOWANCE} each (a base64 data URL's bytes would
+ * overstate an image's tokens a hundredfold).
  *
- * Cost bound: tokenizing costs about 25–50 µs per KB of text once warm
- * (Node 22, a busy 2-core machine: 16 KB of prose 0.4–0.8 ms, 64 KB about
- * 2 ms). Above {@link TOKENIZE_FULL_LIMIT} characters we tokenize about {@link SAMPLE_CHARS}
- * characters taken from the start, middle and end of each text, extrapolate the
- * tokens-per-character ratio and add {@link SAMPLE_MARGIN}; so a call never
- * spends much more than a millisecond here. (A flat 3 bytes per token would
- * overstate English prose by ~40% and understate code by ~20%.)
+ * Cost bound: tokenizing costs about 30 µs per KB of prose once warm, but up
+ * to a hundred times more for adversarial text (rare CJK, emoji, random
+ * letters), and the square of a run without breaks. So exact counting stops
+ * after {@link EXACT_COUNT_WORK} units of work per call (a measure of the text,
+ * not of the clock, so an estimate never depends on the machine's load), and a text with a run longer than
+ * {@link MAX_EXACT_RUN} is never tokenized: either way the UTF-8 size takes
+ * over, still a bound. Texts counted before (an agent's system prompt, tools
+ * and growing history) come from a cache. Measured: `bench/estimate.mjs`.
  *
  * Context that the server adds (`previous_response_id`, `conversation`,
  * stored prompts) is unknown before the call and not estimated; settlement
@@ -32,20 +38,43 @@ export const PER_MESSAGE_OVERHEAD = 4;
 export const REPLY_PRIMING = 3;
 /** Input tokens assumed per image part (covers a high-detail image on gpt-4o / gpt-4.1). */
 export const IMAGE_TOKEN_ALLOWANCE = 1_600;
-/** Texts up to this many characters in total are tokenized exactly. */
-export const TOKENIZE_FULL_LIMIT = 16_000;
-/** Above the limit, about this many characters are tokenized and the ratio extrapolated. */
-export const SAMPLE_CHARS = 12_000;
-/** Margin on an extrapolated count (the rest of the text may tokenize worse than the sample). */
-export const SAMPLE_MARGIN = 1.1;
+/**
+ * Characters of not-yet-counted text tokenized exactly per call; text beyond
+ * it is counted at its UTF-8 size (one token per byte at most).
+ */
+export const EXACT_COUNT_BUDGET = 256_000;
+/**
+ * Tokenizing work per call, in units of (tokens of one pre-token)²: BPE work on
+ * a pre-token grows with the square of its length, so prose (about one token a
+ * word) costs ~1 unit a word and adversarial text (long runs of rare
+ * characters) up to thousands. New text past the budget is counted at its
+ * UTF-8 size. The budget depends on the text alone, so the same call is
+ * always estimated the same way, on any machine and under any load.
+ */
+export const EXACT_COUNT_WORK = 1_000_000;
+/**
+ * A last-resort stall guard, in milliseconds: exact counting past it falls back
+ * to UTF-8 size. The work budget stops hostile text long before it on any
+ * ordinary machine; this only bounds a pathologically slow one.
+ */
+export const EXACT_COUNT_MS = 1000;
+/** The time budget in force ({@link EXACT_COUNT_MS}); tests that assert exact counts lift it. */
+export const exactCountTime = { ms: EXACT_COUNT_MS };
+/**
+ * A text holding a run of letters (or of punctuation) longer than this is
+ * counted at its UTF-8 size without tokenizing: BPE time grows with the
+ * square of such a run (32,000 CJK characters without a break take seconds).
+ */
+export const MAX_EXACT_RUN = 256;
 /** Output bound of a model we have no metadata for. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 16_384;
 
 const O200K_MODELS = /^(?:ft:)?(?:gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o1|o3|o4|codex|computer-use|chat-latest)/;
 
 const req = createRequire(import.meta.url);
-type CountTokens = (text: string) => number;
-let countTokensFn: CountTokens | null | undefined;
+type EncodeOptions = { disallowedSpecial?: Set<string> };
+type Tokenizer = { encodeGenerator: (text: string, options?: EncodeOptions) => Iterable<number[]> };
+let tokenizerModule: Tokenizer | null | undefined;
 let modelSpecs: Record<string, { max_output_tokens?: number }> | null | undefined;
 
 /**
@@ -56,24 +85,31 @@ let modelSpecs: Record<string, { max_output_tokens?: number }> | null | undefine
  * Called when the instrumentation patches `openai` or a wrapper is created.
  */
 export function preloadTokenizer(): void {
-  if (countTokensFn !== undefined || warmUp) return;
+  if (tokenizerModule !== undefined || warmUp) return;
   warmUp = setTimeout(() => {
     warmUp = undefined;
-    tokenizer();
+    // Load, and run the tokenizer once so its first real count is not slowed by compilation.
+    try {
+      for (const _ of tokenizer()?.encodeGenerator(WARM_UP_TEXT, { disallowedSpecial: NO_SPECIAL }) ?? []) void _;
+    } catch {
+      // Counting falls back to the byte bound.
+    }
   }, 0);
   warmUp.unref?.();
 }
 let warmUp: ReturnType<typeof setTimeout> | undefined;
+const NO_SPECIAL = new Set<string>();
+const WARM_UP_TEXT = 'The committee reviewed the quarterly figures, 12,345 of them, and agreed: publish next week! '.repeat(40);
 
-function tokenizer(): CountTokens | null {
-  if (countTokensFn === undefined) {
+function tokenizer(): Tokenizer | null {
+  if (tokenizerModule === undefined) {
     try {
-      countTokensFn = (req('gpt-tokenizer/encoding/o200k_base') as { countTokens: CountTokens }).countTokens;
+      tokenizerModule = req('gpt-tokenizer/encoding/o200k_base') as Tokenizer;
     } catch {
-      countTokensFn = null;
+      tokenizerModule = null;
     }
   }
-  return countTokensFn;
+  return tokenizerModule;
 }
 
 /** Whether `model` uses the `o200k_base` encoding (exact counts with gpt-tokenizer). */
@@ -81,65 +117,119 @@ export function usesO200k(model: string): boolean {
   return O200K_MODELS.test(model);
 }
 
-/** Tokens of `texts` for `model`: exact (or sampled) with o200k_base, else 3 bytes per token. */
+/**
+ * An upper bound on the tokens of `texts` for `model`: exact o200k_base counts
+ * (cached) within {@link EXACT_COUNT_BUDGET} characters and
+ * {@link EXACT_COUNT_WORK} of new text per call, the UTF-8 size for the rest,
+ * for texts with a run longer than {@link MAX_EXACT_RUN}, and for models
+ * without an exact tokenizer here.
+ */
 export function countTextTokens(model: string, texts: string[]): number {
-  let chars = 0;
-  for (const t of texts) chars += t.length;
-  if (chars === 0) return 0;
-  const count = usesO200k(model) ? tokenizer() : null;
-  if (!count) {
-    let bytes = 0;
-    for (const t of texts) bytes += Buffer.byteLength(t, 'utf8');
-    return Math.ceil(bytes / BYTES_PER_TOKEN);
-  }
-  if (chars <= TOKENIZE_FULL_LIMIT) {
-    let n = 0;
-    for (const t of texts) n += cachedCount(count, t);
-    return n;
-  }
-  // Large input: tokenize slices from the start, middle and end of each text (in
-  // proportion to its length), extrapolate the tokens-per-character ratio, add a margin.
-  const share = SAMPLE_CHARS / chars;
-  let sampledChars = 0;
-  let sampledTokens = 0;
+  const encoder = usesO200k(model) ? tokenizer() : null;
+  let budget = EXACT_COUNT_BUDGET;
+  const work = { left: EXACT_COUNT_WORK };
+  let deadline = 0;
+  let n = 0;
   for (const t of texts) {
-    const want = Math.ceil(t.length * share);
-    if (want >= t.length) {
-      sampledChars += t.length;
-      sampledTokens += count(t);
-      continue;
+    if (!t) continue;
+    if (encoder) {
+      const hit = cachedCount(t);
+      if (hit !== undefined) {
+        n += hit;
+        continue;
+      }
+      if (t.length <= budget && !hasLongRun(t)) {
+        budget -= t.length;
+        deadline ||= performance.now() + exactCountTime.ms;
+        const exact = exactCount(encoder, t, deadline, work);
+        if (exact !== undefined) {
+          n += exact;
+          continue;
+        }
+      }
     }
-    const piece = Math.ceil(want / 3);
-    for (const start of [0, Math.floor((t.length - piece) / 2), t.length - piece]) {
-      const slice = t.slice(start, start + piece);
-      sampledChars += slice.length;
-      sampledTokens += count(slice);
-    }
+    n += utf8Bytes(t);
   }
-  return Math.ceil(chars * (sampledTokens / Math.max(1, sampledChars)) * SAMPLE_MARGIN);
+  return n;
+}
+
+/** The exact count, remembered; undefined when the work budget or the deadline ran out first, or the tokenizer threw. */
+function exactCount(encoder: Tokenizer, text: string, deadline: number, work: { left: number }): number | undefined {
+  let n = 0;
+  let pieces = 0;
+  try {
+    // The API reads `<|endoftext|>` and the like in user text as plain text, not as special tokens.
+    for (const tokens of encoder.encodeGenerator(text, { disallowedSpecial: NO_SPECIAL })) {
+      n += tokens.length;
+      work.left -= tokens.length * tokens.length;
+      if (work.left < 0) return undefined;
+      if ((++pieces & 7) === 0 && performance.now() > deadline) return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  remember(text, n);
+  return n;
+}
+
+/**
+ * Whether `text` has a run of more than {@link MAX_EXACT_RUN} letters or of
+ * punctuation (the tokenizer's pre-tokens are at most that long otherwise).
+ * Conservative: any non-ASCII character extends both kinds of run.
+ */
+function hasLongRun(text: string): boolean {
+  let letters = 0;
+  let punct = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) {
+      letters++;
+      punct++;
+    } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+      letters++;
+      punct = 0;
+    } else if (c <= 32 || (c >= 48 && c <= 57)) {
+      letters = 0;
+      punct = 0;
+    } else {
+      punct++;
+      letters = 0;
+    }
+    if (letters > MAX_EXACT_RUN || punct > MAX_EXACT_RUN) return true;
+  }
+  return false;
 }
 
 /**
  * Exact counts of recently seen texts. An agent sends the same system prompt,
  * tool schemas and (growing) history on every turn: only new text is
- * tokenized. Bounded (entries and length), least recently used dropped first.
+ * tokenized. Keyed by a digest (V8 hashes a string over 16,383 characters by
+ * its length alone, so long texts as keys would all collide), bounded
+ * (entries), least recently used dropped first; no text is kept.
  */
 const COUNT_CACHE_ENTRIES = 256;
 const COUNT_CACHE_MIN_CHARS = 64;
 const countCache = new Map<string, number>();
 
-function cachedCount(count: CountTokens, text: string): number {
-  if (text.length < COUNT_CACHE_MIN_CHARS) return count(text);
-  const hit = countCache.get(text);
+function cacheKey(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
+function cachedCount(text: string): number | undefined {
+  if (text.length < COUNT_CACHE_MIN_CHARS) return undefined;
+  const key = cacheKey(text);
+  const hit = countCache.get(key);
   if (hit !== undefined) {
-    countCache.delete(text);
-    countCache.set(text, hit);
-    return hit;
+    countCache.delete(key);
+    countCache.set(key, hit);
   }
-  const n = count(text);
+  return hit;
+}
+
+function remember(text: string, n: number): void {
+  if (text.length < COUNT_CACHE_MIN_CHARS) return;
   if (countCache.size >= COUNT_CACHE_ENTRIES) countCache.delete(countCache.keys().next().value!);
-  countCache.set(text, n);
-  return n;
+  countCache.set(cacheKey(text), n);
 }
 
 /**
@@ -207,10 +297,10 @@ export class InputCollector {
     this.extraTokens += IMAGE_TOKEN_ALLOWANCE;
   }
 
-  /** A part we cannot read as text: 3 bytes per token of its JSON. */
+  /** A part we cannot read as text: the byte bound of its strings (binary blocks at the block allowance). */
   opaque(value: unknown): void {
     try {
-      this.extraTokens += estimateTokensFromBytes(value);
+      this.extraTokens += inputTokenBound(value);
     } catch {
       // Unserializable parts (cycles) add nothing; settlement uses reported usage.
     }

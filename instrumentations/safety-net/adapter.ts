@@ -1,5 +1,4 @@
 import type { UsageTokens } from '../../src/engine/pricing.js';
-import { BYTES_PER_TOKEN } from '../common/estimate.js';
 import { AgentGuardError } from '../../src/audit/errors.js';
 import type { CallDescription } from '../common/guarded-call.js';
 import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
@@ -46,7 +45,7 @@ const count = (v: unknown): number | undefined => (typeof v === 'number' && Numb
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
 
 /**
- * Input estimate from a body: 3 bytes per token over every string in it
+ * Input estimate from a body: one token per UTF-8 byte of every string in it (a bound)
  * (keys excluded), a base64 or data-URL payload counted as
  * {@link NET_FILE_TOKENS}. Errs high; provider-reported usage settles.
  */
@@ -62,7 +61,8 @@ export function estimateBodyInputTokens(body: unknown, skip: ReadonlySet<string>
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
   };
   walk(body);
-  return Math.ceil(bytes / BYTES_PER_TOKEN) + files * NET_FILE_TOKENS;
+  // One token per UTF-8 byte at most: a bound on what the provider counts (`../common/estimate.ts`).
+  return bytes + files * NET_FILE_TOKENS;
 }
 
 /** Where each API keeps its output bound in the body; Bedrock's InvokeModel body is the model family's own. */

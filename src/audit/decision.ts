@@ -90,6 +90,21 @@ export interface SpendDecision {
   actualReasoningTokens?: number;
   actualCents?: number;
   deltaCents?: number;
+  /**
+   * Outcome entries whose usage exceeded the call's bound (input: the larger of
+   * the input estimate and the guard's per-call input ceiling; output: the
+   * output bound the call was sent with): the input count as reported, before
+   * it was capped at the bound. The reasons say so too.
+   */
+  reportedInputTokens?: number;
+  /** Like {@link reportedInputTokens}, for the output count. */
+  reportedOutputTokens?: number;
+  /**
+   * Outcome entries: attempts of the call (retries by the SDK after a timeout
+   * or a 5xx) that may have reached the provider without reporting usage; each
+   * is charged the decision's projection, included in the `actual*` counts.
+   */
+  unansweredAttempts?: number;
   /** Outcome entries: the decision they settle. */
   originalDecisionId?: string;
   /** Outcome entries: `settled`, or `released` when the call failed. */

@@ -21,11 +21,23 @@ export function hexToBytes(hex: string, what = 'hex string', expectedLength?: nu
 }
 
 /**
- * `value` for an error message, unless it looks like a 32-byte key itself (64 hex
- * characters, perhaps with `0x`, quotes or whitespace): a seed put where a key
- * FILE was expected must not be echoed to stderr.
+ * A run that could be (part of) a key: 32+ hex characters (a seed with `0x`,
+ * quotes, a stray character or `NAME=` around it), or 40+ base64/base64url
+ * characters (32 bytes are 43 in base64).
+ */
+const KEY_LIKE_RUN = /[0-9a-fA-F]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}/;
+
+/** Whether `value` holds a run that could be a key (see {@link shownPath}). */
+export function looksLikeKey(value: string): boolean {
+  return KEY_LIKE_RUN.test(value);
+}
+
+/**
+ * `value` for an error message, unless it holds a run that could be a key: a
+ * seed put where a key FILE was expected, in any spelling, must not be echoed
+ * to stderr. A path with such a run is not shown either; the message still
+ * names the setting.
  */
 export function shownPath(value: string): string {
-  const bare = value.trim().replace(/^['"]|['"]$/g, '').replace(/^0x/i, '');
-  return /^[0-9a-fA-F]{64}$/.test(bare) ? '(a value of 64 hex characters, not shown: a key, not a file path?)' : value;
+  return looksLikeKey(value) ? `(a value of ${value.length} characters holding a long hex or base64 run, not shown: a key, not a file path?)` : value;
 }

@@ -1,10 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
-import { hexToBytes } from '../audit/hex.js';
+import { hexToBytes, shownPath } from '../audit/hex.js';
 import { CliError } from './errors.js';
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
-/** A run of 32+ hex characters: could be (part of) a private key pasted with a `0x`, quotes or a stray character. */
-const KEY_LIKE = /[0-9a-fA-F]{32}/;
 
 /**
  * The public key of `--public-key` (or of the option named by `option`): 64
@@ -25,7 +23,7 @@ export async function resolvePublicKey(value: string, option = '--public-key'): 
     throw new CliError(
       hexish
         ? `${option}: expected 64 hex characters (32 bytes), got ${text.length}`
-        : `${option}: not 64 hex characters and not a readable file: ${KEY_LIKE.test(value) ? `(a value of ${value.length} characters holding a long hex run, not shown: it may be a key)` : value}`,
+        : `${option}: not 64 hex characters and not a readable file: ${shownPath(value)}`,
     );
   }
   const content = (await readFile(value, 'utf8')).trim();

@@ -28,9 +28,24 @@ export interface CallRequest {
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** Every string of a request ends up in a signed decision: it must be canonicalizable. */
+/**
+ * The longest name a call may carry (provider, model, scope values, trace ids),
+ * in UTF-8 bytes: each is written into two signed entries and into counter keys,
+ * and every line the log writer produces must stay within what its reader accepts.
+ */
+export const MAX_CALL_NAME_BYTES = 256;
+
 function checkString(v: unknown, field: string, nonEmpty = true): void {
-  if (typeof v !== 'string' || (nonEmpty && !v)) throw new TypeError(`CallRequest.${field}: expected a ${nonEmpty ? 'non-empty ' : ''}string, got ${JSON.stringify(v)}`);
-  if (!v.isWellFormed()) throw new TypeError(`CallRequest.${field}: lone surrogate in ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || (nonEmpty && !v)) throw new TypeError(`CallRequest.${field}: expected a ${nonEmpty ? 'non-empty ' : ''}string, got ${short(v)}`);
+  if (!v.isWellFormed()) throw new TypeError(`CallRequest.${field}: lone surrogate in ${short(v)}`);
+  const bytes = Buffer.byteLength(v, 'utf8');
+  if (bytes > MAX_CALL_NAME_BYTES) throw new TypeError(`CallRequest.${field}: ${bytes} bytes of UTF-8, more than the ${MAX_CALL_NAME_BYTES} allowed (${short(v)})`);
+}
+
+/** A value for an error message, cut to 40 characters (a rejected value can be megabytes). */
+function short(v: unknown): string {
+  if (typeof v !== 'string') return JSON.stringify(v) ?? String(v);
+  return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v);
 }
 
 /** Throws a `TypeError` naming the first field of `r` that is not a valid {@link CallRequest} field. */
@@ -63,4 +78,48 @@ export function validateUsage(u: UsageTokens): void {
     throw new TypeError('usage: cachedInputTokens + cacheWriteTokens exceed inputTokens (inputTokens must include cached and cache-write tokens)');
   }
   if ((u.reasoningTokens ?? 0) > u.outputTokens) throw new TypeError('usage.reasoningTokens: exceeds outputTokens (reasoning tokens are part of the output)');
+}
+
+/** The most tokens one call can plausibly bill: a bound per attempt. */
+export interface UsageBound {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Usage capped at a bound, with what was above it. */
+export interface CappedUsage {
+  usage: UsageTokens;
+  /** The counts that exceeded the bound, as given (absent when within it). */
+  excess: { inputTokens?: number; outputTokens?: number };
+}
+
+/**
+ * Caps `u` at `bound`: a count above the bound (a provider or proxy reporting
+ * 1e15 tokens for a 100-token call) cannot have been billed for this request,
+ * so it is charged at the bound and reported back as excess. Cached and
+ * cache-write tokens stay within the capped input, reasoning within the
+ * capped output.
+ */
+export function capUsage(u: UsageTokens, bound: UsageBound): CappedUsage {
+  const excess: CappedUsage['excess'] = {};
+  const usage: UsageTokens = { ...u };
+  if (u.inputTokens > bound.inputTokens) {
+    excess.inputTokens = u.inputTokens;
+    usage.inputTokens = bound.inputTokens;
+    if (usage.cachedInputTokens !== undefined) usage.cachedInputTokens = Math.min(usage.cachedInputTokens, usage.inputTokens);
+    if (usage.cacheWriteTokens !== undefined) usage.cacheWriteTokens = Math.min(usage.cacheWriteTokens, usage.inputTokens - (usage.cachedInputTokens ?? 0));
+  }
+  if (u.outputTokens > bound.outputTokens) {
+    excess.outputTokens = u.outputTokens;
+    usage.outputTokens = bound.outputTokens;
+    if (usage.reasoningTokens !== undefined) usage.reasoningTokens = Math.min(usage.reasoningTokens, usage.outputTokens);
+  }
+  return { usage, excess };
+}
+
+/** Adds `times` × `per` to `u` (the projection of attempts whose usage was never reported). */
+export function addAttempts(u: UsageTokens | undefined, per: UsageBound, times: number): UsageTokens | undefined {
+  if (times <= 0) return u;
+  const base = u ?? { inputTokens: 0, outputTokens: 0 };
+  return { ...base, inputTokens: base.inputTokens + times * per.inputTokens, outputTokens: base.outputTokens + times * per.outputTokens };
 }

@@ -5,7 +5,7 @@ import { AgentGuardError } from '../audit/errors.js';
 import { publicKeyFromSeed, type SigningKeys } from '../audit/keys.js';
 import type { SignerChangeDecision } from '../audit/rotation.js';
 import type { SignerBackend } from '../audit/signer.js';
-import { validateRequest, validateUsage, type CallRequest } from './call-request.js';
+import { addAttempts, capUsage, validateRequest, validateUsage, type CallRequest, type UsageBound } from './call-request.js';
 import { resolveCapSet, type CapSet } from './cap-set.js';
 import { DecisionLedger, type DecideResult, type PendingDecision } from './ledger.js';
 import { InMemoryDecisionLogStore, type DecisionLogStore } from './log-store.js';
@@ -13,7 +13,7 @@ import { InMemorySpendStore } from './memory-spend-store.js';
 import { SpendMetrics, type SpendMetricsOptions } from './metrics.js';
 import { planCall, sameReservation, type Plan } from './planner.js';
 import type { SpendPolicy } from './policy.js';
-import { checkedRates, resolvePricing, type PricingConfig } from './price-book.js';
+import { checkDowngradeTargets, checkedRates, resolvePricing, type PricingConfig } from './price-book.js';
 import { nanocentsToCentsCeil, usageNanocents, type PriceTable, type TokenRates, type UsageTokens } from './pricing.js';
 import type { SpendStore } from './spend-store.js';
 
@@ -49,12 +49,32 @@ export interface SpendGuardConfig {
   signerBackend?: SignerBackend;
   /** OpenTelemetry metrics (default on; a no-op without a MeterProvider). `false` turns them off. */
   metrics?: SpendMetricsOptions | false;
+  /**
+   * The most tokens one call attempt can bill where the request itself sets no
+   * bound: input beyond the pre-call estimate (context the server adds, images,
+   * documents) and output of a call sent without an output bound. Reported
+   * usage above a call's bound is charged at the bound and flagged in the
+   * outcome (`reportedInputTokens` / `reportedOutputTokens`). Default
+   * 10,000,000 (no model's context window is larger).
+   */
+  maxTokensPerCall?: number;
+}
+
+/** Options of {@link SpendGuard.settle} and {@link SpendGuard.release}. */
+export interface OutcomeOptions {
+  /**
+   * Attempts of the call besides the one whose usage is given (SDK retries
+   * after a timeout, a dropped connection or a 5xx) that may have reached the
+   * provider and reported no usage: each is charged the decision's projection.
+   */
+  unansweredAttempts?: number;
 }
 
 /** Why a call failed, for {@link SpendGuard.release}. */
 export type ReleaseReason = string;
 
 const DEFAULT_TTL_MS = 15 * 60_000;
+const DEFAULT_MAX_TOKENS_PER_CALL = 10_000_000;
 const ZERO_RATES: TokenRates = { input: 0, output: 0, cachedInput: 0, cacheWrite: 0, reasoning: 0 };
 /**
  * Plans tried for one call before giving up. Each retry means the counters
@@ -115,7 +135,7 @@ class CounterSnapshot {
 export class SpendGuard {
   #policies: SpendPolicy[];
   readonly #spendStore: SpendStore;
-  readonly #pricing: PriceTable;
+  #pricing: PriceTable;
   readonly #clock: () => number;
   readonly #onUnknownModel: 'block' | 'allow';
   readonly #modeOverride: EnforcementMode | undefined;
@@ -123,6 +143,7 @@ export class SpendGuard {
   readonly #defaultMaxOutputTokens: number | undefined;
   readonly #ledger: DecisionLedger;
   readonly #metrics: SpendMetrics | null;
+  readonly #maxTokensPerCall: number;
 
   constructor(config: SpendGuardConfig) {
     if (!config || !config.signingKeys) throw new TypeError('SpendGuardConfig.signingKeys is required');
@@ -130,22 +151,32 @@ export class SpendGuard {
     if (d !== undefined && !(Number.isSafeInteger(d) && d > 0)) {
       throw new TypeError(`SpendGuardConfig.defaultMaxOutputTokens: expected a positive integer, got ${JSON.stringify(d)}`);
     }
+    const m = config.maxTokensPerCall;
+    if (m !== undefined && !(Number.isSafeInteger(m) && m > 0)) {
+      throw new TypeError(`SpendGuardConfig.maxTokensPerCall: expected a positive integer, got ${JSON.stringify(m)}`);
+    }
+    this.#maxTokensPerCall = m ?? DEFAULT_MAX_TOKENS_PER_CALL;
     this.#policies = [...(config.policy ? [config.policy] : []), ...(config.policies ?? [])];
     this.#spendStore = config.spendStore ?? new InMemorySpendStore();
     this.#pricing = resolvePricing(config.pricing);
     this.#clock = config.clock ?? Date.now;
     this.#onUnknownModel = config.onUnknownModel ?? 'block';
+    if (this.#onUnknownModel !== 'allow') checkDowngradeTargets(this.#policies, this.#pricing);
     this.#modeOverride = config.modeOverride;
     this.#ttlMs = config.reservationTtlMs ?? DEFAULT_TTL_MS;
     this.#defaultMaxOutputTokens = d;
     this.#metrics = config.metrics === false ? null : new SpendMetrics(config.metrics);
+    const costBasis = () => this.#pricing.basis;
     this.#ledger = new DecisionLedger({
       spendStore: this.#spendStore,
       logStore: config.logStore ?? new InMemoryDecisionLogStore(),
       signingKeys: config.signingKeys,
       signerBackend: config.signerBackend,
       reservationTtlMs: this.#ttlMs,
-      costBasis: this.#pricing.basis,
+      // Read at each entry: the price table can be replaced (setPricing).
+      get costBasis(): string {
+        return costBasis();
+      },
     });
   }
 
@@ -154,9 +185,22 @@ export class SpendGuard {
     return this.#policies;
   }
 
-  /** Replaces the policies for the next decisions (already validated by `parsePolicies`). */
+  /**
+   * Replaces the policies for the next decisions (already validated by
+   * `parsePolicies`). Throws, keeping the policies in force, when a cap
+   * downgrades to a model without a price (unless `onUnknownModel: 'allow'`).
+   */
   setPolicies(policies: SpendPolicy[]): void {
+    if (this.#onUnknownModel !== 'allow') checkDowngradeTargets(policies, this.#pricing);
     this.#policies = [...policies];
+  }
+
+  /**
+   * Replaces the prices for the next decisions and settlements (the price file's
+   * hot reload); each entry records the `costBasis` it was priced with.
+   */
+  setPricing(pricing: PriceTable | PricingConfig): void {
+    this.#pricing = resolvePricing(pricing);
   }
 
   /** The price table's name, recorded as `costBasis`. */
@@ -202,7 +246,7 @@ export class SpendGuard {
           await this.#readMissing(snapshot, caps, nowMs);
           continue;
         }
-        return this.#ledger.record(planned, decisionId, nowMs);
+        return this.#record(request, planned, decisionId, nowMs);
       }
       let reserved = false;
       if (reservation.holds.length > 0) {
@@ -213,10 +257,16 @@ export class SpendGuard {
       }
       if (!snapshot.complete) await this.#readMissing(snapshot, caps, nowMs);
       const confirmed = snapshot.version === planned.version ? planned : plan();
-      if (sameReservation(confirmed, planned)) return this.#ledger.record(confirmed, decisionId, nowMs);
+      if (sameReservation(confirmed, planned)) return this.#record(request, confirmed, decisionId, nowMs);
       if (reserved) await this.#spendStore.settle({ reservationId: decisionId, holds: reservation.holds.map(({ key, expiresAtMs }) => ({ key, expiresAtMs })), actualCents: 0, nowMs });
     }
     throw new AgentGuardError(`spend counters kept changing while deciding a call to ${request.provider}/${request.model} (${MAX_PLAN_ROUNDS} attempts); not sent`);
+  }
+
+  /** Records the plan; a call sent without an output bound (the provider's own maximum applies) is marked for settlement. */
+  #record(request: CallRequest, plan: Plan, decisionId: string, nowMs: number): Promise<DecideResult> {
+    const boundWritten = plan.decision.outputBoundSetByGuard === true && plan.decision.enforcementMode === 'enforce';
+    return this.#ledger.record(plan, decisionId, nowMs, { outputUnbounded: request.outputBoundSent === false && !boundWritten });
   }
 
   /** A function planning the call from the snapshot's current values, tagged with the snapshot version it used. */
@@ -242,28 +292,62 @@ export class SpendGuard {
   /**
    * Settles a decision with the provider's reported usage: the reservation is
    * replaced by the actual cost and a signed `outcome` entry is appended.
+   * Usage above the call's bound is charged at the bound (see
+   * {@link SpendGuardConfig.maxTokensPerCall}); unanswered attempts are
+   * charged the projection each.
    */
-  async settle(decision: SpendDecision | DecideResult, usage: UsageTokens): Promise<DecisionLogEntry<SpendDecision>> {
+  async settle(decision: SpendDecision | DecideResult, usage: UsageTokens, options: OutcomeOptions = {}): Promise<DecisionLogEntry<SpendDecision>> {
     validateUsage(usage);
+    const attempts = checkAttempts(options);
     const pending = this.#ledger.take(decision);
-    const actualCents = nanocentsToCentsCeil(usageNanocents(this.#actualRates(pending, usage), usage));
-    return this.#finish(pending, { actualCents, kind: 'settled', reasons: ['settled from provider-reported usage'], usage });
+    return this.#finish(pending, 'settled', 'settled from provider-reported usage', usage, attempts);
   }
 
   /**
    * Gives back a decision's reservation when the call failed or was aborted
    * before usage was known, and records why in a signed `outcome` entry.
-   * Usage the provider did report (e.g. a stream cut short) may be passed and is charged.
+   * Usage the provider did report (e.g. a stream cut short) may be passed and
+   * is charged, as are unanswered attempts (see {@link OutcomeOptions}).
    */
-  async release(decision: SpendDecision | DecideResult, reason: ReleaseReason, usage?: UsageTokens): Promise<DecisionLogEntry<SpendDecision>> {
+  async release(decision: SpendDecision | DecideResult, reason: ReleaseReason, usage?: UsageTokens, options: OutcomeOptions = {}): Promise<DecisionLogEntry<SpendDecision>> {
     if (usage) validateUsage(usage);
+    const attempts = checkAttempts(options);
     const pending = this.#ledger.take(decision);
-    const actualCents = usage ? nanocentsToCentsCeil(usageNanocents(this.#actualRates(pending, usage), usage)) : 0;
-    return this.#finish(pending, { actualCents, kind: 'released', reasons: [`released: ${reason}`], usage });
+    return this.#finish(pending, 'released', `released: ${reason}`, usage, attempts);
   }
 
-  async #finish(pending: PendingDecision, outcome: { actualCents: number; kind: 'settled' | 'released'; reasons: string[]; usage?: UsageTokens | undefined }) {
-    const entry = await this.#ledger.finish(pending, { ...outcome, nowMs: this.#clock() });
+  async #finish(pending: PendingDecision, kind: 'settled' | 'released', reason: string, reported: UsageTokens | undefined, attempts: number) {
+    const d = pending.decision;
+    const estimatedInput = d.estimatedInputTokens ?? 0;
+    // The bound the call went out with: in shadow mode the request's own, not the one enforcement would have written.
+    const sentOutput = Math.max(d.estimatedOutputTokens ?? 0, d.enforcementMode === 'enforce' ? 0 : d.requestedMaxOutputTokens ?? 0);
+    const perAttempt: UsageBound = { inputTokens: estimatedInput, outputTokens: sentOutput };
+    const bound: UsageBound = {
+      inputTokens: Math.max(estimatedInput, this.#maxTokensPerCall),
+      outputTokens: pending.outputUnbounded ? Math.max(sentOutput, this.#maxTokensPerCall) : sentOutput,
+    };
+    const reasons = [reason];
+    const fields: Partial<SpendDecision> = {};
+    let usage = reported;
+    if (reported) {
+      const capped = capUsage(reported, bound);
+      usage = capped.usage;
+      if (capped.excess.inputTokens !== undefined) {
+        fields.reportedInputTokens = capped.excess.inputTokens;
+        reasons.push(`usage capped: ${capped.excess.inputTokens} input tokens reported, above the call's bound of ${bound.inputTokens}`);
+      }
+      if (capped.excess.outputTokens !== undefined) {
+        fields.reportedOutputTokens = capped.excess.outputTokens;
+        reasons.push(`usage capped: ${capped.excess.outputTokens} output tokens reported, above the call's bound of ${bound.outputTokens}`);
+      }
+    }
+    if (attempts > 0) {
+      usage = addAttempts(usage, perAttempt, attempts);
+      fields.unansweredAttempts = attempts;
+      reasons.push(`charged ${attempts} unanswered attempt${attempts === 1 ? '' : 's'} at the projection (${perAttempt.inputTokens} input, ${perAttempt.outputTokens} output tokens each)`);
+    }
+    const actualCents = usage ? nanocentsToCentsCeil(usageNanocents(this.#actualRates(pending, usage), usage)) : 0;
+    const entry = await this.#ledger.finish(pending, { actualCents, kind, reasons, usage, fields, nowMs: this.#clock() });
     this.#metrics?.spend(entry.decision);
     return entry;
   }
@@ -299,4 +383,10 @@ export class SpendGuard {
     await this.#ledger.chain();
     return this.#ledger.rotate(newKeys, reason, this.#clock());
   }
+}
+
+function checkAttempts(options: OutcomeOptions): number {
+  const n = options?.unansweredAttempts ?? 0;
+  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`unansweredAttempts: expected a non-negative integer, got ${JSON.stringify(n)}`);
+  return n;
 }

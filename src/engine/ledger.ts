@@ -42,6 +42,8 @@ export interface PendingDecision {
   /** The reported window's value when this call does not charge it; null when no window was reported. */
   readonly reportFixed: number | null;
   readonly deadlineMs: number;
+  /** The call went out without an output bound: the provider's own maximum applies. */
+  readonly outputUnbounded?: boolean;
 }
 
 /** What the ledger needs. */
@@ -103,7 +105,7 @@ export class DecisionLedger {
    * Signs and logs a planned decision. A plan with a reservation has it held
    * under `decisionId`; it is given back if the decision cannot be logged.
    */
-  async record(plan: Plan, decisionId: string, nowMs: number): Promise<DecideResult> {
+  async record(plan: Plan, decisionId: string, nowMs: number, call: { outputUnbounded?: boolean } = {}): Promise<DecideResult> {
     const reserved = plan.reservation !== null;
     const chain = await this.chain();
     const decision: SpendDecision = {
@@ -128,7 +130,15 @@ export class DecisionLedger {
     // Every call that proceeds is pending until settled or released.
     if (plan.action !== 'block') {
       const deadlineMs = nowMs + Math.max(this.#config.reservationTtlMs, PENDING_RETENTION_MS);
-      this.#pending.set(decisionId, { decision, rates: plan.rates, holds, reportHold: reserved ? plan.reportHold : -1, reportFixed: plan.reportFixed, deadlineMs });
+      this.#pending.set(decisionId, {
+        decision,
+        rates: plan.rates,
+        holds,
+        reportHold: reserved ? plan.reportHold : -1,
+        reportFixed: plan.reportFixed,
+        deadlineMs,
+        ...(call.outputUnbounded ? { outputUnbounded: true } : {}),
+      });
       if (this.#pending.size % 1024 === 0) this.#dropStalePending(nowMs);
     }
     try {
@@ -160,14 +170,29 @@ export class DecisionLedger {
 
   /**
    * Replaces a pending decision's reservation with `actualCents` and appends
-   * its signed `outcome` entry.
+   * its signed `outcome` entry. A spend store that fails to settle is retried
+   * ({@link SETTLE_RETRY_DELAYS_MS}); if it still fails, the outcome is logged
+   * all the same, saying so in its reasons (the window keeps the reservation
+   * until it expires, and the actual cost is in the log).
    */
-  async finish(pending: PendingDecision, outcome: { actualCents: number; kind: 'settled' | 'released'; reasons: string[]; usage?: UsageTokens | undefined; nowMs: number }) {
+  async finish(
+    pending: PendingDecision,
+    outcome: { actualCents: number; kind: 'settled' | 'released'; reasons: string[]; usage?: UsageTokens | undefined; fields?: Partial<SpendDecision>; nowMs: number },
+  ) {
     const chain = await this.chain();
     const { actualCents, nowMs, usage } = outcome;
     const original = pending.decision;
-    const { after } = await this.#config.spendStore.settle({ reservationId: original.decisionId, holds: [...pending.holds], actualCents, nowMs });
-    const spendAfter = pending.reportHold >= 0 && pending.reportHold < after.length ? after[pending.reportHold]! : pending.reportFixed ?? actualCents;
+    const reasons = [...outcome.reasons];
+    const settled = await settleWithRetry(this.#config.spendStore, { reservationId: original.decisionId, holds: [...pending.holds], actualCents, nowMs });
+    let spendAfter: number;
+    if ('after' in settled) {
+      spendAfter = pending.reportHold >= 0 && pending.reportHold < settled.after.length ? settled.after[pending.reportHold]! : pending.reportFixed ?? actualCents;
+    } else {
+      spendAfter = original.windowSpendAfter;
+      reasons.push(
+        `spend store did not settle after ${SETTLE_RETRY_DELAYS_MS.length + 1} attempts (${errorClass(settled.error)}): the window keeps the reservation of ${original.projectedCents}c until it expires`,
+      );
+    }
     const decision: SpendDecision = {
       entryType: 'outcome',
       decisionId: randomUUID(),
@@ -186,9 +211,10 @@ export class DecisionLedger {
       policyId: original.policyId,
       policyVersion: original.policyVersion,
       enforcementMode: original.enforcementMode,
-      reasons: outcome.reasons,
+      reasons,
       costBasis: this.#config.costBasis,
       ...(usage ? usageFields(usage) : {}),
+      ...outcome.fields,
       actualCents,
       deltaCents: actualCents - original.projectedCents,
       // A copy: two signed entries must not share a mutable object.
@@ -232,6 +258,29 @@ export class DecisionLedger {
   #dropStalePending(nowMs: number): void {
     for (const [id, p] of this.#pending) if (p.deadlineMs <= nowMs) this.#pending.delete(id);
   }
+}
+
+/** Waits before each retry of a failed spend-store settlement (three retries, about 0.9 s in all). */
+export const SETTLE_RETRY_DELAYS_MS: readonly number[] = [50, 200, 650];
+
+async function settleWithRetry(store: SpendStore, request: Parameters<SpendStore['settle']>[0]): Promise<{ after: number[] } | { error: unknown }> {
+  let error: unknown;
+  for (let attempt = 0; attempt <= SETTLE_RETRY_DELAYS_MS.length; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_DELAYS_MS[attempt - 1]));
+    try {
+      const { after } = await store.settle({ ...request, holds: [...request.holds] });
+      return { after };
+    } catch (err) {
+      error = err;
+    }
+  }
+  return { error };
+}
+
+/** Only the error's class goes into a signed entry: a store's message can carry a URL or a path. */
+function errorClass(err: unknown): string {
+  const name = (err as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && /^[A-Za-z_$][\w$]{0,63}$/.test(name) ? name : 'Error';
 }
 
 function usageFields(usage: UsageTokens): Partial<SpendDecision> {

@@ -1,6 +1,6 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { diag } from '@opentelemetry/api';
 import type { SpendGuard } from './guard.js';
+import { watchFile, type FileWatch } from './file-watch.js';
 import { loadPolicyFile } from './policy-file.js';
 import type { SpendPolicy } from './policy.js';
 
@@ -14,12 +14,8 @@ export interface PolicyWatchOptions {
   debounceMs?: number;
 }
 
-/** A running policy watch; `close()` stops it. */
-export interface PolicyWatch {
-  close(): void;
-  /** Re-reads the file now (also what a change event triggers). Returns whether it took effect. */
-  reload(): boolean;
-}
+/** A running policy watch; `close()` stops it, `reload()` re-reads the file now. */
+export type PolicyWatch = FileWatch;
 
 /**
  * Hot reload: when the policy file changes, the next decisions use the new
@@ -29,9 +25,7 @@ export interface PolicyWatch {
  */
 export function watchPolicyFile(path: string, guard: SpendGuard, options: PolicyWatchOptions = {}): PolicyWatch {
   const onError = options.onError ?? ((err: Error) => diag.error(`agentguard-spend: policy reload rejected: ${err.message}`));
-  const debounceMs = options.debounceMs ?? 50;
   let lastText: string | undefined;
-  let timer: NodeJS.Timeout | undefined;
 
   const reload = (): boolean => {
     let policies: SpendPolicy[];
@@ -43,33 +37,18 @@ export function watchPolicyFile(path: string, guard: SpendGuard, options: Policy
     }
     const text = JSON.stringify(policies);
     if (text === lastText) return false;
+    try {
+      guard.setPolicies(policies);
+    } catch (err) {
+      // E.g. a downgrade to a model without a price: the policies in force stay.
+      onError(err as Error);
+      return false;
+    }
     lastText = text;
-    guard.setPolicies(policies);
     options.onReload?.(policies);
     return true;
   };
   lastText = JSON.stringify(guard.policies);
 
-  const { dir, base } = splitPath(path);
-  let watcher: FSWatcher | null = watch(dir, { persistent: false }, (_event, filename) => {
-    if (filename !== null && filename.toString() !== base) return;
-    clearTimeout(timer);
-    timer = setTimeout(reload, debounceMs);
-    timer.unref();
-  });
-  watcher.on('error', (err) => onError(err));
-
-  return {
-    reload,
-    close() {
-      clearTimeout(timer);
-      watcher?.close();
-      watcher = null;
-    },
-  };
-}
-
-function splitPath(path: string): { dir: string; base: string } {
-  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
-  return i < 0 ? { dir: '.', base: path } : { dir: path.slice(0, i) || '/', base: path.slice(i + 1) };
+  return watchFile(path, reload, onError, options.debounceMs);
 }

@@ -1,4 +1,5 @@
 import { AgentGuardError } from '../audit/errors.js';
+import type { SpendPolicy } from './policy.js';
 import { GenaiPricesTable, OverridePriceTable, type ModelPriceUsd, type PriceTable, type TokenRates } from './pricing.js';
 
 /** Price configuration: a table, per-model overrides over it, or both. */
@@ -29,4 +30,39 @@ export function checkedRates(table: PriceTable, provider: string, model: string,
     }
   }
   return rates;
+}
+
+/** Providers a downgrade target is looked up for when a policy's scope names none. */
+export const BUILT_IN_PROVIDERS: readonly string[] = ['openai', 'anthropic', 'bedrock'];
+
+/**
+ * Throws an {@link AgentGuardError} naming the policy, the cap and the model
+ * when a cap's `downgradeTo` has no price: for the provider the policy's scope
+ * names, else for every built-in provider. Such a downgrade could only block
+ * (or, unpriced, let spend through uncounted), so it is refused when the guard
+ * is built or policies are replaced, unless the guard allows unknown models.
+ */
+export function checkDowngradeTargets(policies: readonly SpendPolicy[], table: PriceTable): void {
+  for (const policy of policies) {
+    policy.caps.forEach((cap, i) => {
+      const target = cap.downgradeTo;
+      if (!target) return;
+      const providers = policy.scope.provider ? [policy.scope.provider] : BUILT_IN_PROVIDERS;
+      if (providers.some((provider) => pricedOrBroken(table, provider, target))) return;
+      const where = providers.length === 1 ? `provider ${providers[0]}` : `any of the providers ${providers.join(', ')}`;
+      throw new AgentGuardError(
+        `policy ${policy.id}: caps[${i}] (${cap.window}, ${cap.amountCents}c${cap.reason ? `, ${JSON.stringify(cap.reason)}` : ''}) downgrades to ${JSON.stringify(target)}, which has no price for ${where} in ${table.basis}; ` +
+          `add pricing.overrides for it, or set onUnknownModel: 'allow'`,
+      );
+    });
+  }
+}
+
+/** Whether the table knows the model (a table that throws for it counts as knowing: `checkedRates` reports that at decision time). */
+function pricedOrBroken(table: PriceTable, provider: string, model: string): boolean {
+  try {
+    return table.rates(provider, model, 0) !== null;
+  } catch {
+    return true;
+  }
 }

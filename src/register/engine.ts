@@ -23,6 +23,7 @@ import { PROVIDER as OPENAI } from '../../instrumentations/openai/adapter.js';
 import { guardCreate as guardOpenAICreate } from '../../instrumentations/openai/guard.js';
 import { SpendGuard } from '../engine/guard.js';
 import { watchPolicyFile, type PolicyWatch } from '../engine/policy-watch.js';
+import { watchPriceFile } from '../engine/price-watch.js';
 import { InMemorySpendStore } from '../engine/memory-spend-store.js';
 import type { SpendStore } from '../engine/spend-store.js';
 import { spendStoreFromUrl } from '../stores/from-url.js';
@@ -35,6 +36,7 @@ import type { GuardFactories, InstrumentationLike } from './provider-patches.js'
 import { warmTokenizerLater } from './tokenizer-warmup.js';
 
 export { spendStoreFromUrl };
+export { assertChainSignerSync } from '../../exporters/file/signer-check.js';
 
 /** The default spend store (this process only). */
 export function memorySpendStore(): SpendStore {
@@ -79,17 +81,25 @@ export function startEngine(config: EnvConfig, logExport: LogExport, spendStore:
     onUnknownModel: config.onUnknownModel,
     ...(config.defaultMaxOutputTokens !== undefined ? { defaultMaxOutputTokens: config.defaultMaxOutputTokens } : {}),
     ...(config.reservationTtlMs !== undefined ? { reservationTtlMs: config.reservationTtlMs } : {}),
+    ...(config.priceOverrides ? { pricing: { overrides: config.priceOverrides } } : {}),
     ...(config.mode === 'shadow' ? { modeOverride: 'shadow' as const } : {}),
   });
   const policyWatch = watchPolicyFile(config.policyPath, guard, {
     onError: (err) => warn(`agentguard-spend: AGENTGUARD_POLICY: reload of ${config.policyPath} rejected, the policies in force stay: ${err.message}`),
   });
+  const priceWatch =
+    config.pricesPath && config.priceOverrides
+      ? watchPriceFile(config.pricesPath, guard, config.priceOverrides, {
+          onError: (err) => warn(`agentguard-spend: AGENTGUARD_PRICES: reload of ${config.pricesPath} rejected, the prices in force stay: ${err.message}`),
+        })
+      : undefined;
   warmTokenizerLater();
   if (net) activeNet = engineNet(config, net, guard, spendStore, warn);
   const netOpened = activeNet;
 
   const close = async () => {
     policyWatch.close();
+    priceWatch?.close();
     await netOpened?.close().catch(() => undefined);
     try {
       await logStore.close();
@@ -109,7 +119,12 @@ export const guardFactories: GuardFactories = {
   openai(callOriginal, state, endpoint, OpenAI, APIPromise) {
     const apiPromiseClass = isAPIPromiseClass(APIPromise) ? APIPromise : undefined;
     if (apiPromiseClass) registerAPIPromiseClass(OpenAI, apiPromiseClass);
-    return guardOpenAICreate(callOriginal, endpoint, { binding: bindingOf(state), enabled: () => state.instrumentation.isEnabled(), apiPromiseClass });
+    return guardOpenAICreate(callOriginal, endpoint, {
+      binding: bindingOf(state),
+      enabled: () => state.instrumentation.isEnabled(),
+      apiPromiseClass,
+      azureDeployments: () => state.instrumentation.getConfig().azureDeployments,
+    });
   },
   anthropic(callOriginal, state) {
     return guardAnthropicCreate(callOriginal as MessagesCreate, bindingOf(state));

@@ -4,7 +4,10 @@ import { loadSigningKeysFromFile, signingKeysFromHex, type SigningKeys } from '.
 import { shownPath } from '../audit/hex.js';
 import { DURABILITIES, type Durability } from '../engine/log-store.js';
 import { loadPolicyFile } from '../engine/policy-file.js';
+import { loadPriceFile, type PriceOverrides } from '../engine/price-file.js';
+import { parseAzureDeployments, type AzureDeployments } from '../../instrumentations/openai/azure.js';
 import type { SpendPolicy, SpendScope } from '../engine/policy.js';
+import { checkDowngradeTargets, resolvePricing } from '../engine/price-book.js';
 
 /** A configuration problem; the message names the environment variable. */
 export class ConfigError extends AgentGuardError {
@@ -53,6 +56,12 @@ export interface EnvConfig {
    * (`AGENTGUARD_RESERVATION_TTL_MS`; `SpendGuardConfig.reservationTtlMs`). Undefined: the guard's default.
    */
   reservationTtlMs: number | undefined;
+  /** Price overrides file (`AGENTGUARD_PRICES`, JSON or YAML; watched and reloaded), or undefined. */
+  pricesPath: string | undefined;
+  /** The overrides read from {@link pricesPath} at start-up. */
+  priceOverrides: PriceOverrides | undefined;
+  /** Azure deployment name → model (`AGENTGUARD_AZURE_DEPLOYMENTS=prod-chat=gpt-4o,prod-mini=gpt-4o-mini`). */
+  azureDeployments: AzureDeployments | undefined;
   /** Opt-out of fail-closed start-up: on bad configuration, warn and run unguarded. */
   failOpen: boolean;
 }
@@ -102,6 +111,15 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
       throw new ConfigError('AGENTGUARD_DISABLED_INSTRUMENTATIONS', `unknown instrumentation ${JSON.stringify(name)} (known: ${INSTRUMENTATION_NAMES.join(', ')})`);
     }
   }
+  const onUnknownModel = oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block');
+  if (onUnknownModel === 'block') {
+    // Checked before anything starts (stores, log), as SpendGuard would refuse them.
+    try {
+      checkDowngradeTargets(policies, resolvePricing(undefined));
+    } catch (err) {
+      throw new ConfigError('AGENTGUARD_POLICY', `${(err as Error).message} (or AGENTGUARD_ON_UNKNOWN_MODEL=allow)`);
+    }
+  }
   return {
     policies,
     policyPath,
@@ -114,11 +132,33 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     durability: oneOf(env, 'AGENTGUARD_DURABILITY', DURABILITIES, 'write'),
     disabledInstrumentations: disabled as InstrumentationName[],
     spendStore: env.AGENTGUARD_SPEND_STORE || 'memory',
-    onUnknownModel: oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block'),
+    onUnknownModel,
     defaultMaxOutputTokens: positiveInteger(env, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'),
     reservationTtlMs: positiveInteger(env, 'AGENTGUARD_RESERVATION_TTL_MS'),
+    ...pricesFromEnv(env),
+    azureDeployments: azureDeploymentsFromEnv(env),
     failOpen: failOpenRequested(env),
   };
+}
+
+function pricesFromEnv(env: Env): { pricesPath: string | undefined; priceOverrides: PriceOverrides | undefined } {
+  const path = env.AGENTGUARD_PRICES || undefined;
+  if (!path) return { pricesPath: undefined, priceOverrides: undefined };
+  try {
+    return { pricesPath: path, priceOverrides: loadPriceFile(path) };
+  } catch (err) {
+    throw new ConfigError('AGENTGUARD_PRICES', (err as Error).message);
+  }
+}
+
+function azureDeploymentsFromEnv(env: Env): AzureDeployments | undefined {
+  const v = env.AGENTGUARD_AZURE_DEPLOYMENTS;
+  if (!v) return undefined;
+  try {
+    return parseAzureDeployments(v);
+  } catch (err) {
+    throw new ConfigError('AGENTGUARD_AZURE_DEPLOYMENTS', (err as Error).message.replace(/^AGENTGUARD_AZURE_DEPLOYMENTS: /, ''));
+  }
 }
 
 /** The signing key from `AGENTGUARD_SIGNING_KEY` (hex) or `AGENTGUARD_SIGNING_KEY_FILE`; never generated. */

@@ -47,6 +47,8 @@ export function createLogStore(config: EnvConfig, logExport: LogExport, warn: (l
   const files = new FileDecisionLogStore({
     dir: config.logDir,
     durability: config.durability,
+    // The chain's next entry must be signed by this key: a restart with another one is refused at open.
+    signerPublicKey: config.signingKeys.publicKey,
     ...(config.chainId ? { chainId: config.chainId } : {}),
     ...(logExport === 'both' ? { checkpoints: { onCheckpoint: (cp) => otel?.emitCheckpoint(cp) } } : {}),
   });

@@ -1,6 +1,7 @@
 import { installCoexistingWrapper, type CoexistingWrapperState } from '../../instrumentations/common/coexisting-wrap.js';
 import type { SpendGuardInstrumentationConfig } from '../../instrumentations/common/binding.js';
 import type { SdkInstrumentationName } from './env-config.js';
+import type { AzureDeployments } from '../../instrumentations/openai/azure.js';
 
 /**
  * Patches a loaded copy of a provider package for `register` without loading
@@ -19,7 +20,7 @@ import type { SdkInstrumentationName } from './env-config.js';
  * provides it without one.
  */
 export interface InstrumentationLike {
-  getConfig(): SpendGuardInstrumentationConfig;
+  getConfig(): SpendGuardInstrumentationConfig & { azureDeployments?: AzureDeployments | undefined };
   readonly tracer: import('@opentelemetry/api').Tracer;
   isEnabled(): boolean;
 }

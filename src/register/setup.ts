@@ -7,6 +7,7 @@ import type { SpendStore } from '../engine/spend-store.js';
 import type * as EngineModule from './engine.js';
 import { AI_SDK_PROVIDER_MODULES } from '../../instrumentations/ai-sdk/prototypes.js';
 import { patchAiSdkForRegister, type AiSdkTarget } from './ai-sdk.js';
+import { shownPath } from '../audit/hex.js';
 import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName, type SdkInstrumentationName } from './env-config.js';
 import { INSTRUMENTATIONS } from './instrumentations.js';
 import { logExportFromEnv, type RegisteredLogStore } from './log-export.js';
@@ -80,6 +81,8 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const logExport = logExportFromEnv(env);
   // The directory is checked only when files are written (`otel` writes none).
   if (logExport !== 'otel') ensureWritableDir(config.logDir);
+  // A chain resumed under another key would fail verification from its first new entry on.
+  if (config.chainId && logExport !== 'otel') checkChainSigner(config);
   // A SQLite or Redis store is built now: a bad value must stop start-up, not the first call.
   const spendStoreNow = config.spendStore === 'memory' ? undefined : spendStoreFromEnv(config.spendStore);
   const enabled = (Object.keys(INSTRUMENTATIONS) as SdkInstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
@@ -100,7 +103,12 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const instrumentationOf = (name: SdkInstrumentationName | 'ai-sdk'): InstrumentationLike => {
     let tracer: Tracer | undefined;
     return {
-      getConfig: () => ({ guard: startEngine().guard, scope: config.scope, ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}) }),
+      getConfig: () => ({
+        guard: startEngine().guard,
+        scope: config.scope,
+        ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}),
+        ...(config.azureDeployments ? { azureDeployments: config.azureDeployments } : {}),
+      }),
       get tracer() {
         startEngine();
         return (tracer ??= loadEngineModule().tracerFor(name));
@@ -227,13 +235,27 @@ function spendStoreFromEnv(value: string): SpendStore {
   }
 }
 
+/**
+ * Refuses to resume chain `AGENTGUARD_CHAIN_ID` with a key other than the one
+ * that must sign its next entry (keys change with `agentguard-spend rotate-key`).
+ * Loads the engine bundle, which only a fixed chain id pays for at start-up.
+ * @throws ConfigError naming `AGENTGUARD_CHAIN_ID`.
+ */
+function checkChainSigner(config: EnvConfig): void {
+  try {
+    loadEngineModule().assertChainSignerSync(config.logDir, config.chainId!, config.signingKeys.publicKey);
+  } catch (err) {
+    throw new ConfigError('AGENTGUARD_CHAIN_ID', `${(err as Error).message}; change keys with \`agentguard-spend rotate-key\``);
+  }
+}
+
 function ensureWritableDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError('AGENTGUARD_LOG_DIR', `${dir} is not a writable directory${code ? ` (${code})` : ''}`);
+    throw new ConfigError('AGENTGUARD_LOG_DIR', `${shownPath(dir)} is not a writable directory${code ? ` (${code})` : ''}`);
   }
 }
 

@@ -6,8 +6,9 @@ import { createRequire, Module } from 'node:module';
  *
  * The OpenAI estimate loads `gpt-tokenizer/encoding/o200k_base` synchronously
  * on first use. Before the engine runs, register puts a stand-in module in
- * the require cache under that file: its `countTokens` returns the text's
- * UTF-8 byte count until the real table is loaded, and the real count after.
+ * the require cache under that file: its `countTokens` and `encodeGenerator`
+ * answer with the text's UTF-8 byte count until the real table is loaded,
+ * and with the real tokens after.
  * The byte count is an upper bound of the token count for any byte-level BPE
  * tokenizer (every token is at least one byte), so a reservation made before
  * the table is warm holds at least what the exact count would have held, and
@@ -31,6 +32,8 @@ export const BYTE_BOUND_BUDGET = 4_096;
 
 const ENCODING = 'gpt-tokenizer/encoding/o200k_base';
 type CountTokens = (text: string) => number;
+type EncodeGenerator = (text: string, options?: object) => Iterable<number[]>;
+type Encoding = { countTokens: CountTokens; encodeGenerator: EncodeGenerator };
 
 let installed = false;
 
@@ -47,33 +50,41 @@ export function warmTokenizerLater(delayMs = TOKENIZER_WARM_DELAY_MS): void {
   }
   const cache = req.cache as Record<string, unknown>;
   if (cache[file]) return; // already loaded by someone: nothing to save
-  let real: CountTokens | null | undefined;
+  let real: Encoding | null | undefined;
   let bounded = 0;
   const standIn = new Module(file);
-  const loadReal = (): CountTokens | null => {
+  const loadReal = (): Encoding | null => {
     if (real !== undefined) return real;
     clearTimeout(timer);
     try {
       delete cache[file];
-      real = (req(ENCODING) as { countTokens: CountTokens }).countTokens;
+      real = req(ENCODING) as Encoding;
     } catch {
       cache[file] = standIn;
       real = null; // stays the byte bound
     }
     return real;
   };
-  const countTokens: CountTokens = (text) => {
-    if (real) return real(text);
+  /** Whether `text` is answered with its byte count (the table not loaded, a short text, budget left). */
+  const byBytes = (text: string): number | undefined => {
+    if (real) return undefined;
     const bytes = Buffer.byteLength(text, 'utf8');
     if (real === null || (bytes <= BYTE_BOUND_TEXT_LIMIT && bounded + bytes <= BYTE_BOUND_BUDGET)) {
       bounded += bytes;
       return bytes;
     }
-    return loadReal()?.(text) ?? bytes;
+    return loadReal() ? undefined : bytes;
+  };
+  const countTokens: CountTokens = (text) => byBytes(text) ?? real!.countTokens(text);
+  // One "token" per byte, one byte a piece: the estimate's work budget counts it as the byte bound it is.
+  const encodeGenerator: EncodeGenerator = function* (text, options) {
+    const bytes = byBytes(text);
+    if (bytes === undefined) return yield* real!.encodeGenerator(text, options);
+    for (let i = 0; i < bytes; i++) yield [0];
   };
   standIn.filename = file;
   standIn.loaded = true;
-  standIn.exports = { countTokens };
+  standIn.exports = { countTokens, encodeGenerator };
   cache[file] = standIn;
 
   const timer = setTimeout(loadReal, delayMs);

@@ -366,6 +366,8 @@ describe('bad input never leaks a reservation', () => {
     ['a lone surrogate in scope.agentId', { scope: { tenantId: 'acme', agentId: 'bot-\ud83d' } }, /^CallRequest\.scope\.agentId: /],
     ['a number as scope.teamId', { scope: { tenantId: 'acme', teamId: 42 } }, /^CallRequest\.scope\.teamId: expected a non-empty string, got 42/],
     ['a lone surrogate in the model', { model: 'gpt-4o\udc00' }, /^CallRequest\.model: /],
+    ['a 2 MB scope value', { scope: { tenantId: 'acme', agentId: 'x'.repeat(2_000_000) } }, /^CallRequest\.scope\.agentId: 2000000 bytes of UTF-8, more than the 256 allowed \("x{37}\.\.\."\)$/],
+    ['a model name over 256 bytes', { model: 'é'.repeat(129) }, /^CallRequest\.model: 258 bytes of UTF-8, more than the 256 allowed/],
     ['a non-string traceId', { traceId: 123 }, /^CallRequest\.traceId: expected a string, got 123/],
     ['an object spanId', { spanId: { id: 1 } }, /^CallRequest\.spanId: expected a string/],
   ];
@@ -523,11 +525,9 @@ describe('unknown models', () => {
     expect(r.decision).toMatchObject({ action: 'block', enforcementMode: 'shadow' });
   });
 
-  it('a downgrade target without a price blocks instead of passing unpriced', async () => {
-    const { guard } = makeGuard({ policy: policy({ caps: [{ amountCents: 1, window: 'per_call', action: 'downgrade', downgradeTo: 'no-such-model' }] }) });
-    const r = await guard.decide(call(out(5)));
-    expect(r.action).toBe('block');
-    expect(r.decision.reasons.join('\n')).toContain('no price for downgrade target openai/no-such-model');
+  it('a downgrade target without a price is refused when the guard is built', () => {
+    const caps = [{ amountCents: 1, window: 'per_call' as const, action: 'downgrade' as const, downgradeTo: 'no-such-model' }];
+    expect(() => makeGuard({ policy: policy({ caps }) })).toThrow(/policy p-1: caps\[0\] \(per_call, 1c, "test cap"\) downgrades to "no-such-model", which has no price/);
   });
 });
 

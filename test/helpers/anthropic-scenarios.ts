@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../fake-provider/server.js';
 import type { SpendGuard } from '../../src/index.js';
 import { GenaiPricesTable } from '../../src/engine/pricing.js';
+import { TOOL_PROMPT_TOKENS } from '../../instrumentations/anthropic/adapter.js';
+import { inputTokenBound } from '../../instrumentations/common/estimate.js';
 import {
   CHEAP_MODEL,
   decisions,
@@ -92,14 +94,15 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
       expect(d.spanId).toBe(span!.spanContext().spanId);
     });
 
-    it('estimates input at 3 bytes per token over system + messages + tools, bounds output by max_tokens', async () => {
+    it('bounds input by the UTF-8 bytes of system + messages + tools plus the tool-use prompt, output by max_tokens', async () => {
       const { guard, log } = makeGuard();
       const system = 'You are terse.';
       const messages = userMessage();
       const tools = [{ name: 'lookup', description: 'Look up', input_schema: { type: 'object' as const, properties: {} } }];
       await client(guard).messages.create({ model: MODEL, max_tokens: 321, system, messages, tools });
       const d = lastDecision(log)!;
-      expect(d.estimatedInputTokens).toBe(Math.ceil(Buffer.byteLength(JSON.stringify({ system, messages, tools })) / 3));
+      expect(d.estimatedInputTokens).toBe(inputTokenBound({ system, messages, tools }) + TOOL_PROMPT_TOKENS);
+      expect(d.estimatedInputTokens).toBeGreaterThanOrEqual(Buffer.byteLength(system + messages[0]!.content + JSON.stringify(tools)));
       expect(d.estimatedOutputTokens).toBe(321);
     });
 
@@ -331,14 +334,14 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
       expect(lastOutcome(log)!.outcome).toBe('released');
     });
 
-    it('provider error (500) releases the reservation and marks the span', async () => {
+    it('provider error (500) charges the attempt, which may have run, its projection, and marks the span', async () => {
       const { guard, log } = makeGuard();
       fake.behaviour.failWithStatus = 500;
       const err = await client(guard).messages.create({ model: MODEL, max_tokens: 100, messages: userMessage() }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Anthropic.InternalServerError);
       expect(guard.pendingCount).toBe(0);
       const outcome = lastOutcome(log)!;
-      expect(outcome).toMatchObject({ outcome: 'released', actualCents: 0 });
+      expect(outcome).toMatchObject({ outcome: 'released', actualCents: lastDecision(log)!.projectedCents, unansweredAttempts: 1 });
       expect((await ourSpans())[0]!.status.code).toBe(SpanStatusCode.ERROR);
       // streamed call failing at connect
       const err2 = await client(guard).messages.create({ model: MODEL, max_tokens: 100, messages: userMessage(), stream: true }).catch((e: unknown) => e);

@@ -92,7 +92,8 @@ export function converseInput(modelId: string, extra: Record<string, unknown> = 
     modelId,
     system: [{ text: `You are terse. ${PROMPT_MARKER}` }],
     messages: [{ role: 'user' as const, content: [{ text: `Say hello. ${PROMPT_MARKER}` }] }],
-    inferenceConfig: { maxTokens: 256 },
+    // Above any output the fake reports: usage beyond the bound sent is capped at it.
+    inferenceConfig: { maxTokens: 20_000 },
     ...extra,
   };
 }

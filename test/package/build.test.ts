@@ -48,6 +48,7 @@ const API: Record<string, { dist: string; values: string[]; types: string[] }> =
       'EnforcementMode',
       'InMemoryDecisionLogStoreOptions',
       'ModelPriceUsd',
+      'OutcomeOptions',
       'PolicyWatch',
       'PolicyWatchOptions',
       'PriceTable',

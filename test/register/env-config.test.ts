@@ -128,3 +128,56 @@ describe('loadPolicyFile', () => {
     expect(() => loadPolicyFile(file)).toThrow(/bad\.yaml is not valid YAML/);
   });
 });
+
+describe('configFromEnv: prices and Azure deployments', () => {
+  it('AGENTGUARD_PRICES: read and validated at start-up; a bad file names the variable and the field', () => {
+    const prices = join(dir, 'prices.json');
+    writeFileSync(prices, JSON.stringify({ openai: { 'prod-chat': { inputPerMTok: 2.5, outputPerMTok: 10 } } }));
+    const cfg = configFromEnv({ ...base(), AGENTGUARD_PRICES: prices });
+    expect(cfg.pricesPath).toBe(prices);
+    expect(cfg.priceOverrides).toEqual({ openai: { 'prod-chat': { inputPerMTok: 2.5, outputPerMTok: 10 } } });
+    writeFileSync(prices, JSON.stringify({ openai: { 'prod-chat': { inputPerMTok: 2.5, outputPerMTok: 'ten' } } }));
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_PRICES: prices }));
+    expect(err.variable).toBe('AGENTGUARD_PRICES');
+    expect(err.message).toContain('openai.prod-chat.outputPerMTok');
+  });
+
+  it('AGENTGUARD_AZURE_DEPLOYMENTS: deployment=model pairs; a malformed entry names the variable', () => {
+    expect(configFromEnv({ ...base(), AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4o, prod-mini=gpt-4o-mini' }).azureDeployments).toEqual({ 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' });
+    expect(configFromEnv(base()).azureDeployments).toBeUndefined();
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat' }));
+    expect(err.variable).toBe('AGENTGUARD_AZURE_DEPLOYMENTS');
+    expect(err.message).toMatch(/^agentguard-spend: AGENTGUARD_AZURE_DEPLOYMENTS: entry "prod-chat" has no "="/);
+  });
+});
+
+describe('configFromEnv never echoes a key put where a file path was expected', () => {
+  const seed = () => signingKeysToHex(generateKeypair()).privateKeyHex;
+  const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+  const b64url = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
+  const forms: [string, (s: string) => string][] = [
+    ['a seed with a trailing dot', (s) => `${s}.`],
+    ['NAME=<seed>', (s) => `AGENTGUARD_SIGNING_KEY=${s}`],
+    ['0x<seed> in quotes', (s) => `"0x${s}"`],
+    ['the seed in base64', (s) => b64(s)],
+    ['the seed in base64url', (s) => b64url(s)],
+    ['half the seed', (s) => s.slice(0, 32)],
+  ];
+  for (const [name, spell] of forms) {
+    it(`${name}: in AGENTGUARD_SIGNING_KEY_FILE, AGENTGUARD_POLICY, AGENTGUARD_PRICES`, () => {
+      const s = seed();
+      const value = spell(s);
+      for (const variable of ['AGENTGUARD_SIGNING_KEY_FILE', 'AGENTGUARD_POLICY', 'AGENTGUARD_PRICES']) {
+        const err = errorOf(() => configFromEnv({ ...base(), [variable]: value }));
+        expect(err.variable).toBe(variable);
+        expect(err.message).toContain('not shown');
+        for (const secret of [value, s, s.slice(0, 32), s.slice(32), b64(s).slice(0, 40), b64url(s).slice(0, 40)]) expect(err.message).not.toContain(secret);
+      }
+    });
+  }
+
+  it('an ordinary missing path is still named', () => {
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_SIGNING_KEY_FILE: '/etc/agentguard/missing.key' }));
+    expect(err.message).toContain('/etc/agentguard/missing.key');
+  });
+});

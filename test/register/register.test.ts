@@ -148,6 +148,18 @@ describe('register: bad configuration', () => {
     ['log dir is a file, files written to it too', 'cjs', (w) => ({ AGENTGUARD_LOG_EXPORT: 'both', AGENTGUARD_LOG_DIR: w.policyFile }), 'AGENTGUARD_LOG_DIR'],
     ['bad default output bound', 'esm', () => ({ AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '0' }), 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'],
     ['bad reservation lifetime', 'cjs', () => ({ AGENTGUARD_RESERVATION_TTL_MS: '15m' }), 'AGENTGUARD_RESERVATION_TTL_MS'],
+    [
+      'downgrade to a model without a price',
+      'cjs',
+      (w) => (
+        writeFileSync(
+          w.policyFile,
+          JSON.stringify({ id: 'p', name: 'p', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps: [{ amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-nonexistent' }] }),
+        ),
+        {}
+      ),
+      'AGENTGUARD_POLICY',
+    ],
   ];
 
   it.each(cases)('%s: one line naming the variable, exit 78, the app never runs', async (_name, format, override, variable) => {

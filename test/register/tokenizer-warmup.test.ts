@@ -11,13 +11,16 @@ describe('register: the o200k tokenizer is not loaded on the first call path', (
   it('the stand-in counts short texts as their UTF-8 bytes, loads the real table for a long text, and bytes bound the real count', () => {
     warmTokenizerLater(60_000);
     const file = req.resolve(ENCODING);
-    const { countTokens } = req(ENCODING) as { countTokens: (t: string) => number };
+    const { countTokens, encodeGenerator } = req(ENCODING) as { countTokens: (t: string) => number; encodeGenerator: (t: string) => Iterable<number[]> };
+    const generated = (t: string) => [...encodeGenerator(t)].reduce((n, tokens) => n + tokens.length, 0);
     // Nothing of the tokenizer package is loaded yet but the stand-in.
     const loaded = () => Object.keys(req.cache).filter((f) => f.includes(`${'/'}gpt-tokenizer${'/'}`) && f !== file);
     expect(loaded()).toEqual([]);
 
     expect(countTokens('Say hello in five words.')).toBe(bytes('Say hello in five words.'));
     expect(countTokens('héllo 😀')).toBe(bytes('héllo 😀'));
+    // The estimate's streaming counter gets the same answer.
+    expect(generated('Plan the trip.')).toBe(bytes('Plan the trip.'));
     expect(loaded()).toEqual([]);
 
     // A long text is counted exactly: the real table is loaded then, not later.
@@ -28,6 +31,7 @@ describe('register: the o200k tokenizer is not loaded on the first call path', (
     expect(exact).toBeLessThan(bytes(long) / 3);
     // From now on every count is exact: a short text too.
     expect(countTokens('Say hello in five words.')).toBeLessThan(bytes('Say hello in five words.'));
+    expect(generated(long)).toBe(exact);
 
     // The bound the stand-in relies on: a token is at least one byte, for any text.
     fc.assert(

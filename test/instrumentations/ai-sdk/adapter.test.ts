@@ -47,11 +47,12 @@ describe('AI SDK adapter', () => {
     expect(outputBound({ model: openai('gpt-4o') as unknown as LanguageModelLike, options: { providerOptions: thinking(4_000) }, stream: false })).toBe(16_384);
   });
 
-  it('estimates input from the prompt text, tools and schema, a flat allowance per file', () => {
+  it('estimates input from the prompt text, tools and schema (one token per UTF-8 byte, a bound), a flat allowance per file', () => {
     const text = 'x'.repeat(300);
-    expect(estimateInputTokens({ prompt: [{ role: 'user', content: [{ type: 'text', text }] }] })).toBe(100);
+    expect(estimateInputTokens({ prompt: [{ role: 'user', content: [{ type: 'text', text }] }] })).toBe(300);
+    expect(estimateInputTokens({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'é'.repeat(10) }] }] })).toBe(20);
     expect(estimateInputTokens({ prompt: [{ role: 'user', content: [{ type: 'file', data: new Uint8Array(1_000_000), mediaType: 'image/png' }] }] })).toBe(1_600);
-    expect(estimateInputTokens({ prompt: [{ role: 'system', content: text }], tools: [{ name: 'a' }] })).toBeGreaterThan(100);
+    expect(estimateInputTokens({ prompt: [{ role: 'system', content: text }], tools: [{ name: 'a' }] })).toBeGreaterThan(300);
   });
 
   it('a downgrade runs on a sibling instance; the caller’s model is untouched; a wrapper cannot be redirected', () => {

@@ -62,7 +62,7 @@ describe('bedrock request description', () => {
     expect(claude.call.maxOutputTokens).toBe(9);
     expect(claude.call.estimatedInputTokens).toBeLessThan(BINARY_BLOCK_TOKENS + 100);
     expect(describeCommand('InvokeModelCommand', { modelId: 'amazon.titan-embed-text-v2:0', body: '{"inputText":"x"}' }).call).toMatchObject({ operation: 'embeddings', maxOutputTokens: 0 });
-    expect(estimateInputTokens('abcdef')).toBe(2);
+    expect(estimateInputTokens('abcdef')).toBe(6);
   });
 
   it('says whether the command sent its own output bound', () => {

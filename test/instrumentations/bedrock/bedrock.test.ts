@@ -109,7 +109,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     expect(a['gen_ai.operation.name']).toBe('chat');
     expect(a['gen_ai.request.model']).toBe(SONNET);
     expect(a['gen_ai.response.model']).toBe(SONNET);
-    expect(a['gen_ai.request.max_tokens']).toBe(256);
+    expect(a['gen_ai.request.max_tokens']).toBe(20_000);
     expect(a['gen_ai.usage.input_tokens']).toBe(100_000);
     expect(a['gen_ai.usage.output_tokens']).toBe(20_000);
     expect(a['agentguard.decision.id']).toBe(d!.decisionId);
@@ -138,7 +138,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
 
   it('downgrade: rewrites modelId on a new command; the caller command is untouched', async () => {
     resetHarness(h, [policy({ caps: [{ amountCents: 0, window: 'per_call', action: 'downgrade', downgradeTo: HAIKU, reason: 'too big for sonnet' }] })]);
-    h.fake.behaviour.usage = { inputTokens: 100, outputTokens: 10 };
+    h.fake.behaviour.usage = { inputTokens: 100, outputTokens: 8 };
     const client = makeClient(mode);
     const input = converseInput(SONNET, { inferenceConfig: { maxTokens: 8 } });
     const command = new sdk.ConverseCommand(input);
@@ -151,7 +151,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     expect(d!.action).toBe('downgrade');
     expect(d!.modelResolved).toBe(HAIKU);
     expect((await lastSpan()).attributes['agentguard.decision.model_resolved']).toBe(HAIKU);
-    await assertSettled(HAIKU, { inputTokens: 100, outputTokens: 10 });
+    await assertSettled(HAIKU, { inputTokens: 100, outputTokens: 8 });
   });
 
   it('block: throws AgentGuardBlockedError before any byte goes out', async () => {
@@ -265,7 +265,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     expect(o!.actualInputTokens).toBe(100_000);
   });
 
-  it('provider error: a 500 rejects and releases the reservation', async () => {
+  it('provider error: a 500 rejects; the attempt, which may have run, is charged its projection', async () => {
     h.fake.behaviour.failWithStatus = 500;
     const client = makeClient(mode);
     const err = await client.send(new sdk.ConverseCommand(converseInput(SONNET))).catch((e: unknown) => e);
@@ -273,7 +273,8 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     expect(h.guard.pendingCount).toBe(0);
     const [o] = outcomes(h.log);
     expect(o!.outcome).toBe('released');
-    expect(o!.actualCents).toBe(0);
+    expect(o!.actualCents).toBe(decisions(h.log)[0]!.projectedCents);
+    expect(o!.unansweredAttempts).toBe(1);
     expect((await lastSpan()).status.code).toBe(SpanStatusCode.ERROR);
   });
 
@@ -302,11 +303,11 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
 
   it('InvokeModel per family: usage from the body (Anthropic with cache, Nova, Titan, Meta) or the metering headers (Mistral)', async () => {
     const cases: { model: string; body: unknown; usage: UsageTokens; max: number }[] = [
-      { model: HAIKU, body: { anthropic_version: 'bedrock-2023-05-31', max_tokens: 300, messages: [{ role: 'user', content: PROMPT_MARKER }] }, usage: { inputTokens: 100_000, outputTokens: 20_000, cachedInputTokens: 50_000, cacheWriteTokens: 0 }, max: 300 },
-      { model: 'amazon.nova-lite-v1:0', body: { schemaVersion: 'messages-v1', messages: [{ role: 'user', content: [{ text: PROMPT_MARKER }] }], inferenceConfig: { max_new_tokens: 301 } }, usage: { inputTokens: 100_000, outputTokens: 20_000, cachedInputTokens: 0, cacheWriteTokens: 0 }, max: 301 },
-      { model: 'amazon.titan-text-express-v1', body: { inputText: PROMPT_MARKER, textGenerationConfig: { maxTokenCount: 302 } }, usage: BIG, max: 302 },
-      { model: 'meta.llama3-70b-instruct-v1:0', body: { prompt: PROMPT_MARKER, max_gen_len: 303 }, usage: BIG, max: 303 },
-      { model: 'mistral.mistral-large-2402-v1:0', body: { prompt: PROMPT_MARKER, max_tokens: 304 }, usage: BIG, max: 304 },
+      { model: HAIKU, body: { anthropic_version: 'bedrock-2023-05-31', max_tokens: 300, messages: [{ role: 'user', content: PROMPT_MARKER }] }, usage: { inputTokens: 100_000, outputTokens: 300, cachedInputTokens: 50_000, cacheWriteTokens: 0 }, max: 300 },
+      { model: 'amazon.nova-lite-v1:0', body: { schemaVersion: 'messages-v1', messages: [{ role: 'user', content: [{ text: PROMPT_MARKER }] }], inferenceConfig: { max_new_tokens: 301 } }, usage: { inputTokens: 100_000, outputTokens: 301, cachedInputTokens: 0, cacheWriteTokens: 0 }, max: 301 },
+      { model: 'amazon.titan-text-express-v1', body: { inputText: PROMPT_MARKER, textGenerationConfig: { maxTokenCount: 302 } }, usage: { ...BIG, outputTokens: 302 }, max: 302 },
+      { model: 'meta.llama3-70b-instruct-v1:0', body: { prompt: PROMPT_MARKER, max_gen_len: 303 }, usage: { ...BIG, outputTokens: 303 }, max: 303 },
+      { model: 'mistral.mistral-large-2402-v1:0', body: { prompt: PROMPT_MARKER, max_tokens: 304 }, usage: { ...BIG, outputTokens: 304 }, max: 304 },
     ];
     for (const c of cases) {
       resetHarness(h);
@@ -327,9 +328,11 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
       { model: 'meta.llama3-70b-instruct-v1:0', body: { prompt: PROMPT_MARKER, max_gen_len: 300 } },
       { model: 'mistral.mistral-large-2402-v1:0', body: { prompt: PROMPT_MARKER, max_tokens: 300 } },
     ];
+    // Within the bound of 300 every case sends: usage beyond it would be capped.
+    const usage = { ...BIG, outputTokens: 300 };
     for (const c of cases) {
       resetHarness(h);
-      h.fake.behaviour.usage = { ...BIG };
+      h.fake.behaviour.usage = { ...usage };
       const client = makeClient(mode);
       const out = await client.send(new sdk.InvokeModelWithResponseStreamCommand({ modelId: c.model, body: new TextEncoder().encode(JSON.stringify(c.body)) }));
       let chunks = 0;
@@ -338,7 +341,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
         chunks++;
       }
       expect(chunks).toBeGreaterThan(1);
-      await assertSettled(c.model, BIG);
+      await assertSettled(c.model, usage);
     }
   });
 
@@ -391,7 +394,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
 
   it('a command object can be sent twice, and cacheMiddleware clients report each call', async () => {
     const client = makeClient(mode, { cacheMiddleware: true });
-    const cmd = new sdk.InvokeModelCommand({ modelId: 'mistral.mistral-large-2402-v1:0', body: JSON.stringify({ prompt: 'x', max_tokens: 50 }) });
+    const cmd = new sdk.InvokeModelCommand({ modelId: 'mistral.mistral-large-2402-v1:0', body: JSON.stringify({ prompt: 'x', max_tokens: 20_000 }) });
     await client.send(cmd);
     h.fake.behaviour.usage = { inputTokens: 7, outputTokens: 3 };
     await client.send(cmd);

@@ -34,8 +34,8 @@ afterAll(async () => {
   await fake.close();
 });
 
-/** Large usage, so the two models' prices differ by many cents. */
-const USAGE = { inputTokens: 100_000, outputTokens: 20_000 };
+/** Large input, so the two models' prices differ; output within every call's bound (usage beyond it is capped). */
+const USAGE = { inputTokens: 100_000, outputTokens: 90 };
 const messages = [{ role: 'user' as const, content: 'hi' }];
 /** 5000 output tokens of gpt-4o project to 5 cents: over a 1-cent per-call downgrade cap; at gpt-4o-mini 1 cent. */
 const downgradeCap = () => policy([{ amountCents: 2, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini' }]);

@@ -1,13 +1,13 @@
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openaiAdapter, type OpenAIEndpoint } from '../../../instrumentations/openai/adapter.js';
 
 const describeRequest = (endpoint: OpenAIEndpoint, params: object, options: unknown) => openaiAdapter(endpoint).describe({ params, options })!;
 const prepare = (endpoint: OpenAIEndpoint, params: object, options: unknown, model: string, maxOutputTokens?: number) =>
   openaiAdapter(endpoint).prepare({ params, options }, { model, maxOutputTokens });
-import { DEFAULT_MAX_OUTPUT_TOKENS, IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, REPLY_PRIMING, TOKENIZE_FULL_LIMIT } from '../../../instrumentations/openai/estimate.js';
+import { exactCountTime, DEFAULT_MAX_OUTPUT_TOKENS, IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, REPLY_PRIMING, EXACT_COUNT_BUDGET, EXACT_COUNT_MS } from '../../../instrumentations/openai/estimate.js';
 
-const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: (s: string) => number };
+const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: (s: string, o?: { disallowedSpecial?: Set<string> }) => number };
 
 describe('openai adapter: output bound', () => {
   const max = (endpoint: 'chat.completions' | 'responses', body: object) => describeRequest(endpoint, body, undefined).maxOutputTokens;
@@ -30,6 +30,9 @@ describe('openai adapter: output bound', () => {
 });
 
 describe('openai adapter: input estimate', () => {
+  // Exact counts are asserted here: lift the per-call time budget (a loaded machine could run past it).
+  beforeAll(() => void (exactCountTime.ms = Infinity));
+  afterAll(() => void (exactCountTime.ms = EXACT_COUNT_MS));
   const input = (endpoint: 'chat.completions' | 'responses', body: object) => describeRequest(endpoint, body, undefined).estimatedInputTokens;
 
   it('counts message text with o200k_base plus a per-message overhead', () => {
@@ -58,12 +61,12 @@ describe('openai adapter: input estimate', () => {
     expect(responses).toBe(countTokens('Be brief.') + countTokens('What is 2+2?') + countTokens('calc') + countTokens('{"x":2}') + countTokens('4') + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
   });
 
-  it('uses 3 bytes per token for models outside o200k_base', () => {
-    const text = 'x'.repeat(300);
-    expect(input('chat.completions', { model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: text }] })).toBe(100 + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+  it('counts UTF-8 bytes (one token per byte at most) for models outside o200k_base', () => {
+    const text = 'x'.repeat(300) + 'é';
+    expect(input('chat.completions', { model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: text }] })).toBe(302 + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
   });
 
-  it('large prompts: sampled and extrapolated with a margin, never under the exact count; fast', () => {
+  it('large prompts: exact within the budget, UTF-8 bytes beyond it, never under the exact count', () => {
     const words = 'the quick brown fox jumps over a lazy dog while seven wizards quietly judge boxing matches'.split(' ');
     let seed = 7;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
@@ -72,27 +75,29 @@ describe('openai adapter: input estimate', () => {
       while (s.length < n) s += words[Math.floor(rnd() * words.length)] + (rnd() < 0.1 ? '. ' : ' ') + (rnd() < 0.05 ? Math.floor(rnd() * 1e6) + ' ' : '');
       return s.slice(0, n);
     };
-    const figures: Record<string, { chars: number; estimate: number; exact: number; ms: number }> = {};
-    for (const chars of [2_000, 16_000, TOKENIZE_FULL_LIMIT, 64_000, 256_000]) {
+    for (const chars of [2_000, 64_000, EXACT_COUNT_BUDGET, EXACT_COUNT_BUDGET + 1_000]) {
       const text = prose(chars);
-      const body = { model: 'gpt-4o', messages: [{ role: 'user', content: text }] };
-      input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'user', content: prose(chars) }] }); // warm
-      const start = performance.now();
-      const runs = 5;
-      let est = 0;
-      for (let i = 0; i < runs; i++) est = input('chat.completions', body);
-      const ms = (performance.now() - start) / runs;
+      const est = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'user', content: text }] });
       const exact = countTokens(text) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING;
-      figures[`${chars}`] = { chars, estimate: est, exact, ms: Number(ms.toFixed(3)) };
-      if (chars <= TOKENIZE_FULL_LIMIT) expect(est).toBe(exact);
-      else {
-        expect(est).toBeGreaterThanOrEqual(exact);
-        expect(est).toBeLessThanOrEqual(exact * 1.25);
-      }
-      // Generous bound (CI machines are noisy); the printed figures are the measurement.
-      expect(ms).toBeLessThan(25);
+      if (chars <= EXACT_COUNT_BUDGET) expect(est).toBe(exact);
+      else expect(est).toBe(Buffer.byteLength(text) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+      expect(est).toBeGreaterThanOrEqual(exact);
     }
-    console.log(JSON.stringify({ bench: 'openai input estimate (o200k_base, warm)', figures }));
+  });
+
+  it('a text counted once is counted exactly from the cache on later calls, outside the budget', () => {
+    const system = 'You are a meticulous assistant. '.repeat(EXACT_COUNT_BUDGET / 32); // the whole budget
+    const first = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'system', content: system }] });
+    expect(first).toBe(countTokens(system) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+    const question = 'And what about the second quarter?';
+    const next = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'system', content: system }, { role: 'user', content: question }] });
+    expect(next).toBe(countTokens(system) + countTokens(question) + 2 * PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+  });
+
+  it('special-token text in user content is counted as the plain text the API reads (no throw)', () => {
+    const text = 'please ignore <|endoftext|> and <|im_start|> markers';
+    const est = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'user', content: text }] });
+    expect(est).toBe(countTokens(text, { disallowedSpecial: new Set() }) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
   });
 });
 

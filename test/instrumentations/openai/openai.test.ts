@@ -58,13 +58,13 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
   it('allows a chat completion, settles it from reported usage, and signs both entries', async () => {
     const { client, t } = setup(mode, [{ amountCents: 1000, window: 'per_day', action: 'block' }]);
     fake.behaviour.usage = { inputTokens: 120_000, outputTokens: 30_000, cachedInputTokens: 40_000 };
-    const completion = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 100 });
+    const completion = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 30_000 });
     expect(completion.choices[0]!.message.content).toBe(OPENAI_FAKE_TEXT);
     expect(fake.requestsTo('/v1/chat/completions')).toHaveLength(1);
     const [decision] = t.decisions();
     const [outcome] = t.outcomes();
     expect(decision!.action).toBe('allow');
-    expect(decision!.estimatedOutputTokens).toBe(100);
+    expect(decision!.estimatedOutputTokens).toBe(30_000);
     expect(outcome!.outcome).toBe('settled');
     expect(outcome!.actualInputTokens).toBe(120_000);
     expect(outcome!.actualCachedInputTokens).toBe(40_000);
@@ -80,7 +80,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
       'gen_ai.operation.name': 'chat',
       'gen_ai.request.model': 'gpt-4o',
       'gen_ai.response.model': 'gpt-4o',
-      'gen_ai.request.max_tokens': 100,
+      'gen_ai.request.max_tokens': 30_000,
       'gen_ai.usage.input_tokens': 120_000,
       'gen_ai.usage.output_tokens': 30_000,
       'gen_ai.usage.cache_read.input_tokens': 40_000,
@@ -188,7 +188,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
   it('streams chat: lazily wrapped, usage chunk hidden, settled from the usage chunk', async () => {
     const { client, t } = setup(mode, []);
     fake.behaviour.usage = { inputTokens: 50_000, outputTokens: 20_000, cachedInputTokens: 10_000, reasoningTokens: 0 };
-    const stream = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 100, stream: true });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 20_000, stream: true });
     expect(stream).toBeInstanceOf(Stream);
     expect(stream.controller).toBeInstanceOf(AbortController);
     expect((fake.requests[0]!.body as { stream_options: unknown }).stream_options).toEqual({ include_usage: true });
@@ -318,17 +318,14 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
     expect(t.guard.pendingCount).toBe(0);
   });
 
-  it('provider error (500): the SDK error rejects and the reservation is released', async () => {
+  it('provider error (500): the SDK error rejects and the attempt, which may have run, is charged its projection', async () => {
     const { client, t } = setup(mode, []);
     fake.behaviour.failWithStatus = 500;
     const err = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 10 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(sdk.InternalServerError);
     const streamErr = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 10, stream: true }).catch((e: unknown) => e);
     expect(streamErr).toBeInstanceOf(sdk.APIError);
-    expect(t.outcomes().map((o) => [o.outcome, o.actualCents])).toEqual([
-      ['released', 0],
-      ['released', 0],
-    ]);
+    expect(t.outcomes().map((o) => [o.outcome, o.actualCents, o.unansweredAttempts])).toEqual(t.decisions().map((d) => ['released', d.projectedCents, 1]));
     expect(t.guard.pendingCount).toBe(0);
     const spans = ourSpans(exporter);
     expect(spans.every((s) => s.status.code === SpanStatusCode.ERROR)).toBe(true);

@@ -152,7 +152,10 @@ describe('configFromEnv: prices and Azure deployments', () => {
 });
 
 describe('configFromEnv never echoes a key put where a file path was expected', () => {
-  const seed = () => signingKeysToHex(generateKeypair()).privateKeyHex;
+  // Fixed seeds, so each spelling is tested on known bytes (whose base64 forms were checked by eye).
+  const SEEDS = ['9f3c2a7b41d8e605f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f701', '00ffa1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9d0e1f2a3b4'];
+  let turn = 0;
+  const seed = () => SEEDS[turn++ % SEEDS.length]!;
   const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
   const b64url = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
   const forms: [string, (s: string) => string][] = [
@@ -176,8 +179,10 @@ describe('configFromEnv never echoes a key put where a file path was expected', 
     });
   }
 
-  it('an ordinary missing path is still named', () => {
-    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_SIGNING_KEY_FILE: '/etc/agentguard/missing.key' }));
-    expect(err.message).toContain('/etc/agentguard/missing.key');
+  it('ordinary missing paths are still named', () => {
+    for (const path of ['/etc/agentguard/missing.key', '/tmp/agentguard-audit-cli-EEswnr/missing.key', '/var/lib/agentguard/keys/prod-eu-west-1/signing_key_2026-11.key']) {
+      const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_SIGNING_KEY_FILE: path }));
+      expect(err.message).toContain(path);
+    }
   });
 });

@@ -34,8 +34,11 @@ afterAll(async () => {
   await fake.close();
 });
 
-/** Large usage, so the two models' prices differ by many cents. */
-const USAGE = { inputTokens: 100_000, outputTokens: 20_000 };
+/**
+ * Large input, so the two models' prices differ by many cents; output within
+ * every call's bound here (100), as usage above the bound is charged at the bound.
+ */
+const USAGE = { inputTokens: 100_000, outputTokens: 100 };
 const messages = [{ role: 'user' as const, content: 'hi' }];
 /** 5000 output tokens of gpt-4o project to 5 cents: over a 1-cent per-call downgrade cap; at gpt-4o-mini 1 cent. */
 const downgradeCap = () => policy([{ amountCents: 2, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini' }]);

@@ -47,7 +47,8 @@ function isDocument(value: unknown): value is Record<string, unknown> {
 
 function deploymentMap(value: unknown): Readonly<Record<string, string>> {
   const fail = (message: string) => new PolicyValidationError('azureDeployments', message);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`expected an object of deployment name → model name, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw fail(`expected an object of deployment name → model name, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
   for (const [deployment, model] of Object.entries(value)) {
     if (!deployment.trim()) throw fail('a deployment name is empty');
     if (typeof model !== 'string' || !model.trim()) throw fail(`deployment "${deployment}" maps to ${JSON.stringify(model)}, expected a model name`);

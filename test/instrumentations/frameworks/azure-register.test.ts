@@ -49,7 +49,16 @@ function runApp(ws: Workspace, policyFile: string): Promise<{ code: number | nul
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve) =>
-    child.on('close', (code) => resolve({ code, stderr, lines: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) })),
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stderr,
+        lines: stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      }),
+    ),
   );
 }
 

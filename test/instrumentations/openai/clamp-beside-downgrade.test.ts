@@ -53,7 +53,10 @@ function guarded(caps: Partial<SpendCap>[]) {
   const entries = () => log.entries() as DecisionLogEntry<SpendDecision>[];
   return {
     client: new OpenAI({ apiKey: 'sk-test-not-a-key', baseURL: `${fake.url}/v1`, maxRetries: 0 }),
-    decisions: () => entries().map((e) => e.decision).filter((d) => d.entryType === 'decision'),
+    decisions: () =>
+      entries()
+        .map((e) => e.decision)
+        .filter((d) => d.entryType === 'decision'),
     verified: () => verifyChain(entries(), keys.publicKey).ok,
   };
 }

@@ -149,6 +149,38 @@ describe('configFromEnv: prices and Azure deployments', () => {
     expect(err.variable).toBe('AGENTGUARD_AZURE_DEPLOYMENTS');
     expect(err.message).toMatch(/^agentguard-spend: AGENTGUARD_AZURE_DEPLOYMENTS: entry "prod-chat" has no "="/);
   });
+
+  it('a policy document may carry azureDeployments; AGENTGUARD_AZURE_DEPLOYMENTS wins for a name both list', () => {
+    const doc = join(dir, 'policy-document.json');
+    writeFileSync(doc, JSON.stringify({ policies: [policy], azureDeployments: { 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' } }));
+    const config = configFromEnv({ ...base(), AGENTGUARD_POLICY: doc });
+    expect(config.policies.map((p) => p.id)).toEqual(['tenant-daily']);
+    expect(config.azureDeployments).toEqual({ 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' });
+    expect(configFromEnv({ ...base(), AGENTGUARD_POLICY: doc, AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4.1,eu-chat=gpt-4o' }).azureDeployments).toEqual({
+      'prod-chat': 'gpt-4.1',
+      'prod-mini': 'gpt-4o-mini',
+      'eu-chat': 'gpt-4o',
+    });
+    // The same file is what the policy watch reloads.
+    expect(loadPolicyFile(doc).map((p) => p.id)).toEqual(['tenant-daily']);
+    const single = join(dir, 'policy-document-single.json');
+    writeFileSync(single, JSON.stringify({ policies: policy }));
+    expect(configFromEnv({ ...base(), AGENTGUARD_POLICY: single }).azureDeployments).toBeUndefined();
+  });
+
+  it.each([
+    ['an unknown key', { policies: [policy], azureDeployment: {} }, /^agentguard-spend: AGENTGUARD_POLICY: invalid policy: azureDeployment: unknown key of a policy document \(expected policies, azureDeployments\) \(in /],
+    ['a list of deployments', { policies: [policy], azureDeployments: ['prod-chat'] }, /invalid policy: azureDeployments: expected an object of deployment name → model name, got an array/],
+    ['a deployment without a model', { policies: [policy], azureDeployments: { 'prod-chat': '' } }, /invalid policy: azureDeployments: deployment "prod-chat" maps to "", expected a model name/],
+    ['a bad policy inside', { policies: [{ ...policy, version: 0 }] }, /invalid policy: \[0\]\.version|invalid policy: version/],
+  ])('a policy document with %s names the field', (_name, doc, message) => {
+    const file = join(dir, 'bad-document.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_POLICY: file }));
+    expect(err.variable).toBe('AGENTGUARD_POLICY');
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain(file);
+  });
 });
 
 describe('configFromEnv never echoes a key put where a file path was expected', () => {

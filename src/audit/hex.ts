@@ -20,16 +20,25 @@ export function hexToBytes(hex: string, what = 'hex string', expectedLength?: nu
   return bytes;
 }
 
-/**
- * A run that could be (part of) a key: 32+ hex characters (a seed with `0x`,
- * quotes, a stray character or `NAME=` around it), or 40+ base64/base64url
- * characters (32 bytes are 43 in base64).
- */
-const KEY_LIKE_RUN = /[0-9a-fA-F]{32,}|[A-Za-z0-9+/_-]{40,}={0,2}/;
+/** A run of 32+ hex characters: a seed, or part of one, in any wrapping (`0x`, quotes, `NAME=`, a stray character). */
+const HEX_RUN = /[0-9a-fA-F]{32,}/;
+/** A run of base64 or base64url characters long enough to hold 32 bytes (43 characters, less a little). */
+const BASE64_RUN = /[A-Za-z0-9+/=_-]{40,}/g;
 
-/** Whether `value` holds a run that could be a key (see {@link shownPath}). */
+/**
+ * Whether `value` holds a run that could be a key (see {@link shownPath}): 32+
+ * hex characters, or 40+ base64 characters that mix digits, upper- and
+ * lower-case letters with a stretch of 12+ between separators. A file path's
+ * runs (`/tmp/agentguard-audit-cli-x1Y2/…`) are cut by `/`, `-` and `_` into
+ * short words, a key's are not.
+ */
 export function looksLikeKey(value: string): boolean {
-  return KEY_LIKE_RUN.test(value);
+  if (HEX_RUN.test(value)) return true;
+  for (const run of value.match(BASE64_RUN) ?? []) {
+    const longest = Math.max(...run.split(/[/+=_-]/).map((s) => s.length));
+    if (longest >= 12 && /[0-9]/.test(run) && /[A-Z]/.test(run) && /[a-z]/.test(run)) return true;
+  }
+  return false;
 }
 
 /**

@@ -3,7 +3,7 @@ import { AgentGuardError } from '../audit/errors.js';
 import { loadSigningKeysFromFile, signingKeysFromHex, type SigningKeys } from '../audit/keys.js';
 import { shownPath } from '../audit/hex.js';
 import { DURABILITIES, type Durability } from '../engine/log-store.js';
-import { loadPolicyFile } from '../engine/policy-file.js';
+import { loadPolicyDocument, type PolicyDocument } from '../engine/policy-file.js';
 import { loadPriceFile, type PriceOverrides } from '../engine/price-file.js';
 import { parseAzureDeployments, type AzureDeployments } from '../../instrumentations/openai/azure.js';
 import type { SpendPolicy, SpendScope } from '../engine/policy.js';
@@ -60,7 +60,7 @@ export interface EnvConfig {
   pricesPath: string | undefined;
   /** The overrides read from {@link pricesPath} at start-up. */
   priceOverrides: PriceOverrides | undefined;
-  /** Azure deployment name → model (`AGENTGUARD_AZURE_DEPLOYMENTS=prod-chat=gpt-4o,prod-mini=gpt-4o-mini`). */
+  /** Azure deployment name → model: the policy file's `azureDeployments`, then `AGENTGUARD_AZURE_DEPLOYMENTS=prod-chat=gpt-4o,prod-mini=gpt-4o-mini` (read at start-up). */
   azureDeployments: AzureDeployments | undefined;
   /** Opt-out of fail-closed start-up: on bad configuration, warn and run unguarded. */
   failOpen: boolean;
@@ -87,12 +87,13 @@ export function failOpenRequested(env: Env = process.env): boolean {
  */
 export function configFromEnv(env: Env = process.env): EnvConfig {
   const policyPath = required(env, 'AGENTGUARD_POLICY');
-  let policies: SpendPolicy[];
+  let document: PolicyDocument;
   try {
-    policies = loadPolicyFile(policyPath);
+    document = loadPolicyDocument(policyPath);
   } catch (err) {
     throw new ConfigError('AGENTGUARD_POLICY', (err as Error).message);
   }
+  const { policies } = document;
   const scope = { tenantId: required(env, SCOPE_ENV.tenantId) } as SpendScope;
   for (const [field, name] of Object.entries(SCOPE_ENV) as [keyof typeof SCOPE_ENV, string][]) {
     const v = env[name];
@@ -136,7 +137,7 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     defaultMaxOutputTokens: positiveInteger(env, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'),
     reservationTtlMs: positiveInteger(env, 'AGENTGUARD_RESERVATION_TTL_MS'),
     ...pricesFromEnv(env),
-    azureDeployments: azureDeploymentsFromEnv(env),
+    azureDeployments: mergedDeployments(document.azureDeployments, azureDeploymentsFromEnv(env)),
     failOpen: failOpenRequested(env),
   };
 }
@@ -149,6 +150,12 @@ function pricesFromEnv(env: Env): { pricesPath: string | undefined; priceOverrid
   } catch (err) {
     throw new ConfigError('AGENTGUARD_PRICES', (err as Error).message);
   }
+}
+
+/** The policy file's deployments, then the environment's (which win for a name both list). */
+function mergedDeployments(fromFile: AzureDeployments | undefined, fromEnv: AzureDeployments | undefined): AzureDeployments | undefined {
+  if (!fromFile) return fromEnv;
+  return Object.freeze({ ...fromFile, ...fromEnv });
 }
 
 function azureDeploymentsFromEnv(env: Env): AzureDeployments | undefined {

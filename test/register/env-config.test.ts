@@ -149,10 +149,45 @@ describe('configFromEnv: prices and Azure deployments', () => {
     expect(err.variable).toBe('AGENTGUARD_AZURE_DEPLOYMENTS');
     expect(err.message).toMatch(/^agentguard-spend: AGENTGUARD_AZURE_DEPLOYMENTS: entry "prod-chat" has no "="/);
   });
+
+  it('a policy document may carry azureDeployments; AGENTGUARD_AZURE_DEPLOYMENTS wins for a name both list', () => {
+    const doc = join(dir, 'policy-document.json');
+    writeFileSync(doc, JSON.stringify({ policies: [policy], azureDeployments: { 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' } }));
+    const config = configFromEnv({ ...base(), AGENTGUARD_POLICY: doc });
+    expect(config.policies.map((p) => p.id)).toEqual(['tenant-daily']);
+    expect(config.azureDeployments).toEqual({ 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' });
+    expect(configFromEnv({ ...base(), AGENTGUARD_POLICY: doc, AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4.1,eu-chat=gpt-4o' }).azureDeployments).toEqual({
+      'prod-chat': 'gpt-4.1',
+      'prod-mini': 'gpt-4o-mini',
+      'eu-chat': 'gpt-4o',
+    });
+    // The same file is what the policy watch reloads.
+    expect(loadPolicyFile(doc).map((p) => p.id)).toEqual(['tenant-daily']);
+    const single = join(dir, 'policy-document-single.json');
+    writeFileSync(single, JSON.stringify({ policies: policy }));
+    expect(configFromEnv({ ...base(), AGENTGUARD_POLICY: single }).azureDeployments).toBeUndefined();
+  });
+
+  it.each([
+    ['an unknown key', { policies: [policy], azureDeployment: {} }, /^agentguard-spend: AGENTGUARD_POLICY: invalid policy: azureDeployment: unknown key of a policy document \(expected policies, azureDeployments\) \(in /],
+    ['a list of deployments', { policies: [policy], azureDeployments: ['prod-chat'] }, /invalid policy: azureDeployments: expected an object of deployment name → model name, got an array/],
+    ['a deployment without a model', { policies: [policy], azureDeployments: { 'prod-chat': '' } }, /invalid policy: azureDeployments: deployment "prod-chat" maps to "", expected a model name/],
+    ['a bad policy inside', { policies: [{ ...policy, version: 0 }] }, /invalid policy: \[0\]\.version|invalid policy: version/],
+  ])('a policy document with %s names the field', (_name, doc, message) => {
+    const file = join(dir, 'bad-document.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_POLICY: file }));
+    expect(err.variable).toBe('AGENTGUARD_POLICY');
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain(file);
+  });
 });
 
 describe('configFromEnv never echoes a key put where a file path was expected', () => {
-  const seed = () => signingKeysToHex(generateKeypair()).privateKeyHex;
+  // Fixed seeds, so each spelling is tested on known bytes (whose base64 forms were checked by eye).
+  const SEEDS = ['9f3c2a7b41d8e605f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f701', '00ffa1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9d0e1f2a3b4'];
+  let turn = 0;
+  const seed = () => SEEDS[turn++ % SEEDS.length]!;
   const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
   const b64url = (hex: string) => Buffer.from(hex, 'hex').toString('base64url');
   const forms: [string, (s: string) => string][] = [
@@ -176,8 +211,10 @@ describe('configFromEnv never echoes a key put where a file path was expected', 
     });
   }
 
-  it('an ordinary missing path is still named', () => {
-    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_SIGNING_KEY_FILE: '/etc/agentguard/missing.key' }));
-    expect(err.message).toContain('/etc/agentguard/missing.key');
+  it('ordinary missing paths are still named', () => {
+    for (const path of ['/etc/agentguard/missing.key', '/tmp/agentguard-audit-cli-EEswnr/missing.key', '/var/lib/agentguard/keys/prod-eu-west-1/signing_key_2026-11.key']) {
+      const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_SIGNING_KEY_FILE: path }));
+      expect(err.message).toContain(path);
+    }
   });
 });

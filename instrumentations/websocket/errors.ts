@@ -6,9 +6,10 @@ export const UNGUARDED_WEBSOCKET_ENV = 'AGENTGUARD_UNGUARDED_WEBSOCKET';
 /**
  * A connection to a provider's websocket endpoint (the Realtime API, the
  * Responses API's websocket mode) under enforce mode. Calls made over it are
- * not decided by any guard, so it fails closed: the socket is refused at its
- * constructor, or, for a socket made with a constructor captured before the
- * guard was installed, every frame it would send is refused (nothing is sent).
+ * not decided by any guard, so it fails closed: no connection is made (the
+ * global `WebSocket`), or every frame a socket would send is refused and
+ * nothing is sent (the `ws` package, or a constructor captured before the
+ * guard was installed).
  * `AGENTGUARD_UNGUARDED_WEBSOCKET=allow` lets such connections through.
  */
 export class AgentGuardUnguardedTransportError extends AgentGuardError {

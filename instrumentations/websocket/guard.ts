@@ -1,4 +1,5 @@
 import { AgentGuardUnguardedTransportError, UNGUARDED_WEBSOCKET_ENV } from './errors.js';
+import { RefusedWebSocket } from './refused-socket.js';
 import { DEFAULT_WEBSOCKET_HOSTS, isWatchedUrl, parseWebSocketHosts, transportOf, type WatchedWebSocketHost } from './hosts.js';
 
 /**
@@ -8,8 +9,10 @@ import { DEFAULT_WEBSOCKET_HOSTS, isWatchedUrl, parseWebSocketHosts, transportOf
  * {@link AgentGuardUnguardedTransportError} instead of spending unguarded.
  *
  * - The global `WebSocket` (what the OpenAI Agents SDK's Responses websocket
- *   transport opens) is replaced by a subclass whose constructor refuses a
- *   watched URL before any connection is made.
+ *   transport opens) is replaced by a subclass whose constructor, for a watched
+ *   URL, makes no connection and returns a {@link RefusedWebSocket}: it fails
+ *   as a refused connection does (`error` carrying the refusal, then `close`),
+ *   so clients report the refusal through their usual path.
  * - The `ws` package's `WebSocket` (what `@openai/agents-realtime` opens in
  *   Node) is patched in place on its prototype, which its CommonJS and ESM
  *   entries share: `send` refuses every frame on a watched connection, so
@@ -116,7 +119,8 @@ export function installWebSocketGuard(options: WebSocketGuardOptions): Installed
     const Guarded = class WebSocket extends Base {
       constructor(...args: unknown[]) {
         const err = refusal(args[0]);
-        if (err) throw err;
+        // A refused URL gets a socket that fails as a refused connection does, carrying the refusal.
+        if (err) return new RefusedWebSocket(toUrl(args[0])!, err);
         super(...args);
       }
     };

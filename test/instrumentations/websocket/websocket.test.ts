@@ -1,7 +1,7 @@
 /**
  * The websocket guard against a real websocket server on 127.0.0.1 (the `ws`
  * package), watched as a provider host: under enforce mode the global
- * `WebSocket` refuses the connection before it is made, a `ws` socket sends
+ * `WebSocket` makes no connection and fails with the refusal, a `ws` socket sends
  * nothing, and the real OpenAI Agents SDK transports (the Responses websocket
  * mode, the Realtime websocket) fail with the error naming the setting.
  */
@@ -76,20 +76,28 @@ function refusalIn(err: unknown): AgentGuardUnguardedTransportError | undefined 
 }
 
 describe('websocket guard: global WebSocket', () => {
-  it('under enforce, refuses a watched host at the constructor: no connection is made; the error names the transport and the setting', async () => {
+  it('under enforce, a watched host gets a socket that fails as a refused connection, carrying the error naming the transport and the setting; no connection is made', async () => {
     install();
-    let err: unknown;
-    try {
-      new WebSocket(`${watched.url}/v1/realtime?model=gpt-realtime`);
-    } catch (e) {
-      err = e;
-    }
+    const socket = new WebSocket(`${watched.url}/v1/realtime?model=gpt-realtime`);
+    const events: string[] = [];
+    const failed = new Promise<Event & { error?: unknown }>((resolve) => {
+      socket.addEventListener('error', (e) => {
+        events.push('error');
+        resolve(e);
+      });
+      socket.onclose = (e) => events.push(`close ${(e as Event & { code?: number }).code}`);
+      socket.addEventListener('open', () => events.push('open'));
+    });
+    const err = (await failed).error;
     expect(err).toBeInstanceOf(AgentGuardUnguardedTransportError);
     expect(err).toBeInstanceOf(AgentGuardError);
     expect((err as Error).message).toContain('OpenAI Realtime API websocket');
     expect((err as Error).message).toContain('AGENTGUARD_UNGUARDED_WEBSOCKET=allow');
     expect(err).toMatchObject({ code: 'agentguard_unguarded_transport', setting: 'AGENTGUARD_UNGUARDED_WEBSOCKET=allow', host: new URL(watched.url).host });
+    expect(socket.readyState).toBe(WebSocket.CLOSED);
+    expect(() => socket.send('{"type":"response.create"}')).toThrow(AgentGuardUnguardedTransportError);
     await new Promise((r) => setTimeout(r, 50));
+    expect(events).toEqual(['error', 'close 1006']);
     expect(watched.connections).toBe(0);
   });
 
@@ -152,9 +160,9 @@ describe('websocket guard: the OpenAI Agents SDK', () => {
       (e: unknown) => e,
     );
     await provider.close();
-    const refusal = refusalIn(err);
-    expect(refusal, String(err)).toBeInstanceOf(AgentGuardUnguardedTransportError);
-    expect(refusal!.message).toContain('OpenAI Responses API websocket transport');
+    // The SDK reports the socket's error as is.
+    expect(err, String(err)).toBeInstanceOf(AgentGuardUnguardedTransportError);
+    expect((err as Error).message).toContain('OpenAI Responses API websocket transport');
     expect(watched.connections).toBe(0);
     expect(watched.messages).toEqual([]);
   });

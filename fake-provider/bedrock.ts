@@ -29,6 +29,8 @@ import { sendJson, sleep, type FakeProvider, type FakeRequest, type FakeRoute } 
 export interface BedrockFakeKnobs {
   /** Leave the usage out of bodies and stream events, and the metering headers/metrics too. */
   omitUsage?: boolean;
+  /** Leave the usage out of InvokeModel response bodies only (the metering headers stay). */
+  omitBodyUsage?: boolean;
   /** Leave out Bedrock's metering (token-count headers, `amazon-bedrock-invocationMetrics`). */
   omitMetering?: boolean;
   /** In a stream, send a `modelStreamErrorException` frame after this many content chunks. */
@@ -43,7 +45,7 @@ const codec = new EventStreamCodec(
 const DEFAULT_USAGE = { inputTokens: 120, outputTokens: 40 };
 const TEXT = 'Hello from the fake Bedrock provider.';
 
-type Family = 'anthropic' | 'nova' | 'titan' | 'meta' | 'other';
+type Family = 'anthropic' | 'nova' | 'titan' | 'titan-embed' | 'meta' | 'other';
 
 function familyOf(modelId: string): Family {
   let id = modelId;
@@ -51,6 +53,7 @@ function familyOf(modelId: string): Family {
   id = id.replace(/^(?:us|us-gov|eu|apac|ap|jp|au|ca|global)\./, '');
   if (id.startsWith('anthropic.')) return 'anthropic';
   if (id.startsWith('amazon.nova')) return 'nova';
+  if (id.startsWith('amazon.titan-embed')) return 'titan-embed';
   if (id.startsWith('amazon.titan')) return 'titan';
   if (id.startsWith('meta.')) return 'meta';
   return 'other';
@@ -148,7 +151,7 @@ function* converseStreamFrames(provider: FakeProvider, knobs: BedrockFakeKnobs):
 
 function invokeBody(family: Family, provider: FakeProvider, knobs: BedrockFakeKnobs): Record<string, unknown> {
   const u = bedrockUsage(provider);
-  const omit = knobs.omitUsage;
+  const omit = knobs.omitUsage || knobs.omitBodyUsage;
   switch (family) {
     case 'anthropic':
       return {
@@ -166,6 +169,9 @@ function invokeBody(family: Family, provider: FakeProvider, knobs: BedrockFakeKn
         stopReason: 'end_turn',
         ...(omit ? {} : { usage: { inputTokens: u.uncached, outputTokens: u.output, totalTokens: u.uncached + u.output + u.cacheRead + u.cacheWrite, cacheReadInputTokenCount: u.cacheRead, cacheWriteInputTokenCount: u.cacheWrite } }),
       };
+    case 'titan-embed':
+      // Titan Text Embeddings: a vector and the input count, nothing generated.
+      return omit ? { embedding: [0.25, -0.5, 1] } : { embedding: [0.25, -0.5, 1], inputTextTokenCount: u.uncached };
     case 'titan':
       return omit
         ? { results: [{ outputText: TEXT, completionReason: 'FINISH' }] }
@@ -177,9 +183,11 @@ function invokeBody(family: Family, provider: FakeProvider, knobs: BedrockFakeKn
   }
 }
 
-function meteringHeaders(provider: FakeProvider, knobs: BedrockFakeKnobs): Record<string, string> {
+function meteringHeaders(provider: FakeProvider, knobs: BedrockFakeKnobs, family?: Family): Record<string, string> {
   if (knobs.omitUsage || knobs.omitMetering) return {};
   const u = bedrockUsage(provider);
+  // An embedding generates nothing: only the input is metered.
+  if (family === 'titan-embed') return { 'x-amzn-bedrock-input-token-count': String(u.uncached) };
   return {
     'x-amzn-bedrock-input-token-count': String(u.uncached),
     'x-amzn-bedrock-output-token-count': String(u.output),
@@ -284,7 +292,7 @@ export function createBedrockRoutes(knobs: BedrockFakeKnobs = {}): FakeRoute[] {
         await writeFrames(res, provider, converseStreamFrames(provider, knobs));
         return true;
       case 'invoke':
-        return sendJson(res, 200, invokeBody(familyOf(modelId), provider, knobs), { 'x-amzn-requestid': 'fake-request-id', ...meteringHeaders(provider, knobs) });
+        return sendJson(res, 200, invokeBody(familyOf(modelId), provider, knobs), { 'x-amzn-requestid': 'fake-request-id', ...meteringHeaders(provider, knobs, familyOf(modelId)) });
       default:
         await writeFrames(res, provider, invokeStreamFrames(familyOf(modelId), provider, knobs));
         return true;

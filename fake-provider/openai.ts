@@ -3,7 +3,9 @@ import { sendJson, sleep, type FakeProvider, type FakeRequest, type FakeRoute } 
 
 /**
  * OpenAI routes of the fake provider: `POST /v1/chat/completions` and
- * `POST /v1/responses`, as JSON or as server-sent events (`stream: true`).
+ * `POST /v1/responses`, as JSON or as server-sent events (`stream: true`),
+ * and `POST /v1/embeddings` (one 3-dimension vector per input, as floats or
+ * base64 per `encoding_format`; usage is the input tokens alone).
  *
  * Streams follow the real API: chat chunks end with a usage-only chunk
  * (`choices: []`) only when the request set `stream_options.include_usage`;
@@ -195,24 +197,31 @@ const responses: FakeRoute = async (req: FakeRequest, res, provider) => {
   return true;
 };
 
-/**
- * `POST /v1/embeddings`: one 8-dimension vector per input (a string or an
- * array of strings), usage `prompt_tokens` (`behaviour.usage.inputTokens`, or
- * 5 per input).
- */
-const embeddings: FakeRoute = (req: FakeRequest, res, provider) => {
+const EMBEDDING = [0.25, -0.5, 1];
+
+const embeddings: FakeRoute = async (req: FakeRequest, res, provider) => {
   if (req.method !== 'POST' || req.path !== '/v1/embeddings') return false;
   if (fail(res, provider)) return true;
-  const body = (req.body ?? {}) as OpenAIBody & { input?: unknown };
-  const inputs = Array.isArray(body.input) ? body.input : [body.input];
-  const tokens = provider.behaviour.usage?.inputTokens ?? 5 * inputs.length;
-  return sendJson(res, 200, {
-    object: 'list',
-    data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: Array.from({ length: 8 }, (_, i) => (i + 1) / 10) })),
-    model: modelOf(body),
-    ...(provider.behaviour.omitUsage ? {} : { usage: { prompt_tokens: tokens, total_tokens: tokens } }),
-  });
+  const body = (req.body ?? {}) as OpenAIBody & { input?: unknown; encoding_format?: unknown };
+  const inputs = Array.isArray(body.input) && body.input.length > 0 && typeof body.input[0] !== 'number' ? body.input.length : 1;
+  const base64 = body.encoding_format === 'base64';
+  const vector = base64 ? Buffer.from(new Float32Array(EMBEDDING).buffer).toString('base64') : EMBEDDING;
+  const u = usageOf(provider);
+  return sendJson(
+    res,
+    200,
+    {
+      object: 'list',
+      data: Array.from({ length: inputs }, (_, index) => ({ object: 'embedding', index, embedding: vector })),
+      model: modelOf(body),
+      ...(provider.behaviour.omitUsage ? {} : { usage: { prompt_tokens: u.input, total_tokens: u.input } }),
+    },
+    { 'x-request-id': `req_fake_${++counter}` },
+  );
 };
+
+/** The fake's embedding vector (every input gets it). */
+export const OPENAI_FAKE_EMBEDDING: readonly number[] = EMBEDDING;
 
 /** The OpenAI routes, for `new FakeProvider(openaiRoutes)` or `provider.use(...openaiRoutes)`. */
 export const openaiRoutes: FakeRoute[] = [chatCompletions, responses, embeddings];

@@ -283,6 +283,10 @@ function responseUsage(response: BedrockResponse): ReportedUsage {
   const metering = rawFromHeaders(CAPTURED_HEADERS.get(inputOf(sent.command)));
   const body = parseJsonBytes(output.body);
   accumulateModelJson(body, family, metering);
+  if (isEmbeddingModel(String(inputOf(sent.command).modelId ?? ''))) {
+    // An embedding generates nothing: its body and metering report the input alone.
+    for (const raw of [family, metering]) if (raw.input !== undefined && raw.output === undefined) raw.output = 0;
+  }
   const model = isObject(body) && typeof body.model === 'string' ? body.model : undefined;
   const id = isObject(body) && typeof body.id === 'string' && body.id ? body.id : requestId;
   const finishReasons = finishReasonsOfModelJson(body);

@@ -21,19 +21,22 @@ import { defaultMaxOutputTokens, InputCollector } from './estimate.js';
  */
 
 export const PROVIDER = 'openai';
-export type OpenAIEndpoint = 'chat.completions' | 'responses';
+export type OpenAIEndpoint = 'chat.completions' | 'responses' | 'embeddings';
 
-/** `gen_ai.operation.name` for both endpoints (as the OpenTelemetry contrib instrumentation does). */
+/** `gen_ai.operation.name` for chat completions and Responses (as the OpenTelemetry contrib instrumentation does). */
 export const OPERATION = 'chat';
 
 type Body = Record<string, unknown>;
 
 /** The adapter of one endpoint. */
-export function openaiAdapter(endpoint: OpenAIEndpoint): ProviderAdapter<StainlessRequest> {
+export function openaiAdapter(endpoint: TextEndpoint): ProviderAdapter<StainlessRequest> {
   return endpoint === 'chat.completions' ? CHAT : RESPONSES;
 }
 
-function makeAdapter(endpoint: OpenAIEndpoint): ProviderAdapter<StainlessRequest> {
+/** The endpoints that generate text (`./embeddings.ts` has the embeddings adapter). */
+export type TextEndpoint = Exclude<OpenAIEndpoint, 'embeddings'>;
+
+function makeAdapter(endpoint: TextEndpoint): ProviderAdapter<StainlessRequest> {
   return {
     describe: (request) => describe(endpoint, request),
     prepare: (request, decided) => prepare(endpoint, request, decided),
@@ -49,7 +52,7 @@ function bodyOf(params: unknown): Body {
   return (params && typeof params === 'object' ? params : {}) as Body;
 }
 
-function describe(endpoint: OpenAIEndpoint, request: StainlessRequest): CallDescription {
+function describe(endpoint: TextEndpoint, request: StainlessRequest): CallDescription {
   const b = bodyOf(request.params);
   const model = typeof b.model === 'string' && b.model ? b.model : 'unknown';
   const { overrides } = takeOverrideHeadersFromOptions(request.options);
@@ -72,7 +75,7 @@ function describe(endpoint: OpenAIEndpoint, request: StainlessRequest): CallDesc
  * choices) or `max_output_tokens` (Responses); without one, the model's
  * documented maximum output (see {@link defaultMaxOutputTokens}).
  */
-function outputBound(endpoint: OpenAIEndpoint, model: string, b: Body): { tokens: number; sent: boolean } {
+function outputBound(endpoint: TextEndpoint, model: string, b: Body): { tokens: number; sent: boolean } {
   const given = endpoint === 'chat.completions' ? positiveInt(b.max_completion_tokens) ?? positiveInt(b.max_tokens) : positiveInt(b.max_output_tokens);
   const perChoice = given ?? defaultMaxOutputTokens(model);
   const n = endpoint === 'chat.completions' ? positiveInt(b.n) ?? 1 : 1;
@@ -90,7 +93,7 @@ function outputBound(endpoint: OpenAIEndpoint, model: string, b: Body): { tokens
  * `n`, rounded down); Responses `max_output_tokens`. Throws
  * {@link ClampNotAppliedError} when `n` choices cannot each get one token.
  */
-function prepare(endpoint: OpenAIEndpoint, request: StainlessRequest, decided: PreparedCall): StainlessRequest {
+function prepare(endpoint: TextEndpoint, request: StainlessRequest, decided: PreparedCall): StainlessRequest {
   const b = { ...bodyOf(request.params) };
   if (b.model !== decided.model) b.model = decided.model;
   const max = decided.maxOutputTokens;
@@ -115,7 +118,7 @@ function prepare(endpoint: OpenAIEndpoint, request: StainlessRequest, decided: P
 }
 
 /** A chat stream the caller did not ask usage of: `prepare` asks for it, and the reader hides it. */
-function hidesUsageChunk(endpoint: OpenAIEndpoint, params: unknown): boolean {
+function hidesUsageChunk(endpoint: TextEndpoint, params: unknown): boolean {
   const b = bodyOf(params);
   if (endpoint !== 'chat.completions' || b.stream !== true) return false;
   const so = b.stream_options && typeof b.stream_options === 'object' ? (b.stream_options as Record<string, unknown>) : {};
@@ -143,7 +146,7 @@ function responsesUsage(usage: unknown): UsageTokens | undefined {
 }
 
 /** Usage, model, id and finish reasons of a non-streamed result. */
-function responseUsage(endpoint: OpenAIEndpoint, result: unknown): ReportedUsage {
+function responseUsage(endpoint: TextEndpoint, result: unknown): ReportedUsage {
   if (!result || typeof result !== 'object') return {};
   const r = result as Record<string, unknown>;
   const final = endpoint === 'chat.completions' ? chatUsage(r.usage) : responsesUsage(r.usage);
@@ -199,7 +202,7 @@ class OpenAIStreamReader implements StreamUsageReader<unknown> {
   readonly output = new StreamedOutput();
 
   constructor(
-    readonly endpoint: OpenAIEndpoint,
+    readonly endpoint: TextEndpoint,
     readonly hideUsageChunk: boolean,
   ) {}
 

@@ -2,6 +2,7 @@ import { decideOnce } from '../common/decide-once.js';
 import type { GuardBinding } from '../common/guarded-call.js';
 import { guardStainlessCreate, type APIPromiseClass } from '../common/stainless.js';
 import { openaiAdapter, type OpenAIEndpoint } from './adapter.js';
+import { embeddingsAdapter } from './embeddings.js';
 import { azureAdapter, azureShapeOf, type AzureDeployments } from './azure.js';
 
 // The enforcing `create`, apart from the instrumentation class so that `register`'s
@@ -23,7 +24,7 @@ export function guardCreate(
   endpoint: OpenAIEndpoint,
   source: { binding(): GuardBinding; enabled?(): boolean; apiPromiseClass?: APIPromiseClass | undefined; azureDeployments?(): AzureDeployments | undefined },
 ): CreateFn {
-  const adapter = openaiAdapter(endpoint);
+  const adapter = endpoint === 'embeddings' ? embeddingsAdapter : openaiAdapter(endpoint);
   return guardStainlessCreate(original, {
     adapter: (client) => {
       const azure = azureShapeOf(client);

@@ -30,9 +30,10 @@ export { guardCreate } from './guard.js';
 const WRAPPER_STATE = Symbol.for('agentguard-spend.openai.create-wrapper');
 
 /**
- * Enforces spend policy on `openai`: patches `OpenAI.Chat.Completions.prototype.create`
- * and `OpenAI.Responses.prototype.create` (plain and `stream: true`; the SDK's
- * `stream()`, `parse()` and `runTools()` helpers go through them). CommonJS and
+ * Enforces spend policy on `openai`: patches `OpenAI.Chat.Completions.prototype.create`,
+ * `OpenAI.Responses.prototype.create` (plain and `stream: true`; the SDK's
+ * `stream()`, `parse()` and `runTools()` helpers go through them) and
+ * `OpenAI.Embeddings.prototype.create` (priced by input alone). CommonJS and
  * ESM copies of the SDK are separate classes; each one loaded gets patched.
  */
 export class OpenAISpendGuardInstrumentation extends InstrumentationBase<OpenAISpendGuardInstrumentationConfig> {
@@ -76,7 +77,7 @@ export class OpenAISpendGuardInstrumentation extends InstrumentationBase<OpenAIS
     if (APIPromise) registerAPIPromiseClass(OpenAI, APIPromise);
     preloadTokenizer();
     const targets = endpoints(OpenAI);
-    if (targets.length === 0) this._diag.error('openai module has neither Chat.Completions nor Responses; not patched');
+    if (targets.length === 0) this._diag.error('openai module has neither Chat.Completions, Responses nor Embeddings; not patched');
     for (const [endpoint, proto] of targets) this.#install(proto, endpoint, APIPromise);
   }
 
@@ -109,7 +110,11 @@ export function isEnforcing(proto: object): boolean {
 }
 
 interface ResolvedExports {
-  OpenAI?: { Chat?: { Completions?: { prototype: Record<string, unknown> } }; Responses?: { prototype: Record<string, unknown> } };
+  OpenAI?: {
+    Chat?: { Completions?: { prototype: Record<string, unknown> } };
+    Responses?: { prototype: Record<string, unknown> };
+    Embeddings?: { prototype: Record<string, unknown> };
+  };
   APIPromise?: APIPromiseClass;
 }
 
@@ -133,5 +138,7 @@ function endpoints(OpenAI: NonNullable<ResolvedExports['OpenAI']>): [OpenAIEndpo
   if (chat) out.push(['chat.completions', chat]);
   const responses = OpenAI.Responses?.prototype;
   if (responses) out.push(['responses', responses]);
+  const embeddings = OpenAI.Embeddings?.prototype;
+  if (embeddings) out.push(['embeddings', embeddings]);
   return out;
 }

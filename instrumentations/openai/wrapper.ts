@@ -20,7 +20,7 @@ export interface OpenAISpendGuardWrapperOptions extends SpendGuardWrapperOptions
  * `client` (`instanceof OpenAI` holds; TypeScript type unchanged).
  *
  * It is a copy made with the SDK's own `client.withOptions({})` whose
- * `chat.completions.create` and `responses.create` are guarded; every helper
+ * `chat.completions.create`, `responses.create` and `embeddings.create` are guarded; every helper
  * (`chat.completions.stream/parse/runTools`, `responses.stream/parse`) goes
  * through them because the SDK calls `create` on the client the resource
  * belongs to. `withOptions()` on the guarded client returns a guarded client.
@@ -45,6 +45,7 @@ function guardClient<C extends object>(client: C, binding: GuardBinding, azureDe
   const resources: [OpenAIEndpoint, unknown][] = [
     ['chat.completions', (copy as { chat?: { completions?: unknown } }).chat?.completions],
     ['responses', (copy as { responses?: unknown }).responses],
+    ['embeddings', (copy as { embeddings?: unknown }).embeddings],
   ];
   for (const [endpoint, resource] of resources) {
     if (!resource || typeof (resource as { create?: unknown }).create !== 'function') continue;

@@ -31,7 +31,7 @@ type State = CoexistingWrapperState<InstrumentationLike>;
 
 /** What the engine bundle provides to build the enforcing functions. */
 export interface GuardFactories {
-  openai(callOriginal: AnyFn, state: State, endpoint: 'chat.completions' | 'responses', OpenAI: unknown, APIPromise: unknown): AnyFn;
+  openai(callOriginal: AnyFn, state: State, endpoint: 'chat.completions' | 'responses' | 'embeddings', OpenAI: unknown, APIPromise: unknown): AnyFn;
   anthropic(callOriginal: AnyFn, state: State): AnyFn;
   bedrockSend(state: State, self: unknown, callOriginal: AnyFn, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown;
 }
@@ -70,11 +70,12 @@ function patchOpenAI(moduleExports: unknown, instrumentation: InstrumentationLik
   const base = (m[Symbol.toStringTag] === 'Module' ? m.default : m) as Record<string, unknown> | undefined;
   const candidate: unknown = m.OpenAI ?? base?.OpenAI ?? base;
   if (typeof candidate !== 'function') return 0;
-  const OpenAI = candidate as unknown as { Chat?: { Completions?: { prototype: Proto } }; Responses?: { prototype: Proto } };
+  const OpenAI = candidate as unknown as { Chat?: { Completions?: { prototype: Proto } }; Responses?: { prototype: Proto }; Embeddings?: { prototype: Proto } };
   const APIPromise = m.APIPromise ?? base?.APIPromise;
-  const targets: ['chat.completions' | 'responses', Proto | undefined][] = [
+  const targets: ['chat.completions' | 'responses' | 'embeddings', Proto | undefined][] = [
     ['chat.completions', OpenAI.Chat?.Completions?.prototype],
     ['responses', OpenAI.Responses?.prototype],
+    ['embeddings', OpenAI.Embeddings?.prototype],
   ];
   let n = 0;
   for (const [endpoint, proto] of targets) {

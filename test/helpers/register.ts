@@ -107,7 +107,7 @@ export interface AppRun {
 export interface AppOptions {
   format: 'cjs' | 'esm';
   provider: ProviderName;
-  calls: { model: string; maxTokens: number; stream?: boolean }[];
+  calls: { model: string; maxTokens: number; stream?: boolean; embed?: number }[];
   env: Record<string, string | undefined>;
   fakeUrl: string;
   /** Called on each parsed stdout line; may signal the child. */

@@ -150,7 +150,7 @@ describe('AI SDK embeddings under register', () => {
     ws = workspace();
     const model = 'text-embedding-3-small';
     const run = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [{ kind: 'embed', model }, { kind: 'embedMany', model }], fakeUrl: fake.url, ws });
-    expect(run.results).toEqual([expect.objectContaining({ ok: true, dims: 8 }), expect.objectContaining({ ok: true, count: 2 })]);
+    expect(run.results).toEqual([expect.objectContaining({ ok: true, dims: 3 }), expect.objectContaining({ ok: true, count: 2 })]);
     expect(fake.requestsTo('/v1/embeddings')).toHaveLength(2);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => [d.provider, d.action, d.modelRequested, d.estimatedOutputTokens])).toEqual([
@@ -158,8 +158,9 @@ describe('AI SDK embeddings under register', () => {
       ['openai', 'allow', model, 0],
     ]);
     expect([...log.outcomes.values()].map((o) => [o.outcome, o.actualInputTokens, o.actualOutputTokens])).toEqual([
-      ['settled', 5, 0],
-      ['settled', 10, 0],
+      // The fake reports 25 input tokens per request.
+      ['settled', 25, 0],
+      ['settled', 25, 0],
     ]);
     expect(log.verified).toBe(true);
   });

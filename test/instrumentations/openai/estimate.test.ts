@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openaiAdapter, type OpenAIEndpoint } from '../../../instrumentations/openai/adapter.js';
+import { openaiAdapter, type TextEndpoint as OpenAIEndpoint } from '../../../instrumentations/openai/adapter.js';
 
 const describeRequest = (endpoint: OpenAIEndpoint, params: object, options: unknown) => openaiAdapter(endpoint).describe({ params, options })!;
 const prepare = (endpoint: OpenAIEndpoint, params: object, options: unknown, model: string, maxOutputTokens?: number) =>

@@ -1,0 +1,153 @@
+import { AgentGuardUnguardedTransportError, UNGUARDED_WEBSOCKET_ENV } from './errors.js';
+import { RefusedWebSocket } from './refused-socket.js';
+import { DEFAULT_WEBSOCKET_HOSTS, isWatchedUrl, parseWebSocketHosts, transportOf, type WatchedWebSocketHost } from './hosts.js';
+
+/**
+ * The websocket guard: no guard decides the `response.create` frames an app
+ * sends over OpenAI's Realtime API or the Responses API's websocket mode, so
+ * under enforce mode a connection to one is refused with
+ * {@link AgentGuardUnguardedTransportError} instead of spending unguarded.
+ *
+ * - The global `WebSocket` (what the OpenAI Agents SDK's Responses websocket
+ *   transport opens) is replaced by a subclass whose constructor, for a watched
+ *   URL, makes no connection and returns a {@link RefusedWebSocket}: it fails
+ *   as a refused connection does (`error` carrying the refusal, then `close`),
+ *   so clients report the refusal through their usual path.
+ * - The `ws` package's `WebSocket` (what `@openai/agents-realtime` opens in
+ *   Node) is patched in place on its prototype, which its CommonJS and ESM
+ *   entries share: `send` refuses every frame on a watched connection, so
+ *   nothing billable leaves the process (a Realtime session bills only the
+ *   responses its frames ask for). The global `WebSocket`'s `send` is patched
+ *   the same way, for sockets made with a constructor captured earlier.
+ *
+ * Outside enforce mode (shadow), and with `AGENTGUARD_UNGUARDED_WEBSOCKET=allow`,
+ * connections pass; `allow` writes one line to stderr the first time.
+ */
+
+/** `block` (the default): refuse under enforce mode; `allow`: let through, with one warning line. */
+export type UnguardedWebSocketMode = 'block' | 'allow';
+export const UNGUARDED_WEBSOCKET_MODES: readonly UnguardedWebSocketMode[] = ['block', 'allow'];
+
+/** Options of {@link installWebSocketGuard}. */
+export interface WebSocketGuardOptions {
+  /** Whether policies are enforced (read at each connection): only then is anything refused. */
+  enforce: boolean | (() => boolean);
+  /** `block` (default) or `allow`. */
+  mode?: UnguardedWebSocketMode;
+  /** Hosts watched besides {@link DEFAULT_WEBSOCKET_HOSTS} (`host`, `host:port`, `*.suffix`). */
+  hosts?: readonly (string | WatchedWebSocketHost)[];
+  /** Where the `allow` warning goes (default: one line on stderr). */
+  warn?: (line: string) => void;
+}
+
+/** What {@link installWebSocketGuard} installed. */
+export interface InstalledWebSocketGuard {
+  /** Patches a loaded `ws` module (its CommonJS exports or ESM namespace); returns whether its `WebSocket` was found. */
+  patchWs(moduleExports: unknown): boolean;
+  /** Restores the global `WebSocket` and every patched `send`. */
+  uninstall(): void;
+}
+
+/**
+ * Reads `AGENTGUARD_UNGUARDED_WEBSOCKET` (`block` default, `allow`) and the hosts of
+ * `AGENTGUARD_PROVIDER_HOSTS`. Throws a `TypeError` naming the variable.
+ */
+export function webSocketGuardSettingsFromEnv(env: Record<string, string | undefined>): { mode: UnguardedWebSocketMode; hosts: WatchedWebSocketHost[] } {
+  const mode = env[UNGUARDED_WEBSOCKET_ENV] || 'block';
+  if (!(UNGUARDED_WEBSOCKET_MODES as readonly string[]).includes(mode)) {
+    throw new TypeError(`${UNGUARDED_WEBSOCKET_ENV}: expected one of ${UNGUARDED_WEBSOCKET_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+  }
+  try {
+    return { mode: mode as UnguardedWebSocketMode, hosts: parseWebSocketHosts(env.AGENTGUARD_PROVIDER_HOSTS) };
+  } catch (err) {
+    throw new TypeError(`AGENTGUARD_PROVIDER_HOSTS: ${(err as Error).message}`);
+  }
+}
+
+const SEND_PATCH = Symbol.for('agentguard-spend.websocket.send-guard');
+
+type SendFn = (this: unknown, ...args: unknown[]) => unknown;
+type Ctor = new (...args: unknown[]) => object;
+
+/** Installs the guard (see the module comment). Installing again replaces the previous installation's settings. */
+export function installWebSocketGuard(options: WebSocketGuardOptions): InstalledWebSocketGuard {
+  const hosts: WatchedWebSocketHost[] = [
+    ...parseWebSocketHosts(DEFAULT_WEBSOCKET_HOSTS.join(',')),
+    ...(options.hosts ?? []).map((h) => (typeof h === 'string' ? parseWebSocketHosts(h)[0]! : h)),
+  ];
+  const enforce = typeof options.enforce === 'function' ? options.enforce : () => options.enforce as boolean;
+  const mode = options.mode ?? 'block';
+  const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let warned = false;
+
+  /** The error to refuse `rawUrl` with, or undefined to let it through. */
+  const refusal = (rawUrl: unknown): AgentGuardUnguardedTransportError | undefined => {
+    const url = toUrl(rawUrl);
+    if (!url || !isWatchedUrl(url, hosts) || !enforce()) return undefined;
+    if (mode === 'allow') {
+      if (!warned) {
+        warned = true;
+        warn(`agentguard-spend: ${UNGUARDED_WEBSOCKET_ENV}=allow: the ${transportOf(url)} to ${url.host} is not guarded; its calls are neither decided nor logged`);
+      }
+      return undefined;
+    }
+    return new AgentGuardUnguardedTransportError(transportOf(url), url);
+  };
+
+  const restores: (() => void)[] = [];
+  const patchSend = (proto: Record<string | symbol, unknown> | undefined): boolean => {
+    if (!proto || typeof proto.send !== 'function') return false;
+    const current = proto.send as SendFn & { [SEND_PATCH]?: SendFn };
+    const original = current[SEND_PATCH] ?? current;
+    const guarded = function (this: { url?: unknown }, ...args: unknown[]) {
+      const err = refusal(this?.url);
+      if (err) throw err;
+      return original.apply(this, args);
+    } as SendFn & { [SEND_PATCH]?: SendFn };
+    guarded[SEND_PATCH] = original;
+    proto.send = guarded;
+    restores.push(() => {
+      if (proto.send === guarded) proto.send = original;
+    });
+    return true;
+  };
+
+  const Global = (globalThis as { WebSocket?: Ctor }).WebSocket;
+  if (typeof Global === 'function') {
+    const Base = (Global as Ctor & { [SEND_PATCH]?: Ctor })[SEND_PATCH] ?? Global;
+    // A subclass keeps `instanceof`, the static constants and the prototype's methods.
+    const Guarded = class WebSocket extends Base {
+      constructor(...args: unknown[]) {
+        const err = refusal(args[0]);
+        // A refused URL gets a socket that fails as a refused connection does, carrying the refusal.
+        if (err) return new RefusedWebSocket(toUrl(args[0])!, err);
+        super(...args);
+      }
+    };
+    Object.defineProperty(Guarded, SEND_PATCH, { value: Base });
+    Object.defineProperty(globalThis, 'WebSocket', { value: Guarded, writable: true, configurable: true, enumerable: false });
+    patchSend(Base.prototype as Record<string | symbol, unknown>);
+    restores.push(() => {
+      if ((globalThis as { WebSocket?: unknown }).WebSocket === Guarded) Object.defineProperty(globalThis, 'WebSocket', { value: Base, writable: true, configurable: true, enumerable: false });
+    });
+  }
+
+  return {
+    patchWs(moduleExports: unknown): boolean {
+      const ns = moduleExports as { WebSocket?: unknown; default?: { WebSocket?: unknown } } | undefined;
+      const candidate: unknown = ns?.WebSocket ?? ns?.default?.WebSocket ?? ns?.default ?? ns;
+      return typeof candidate === 'function' && patchSend((candidate as { prototype?: Record<string | symbol, unknown> }).prototype);
+    },
+    uninstall(): void {
+      for (const restore of restores.splice(0).reverse()) restore();
+    },
+  };
+}
+
+function toUrl(raw: unknown): URL | undefined {
+  try {
+    return raw instanceof URL ? raw : typeof raw === 'string' ? new URL(raw) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -10,6 +10,8 @@ const libraryEntries = {
   'instrumentations/openai/index': 'instrumentations/openai/index.ts',
   'instrumentations/anthropic/index': 'instrumentations/anthropic/index.ts',
   'instrumentations/bedrock/index': 'instrumentations/bedrock/index.ts',
+  // `agentguard-spend/instrumentations/ai-sdk`: the Vercel AI SDK middleware and load-time patch.
+  'instrumentations/ai-sdk/index': 'instrumentations/ai-sdk/index.ts',
 };
 
 /**
@@ -25,6 +27,7 @@ const registerTypes = { 'register-main': 'src/register/index.ts' };
 const repositoryEntries = {
   'internal/fake-provider': 'fake-provider/index.ts',
   'internal/audit': 'scripts/internals.ts',
+  'internal/ai-sdk': 'instrumentations/ai-sdk/internals.ts',
   'internal/estimate': 'scripts/estimate-internals.ts',
 };
 

@@ -15,6 +15,8 @@ import { benchGuardConfig } from './engine.mjs';
 import { OpenAISpendGuardInstrumentation, withSpendGuard } from '../dist/instrumentations/openai/index.js';
 import { AnthropicSpendGuardInstrumentation, withAnthropicSpendGuard } from '../dist/instrumentations/anthropic/index.js';
 import { BedrockSpendGuardInstrumentation, withBedrockSpendGuard } from '../dist/instrumentations/bedrock/index.js';
+import { spendGuardMiddleware } from '../dist/instrumentations/ai-sdk/index.js';
+import { patchAiSdkProvider, unpatchAiSdkProvider } from '../dist/internal/ai-sdk.js';
 import { HeadOnlyLogStore, machine, measureSync, quantile, report, round, table } from './lib.mjs';
 import { startServerProcess } from './servers.mjs';
 
@@ -33,6 +35,19 @@ const USER = 'My order #48213 arrived with a cracked screen protector. Can I get
 
 export function benchGuard() {
   return new SpendGuard({ ...benchGuardConfig(generateKeypair()), logStore: new HeadOnlyLogStore() });
+}
+
+/** The Vercel AI SDK (ESM-only): `generateText` on `@ai-sdk/openai`'s chat model, patched (as register does) or wrapped by the middleware. */
+async function aiSdkProvider(guard) {
+  const { generateText, wrapLanguageModel } = await import('ai');
+  const aiSdkOpenAI = await import('@ai-sdk/openai');
+  const binding = { guard, scope: SCOPE, tracer: (await import('@opentelemetry/api')).trace.getTracer('bench') };
+  return {
+    inst: { enable: () => patchAiSdkProvider(aiSdkOpenAI, { getBinding: () => binding }), disable: () => unpatchAiSdkProvider(aiSdkOpenAI) },
+    client: (url) => aiSdkOpenAI.createOpenAI({ baseURL: `${url}/v1`, apiKey: 'sk-bench' }).chat('gpt-4o'),
+    wrap: (model) => wrapLanguageModel({ model, middleware: spendGuardMiddleware({ guard, scope: SCOPE }) }),
+    call: (model) => generateText({ model, system: SYSTEM, prompt: userMessage(), maxOutputTokens: 256, maxRetries: 0 }),
+  };
 }
 
 function providers(guard) {
@@ -91,7 +106,7 @@ export async function sdkResults({ rounds = 30, perRound = 40, warmupRounds = 6,
   const guard = benchGuard();
   const fake = await startServerProcess('fake');
   const proxy = await startServerProcess('proxy', fake.url);
-  const all = providers(guard);
+  const all = { ...providers(guard), 'ai-sdk': await aiSdkProvider(guard) };
   const out = {};
   try {
     for (const [name, p] of Object.entries(all)) {

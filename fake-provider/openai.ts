@@ -21,6 +21,8 @@ let counter = 0;
 
 interface OpenAIBody {
   model?: unknown;
+  tools?: { function?: { name?: unknown } }[];
+  messages?: { role?: unknown }[];
   stream?: unknown;
   stream_options?: { include_usage?: unknown } | null;
 }
@@ -80,6 +82,11 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
     completion_tokens_details: { reasoning_tokens: u.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
   if (body.stream !== true) {
+    const tool = provider.behaviour.toolCall && body.messages?.at(-1)?.role !== 'tool' ? body.tools?.[0]?.function?.name : undefined;
+    const choice =
+      typeof tool === 'string'
+        ? { index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: `call_fake${counter}`, type: 'function', function: { name: tool, arguments: '{}' } }] }, logprobs: null, finish_reason: 'tool_calls' }
+        : { index: 0, message: { role: 'assistant', content: OPENAI_FAKE_TEXT, refusal: null }, logprobs: null, finish_reason: 'stop' };
     return sendJson(
       res,
       200,
@@ -88,7 +95,7 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: OPENAI_FAKE_TEXT, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        choices: [choice],
         ...(provider.behaviour.omitUsage ? {} : { usage }),
         service_tier: 'default',
         system_fingerprint: 'fp_fake',

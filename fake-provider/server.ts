@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createH2cServer, type Http2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 
 /** One request the fake provider received (for tests: "zero requests on block"). */
@@ -31,6 +32,12 @@ export interface FakeBehaviour {
   streamChunks?: number;
   /** Delay between streamed chunks, in ms. */
   chunkDelayMs?: number;
+  /**
+   * OpenAI chat completions (non-streamed): a request that offers tools and
+   * whose last message is not a tool result is answered with a call of its
+   * first tool (no arguments), so a client's tool loop takes a second step.
+   */
+  toolCall?: boolean;
 }
 
 /**
@@ -42,7 +49,7 @@ export class FakeProvider {
   readonly requests: RecordedRequest[] = [];
   behaviour: FakeBehaviour = {};
   readonly #routes: FakeRoute[] = [];
-  #server: Server | null = null;
+  #server: Server | Http2Server | null = null;
   #url = '';
 
   constructor(routes: FakeRoute[] = []) {
@@ -82,17 +89,46 @@ export class FakeProvider {
     return this.#url;
   }
 
+  /**
+   * Listens speaking HTTP/2 over cleartext (h2c, prior knowledge), as the AWS
+   * SDK's default request handler does; the same routes answer.
+   */
+  async listenHttp2(port = 0): Promise<string> {
+    const server = createH2cServer((req, res) => void this.#handle(req as unknown as IncomingMessage, res as unknown as ServerResponse));
+    const sessions = new Set<import('node:http2').ServerHttp2Session>();
+    server.on('session', (session) => {
+      sessions.add(session);
+      session.on('close', () => sessions.delete(session));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.#server = server;
+    this.#h2Sessions = sessions;
+    this.#url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.#url;
+  }
+
+  #h2Sessions: Set<import('node:http2').ServerHttp2Session> | null = null;
+
   async close(): Promise<void> {
     const server = this.#server;
     this.#server = null;
     if (!server) return;
-    server.closeAllConnections();
+    if ('closeAllConnections' in server) server.closeAllConnections();
+    for (const session of this.#h2Sessions ?? []) session.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   async #handle(raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
-    for await (const chunk of raw) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of raw) chunks.push(chunk as Buffer);
+    } catch {
+      // The client gave up before its body was complete: not a request the fake received.
+      return;
+    }
     const text = Buffer.concat(chunks).toString('utf8');
     let body: unknown = text;
     try {

@@ -15,8 +15,10 @@ function installedVersion(pkg) {
   return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
 }
 
-function install(pkg, version) {
-  execFileSync(npm, ['install', '--no-save', '--no-audit', '--no-fund', '--legacy-peer-deps', `${pkg}@${version}`], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+// `companions`: packages that must move with it (matrix.json `with[version]`), e.g. the AI SDK's providers with `ai`.
+function install(pkg, version, companions = {}) {
+  const specs = [`${pkg}@${version}`, ...Object.entries(companions).map(([name, v]) => `${name}@${v}`)];
+  execFileSync(npm, ['install', '--no-save', '--no-audit', '--no-fund', '--legacy-peer-deps', ...specs], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 const results = [];
@@ -27,6 +29,8 @@ for (const provider of readdirSync(providersDir).sort()) {
   const matrix = JSON.parse(readFileSync(file, 'utf8'));
   const tests = [matrix.tests ?? `test/instrumentations/${provider}`].flat();
   const locked = installedVersion(matrix.package);
+  const companions = [...new Set(Object.values(matrix.with ?? {}).flatMap((c) => Object.keys(c)))];
+  const lockedCompanions = Object.fromEntries(companions.map((name) => [name, installedVersion(name)]));
   // Each version is installed over the previous one; the locked one is restored after.
   try {
     for (const version of matrix.versions) {
@@ -35,7 +39,7 @@ for (const provider of readdirSync(providersDir).sort()) {
         console.log(`sdk-matrix: ${matrix.package}@${version}: locked version, covered by npm test`);
         continue;
       }
-      if (installedVersion(matrix.package) !== version) install(matrix.package, version);
+      if (installedVersion(matrix.package) !== version) install(matrix.package, version, { ...lockedCompanions, ...matrix.with?.[version] });
       const actual = installedVersion(matrix.package);
       let ok = true;
       try {
@@ -48,7 +52,7 @@ for (const provider of readdirSync(providersDir).sort()) {
       console.log(`sdk-matrix: ${matrix.package}@${actual}: ${ok ? 'passed' : 'FAILED'}`);
     }
   } finally {
-    if (installedVersion(matrix.package) !== locked) install(matrix.package, locked);
+    if (installedVersion(matrix.package) !== locked || companions.some((name) => installedVersion(name) !== lockedCompanions[name])) install(matrix.package, locked, lockedCompanions);
   }
 }
 console.log(JSON.stringify({ sdkMatrix: results }, null, 2));

@@ -6,6 +6,12 @@
  * enforce on the provider SDKs' methods.
  */
 import { trace } from '@opentelemetry/api';
+import { guardEmbedMethod, type EmbedMethod } from '../../instrumentations/ai-sdk/embedding.js';
+import type { ModelMethod } from '../../instrumentations/ai-sdk/guarded-model-call.js';
+import { guardModelMethod } from '../../instrumentations/ai-sdk/patch.js';
+import { guardFetch } from '../../instrumentations/safety-net/fetch.js';
+import { guardRequest } from '../../instrumentations/safety-net/http.js';
+import { guardHttp2Connect } from '../../instrumentations/safety-net/http2.js';
 import { PROVIDER as ANTHROPIC } from '../../instrumentations/anthropic/adapter.js';
 import { guardCreate as guardAnthropicCreate, type MessagesCreate } from '../../instrumentations/anthropic/guard.js';
 import { PROVIDER as BEDROCK } from '../../instrumentations/bedrock/adapter.js';
@@ -21,7 +27,10 @@ import { watchPriceFile } from '../engine/price-watch.js';
 import { InMemorySpendStore } from '../engine/memory-spend-store.js';
 import type { SpendStore } from '../engine/spend-store.js';
 import { spendStoreFromUrl } from '../stores/from-url.js';
+import type { AiSdkFactories } from './ai-sdk.js';
 import type { EnvConfig } from './env-config.js';
+import { engineNet, type EngineNet } from './net-engine.js';
+import type { NetFactories, SafetyNetSettings } from './safety-net.js';
 import { createLogStore, type LogExport, type RegisteredLogStore } from './log-export.js';
 import type { GuardFactories, InstrumentationLike } from './provider-patches.js';
 import { warmTokenizerLater } from './tokenizer-warmup.js';
@@ -49,6 +58,7 @@ export const SCOPES = {
   openai: instrumentationScope(OPENAI),
   anthropic: instrumentationScope(ANTHROPIC),
   bedrock: instrumentationScope(BEDROCK),
+  'ai-sdk': instrumentationScope('ai-sdk'),
 } as const;
 
 /** A tracer from the global provider at each call, so a provider the app registers later is used. */
@@ -61,7 +71,7 @@ export function tracerFor(name: keyof typeof SCOPES) {
  * Nothing here fails on configuration; a log that cannot be opened is reported
  * through `warn` and fails guarded calls closed.
  */
-export function startEngine(config: EnvConfig, logExport: LogExport, spendStore: SpendStore, warn: (line: string) => void): Engine {
+export function startEngine(config: EnvConfig, logExport: LogExport, spendStore: SpendStore, warn: (line: string) => void, net?: SafetyNetSettings): Engine {
   const logStore = createLogStore(config, logExport, warn);
   const guard = new SpendGuard({
     policies: config.policies,
@@ -84,10 +94,13 @@ export function startEngine(config: EnvConfig, logExport: LogExport, spendStore:
         })
       : undefined;
   warmTokenizerLater();
+  if (net) activeNet = engineNet(config, net, guard, spendStore, warn);
+  const netOpened = activeNet;
 
   const close = async () => {
     policyWatch.close();
     priceWatch?.close();
+    await netOpened?.close().catch(() => undefined);
     try {
       await logStore.close();
     } catch (err) {
@@ -120,3 +133,25 @@ export const guardFactories: GuardFactories = {
     return guardSend(bindingOf(state), self, callOriginal as SendFn, command, optionsOrCb, cb);
   },
 };
+
+/** The safety net's configuration of the started engine (one engine per process). */
+let activeNet: EngineNet | undefined;
+const netConfig = () => {
+  if (!activeNet) throw new Error('agentguard-spend: the safety net was called before the engine started');
+  return activeNet.config();
+};
+
+/** The safety net's guards over the original `fetch`, `http(s).request`/`get` and `http2.connect`. */
+export const netFactories: NetFactories = {
+  fetch: (original) => guardFetch(original as typeof fetch, netConfig),
+  request: (original, protocol, get) => guardRequest(original as Parameters<typeof guardRequest>[0], protocol, netConfig, get),
+  http2Connect: (original) => guardHttp2Connect(original as Parameters<typeof guardHttp2Connect>[0], netConfig),
+};
+
+/** The AI SDK providers' guarded `doGenerate`/`doStream`/`doEmbed`, configured through the wrapper's state. */
+export const aiSdkFactories: AiSdkFactories = {
+  model: (original, stream, state) => guardModelMethod(original as ModelMethod, stream, () => state.instrumentation.getBinding()),
+  embed: (original, state) => guardEmbedMethod(original as EmbedMethod, () => state.instrumentation.getBinding()),
+};
+
+export { bindingFromInstrumentationConfig };

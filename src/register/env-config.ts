@@ -20,8 +20,10 @@ export class ConfigError extends AgentGuardError {
 
 
 /** Provider instrumentations `register` can enable. */
-export const INSTRUMENTATION_NAMES = ['openai', 'anthropic', 'bedrock'] as const;
+export const INSTRUMENTATION_NAMES = ['openai', 'anthropic', 'bedrock', 'ai-sdk', 'safety-net'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
+/** The provider SDKs among them (each patched by `provider-patches.ts`). */
+export type SdkInstrumentationName = Extract<InstrumentationName, 'openai' | 'anthropic' | 'bedrock'>;
 
 /** Everything `register` reads from `AGENTGUARD_*`. */
 export interface EnvConfig {

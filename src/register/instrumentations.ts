@@ -1,4 +1,4 @@
-import type { InstrumentationName } from './env-config.js';
+import type { SdkInstrumentationName } from './env-config.js';
 
 /** A provider `register` can guard: the npm package it patches when the app loads it. */
 export interface InstrumentationEntry {
@@ -11,7 +11,7 @@ export interface InstrumentationEntry {
  * uses. Each is only patched if the app loads its package; a package the app
  * does not have costs nothing.
  */
-export const INSTRUMENTATIONS: Record<InstrumentationName, InstrumentationEntry> = {
+export const INSTRUMENTATIONS: Record<SdkInstrumentationName, InstrumentationEntry> = {
   openai: { module: 'openai' },
   anthropic: { module: '@anthropic-ai/sdk' },
   bedrock: { module: '@aws-sdk/client-bedrock-runtime' },

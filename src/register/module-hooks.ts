@@ -57,8 +57,9 @@ function installCjsHook(packages: readonly string[], onLoad: ProviderLoaded): vo
   const seen = new WeakSet<object>();
   Module._load = function agentguardLoad(this: unknown, request: string, parent: unknown, isMain: boolean) {
     const exports = original.call(this, request, parent, isMain);
-    const byName = names.has(request);
-    const name = byName ? request : packageOfAbsolutePath(request, packages);
+    const bare = typeof request === 'string' && request.startsWith('node:') ? request.slice(5) : request;
+    const byName = names.has(bare);
+    const name = byName ? bare : packageOfAbsolutePath(request, packages);
     if (name && exports && (typeof exports === 'object' || typeof exports === 'function') && !seen.has(exports)) {
       seen.add(exports);
       onLoad(name, exports, !byName);
@@ -91,7 +92,8 @@ function installEsmHook(packages: readonly string[], esmHooksUrl: string): Insta
     m.registerHooks({
       resolve: (specifier: string, context: unknown, nextResolve: (s: string, c: unknown) => { url: string }) => {
         const result = nextResolve(specifier, context);
-        if (packages.includes(specifier)) entries.set(withoutQuery(result.url), specifier);
+        if (result.url.startsWith('node:')) reportBuiltin(result.url.slice(5), packages);
+        else if (packages.includes(specifier)) entries.set(withoutQuery(result.url), specifier);
         return result;
       },
       load: (url: string, context: unknown, nextLoad: (u: string, c: unknown) => LoadResult) => {
@@ -107,6 +109,18 @@ function installEsmHook(packages: readonly string[], esmHooksUrl: string): Insta
     return 'register';
   }
   return 'none';
+}
+
+/**
+ * A builtin module named in `packages` (`http`...) that an ES module imports:
+ * handed over as its CommonJS module object before the import is linked (a
+ * builtin's ESM exports follow that object through `syncBuiltinESMExports`).
+ */
+function reportBuiltin(name: string, packages: readonly string[]): void {
+  if (!packages.includes(name)) return;
+  const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const exports = typeof get === 'function' ? get(`node:${name}`) : undefined;
+  if (exports) (globalThis as GlobalWithHook)[ESM_LOADED]?.(name, exports);
 }
 
 /** What a load hook returns. */

@@ -1,7 +1,7 @@
 import { installCoexistingWrapper, type CoexistingWrapperState } from '../../instrumentations/common/coexisting-wrap.js';
 import type { SpendGuardInstrumentationConfig } from '../../instrumentations/common/binding.js';
+import type { SdkInstrumentationName } from './env-config.js';
 import type { AzureDeployments } from '../../instrumentations/openai/azure.js';
-import type { InstrumentationName } from './env-config.js';
 
 /**
  * Patches a loaded copy of a provider package for `register` without loading
@@ -43,7 +43,7 @@ const MARKERS = {
 } as const;
 
 /** Patches one loaded copy of `provider`'s package; returns how many methods were wrapped (0: nothing recognised). */
-export function patchProvider(provider: InstrumentationName, moduleExports: unknown, instrumentation: InstrumentationLike, factories: () => GuardFactories): number {
+export function patchProvider(provider: SdkInstrumentationName, moduleExports: unknown, instrumentation: InstrumentationLike, factories: () => GuardFactories): number {
   switch (provider) {
     case 'openai':
       return patchOpenAI(moduleExports, instrumentation, factories);

@@ -5,12 +5,15 @@ import type { SpendGuard } from '../engine/guard.js';
 import type { PolicyWatch } from '../engine/policy-watch.js';
 import type { SpendStore } from '../engine/spend-store.js';
 import type * as EngineModule from './engine.js';
+import { AI_SDK_PROVIDER_MODULES } from '../../instrumentations/ai-sdk/prototypes.js';
+import { patchAiSdkForRegister, type AiSdkTarget } from './ai-sdk.js';
 import { shownPath } from '../audit/hex.js';
-import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName } from './env-config.js';
+import { ConfigError, configFromEnv, failOpenRequested, type EnvConfig, type InstrumentationName, type SdkInstrumentationName } from './env-config.js';
 import { INSTRUMENTATIONS } from './instrumentations.js';
 import { logExportFromEnv, type RegisteredLogStore } from './log-export.js';
 import { installModuleHooks } from './module-hooks.js';
 import { patchProvider, type InstrumentationLike } from './provider-patches.js';
+import { installStartNet, NET_BUILTINS, safetyNetSettingsFromEnv } from './safety-net.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -82,7 +85,9 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   if (config.chainId && logExport !== 'otel') checkChainSigner(config);
   // A SQLite or Redis store is built now: a bad value must stop start-up, not the first call.
   const spendStoreNow = config.spendStore === 'memory' ? undefined : spendStoreFromEnv(config.spendStore);
-  const enabled = (Object.keys(INSTRUMENTATIONS) as InstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
+  const enabled = (Object.keys(INSTRUMENTATIONS) as SdkInstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
+  const aiSdkEnabled = !config.disabledInstrumentations.includes('ai-sdk');
+  const netSettings = config.disabledInstrumentations.includes('safety-net') ? undefined : safetyNetSettingsFromEnv(env);
 
   // Nothing below fails on configuration.
   let engine: EngineModule.Engine | undefined;
@@ -91,11 +96,11 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
     if (engine) return engine;
     const m = loadEngineModule();
     ensureContextManager();
-    engine = m.startEngine(config, logExport, spendStoreNow ?? m.memorySpendStore(), warn);
+    engine = m.startEngine(config, logExport, spendStoreNow ?? m.memorySpendStore(), warn, netSettings);
     return engine;
   };
 
-  const instrumentationOf = (name: InstrumentationName): InstrumentationLike => {
+  const instrumentationOf = (name: SdkInstrumentationName | 'ai-sdk'): InstrumentationLike => {
     let tracer: Tracer | undefined;
     return {
       getConfig: () => ({
@@ -111,14 +116,34 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
       isEnabled: () => true,
     };
   };
-  const instrumentations = Object.fromEntries(enabled.map((n) => [n, instrumentationOf(n)])) as Record<InstrumentationName, InstrumentationLike>;
+  const instrumentations = Object.fromEntries(enabled.map((n) => [n, instrumentationOf(n)])) as Record<SdkInstrumentationName, InstrumentationLike>;
   const byPackage = new Map(enabled.map((n) => [INSTRUMENTATIONS[n].module, n]));
   const factories = () => (startEngine(), loadEngineModule().guardFactories);
   const warned = new Set<string>();
+
+  // The AI SDK providers' model classes, and the safety net below the SDKs: wrappers now, enforcement from the engine.
+  const aiSdkPackages = new Set<string>(aiSdkEnabled ? AI_SDK_PROVIDER_MODULES : []);
+  const aiSdkInstrumentation = instrumentationOf('ai-sdk');
+  const aiSdkTarget: AiSdkTarget = { getBinding: () => loadEngineModule().bindingFromInstrumentationConfig(aiSdkInstrumentation.getConfig(), aiSdkInstrumentation.tracer) };
+  const aiSdkFactories = () => (startEngine(), loadEngineModule().aiSdkFactories);
+  const net = netSettings ? installStartNet(() => (startEngine(), loadEngineModule().netFactories)) : undefined;
+  const netBuiltins = new Set<string>(net ? NET_BUILTINS : []);
+
   const hooksInstalled = installModuleHooks(
-    [...byPackage.keys(), OTEL_API],
+    [...byPackage.keys(), ...aiSdkPackages, ...netBuiltins, OTEL_API],
     (packageName, moduleExports, byPath) => {
       if (packageName === OTEL_API) return void ensureContextManager();
+      if (netBuiltins.has(packageName)) return void net!.patchBuiltin(packageName as (typeof NET_BUILTINS)[number]);
+      if (aiSdkPackages.has(packageName)) {
+        try {
+          if (patchAiSdkForRegister(moduleExports, aiSdkTarget, aiSdkFactories) > 0 || byPath || warned.has(packageName)) return;
+          warned.add(packageName);
+          warn(`agentguard-spend: ${packageName} was loaded, but no language model class was found on its exports; its calls are NOT guarded by the AI SDK integration`);
+        } catch (err) {
+          warn(`agentguard-spend: patching ${packageName} failed: ${(err as Error).message}; its calls are NOT guarded by the AI SDK integration`);
+        }
+        return;
+      }
       const name = byPackage.get(packageName);
       if (!name) return;
       try {
@@ -156,7 +181,7 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
     get spendStore() {
       return startEngine().spendStore;
     },
-    instrumentations: enabled,
+    instrumentations: [...enabled, ...(aiSdkEnabled ? (['ai-sdk'] as const) : []), ...(net ? (['safety-net'] as const) : [])],
     get contextManagerInstalled() {
       return contextManager === true;
     },

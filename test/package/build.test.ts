@@ -143,6 +143,11 @@ const API: Record<string, { dist: string; values: string[]; types: string[] }> =
     values: ['BedrockSpendGuardInstrumentation', 'withBedrockSpendGuard', 'withSpendScope'],
     types: ['BedrockSendOptions', 'SpendCallOverrides', 'SpendGuardInstrumentationConfig', 'SpendGuardWrapperOptions'],
   },
+  'agentguard-spend/instrumentations/ai-sdk': {
+    dist: 'instrumentations/ai-sdk/index',
+    values: ['AiSdkSpendGuardInstrumentation', 'spendGuardMiddleware', 'withSpendScope'],
+    types: ['SpendCallOverrides', 'SpendGuardInstrumentationConfig', 'SpendGuardLanguageModelMiddleware', 'SpendGuardWrapperOptions'],
+  },
   'agentguard-spend/register': { dist: 'register-main', values: ['EXIT_CONFIG', 'registration'], types: ['Registration'] },
 };
 const specifiers = Object.keys(API);

@@ -27,3 +27,16 @@ describe('decideOnce', () => {
     expect(ctx.getValue(Symbol.for('agentguard-spend.bedrock.guarded-call'))).toBe(true);
   });
 });
+
+describe('decideOnce and the safety net', () => {
+  it('every mark also sets the provider-http key, which an inner pass-through leaves in place', () => {
+    const openai = decideOnce('openai');
+    const net = decideOnce('provider-http');
+    const seen: boolean[] = [];
+    // An explicit wrapper decides; the register-instrumented client below passes through (consuming the openai mark).
+    context.with(openai.markDecided(context.active()), () => openai.passThrough(() => seen.push(openai.alreadyDecided(), net.alreadyDecided())));
+    expect(seen).toEqual([false, true]);
+    for (const sdk of ['anthropic', 'bedrock', 'ai-sdk']) expect(net.alreadyDecided(decideOnce(sdk).markDecided(ROOT_CONTEXT))).toBe(true);
+    expect(net.alreadyDecided(ROOT_CONTEXT)).toBe(false);
+  });
+});

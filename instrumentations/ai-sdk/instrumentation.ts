@@ -1,0 +1,43 @@
+import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { bindingFromInstrumentationConfig, type SpendGuardInstrumentationConfig } from '../common/binding.js';
+import { instrumentationScope } from '../common/scope-name.js';
+import { patchAiSdkProvider, unpatchAiSdkProvider, type AiSdkPatchTarget } from './patch.js';
+import { AI_SDK_PROVIDER_MODULES, AI_SDK_SUPPORTED_VERSIONS } from './prototypes.js';
+
+/** The instrumentation scope of the AI SDK integration (the load-time patch and `spendGuardMiddleware`). */
+export const AI_SDK_SCOPE = instrumentationScope('ai-sdk');
+
+/**
+ * Enforces spend policy on the Vercel AI SDK's providers for an app that
+ * enables its instrumentations itself (`registerInstrumentations`, the
+ * OpenTelemetry NodeSDK): when the app loads `@ai-sdk/openai`,
+ * `@ai-sdk/anthropic` or `@ai-sdk/amazon-bedrock`, their language- and
+ * embedding-model classes are patched by `patchAiSdkProvider`, so every
+ * `generateText`, `streamText`, `generateObject`, tool loop, agent and
+ * `embed` call on their models is decided once. `agentguard-spend/register`
+ * does the same without this class.
+ */
+export class AiSdkSpendGuardInstrumentation extends InstrumentationBase<SpendGuardInstrumentationConfig> {
+  readonly #target: AiSdkPatchTarget = { getBinding: () => bindingFromInstrumentationConfig(this.getConfig(), this.tracer) };
+
+  constructor(config: SpendGuardInstrumentationConfig = {}) {
+    super(AI_SDK_SCOPE.name, AI_SDK_SCOPE.version, config);
+  }
+
+  protected init() {
+    return AI_SDK_PROVIDER_MODULES.map(
+      (name) =>
+        new InstrumentationNodeModuleDefinition(
+          name,
+          [AI_SDK_SUPPORTED_VERSIONS[name]],
+          (moduleExports) => {
+            patchAiSdkProvider(moduleExports, this.#target);
+            return moduleExports;
+          },
+          (moduleExports) => {
+            if (moduleExports) unpatchAiSdkProvider(moduleExports);
+          },
+        ),
+    );
+  }
+}

@@ -14,6 +14,7 @@ import { logExportFromEnv, type RegisteredLogStore } from './log-export.js';
 import { installModuleHooks } from './module-hooks.js';
 import { patchProvider, type InstrumentationLike } from './provider-patches.js';
 import { installStartNet, NET_BUILTINS, safetyNetSettingsFromEnv } from './safety-net.js';
+import { installWebSocketGuard, webSocketGuardSettingsFromEnv } from '../../instrumentations/websocket/index.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -88,6 +89,7 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const enabled = (Object.keys(INSTRUMENTATIONS) as SdkInstrumentationName[]).filter((n) => !config.disabledInstrumentations.includes(n));
   const aiSdkEnabled = !config.disabledInstrumentations.includes('ai-sdk');
   const netSettings = config.disabledInstrumentations.includes('safety-net') ? undefined : safetyNetSettingsFromEnv(env);
+  const webSocketSettings = webSocketSettingsFromEnv(env);
 
   // Nothing below fails on configuration.
   let engine: EngineModule.Engine | undefined;
@@ -128,11 +130,18 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const aiSdkFactories = () => (startEngine(), loadEngineModule().aiSdkFactories);
   const net = netSettings ? installStartNet(() => (startEngine(), loadEngineModule().netFactories)) : undefined;
   const netBuiltins = new Set<string>(net ? NET_BUILTINS : []);
+  // Websocket transports to provider hosts are not decided: in enforce mode they fail closed (global WebSocket now, `ws` when loaded).
+  const webSockets = installWebSocketGuard({
+    ...webSocketSettings,
+    enforce: () => config.mode !== 'shadow' && (engine?.guard.policies ?? config.policies).some((p) => p.mode === 'enforce'),
+    warn,
+  });
 
   const hooksInstalled = installModuleHooks(
-    [...byPackage.keys(), ...aiSdkPackages, ...netBuiltins, OTEL_API],
+    [...byPackage.keys(), ...aiSdkPackages, ...netBuiltins, WS_PACKAGE, OTEL_API],
     (packageName, moduleExports, byPath) => {
       if (packageName === OTEL_API) return void ensureContextManager();
+      if (packageName === WS_PACKAGE) return void webSockets.patchWs(moduleExports);
       if (netBuiltins.has(packageName)) return void net!.patchBuiltin(packageName as (typeof NET_BUILTINS)[number]);
       if (aiSdkPackages.has(packageName)) {
         try {
@@ -197,6 +206,19 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
 }
 
 const OTEL_API = '@opentelemetry/api';
+/** The `ws` package, whose sockets the websocket guard refuses to provider hosts in enforce mode. */
+const WS_PACKAGE = 'ws';
+
+/** `AGENTGUARD_UNGUARDED_WEBSOCKET` and the provider hosts it watches. @throws ConfigError naming the variable. */
+function webSocketSettingsFromEnv(env: Env): ReturnType<typeof webSocketGuardSettingsFromEnv> {
+  try {
+    return webSocketGuardSettingsFromEnv(env);
+  } catch (err) {
+    const message = (err as Error).message;
+    const variable = message.startsWith('AGENTGUARD_PROVIDER_HOSTS') ? 'AGENTGUARD_PROVIDER_HOSTS' : 'AGENTGUARD_UNGUARDED_WEBSOCKET';
+    throw new ConfigError(variable, message.replace(/^[A-Z_]+: /, ''));
+  }
+}
 /** true: ours is the global context manager; false: the app had one; undefined: not yet tried. */
 let contextManager: boolean | undefined;
 

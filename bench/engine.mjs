@@ -41,7 +41,10 @@ export async function engineResults(iterations = 20000, rounds = 5) {
   const per = Math.ceil(iterations / rounds);
   const pairs = [];
   for (let r = 0; r < rounds; r++) {
-    const entry = measureSync('entry: jcs + sha256 + sign (node)', () => signer.sign(Buffer.from(computeEntryHash(body), 'hex')), { iterations: per, warmup: r === 0 ? 2000 : 200 });
+    const entry = measureSync('entry: jcs + sha256 + sign (node)', () => signer.sign(Buffer.from(computeEntryHash(body), 'hex')), {
+      iterations: per,
+      warmup: r === 0 ? 2000 : 200,
+    });
     const engine = await measure(
       'decide + settle (2 signed entries, in-memory)',
       async () => {
@@ -79,5 +82,8 @@ export async function engineResults(iterations = 20000, rounds = 5) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { results, ...summary } = await engineResults(process.argv.includes('--quick') ? 10000 : 20000);
   report('engine', results, { machine: await machine(), ...summary });
-  table('(1)+(2) floor and engine (µs per op)', results.map(({ name, meanUs, cpuUs, p50Us, p99Us }) => ({ name, meanUs, cpuUs, p50Us, p99Us })));
+  table(
+    '(1)+(2) floor and engine (µs per op)',
+    results.map(({ name, meanUs, cpuUs, p50Us, p99Us }) => ({ name, meanUs, cpuUs, p50Us, p99Us })),
+  );
 }

@@ -15,7 +15,12 @@ import { generateKeypair, InMemoryDecisionLogStore, parsePolicy, SpendGuard } fr
 
 const keys = generateKeypair();
 const policy = parsePolicy({
-  id: 'bench', name: 'bench', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2020-01-01T00:00:00Z',
+  id: 'bench',
+  name: 'bench',
+  scope: { tenantId: 't' },
+  mode: 'enforce',
+  version: 1,
+  effectiveFrom: '2020-01-01T00:00:00Z',
   caps: [{ amountCents: 1_000_000_000, window: 'per_day', action: 'block', reason: 'daily budget' }],
 });
 const pricing = { overrides: { openai: { 'gpt-4o': { inputPerMTok: 2.5, outputPerMTok: 10 } } } };

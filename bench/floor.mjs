@@ -50,7 +50,10 @@ export function floorResults(iterations = 20000) {
     measureSync('ed25519 sign node:crypto', () => nodeSigner.sign(hash), { iterations }),
     measureSync('ed25519 sign @noble', () => nobleSigner.sign(hash), { iterations: Math.ceil(iterations / 10), warmup: 200 }),
     measureSync('ed25519 verify node:crypto', () => verifySignature(keys.publicKey, hash, sig, 'node'), { iterations }),
-    measureSync('ed25519 verify @noble (strict)', () => verifySignature(keys.publicKey, hash, sig, 'noble'), { iterations: Math.ceil(iterations / 10), warmup: 200 }),
+    measureSync('ed25519 verify @noble (strict)', () => verifySignature(keys.publicKey, hash, sig, 'noble'), {
+      iterations: Math.ceil(iterations / 10),
+      warmup: 200,
+    }),
     measureSync('entry: jcs + sha256 + sign (node)', () => nodeSigner.sign(Buffer.from(computeEntryHash(body), 'hex')), { iterations }),
   ];
 }
@@ -59,5 +62,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { machine, table } = await import('./lib.mjs');
   const results = floorResults();
   report('floor', results, { machine: await machine() });
-  table('(1) floor (µs per op)', results.map(({ name, meanUs, cpuUs }) => ({ name, meanUs, cpuUs })));
+  table(
+    '(1) floor (µs per op)',
+    results.map(({ name, meanUs, cpuUs }) => ({ name, meanUs, cpuUs })),
+  );
 }

@@ -36,7 +36,13 @@ export function measureSync(name, fn, { iterations = 20000, warmup = 2000 } = {}
   const totalMs = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
   // cpuUs: CPU time per op of this thread's process; on a busy shared machine it is steadier than wall time.
-  return { name, iterations, opsPerSec: Math.round((iterations / totalMs) * 1000), meanUs: round((totalMs / iterations) * 1000), cpuUs: round((cpu.user + cpu.system) / iterations) };
+  return {
+    name,
+    iterations,
+    opsPerSec: Math.round((iterations / totalMs) * 1000),
+    meanUs: round((totalMs / iterations) * 1000),
+    cpuUs: round((cpu.user + cpu.system) / iterations),
+  };
 }
 
 export function round(x, digits = 2) {

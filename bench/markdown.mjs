@@ -20,7 +20,7 @@ const table = (head, rows) => {
   p('');
 };
 /** A number with thin groups (`18 868`), or the value as is. */
-const n = (x) => (typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: 2 }).replace(/,/g, ' ') : x ?? '');
+const n = (x) => (typeof x === 'number' ? x.toLocaleString('en-US', { maximumFractionDigits: 2 }).replace(/,/g, ' ') : (x ?? ''));
 
 /** Whether `value` meets a target written as `≤ 1.4`, `≥ 16000`, `≥ 9000 /core` or `≈ 1` (within 0.8–1.25); '' when there is nothing to compare. */
 function met(value, target) {
@@ -53,13 +53,22 @@ p(
 
 if (Array.isArray(doc.summary) && doc.summary.length > 0) {
   p('## Summary', '');
-  table(['figure', 'value', 'target', 'met'], doc.summary.map((s) => [s.figure, n(s.value), s.target ?? '', met(s.value, s.target)]));
+  table(
+    ['figure', 'value', 'target', 'met'],
+    doc.summary.map((s) => [s.figure, n(s.value), s.target ?? '', met(s.value, s.target)]),
+  );
 }
 
 if (R.engine) {
   p('## Engine', '');
-  p('The floor of one signed entry is canonical JSON of the entry body, SHA-256 and an Ed25519 signature; a guarded call signs two entries (the decision and the outcome). `decide + settle` is the whole engine for one call with an in-memory spend store and log: policy evaluation, reservation, two signed entries, settlement.', '');
-  table(['operation', 'wall µs', 'CPU µs'], R.engine.results.map((r) => [r.name, n(r.meanUs), n(r.cpuUs)]));
+  p(
+    'The floor of one signed entry is canonical JSON of the entry body, SHA-256 and an Ed25519 signature; a guarded call signs two entries (the decision and the outcome). `decide + settle` is the whole engine for one call with an in-memory spend store and log: policy evaluation, reservation, two signed entries, settlement.',
+    '',
+  );
+  table(
+    ['operation', 'wall µs', 'CPU µs'],
+    R.engine.results.map((r) => [r.name, n(r.meanUs), n(r.cpuUs)]),
+  );
   p(
     `decide + settle against 2 × (JCS + hash + sign): **${n(R.engine.ratioToFloor)}×** in CPU time (${n(R.engine.ratioToFloorWall)}× wall; per round ${(R.engine.ratioPerRound ?? []).map(n).join(', ')}); **${n(R.engine.signedEntriesPerSec)}** signed entries/s wall, ${n(R.engine.signedEntriesPerCpuSec)} per CPU-second.`,
     '',
@@ -80,17 +89,33 @@ if (R.sdk) {
     }
   }
   table(['provider', 'variant', 'p50 µs', 'p99 µs', 'CPU µs/call', 'added p50 µs', 'added p99 µs', 'added CPU µs'], rows);
-  const added = (variant) => Object.values(R.sdk.providers).map((v) => v.added[variant]?.addedP50Us).filter((x) => typeof x === 'number');
+  const added = (variant) =>
+    Object.values(R.sdk.providers)
+      .map((v) => v.added[variant]?.addedP50Us)
+      .filter((x) => typeof x === 'number');
   const span = (xs) => (xs.length ? `${n(Math.min(...xs))} to ${n(Math.max(...xs))} µs` : '?');
-  p(`Added at the median: the loopback proxy alone ${span(added('proxy'))}; the guard in process, which also decides, reserves, signs two entries and settles, ${span([...added('instrumentation'), ...added('wrapper')])}.`, '');
+  p(
+    `Added at the median: the loopback proxy alone ${span(added('proxy'))}; the guard in process, which also decides, reserves, signs two entries and settles, ${span([...added('instrumentation'), ...added('wrapper')])}.`,
+    '',
+  );
 }
 
 if (R.exporter) {
   p('## Decision log', '');
-  p('The file decision log in each durability mode: appends of pre-signed entries one at a time, 64 in flight, and whole guarded calls (decide + settle, two entries) with that store. What each mode keeps after a crash: [stores.md](stores.md#durability-modes).', '');
+  p(
+    'The file decision log in each durability mode: appends of pre-signed entries one at a time, 64 in flight, and whole guarded calls (decide + settle, two entries) with that store. What each mode keeps after a crash: [stores.md](stores.md#durability-modes).',
+    '',
+  );
   table(
     ['durability', 'appends/s', 'append p50 µs', 'append p99 µs', 'concurrent appends/s', 'guarded calls/s'],
-    ['batch', 'write', 'fsync'].map((k) => [k, n(R.exporter.appendSeries[k].perSec), n(R.exporter.appendSeries[k].p50us), n(R.exporter.appendSeries[k].p99us), n(R.exporter.appendConcurrent[k].perSec), n(R.exporter.guardCallsPerSec[k].perSec)]),
+    ['batch', 'write', 'fsync'].map((k) => [
+      k,
+      n(R.exporter.appendSeries[k].perSec),
+      n(R.exporter.appendSeries[k].p50us),
+      n(R.exporter.appendSeries[k].p99us),
+      n(R.exporter.appendConcurrent[k].perSec),
+      n(R.exporter.guardCallsPerSec[k].perSec),
+    ]),
   );
 }
 
@@ -100,13 +125,19 @@ if (R.verify) {
     `\`agentguard-spend verify --json\` on logs of ${R.verify.results.map((r) => n(r.entries)).join(' and ')} entries, in a child process; peak RSS from \`/usr/bin/time -v\`. One Ed25519 verification alone takes ${n(R.verify.verifyFloorUs)} µs here, i.e. at most ${n(R.verify.floorEntriesPerCoreSec)} entries/s per core; the CLI checks signatures on the libuv threadpool while its main thread reads, parses and hashes, so a second core adds throughput. Memory stays flat: the log is streamed.`,
     '',
   );
-  table(['entries', 'wall s', 'CPU s', 'entries/s', 'entries per CPU-second', 'peak RSS MiB'], R.verify.results.map((r) => [n(r.entries), n(r.wallS), n(r.cpuS), n(r.entriesPerSec), n(r.entriesPerCpuSec), n(r.maxRssMiB)]));
+  table(
+    ['entries', 'wall s', 'CPU s', 'entries/s', 'entries per CPU-second', 'peak RSS MiB'],
+    R.verify.results.map((r) => [n(r.entries), n(r.wallS), n(r.cpuS), n(r.entriesPerSec), n(r.entriesPerCpuSec), n(r.maxRssMiB)]),
+  );
   const ab = R.verify.parallelAB;
   if (ab) {
-    table([`\`verifyDecisionLog\`, ${n(ab.entries)} entries`, 'entries/s', 'entries per CPU-second'], [
-      ['signatures on the main thread (`parallelSignatures: false`)', n(ab.sequential.entriesPerSec), n(ab.sequential.entriesPerCpuSec)],
-      ['signatures on the threadpool (default on multi-core machines)', n(ab.parallel.entriesPerSec), n(ab.parallel.entriesPerCpuSec)],
-    ]);
+    table(
+      [`\`verifyDecisionLog\`, ${n(ab.entries)} entries`, 'entries/s', 'entries per CPU-second'],
+      [
+        ['signatures on the main thread (`parallelSignatures: false`)', n(ab.sequential.entriesPerSec), n(ab.sequential.entriesPerCpuSec)],
+        ['signatures on the threadpool (default on multi-core machines)', n(ab.parallel.entriesPerSec), n(ab.parallel.entriesPerCpuSec)],
+      ],
+    );
   }
 }
 
@@ -118,7 +149,10 @@ if (R.startup) {
     `A CommonJS app that loads \`openai\`, with and without the \`${R.startup.preload}\` preload${R.startup.standIn ? ' (a stand-in for it)' : ''}, ${runs ?? '?'} fresh processes per variant, interleaved; medians. Ready = ms from process start to the end of the app's start-up code; first call = until its first answer from the fake provider; exit = until the process has exited.`,
     '',
   );
-  table(['command', 'ready ms', 'first call ms', 'exit ms'], Object.entries(variants).map(([k, v]) => [`\`${k}\``, n(v.readyMs), n(v.firstCallMs), n(v.exitMs)]));
+  table(
+    ['command', 'ready ms', 'first call ms', 'exit ms'],
+    Object.entries(variants).map(([k, v]) => [`\`${k}\``, n(v.readyMs), n(v.firstCallMs), n(v.exitMs)]),
+  );
   p(`Added by the preload: **${n(R.startup.addedMs)} ms** to ready, ${n(R.startup.addedToFirstCallMs)} ms to the first answer.`, '');
 }
 
@@ -135,6 +169,6 @@ p(
   '',
   'The verification benchmark keeps its largest generated log in the OS temp directory between runs (fixed bench key; `node bench/verify.mjs --fresh` regenerates it).',
   '',
-  'To profile the hot path: `node --cpu-prof --cpu-prof-dir=prof bench/profile.mjs engine|openai|anthropic|bedrock|openai-direct [calls]`, then `node bench/profile.mjs --summarize prof/<file>.cpuprofile` (self time by function and package, and inclusive time of this package\'s functions).',
+  "To profile the hot path: `node --cpu-prof --cpu-prof-dir=prof bench/profile.mjs engine|openai|anthropic|bedrock|openai-direct [calls]`, then `node bench/profile.mjs --summarize prof/<file>.cpuprofile` (self time by function and package, and inclusive time of this package's functions).",
 );
 process.stdout.write(`${lines.join('\n')}\n`);

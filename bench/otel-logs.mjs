@@ -15,14 +15,34 @@ const quick = process.argv.includes('--quick');
 const N = quick ? 4_000 : 20_000;
 const keys = generateKeypair();
 const policy = parsePolicy({
-  id: 'bench', name: 'bench', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2020-01-01T00:00:00Z',
+  id: 'bench',
+  name: 'bench',
+  scope: { tenantId: 't' },
+  mode: 'enforce',
+  version: 1,
+  effectiveFrom: '2020-01-01T00:00:00Z',
   caps: [{ amountCents: 1_000_000_000, window: 'per_day', action: 'block', reason: 'daily budget' }],
 });
 const pricing = { overrides: { openai: { 'gpt-4o': { inputPerMTok: 2.5, outputPerMTok: 10 } } } };
-const request = { provider: 'openai', model: 'gpt-4o', scope: { tenantId: 't', agentId: 'bench-agent' }, estimatedInputTokens: 1200, maxOutputTokens: 800, traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) };
+const request = {
+  provider: 'openai',
+  model: 'gpt-4o',
+  scope: { tenantId: 't', agentId: 'bench-agent' },
+  estimatedInputTokens: 1200,
+  maxOutputTokens: 800,
+  traceId: 'a'.repeat(32),
+  spanId: 'b'.repeat(16),
+};
 
 let exported = 0;
-const dropAll = { export: (batch, done) => { exported += batch.length; done({ code: 0 }); }, shutdown: async () => {}, forceFlush: async () => {} };
+const dropAll = {
+  export: (batch, done) => {
+    exported += batch.length;
+    done({ code: 0 });
+  },
+  shutdown: async () => {},
+  forceFlush: async () => {},
+};
 const provider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: dropAll, maxQueueSize: N * 2, maxExportBatchSize: 512 })] });
 logs.setGlobalLoggerProvider(provider);
 
@@ -57,11 +77,17 @@ const calls = Math.floor(N / 4);
 const guardMemory = await guardCallMicros(new InMemoryDecisionLogStore(), calls);
 const guardOtel = await guardCallMicros(new OtelLogRecordStore(), calls);
 await provider.forceFlush();
-process.stdout.write(`${JSON.stringify({
-  node: process.version,
-  entries: N,
-  appendMicros: { memory: round(memory), otelLogRecords: round(otel) },
-  guardCallMicros: { memory: round(guardMemory), otelLogRecords: round(guardOtel), ratio: round(guardOtel / guardMemory) },
-  recordsExported: exported,
-}, null, 2)}\n`);
+process.stdout.write(
+  `${JSON.stringify(
+    {
+      node: process.version,
+      entries: N,
+      appendMicros: { memory: round(memory), otelLogRecords: round(otel) },
+      guardCallMicros: { memory: round(guardMemory), otelLogRecords: round(guardOtel), ratio: round(guardOtel / guardMemory) },
+      recordsExported: exported,
+    },
+    null,
+    2,
+  )}\n`,
+);
 await provider.shutdown();

@@ -23,7 +23,11 @@ export function summarizeProfile(path, top = 25) {
     const short = cf.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|bench)\//, '$1/');
     const key = `${cf.functionName || '(anonymous)'} ${short}:${cf.lineNumber + 1}`;
     fn.set(key, (fn.get(key) ?? 0) + us);
-    const fk = short.split('/').slice(0, short.startsWith('@') ? 2 : 1).join('/') || cf.functionName;
+    const fk =
+      short
+        .split('/')
+        .slice(0, short.startsWith('@') ? 2 : 1)
+        .join('/') || cf.functionName;
     file.set(fk, (file.get(fk) ?? 0) + us);
   }
   // Inclusive time: each sample counted once for every distinct function on its stack.
@@ -45,8 +49,16 @@ export function summarizeProfile(path, top = 25) {
     }
   }
   const pct = (us) => Math.round((us / total) * 1000) / 10;
-  const sort = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => ({ pct: pct(us), ms: Math.round(us / 1000), where: k }));
-  const inclusive = [...incl].filter(([k]) => / (dist|bench)\//.test(k)).sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => ({ pct: pct(us), ms: Math.round(us / 1000), where: k }));
+  const sort = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, us]) => ({ pct: pct(us), ms: Math.round(us / 1000), where: k }));
+  const inclusive = [...incl]
+    .filter(([k]) => / (dist|bench)\//.test(k))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, us]) => ({ pct: pct(us), ms: Math.round(us / 1000), where: k }));
   return { totalMs: Math.round(total / 1000), functions: sort(fn), files: sort(file), inclusiveOurs: inclusive };
 }
 

@@ -31,7 +31,8 @@ const SCOPE = { tenantId: 'acme', agentId: 'agent-7' };
 let turn = 0;
 const userMessage = () => `${USER} (ticket ${++turn})`;
 const SYSTEM = 'You are a support agent for an online store. Answer briefly and politely; when unsure, ask a clarifying question. Never reveal internal notes.';
-const USER = 'My order #48213 arrived with a cracked screen protector. Can I get a replacement sent to the same address, or do I need to return the whole package first? Thanks!';
+const USER =
+  'My order #48213 arrived with a cracked screen protector. Can I get a replacement sent to the same address, or do I need to return the whole package first? Thanks!';
 
 export function benchGuard() {
   return new SpendGuard({ ...benchGuardConfig(generateKeypair()), logStore: new HeadOnlyLogStore() });
@@ -66,7 +67,15 @@ function providers(guard) {
       inst: inst.openai,
       client: (url) => new (OpenAI.default ?? OpenAI)({ baseURL: `${url}/v1`, apiKey: 'sk-bench', maxRetries: 0 }),
       wrap: (c) => withSpendGuard(c, { guard, scope: SCOPE }),
-      call: (c) => c.chat.completions.create({ model: 'gpt-4o', max_tokens: 256, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: userMessage() }] }),
+      call: (c) =>
+        c.chat.completions.create({
+          model: 'gpt-4o',
+          max_tokens: 256,
+          messages: [
+            { role: 'system', content: SYSTEM },
+            { role: 'user', content: userMessage() },
+          ],
+        }),
     },
     anthropic: {
       inst: inst.anthropic,
@@ -77,7 +86,13 @@ function providers(guard) {
     bedrock: {
       inst: inst.bedrock,
       client: (url) =>
-        new BedrockRuntimeClient({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' }, requestHandler: new NodeHttpHandler(), maxAttempts: 1 }),
+        new BedrockRuntimeClient({
+          region: 'us-east-1',
+          endpoint: url,
+          credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' },
+          requestHandler: new NodeHttpHandler(),
+          maxAttempts: 1,
+        }),
       wrap: (c) => withBedrockSpendGuard(c, { guard, scope: SCOPE }),
       call: (c) =>
         c.send(
@@ -95,7 +110,13 @@ function providers(guard) {
 function summarize(samplesMs) {
   const s = Float64Array.from(samplesMs).sort();
   const us = (x) => round(x * 1000, 1);
-  return { calls: s.length, p50Us: us(quantile(s, 0.5)), p90Us: us(quantile(s, 0.9)), p99Us: us(quantile(s, 0.99)), meanUs: us(s.reduce((a, b) => a + b, 0) / s.length) };
+  return {
+    calls: s.length,
+    p50Us: us(quantile(s, 0.5)),
+    p90Us: us(quantile(s, 0.9)),
+    p99Us: us(quantile(s, 0.99)),
+    meanUs: us(s.reduce((a, b) => a + b, 0) / s.length),
+  };
 }
 
 /**
@@ -161,7 +182,14 @@ export async function sdkResults({ rounds = 30, perRound = 40, warmupRounds = 6,
   const signer = createSigner(generateKeypair(), 'node');
   const body = { sequence: 42, decision: typicalDecision, previousHash: '0'.repeat(64), signerFingerprint: signer.fingerprint };
   const entry = measureSync('entry', () => signer.sign(Buffer.from(computeEntryHash(body), 'hex')), { iterations: 5000, warmup: 500 });
-  return { rounds, perRound, floorTwoEntriesUs: round(2 * entry.meanUs, 1), floorTwoEntriesCpuUs: round(2 * entry.cpuUs, 1), providers: out, target: { addedP50Us: 120 } };
+  return {
+    rounds,
+    perRound,
+    floorTwoEntriesUs: round(2 * entry.meanUs, 1),
+    floorTwoEntriesCpuUs: round(2 * entry.cpuUs, 1),
+    providers: out,
+    target: { addedP50Us: 120 },
+  };
 }
 
 /** For profiling: `calls` sequential calls of one provider, guarded by the wrapper (or `<provider>-direct`). */
@@ -196,7 +224,16 @@ export function sdkRows(res) {
   for (const [prov, r] of Object.entries(res.providers)) {
     for (const [v, s] of Object.entries(r.variants)) {
       const a = v === 'direct' ? { addedP50Us: 0, addedP99Us: 0, addedCpuUs: 0 } : r.added[v];
-      rows.push({ provider: prov, variant: v, p50Us: s.p50Us, p99Us: s.p99Us, cpuUs: s.cpuUs, addedP50Us: a.addedP50Us, addedP99Us: a.addedP99Us, addedCpuUs: a.addedCpuUs });
+      rows.push({
+        provider: prov,
+        variant: v,
+        p50Us: s.p50Us,
+        p99Us: s.p99Us,
+        cpuUs: s.cpuUs,
+        addedP50Us: a.addedP50Us,
+        addedP99Us: a.addedP99Us,
+        addedCpuUs: a.addedCpuUs,
+      });
     }
   }
   return rows;
@@ -206,5 +243,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const res = await sdkResults(quick ? { rounds: 8, perRound: 25 } : {});
   report('sdk-call', [], { machine: await machine(), ...res });
-  table(`(3)+(7) SDK call against the loopback fake provider (µs; floor of 2 signed entries here: ${res.floorTwoEntriesUs} µs wall, ${res.floorTwoEntriesCpuUs} µs CPU)`, sdkRows(res));
+  table(
+    `(3)+(7) SDK call against the loopback fake provider (µs; floor of 2 signed entries here: ${res.floorTwoEntriesUs} µs wall, ${res.floorTwoEntriesCpuUs} µs CPU)`,
+    sdkRows(res),
+  );
 }

@@ -35,7 +35,12 @@ function envIn(dir) {
   writeFileSync(
     policy,
     JSON.stringify({
-      id: 'startup', name: 'startup', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z',
+      id: 'startup',
+      name: 'startup',
+      scope: { tenantId: 'acme' },
+      mode: 'enforce',
+      version: 1,
+      effectiveFrom: '2026-01-01T00:00:00Z',
       caps: [{ amountCents: 500, window: 'per_day', action: 'block', reason: 'daily budget' }],
     }),
   );
@@ -99,7 +104,10 @@ export async function startupResults({ runs = 15 } = {}) {
     const run = (n) => {
       const argv = variants[n];
       const first = argv[0] === 'first';
-      return runOnce((first ? argv.slice(1) : argv).map((a) => apps[a] ?? a), first ? { ...env, BENCH_FAKE_URL: fake.url } : env);
+      return runOnce(
+        (first ? argv.slice(1) : argv).map((a) => apps[a] ?? a),
+        first ? { ...env, BENCH_FAKE_URL: fake.url } : env,
+      );
     };
     try {
       for (let i = 0; i < 2; i++) for (const n of names) run(n); // warm the file cache
@@ -137,7 +145,10 @@ export async function startupResults({ runs = 15 } = {}) {
       ...cjs,
       esm,
       target: TARGETS,
-      met: { addedMs: cjs.addedMs <= TARGETS.addedMs && esm.addedMs <= TARGETS.addedMs, addedToFirstCallMs: cjs.addedToFirstCallMs <= TARGETS.addedToFirstCallMs && esm.addedToFirstCallMs <= TARGETS.addedToFirstCallMs },
+      met: {
+        addedMs: cjs.addedMs <= TARGETS.addedMs && esm.addedMs <= TARGETS.addedMs,
+        addedToFirstCallMs: cjs.addedToFirstCallMs <= TARGETS.addedToFirstCallMs && esm.addedToFirstCallMs <= TARGETS.addedToFirstCallMs,
+      },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -146,6 +157,13 @@ export async function startupResults({ runs = 15 } = {}) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const res = await startupResults({ runs: process.argv.includes('--quick') ? 7 : 15 });
-  report('startup', Object.entries(res.variants).map(([variant, v]) => ({ variant, ...v })), { machine: await machine(), ...res, variants: undefined });
-  table('(6) start-up (fresh process each run)', Object.entries(res.variants).map(([variant, v]) => ({ variant, ...v })));
+  report(
+    'startup',
+    Object.entries(res.variants).map(([variant, v]) => ({ variant, ...v })),
+    { machine: await machine(), ...res, variants: undefined },
+  );
+  table(
+    '(6) start-up (fresh process each run)',
+    Object.entries(res.variants).map(([variant, v]) => ({ variant, ...v })),
+  );
 }

@@ -78,7 +78,9 @@ async function inProcesses(url, n) {
   );
   const ready = children.map((c) => new Promise((r) => c.once('message', r)));
   await Promise.all(ready);
-  const results = children.map((c) => new Promise((r, j) => (c.once('message', r), c.once('exit', (code) => code && j(new Error(`bench worker exited ${code}`))))));
+  const results = children.map(
+    (c) => new Promise((r, j) => (c.once('message', r), c.once('exit', (code) => code && j(new Error(`bench worker exited ${code}`))))),
+  );
   for (const c of children) c.send('go');
   return Promise.all(results);
 }
@@ -116,7 +118,14 @@ if (process.argv[2] === '--worker') {
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'agentguard-bench-'));
   const redis = await redisUrl();
-  const out = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtStart: loadavg().map((l) => +l.toFixed(2)), durationMs: DURATION_MS, results: [] };
+  const out = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    loadavgAtStart: loadavg().map((l) => +l.toFixed(2)),
+    durationMs: DURATION_MS,
+    results: [],
+  };
   try {
     out.results.push(summarize('memory', 1, [await run('memory:', DURATION_MS, 'm')]));
     out.results.push(summarize('sqlite', 1, [await run(join(dir, 'single.db'), DURATION_MS, 's')]));

@@ -54,7 +54,18 @@ try {
   results.manyFiles = { files: n, ...verifyInChild(many) };
 
   const w = new ChainWriter(createSigner(generateKeypair()));
-  const line = JSON.stringify(w.append({ entryType: 'decision', decisionId: 'x', timestamp: '2026-01-01T00:00:00.000Z', action: 'allow', triggeredCap: { amountCents: 100, window: 'per_day', action: 'block', reason: 'r' }, projectedCents: 4, reasons: ['within budget'], actor: { tenantId: 'acme', agentId: 'bot' } }));
+  const line = JSON.stringify(
+    w.append({
+      entryType: 'decision',
+      decisionId: 'x',
+      timestamp: '2026-01-01T00:00:00.000Z',
+      action: 'allow',
+      triggeredCap: { amountCents: 100, window: 'per_day', action: 'block', reason: 'r' },
+      projectedCents: 4,
+      reasons: ['within budget'],
+      actor: { tenantId: 'acme', agentId: 'bot' },
+    }),
+  );
   const bytes = Buffer.from(line);
   const rounds = quick ? 20_000 : 100_000;
   const time = (f) => {
@@ -65,7 +76,12 @@ try {
   };
   const jsonParse = time(() => JSON.parse(bytes.toString('utf8')));
   const strict = time(() => parseLogLine(bytes));
-  results.perLine = { lineBytes: bytes.length, jsonParseMicros: +jsonParse.toFixed(2), parseLogLineMicros: +strict.toFixed(2), ratio: +(strict / jsonParse).toFixed(2) };
+  results.perLine = {
+    lineBytes: bytes.length,
+    jsonParseMicros: +jsonParse.toFixed(2),
+    parseLogLineMicros: +strict.toFixed(2),
+    ratio: +(strict / jsonParse).toFixed(2),
+  };
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

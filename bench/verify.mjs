@@ -21,13 +21,25 @@ const SEED_HEX = crypto.createHash('sha256').update('agentguard-spend bench veri
 const FORMAT_VERSION = 1;
 
 function privateKeyObject(seedHex) {
-  return crypto.createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seedHex, 'hex')]), format: 'der', type: 'pkcs8' });
+  return crypto.createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seedHex, 'hex')]),
+    format: 'der',
+    type: 'pkcs8',
+  });
 }
 
 /** A real decision and outcome from the guard, as templates. */
 async function templates() {
   const guard = new SpendGuard({ ...benchGuardConfig(generateKeypair()), logStore: new InMemoryDecisionLogStore(), metrics: false });
-  const d = await guard.decide({ provider: 'openai', model: 'gpt-4o', scope: { tenantId: 'acme', agentId: 'agent-7' }, estimatedInputTokens: 1200, maxOutputTokens: 800, traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' });
+  const d = await guard.decide({
+    provider: 'openai',
+    model: 'gpt-4o',
+    scope: { tenantId: 'acme', agentId: 'agent-7' },
+    estimatedInputTokens: 1200,
+    maxOutputTokens: 800,
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+  });
   const o = await guard.settle(d, { inputTokens: 1100, outputTokens: 400, cachedInputTokens: 200 });
   return [d.decision, o.decision];
 }
@@ -54,7 +66,14 @@ export async function generateLog(dir, n) {
       const decision =
         sequence % 2 === 0
           ? { ...decisionT, decisionId, timestamp, windowSpendBefore: pair * 3, windowSpendAfter: pair * 3 + decisionT.projectedCents }
-          : { ...outcomeT, decisionId: `${decisionId.slice(0, -1)}f`, originalDecisionId: decisionId, timestamp, windowSpendBefore: pair * 3 + decisionT.projectedCents, windowSpendAfter: pair * 3 + 1 };
+          : {
+              ...outcomeT,
+              decisionId: `${decisionId.slice(0, -1)}f`,
+              originalDecisionId: decisionId,
+              timestamp,
+              windowSpendBefore: pair * 3 + decisionT.projectedCents,
+              windowSpendAfter: pair * 3 + 1,
+            };
       const entryHash = computeEntryHash({ sequence, decision, previousHash, signerFingerprint: fingerprint });
       const entry = { sequence, decision, previousHash, entryHash, signature: '', signerFingerprint: fingerprint };
       previousHash = entryHash;
@@ -199,5 +218,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const res = await verifyResults({ sizes: quick ? [20_000, 200_000] : [100_000, 1_000_000], fresh: process.argv.includes('--fresh') });
   report('verify', res.runs, { machine: await machine(), ...res, runs: undefined });
   table('(5) CLI verify', res.runs);
-  table(`(5) verifyDecisionLog, ${res.parallelAB.entries} entries, in-process, best of 2`, [{ mode: 'signatures on one thread (before)', ...res.parallelAB.sequential }, { mode: 'signatures on the threadpool (CLI default)', ...res.parallelAB.parallel }]);
+  table(`(5) verifyDecisionLog, ${res.parallelAB.entries} entries, in-process, best of 2`, [
+    { mode: 'signatures on one thread (before)', ...res.parallelAB.sequential },
+    { mode: 'signatures on the threadpool (CLI default)', ...res.parallelAB.parallel },
+  ]);
 }

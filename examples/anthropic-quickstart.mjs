@@ -12,7 +12,12 @@ const url = await fake.listen(); // stands in for https://api.anthropic.com
 const keys = generateKeypair();
 const log = new InMemoryDecisionLogStore();
 const policy = parsePolicy({
-  id: 'research-agent', name: 'Research agent', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2025-01-01T00:00:00Z',
+  id: 'research-agent',
+  name: 'Research agent',
+  scope: { tenantId: 'acme' },
+  mode: 'enforce',
+  version: 1,
+  effectiveFrom: '2025-01-01T00:00:00Z',
   caps: [
     { amountCents: 5, window: 'per_call', action: 'downgrade', downgradeTo: 'claude-3-5-haiku-20241022', reason: 'big calls go to Haiku' },
     { amountCents: 50, window: 'per_call', action: 'block', reason: 'no call may cost more than 50c' },
@@ -34,6 +39,12 @@ for (const max_tokens of [200, 10_000, 100_000]) {
     console.log(`max_tokens ${max_tokens}: blocked before the network: ${err.reason}`);
   }
 }
-console.log('log:', log.entries().map((e) => e.decision.entryType === 'outcome' ? 'settled' : e.decision.action).join(', '));
+console.log(
+  'log:',
+  log
+    .entries()
+    .map((e) => (e.decision.entryType === 'outcome' ? 'settled' : e.decision.action))
+    .join(', '),
+);
 console.log('verify:', JSON.stringify(verifyChain(log.entries(), keys.publicKey)));
 await fake.close();

@@ -12,7 +12,12 @@ const url = await fake.listen(); // stands in for https://api.openai.com
 const keys = generateKeypair(); // in production: loadSigningKeysFromFile(...) from `agentguard-spend keygen`
 const log = new InMemoryDecisionLogStore(); // in production: FileDecisionLogStore from 'agentguard-spend/stores'
 const policy = parsePolicy({
-  id: 'support-bot', name: 'Support bot', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2025-01-01T00:00:00Z',
+  id: 'support-bot',
+  name: 'Support bot',
+  scope: { tenantId: 'acme' },
+  mode: 'enforce',
+  version: 1,
+  effectiveFrom: '2025-01-01T00:00:00Z',
   caps: [
     { amountCents: 3, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'big calls go to gpt-4o-mini' },
     { amountCents: 50, window: 'per_call', action: 'block', reason: 'no call may cost more than 50c' },
@@ -34,6 +39,12 @@ for (const max_tokens of [200, 5_000, 100_000]) {
     console.log(`max_tokens ${max_tokens}: blocked before the network: ${err.reason}`);
   }
 }
-console.log('log:', log.entries().map((e) => e.decision.entryType === 'outcome' ? 'settled' : e.decision.action).join(', '));
+console.log(
+  'log:',
+  log
+    .entries()
+    .map((e) => (e.decision.entryType === 'outcome' ? 'settled' : e.decision.action))
+    .join(', '),
+);
 console.log('verify:', JSON.stringify(verifyChain(log.entries(), keys.publicKey)));
 await fake.close();

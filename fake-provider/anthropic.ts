@@ -125,7 +125,11 @@ async function streamMessage(
   send('message_delta', {
     type: 'message_delta',
     delta: { stop_reason: 'end_turn', stop_sequence: null },
-    ...(provider.behaviour.omitUsage ? {} : { usage: { output_tokens: m.usage.output_tokens, ...(m.usage.output_tokens_details ? { output_tokens_details: m.usage.output_tokens_details } : {}) } }),
+    ...(provider.behaviour.omitUsage
+      ? {}
+      : {
+          usage: { output_tokens: m.usage.output_tokens, ...(m.usage.output_tokens_details ? { output_tokens_details: m.usage.output_tokens_details } : {}) },
+        }),
   });
   send('message_stop', { type: 'message_stop' });
   if (!closed) res.end();

@@ -35,7 +35,8 @@ export function createAzureRoutes(deployments: Readonly<Record<string, string>> 
     let deployment: unknown;
     if (inPath) [openaiPath, deployment] = ['/v1/chat/completions', decodeURIComponent(inPath[1]!)];
     else if (req.path === '/openai/responses') [openaiPath, deployment] = ['/v1/responses', body.model];
-    else if (req.path === '/openai/v1/chat/completions' || req.path === '/openai/v1/responses') [openaiPath, deployment] = [req.path.slice('/openai'.length), body.model];
+    else if (req.path === '/openai/v1/chat/completions' || req.path === '/openai/v1/responses')
+      [openaiPath, deployment] = [req.path.slice('/openai'.length), body.model];
     else return false;
     if (!req.path.startsWith('/openai/v1/') && !new URL(req.raw.url ?? '/', 'http://fake').searchParams.get('api-version')) {
       return sendJson(res, 404, { error: { code: '404', message: 'Resource not found' } });

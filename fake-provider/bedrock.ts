@@ -64,11 +64,24 @@ function bedrockUsage(provider: FakeProvider) {
   const u = { ...DEFAULT_USAGE, ...provider.behaviour.usage };
   const cacheRead = u.cachedInputTokens ?? 0;
   const cacheWrite = u.cacheWriteTokens ?? 0;
-  return { uncached: Math.max(0, u.inputTokens - cacheRead - cacheWrite), output: u.outputTokens, cacheRead, cacheWrite, hasCache: u.cachedInputTokens !== undefined || u.cacheWriteTokens !== undefined };
+  return {
+    uncached: Math.max(0, u.inputTokens - cacheRead - cacheWrite),
+    output: u.outputTokens,
+    cacheRead,
+    cacheWrite,
+    hasCache: u.cachedInputTokens !== undefined || u.cacheWriteTokens !== undefined,
+  };
 }
 
 function fail(res: ServerResponse, status: number): true {
-  const type = status === 429 ? 'ThrottlingException' : status === 400 ? 'ValidationException' : status === 503 ? 'ServiceUnavailableException' : 'InternalServerException';
+  const type =
+    status === 429
+      ? 'ThrottlingException'
+      : status === 400
+        ? 'ValidationException'
+        : status === 503
+          ? 'ServiceUnavailableException'
+          : 'InternalServerException';
   return sendJson(res, status, { message: 'fake provider failure' }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` });
 }
 
@@ -161,13 +174,25 @@ function invokeBody(family: Family, provider: FakeProvider, knobs: BedrockFakeKn
         model: 'claude-fake',
         content: [{ type: 'text', text: TEXT }],
         stop_reason: 'end_turn',
-        ...(omit ? {} : { usage: { input_tokens: u.uncached, output_tokens: u.output, cache_read_input_tokens: u.cacheRead, cache_creation_input_tokens: u.cacheWrite } }),
+        ...(omit
+          ? {}
+          : { usage: { input_tokens: u.uncached, output_tokens: u.output, cache_read_input_tokens: u.cacheRead, cache_creation_input_tokens: u.cacheWrite } }),
       };
     case 'nova':
       return {
         output: { message: { role: 'assistant', content: [{ text: TEXT }] } },
         stopReason: 'end_turn',
-        ...(omit ? {} : { usage: { inputTokens: u.uncached, outputTokens: u.output, totalTokens: u.uncached + u.output + u.cacheRead + u.cacheWrite, cacheReadInputTokenCount: u.cacheRead, cacheWriteInputTokenCount: u.cacheWrite } }),
+        ...(omit
+          ? {}
+          : {
+              usage: {
+                inputTokens: u.uncached,
+                outputTokens: u.output,
+                totalTokens: u.uncached + u.output + u.cacheRead + u.cacheWrite,
+                cacheReadInputTokenCount: u.cacheRead,
+                cacheWriteInputTokenCount: u.cacheWrite,
+              },
+            }),
       };
     case 'titan-embed':
       // Titan Text Embeddings: a vector and the input count, nothing generated.
@@ -177,7 +202,9 @@ function invokeBody(family: Family, provider: FakeProvider, knobs: BedrockFakeKn
         ? { results: [{ outputText: TEXT, completionReason: 'FINISH' }] }
         : { inputTextTokenCount: u.uncached, results: [{ tokenCount: u.output, outputText: TEXT, completionReason: 'FINISH' }] };
     case 'meta':
-      return omit ? { generation: TEXT, stop_reason: 'stop' } : { generation: TEXT, prompt_token_count: u.uncached, generation_token_count: u.output, stop_reason: 'stop' };
+      return omit
+        ? { generation: TEXT, stop_reason: 'stop' }
+        : { generation: TEXT, prompt_token_count: u.uncached, generation_token_count: u.output, stop_reason: 'stop' };
     default:
       return { outputs: [{ text: TEXT, stop_reason: 'stop' }] };
   }
@@ -191,7 +218,9 @@ function meteringHeaders(provider: FakeProvider, knobs: BedrockFakeKnobs, family
   return {
     'x-amzn-bedrock-input-token-count': String(u.uncached),
     'x-amzn-bedrock-output-token-count': String(u.output),
-    ...(u.hasCache ? { 'x-amzn-bedrock-cache-read-input-token-count': String(u.cacheRead), 'x-amzn-bedrock-cache-write-input-token-count': String(u.cacheWrite) } : {}),
+    ...(u.hasCache
+      ? { 'x-amzn-bedrock-cache-read-input-token-count': String(u.cacheRead), 'x-amzn-bedrock-cache-write-input-token-count': String(u.cacheWrite) }
+      : {}),
   };
 }
 
@@ -219,7 +248,16 @@ function invokeStreamChunks(family: Family, provider: FakeProvider, knobs: Bedro
     case 'anthropic':
       chunks.push({
         type: 'message_start',
-        message: { id: 'msg_fake', type: 'message', role: 'assistant', model: 'claude-fake', content: [], ...(omit ? {} : { usage: { input_tokens: u.uncached, output_tokens: 1, cache_read_input_tokens: u.cacheRead, cache_creation_input_tokens: u.cacheWrite } }) },
+        message: {
+          id: 'msg_fake',
+          type: 'message',
+          role: 'assistant',
+          model: 'claude-fake',
+          content: [],
+          ...(omit
+            ? {}
+            : { usage: { input_tokens: u.uncached, output_tokens: 1, cache_read_input_tokens: u.cacheRead, cache_creation_input_tokens: u.cacheWrite } }),
+        },
       });
       chunks.push({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
       for (const text of texts) chunks.push({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
@@ -292,7 +330,10 @@ export function createBedrockRoutes(knobs: BedrockFakeKnobs = {}): FakeRoute[] {
         await writeFrames(res, provider, converseStreamFrames(provider, knobs));
         return true;
       case 'invoke':
-        return sendJson(res, 200, invokeBody(familyOf(modelId), provider, knobs), { 'x-amzn-requestid': 'fake-request-id', ...meteringHeaders(provider, knobs, familyOf(modelId)) });
+        return sendJson(res, 200, invokeBody(familyOf(modelId), provider, knobs), {
+          'x-amzn-requestid': 'fake-request-id',
+          ...meteringHeaders(provider, knobs, familyOf(modelId)),
+        });
       default:
         await writeFrames(res, provider, invokeStreamFrames(familyOf(modelId), provider, knobs));
         return true;

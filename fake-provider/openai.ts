@@ -50,7 +50,9 @@ function pieces(provider: FakeProvider): string[] {
 function fail(res: ServerResponse, provider: FakeProvider): boolean {
   const status = provider.behaviour.failWithStatus;
   if (!status) return false;
-  sendJson(res, status, { error: { message: 'fake provider failure', type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: null } });
+  sendJson(res, status, {
+    error: { message: 'fake provider failure', type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: null },
+  });
   return true;
 }
 
@@ -85,7 +87,17 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
     const tool = provider.behaviour.toolCall && body.messages?.at(-1)?.role !== 'tool' ? body.tools?.[0]?.function?.name : undefined;
     const choice =
       typeof tool === 'string'
-        ? { index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: `call_fake${counter}`, type: 'function', function: { name: tool, arguments: '{}' } }] }, logprobs: null, finish_reason: 'tool_calls' }
+        ? {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: null,
+              refusal: null,
+              tool_calls: [{ id: `call_fake${counter}`, type: 'function', function: { name: tool, arguments: '{}' } }],
+            },
+            logprobs: null,
+            finish_reason: 'tool_calls',
+          }
         : { index: 0, message: { role: 'assistant', content: OPENAI_FAKE_TEXT, refusal: null }, logprobs: null, finish_reason: 'stop' };
     return sendJson(
       res,
@@ -185,8 +197,14 @@ const responses: FakeRoute = async (req: FakeRequest, res, provider) => {
     ['response.created', { response: response('in_progress', [], false) }],
     ['response.in_progress', { response: response('in_progress', [], false) }],
     ['response.output_item.added', { output_index: 0, item: message('', 'in_progress') }],
-    ['response.content_part.added', { output_index: 0, content_index: 0, item_id: msgId, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } }],
-    ...parts.map((delta): [string, Record<string, unknown>] => ['response.output_text.delta', { output_index: 0, content_index: 0, item_id: msgId, delta, logprobs: [] }]),
+    [
+      'response.content_part.added',
+      { output_index: 0, content_index: 0, item_id: msgId, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } },
+    ],
+    ...parts.map((delta): [string, Record<string, unknown>] => [
+      'response.output_text.delta',
+      { output_index: 0, content_index: 0, item_id: msgId, delta, logprobs: [] },
+    ]),
     ['response.output_text.done', { output_index: 0, content_index: 0, item_id: msgId, text, logprobs: [] }],
     ['response.content_part.done', { output_index: 0, content_index: 0, item_id: msgId, part: { type: 'output_text', text, annotations: [], logprobs: [] } }],
     ['response.output_item.done', { output_index: 0, item: message(text, 'completed') }],

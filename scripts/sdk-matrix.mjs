@@ -52,7 +52,8 @@ for (const provider of readdirSync(providersDir).sort()) {
       console.log(`sdk-matrix: ${matrix.package}@${actual}: ${ok ? 'passed' : 'FAILED'}`);
     }
   } finally {
-    if (installedVersion(matrix.package) !== locked || companions.some((name) => installedVersion(name) !== lockedCompanions[name])) install(matrix.package, locked, lockedCompanions);
+    if (installedVersion(matrix.package) !== locked || companions.some((name) => installedVersion(name) !== lockedCompanions[name]))
+      install(matrix.package, locked, lockedCompanions);
   }
 }
 console.log(JSON.stringify({ sdkMatrix: results }, null, 2));

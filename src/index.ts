@@ -31,13 +31,6 @@ export { agentGuardBlockOf, isAgentGuardBlock } from '../instrumentations/common
 export { parsePolicies, parsePolicy, type CapAction, type ScopeField, type SpendCap, type SpendPolicy, type SpendScope } from './engine/policy.js';
 export { loadPolicyFile } from './engine/policy-file.js';
 export { watchPolicyFile, type PolicyWatch, type PolicyWatchOptions } from './engine/policy-watch.js';
-export {
-  generateKeypair,
-  loadSigningKeysFromFile,
-  publicKeyFromHex,
-  signingKeysFromHex,
-  signingKeysToHex,
-  type SigningKeys,
-} from './audit/keys.js';
+export { generateKeypair, loadSigningKeysFromFile, publicKeyFromHex, signingKeysFromHex, signingKeysToHex, type SigningKeys } from './audit/keys.js';
 export { InMemoryDecisionLogStore, type InMemoryDecisionLogStoreOptions } from './engine/log-store.js';
 export { InMemorySpendStore } from './engine/memory-spend-store.js';

@@ -7,7 +7,10 @@ const OpenAI = require('openai');
 const client = new OpenAI({ maxRetries: 0 });
 const steps = ['Plan the trip', 'Book the hotel', 'Write the summary'];
 // Each step sends the trip's notes as context (about 30,000 tokens), as a real agent would.
-const notes = Array.from({ length: 1500 }, (_, i) => `Note ${i + 1}: the traveller prefers quiet hotels near the old town, early trains and vegetarian food.`).join('\n');
+const notes = Array.from(
+  { length: 1500 },
+  (_, i) => `Note ${i + 1}: the traveller prefers quiet hotels near the old town, early trains and vegetarian food.`,
+).join('\n');
 
 async function main() {
   for (const [i, step] of steps.entries()) {

@@ -16,7 +16,14 @@ const exporter = {
   export(spans, done) {
     for (const s of spans) {
       const a = s.attributes;
-      const fields = ['agentguard.decision.action', 'agentguard.decision.model_resolved', 'agentguard.cost.projected_cents', 'agentguard.cost.actual_cents', 'agentguard.decision.sequence', 'agentguard.decision.entry_hash']
+      const fields = [
+        'agentguard.decision.action',
+        'agentguard.decision.model_resolved',
+        'agentguard.cost.projected_cents',
+        'agentguard.cost.actual_cents',
+        'agentguard.decision.sequence',
+        'agentguard.decision.entry_hash',
+      ]
         .filter((k) => a[k] !== undefined)
         .map((k) => `${k.replace(/^agentguard\./, '')}=${short(a[k])}`);
       console.log(`span: "${s.name}" trace=${s.spanContext().traceId.slice(0, 8)}… ${fields.join(' ')}`);

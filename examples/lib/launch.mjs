@@ -10,7 +10,12 @@ import { createFakeProvider } from './fake-provider.mjs';
 
 /** A policy for tenant acme: gpt-4o calls projected over 3c go to gpt-4o-mini; calls over 50c are blocked. */
 export const POLICY = {
-  id: 'acme-per-call', name: 'Acme per call', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2025-01-01T00:00:00Z',
+  id: 'acme-per-call',
+  name: 'Acme per call',
+  scope: { tenantId: 'acme' },
+  mode: 'enforce',
+  version: 1,
+  effectiveFrom: '2025-01-01T00:00:00Z',
   caps: [
     { amountCents: 3, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'calls over 3c go to gpt-4o-mini' },
     { amountCents: 50, window: 'per_call', action: 'block', reason: 'no call may cost more than 50c' },

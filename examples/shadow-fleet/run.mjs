@@ -10,10 +10,16 @@ const s = await setup();
 const agents = ['billing-agent', 'support-agent', 'triage-agent'];
 const codes = await Promise.all(
   agents.map((agent) =>
-    run(['--require', 'agentguard-spend/register', join(import.meta.dirname, 'agent.cjs')], { ...s.env, AGENTGUARD_MODE: 'shadow', AGENTGUARD_SCOPE_AGENT_ID: agent }),
+    run(['--require', 'agentguard-spend/register', join(import.meta.dirname, 'agent.cjs')], {
+      ...s.env,
+      AGENTGUARD_MODE: 'shadow',
+      AGENTGUARD_SCOPE_AGENT_ID: agent,
+    }),
   ),
 );
-console.log(`every call reached the provider unchanged: ${s.fake.requests.length} requests, all ${[...new Set(s.fake.requests.map((r) => r.body.model))].join(', ')}`);
+console.log(
+  `every call reached the provider unchanged: ${s.fake.requests.length} requests, all ${[...new Set(s.fake.requests.map((r) => r.body.model))].join(', ')}`,
+);
 await s.fake.close();
 console.log(`$ agentguard-spend report ${s.logDir}`);
 const reported = await cli(['report', s.logDir]);

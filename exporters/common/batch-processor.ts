@@ -161,7 +161,10 @@ export class BatchDecisionLogProcessor {
   async #exportWithTimeout(batch: DecisionLogEntry[]): Promise<ExportResult> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<ExportResult>((resolve) => {
-      timer = setTimeout(() => resolve({ code: ExportResultCode.FAILED, error: new Error(`decision log export timed out after ${this.#timeout} ms`) }), this.#timeout);
+      timer = setTimeout(
+        () => resolve({ code: ExportResultCode.FAILED, error: new Error(`decision log export timed out after ${this.#timeout} ms`) }),
+        this.#timeout,
+      );
       timer.unref();
     });
     try {

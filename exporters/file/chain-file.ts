@@ -149,7 +149,14 @@ export class ChainFileWriter {
 
   readonly #unlock: () => Promise<void>;
 
-  private constructor(dir: string, chainId: string, recovery: ChainRecovery, options: ChainFileOptions, unlock: () => Promise<void>, checkpointer: ChainCheckpointer | null) {
+  private constructor(
+    dir: string,
+    chainId: string,
+    recovery: ChainRecovery,
+    options: ChainFileOptions,
+    unlock: () => Promise<void>,
+    checkpointer: ChainCheckpointer | null,
+  ) {
     this.#unlock = unlock;
     this.#checkpointer = checkpointer;
     this.dir = dir;

@@ -179,7 +179,13 @@ export class ChainCheckpointer {
     this.#signers.set(signer.fingerprint, signer);
     if (!this.#writer) {
       if (this.#head && !this.#chainId) return; // chain id unknown: warned on open
-      this.#writer = new CheckpointWriter({ signer, every: this.#every, clock: this.#clock, head: this.#head, ...(this.#chainId ? { chainId: this.#chainId } : {}) });
+      this.#writer = new CheckpointWriter({
+        signer,
+        every: this.#every,
+        clock: this.#clock,
+        head: this.#head,
+        ...(this.#chainId ? { chainId: this.#chainId } : {}),
+      });
       this.#signer = signer;
       return;
     }
@@ -228,7 +234,13 @@ export class ChainCheckpointer {
       this.#awaiting = change.awaiting;
     }
     if (this.#writer && this.#signer) {
-      this.#writer = new CheckpointWriter({ signer: this.#signer, every: this.#every, clock: this.#clock, head, ...(this.#chainId ? { chainId: this.#chainId } : {}) });
+      this.#writer = new CheckpointWriter({
+        signer: this.#signer,
+        every: this.#every,
+        clock: this.#clock,
+        head,
+        ...(this.#chainId ? { chainId: this.#chainId } : {}),
+      });
     }
   }
 
@@ -269,7 +281,11 @@ export class ChainCheckpointer {
         this.#fh = null;
         await fh?.close().catch(() => undefined);
         this.#lastError = err as Error;
-        this.#warn({ code: 'write_failed', file: this.path, message: `decision log: cannot write checkpoints to ${this.path}: ${(err as Error).message}; retrying with the next write` });
+        this.#warn({
+          code: 'write_failed',
+          file: this.path,
+          message: `decision log: cannot write checkpoints to ${this.path}: ${(err as Error).message}; retrying with the next write`,
+        });
         return;
       }
     }
@@ -300,7 +316,11 @@ export class ChainCheckpointer {
   #notify(cp: Checkpoint): void {
     if (!this.#onCheckpoint) return;
     const fail = (err: unknown) =>
-      this.#warn({ code: 'callback_failed', file: this.path ?? '', message: `decision log: onCheckpoint failed for sequence ${cp.sequence}: ${(err as Error)?.message ?? String(err)}` });
+      this.#warn({
+        code: 'callback_failed',
+        file: this.path ?? '',
+        message: `decision log: onCheckpoint failed for sequence ${cp.sequence}: ${(err as Error)?.message ?? String(err)}`,
+      });
     try {
       const r = this.#onCheckpoint(cp);
       if (r && typeof (r as Promise<void>).then === 'function') {
@@ -344,7 +364,11 @@ export class ChainCheckpointer {
       await fh.close();
     }
     if (end < 0) {
-      this.#warn({ code: 'write_failed', file: path, message: `decision log: ${path} ends with over 64 KiB without a newline; not appending checkpoints to it` });
+      this.#warn({
+        code: 'write_failed',
+        file: path,
+        message: `decision log: ${path} ends with over 64 KiB without a newline; not appending checkpoints to it`,
+      });
       this.#path = null;
       return;
     }
@@ -455,7 +479,6 @@ export class CheckpointPool {
   left(): Map<string, CheckpointRecord[]> {
     return new Map(this.#byChainId);
   }
-
 }
 
 /** Checkpoint files with no log of their chain in the directory. */
@@ -488,7 +511,11 @@ export interface GatheredCheckpoints {
  * hash (see {@link poolOrphans} for what is left). A named checkpoint file whose
  * chain has no log file is an orphan: its log is missing.
  */
-export async function gatherCheckpoints(path: string, chains: readonly { chainId: string; checkpointFile?: { path: string } }[], options: { explicit?: readonly string[]; find?: boolean } = {}): Promise<GatheredCheckpoints> {
+export async function gatherCheckpoints(
+  path: string,
+  chains: readonly { chainId: string; checkpointFile?: { path: string } }[],
+  options: { explicit?: readonly string[]; find?: boolean } = {},
+): Promise<GatheredCheckpoints> {
   const named = new Map<string, Map<string, boolean>>(); // chain id → file → found (not given)
   const loose: string[] = [];
   const addNamed = (id: string, file: string, found = false) => {
@@ -537,7 +564,10 @@ export async function gatherCheckpoints(path: string, chains: readonly { chainId
     if (chains.some((c) => c.chainId === id)) {
       byChain.set(id, cc);
     } else if (cc.records.length > 0) {
-      const last = Math.max(-1, ...cc.records.map((r) => (r.checkpoint as { sequence?: unknown })?.sequence).filter((s): s is number => Number.isSafeInteger(s)));
+      const last = Math.max(
+        -1,
+        ...cc.records.map((r) => (r.checkpoint as { sequence?: unknown })?.sequence).filter((s): s is number => Number.isSafeInteger(s)),
+      );
       orphans.push({
         chainId: id,
         count: cc.records.length,

@@ -171,7 +171,9 @@ export class FileDecisionLogStore implements DecisionLogStore {
               this.#retryFlush = null;
             });
         }
-        return Promise.reject(Object.assign(new Error(`decision log write failed: ${error.message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code }));
+        return Promise.reject(
+          Object.assign(new Error(`decision log write failed: ${error.message}`, { cause: error }), { code: (error as NodeJS.ErrnoException).code }),
+        );
       }
       return this.#processor.onEntry(entry);
     }
@@ -251,7 +253,8 @@ export class FileDecisionLogStore implements DecisionLogStore {
   }
 
   #open(): ChainFileWriter {
-    if (!this.#writer) throw new Error(this.#openError ? `decision log could not be opened: ${this.#openError.message}` : 'decision log is still opening: await store.ready()');
+    if (!this.#writer)
+      throw new Error(this.#openError ? `decision log could not be opened: ${this.#openError.message}` : 'decision log is still opening: await store.ready()');
     return this.#writer;
   }
 }

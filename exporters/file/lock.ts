@@ -122,7 +122,8 @@ export async function lockChain(dir: string, chainId: string, options: LockChain
 }
 
 function refusal(chainId: string, path: string, owner: ChainLockOwner | null, live: string): string {
-  if (!owner) return `decision log chain ${chainId} has an unreadable lock file (${path}) less than ${STALE_UNREADABLE_MS / 1000} s old; it is taken over once older, or remove it if no process writes this chain`;
+  if (!owner)
+    return `decision log chain ${chainId} has an unreadable lock file (${path}) less than ${STALE_UNREADABLE_MS / 1000} s old; it is taken over once older, or remove it if no process writes this chain`;
   if (live === 'thread') {
     return `decision log chain ${chainId} is in use by thread ${owner.thread} of this process (${path}); each worker thread needs its own chainId (or none, for a fresh one)`;
   }
@@ -149,7 +150,10 @@ async function takeOver(path: string, stale: ChainLockOwner | null, tmp: string,
   if (!(await tryLink(tmp, guard))) {
     const other = await readLock(guard);
     if (other && liveOwner(other) === null) {
-      const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(guard).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > STALE_TAKEOVER_MS) await unlink(guard).catch(() => undefined);
     }
     await sleep(5);

@@ -22,8 +22,14 @@ export interface ChainFileName {
  * The host name is reduced to `[A-Za-z0-9_-]`.
  */
 export function newChainId(nowMs = Date.now()): string {
-  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 63) || 'host';
-  const start = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '_')
+      .slice(0, 63) || 'host';
+  const start = new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `agentguard-${host}-${process.pid}-${start}-${randomBytes(4).toString('hex')}`;
 }
 

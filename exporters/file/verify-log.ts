@@ -228,7 +228,13 @@ export async function verifyChainSource(
       // Read one thread at a time, the chain would have stopped at that entry, before any torn tail.
       if (located) torn = undefined;
       const where = located ?? (end.reason === 'fork' ? at.get(end.sequence) : end.reason === 'swapped_log' ? first : last);
-      result.failure = { sequence: end.sequence, reason: end.reason, message: end.message, file: where?.file ?? chain.files[0]?.path ?? '', line: where?.line ?? 0 };
+      result.failure = {
+        sequence: end.sequence,
+        reason: end.reason,
+        message: end.message,
+        file: where?.file ?? chain.files[0]?.path ?? '',
+        line: where?.line ?? 0,
+      };
       describeCheckpointFailure(result, end, records, { genesisHash, count: verifier.count, at });
     } else if (end.signers) {
       result.signers = end.signers;
@@ -247,7 +253,8 @@ export async function verifyChainSource(
     };
   }
   result.entries = verifier.count;
-  if (records.length > 0 || cpFiles.length > 0) result.checkpoints = { files: cpFiles, found: options.checkpoints?.found ?? [], count: records.length, tornLines: options.checkpoints?.tornLines ?? 0 };
+  if (records.length > 0 || cpFiles.length > 0)
+    result.checkpoints = { files: cpFiles, found: options.checkpoints?.found ?? [], count: records.length, tornLines: options.checkpoints?.tornLines ?? 0 };
   if (torn) result.tornTail = torn;
   return result;
 }

@@ -1,4 +1,15 @@
-import { context, isValidSpanId, isValidTraceId, ROOT_CONTEXT, SeverityNumber, trace, TraceFlags, type Attributes, type Context, type LogRecord } from '@opentelemetry/api';
+import {
+  context,
+  isValidSpanId,
+  isValidTraceId,
+  ROOT_CONTEXT,
+  SeverityNumber,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type LogRecord,
+} from '@opentelemetry/api';
 import type { ChainHead, DecisionLogEntry } from '../../src/audit/chain.js';
 import { CheckpointWriter, type Checkpoint } from '../../src/audit/checkpoint.js';
 import type { Signer } from '../../src/audit/signer.js';
@@ -133,11 +144,14 @@ export class OtelLogRecordStore implements DecisionLogStore {
 
   constructor(options: OtelLogRecordStoreOptions = {}) {
     const maxPending = options.maxPending ?? 10_000;
-    if (!Number.isSafeInteger(maxPending) || maxPending < 0) throw new TypeError(`maxPending: expected a non-negative integer, got ${JSON.stringify(options.maxPending)}`);
+    if (!Number.isSafeInteger(maxPending) || maxPending < 0)
+      throw new TypeError(`maxPending: expected a non-negative integer, got ${JSON.stringify(options.maxPending)}`);
     const cps = options.checkpoints ?? (options.inner ? false : {});
     const every = cps === false ? null : (cps.every ?? 1000);
-    if (every !== null && !(Number.isSafeInteger(every) && every >= 1)) throw new TypeError(`checkpoints.every: expected a positive integer, got ${JSON.stringify(every)}`);
-    if (options.chainId !== undefined && typeof options.chainId !== 'string' && typeof options.chainId !== 'function') throw new TypeError('chainId: expected a string or a function returning one');
+    if (every !== null && !(Number.isSafeInteger(every) && every >= 1))
+      throw new TypeError(`checkpoints.every: expected a positive integer, got ${JSON.stringify(every)}`);
+    if (options.chainId !== undefined && typeof options.chainId !== 'string' && typeof options.chainId !== 'function')
+      throw new TypeError('chainId: expected a string or a function returning one');
     this.#inner = options.inner;
     this.#chainIdOption = options.chainId;
     this.#maxPending = maxPending;
@@ -293,7 +307,9 @@ export class OtelLogRecordStore implements DecisionLogStore {
     if (this.#pending.length >= this.#maxPending) {
       if (whenFull === 'reject') return false;
       if (this.#dropped++ === 0) {
-        this.#warn(`decision log: no OpenTelemetry LoggerProvider takes ${LOG_RECORD_SCOPE} records; over ${this.#maxPending} held, dropping the oldest (the log files keep every entry)`);
+        this.#warn(
+          `decision log: no OpenTelemetry LoggerProvider takes ${LOG_RECORD_SCOPE} records; over ${this.#maxPending} held, dropping the oldest (the log files keep every entry)`,
+        );
       }
       this.#pending.shift();
       if (this.#maxPending === 0) return true;
@@ -312,7 +328,8 @@ export class OtelLogRecordStore implements DecisionLogStore {
     for (const resolved of [this.#loggers.current(), this.#loggers.legacy()]) {
       if (!resolved) continue;
       const { logger } = resolved;
-      const check = (ctx: Context) => typeof logger.enabled !== 'function' || logger.enabled({ context: ctx, severityNumber: SeverityNumber.INFO, eventName: record.eventName! });
+      const check = (ctx: Context) =>
+        typeof logger.enabled !== 'function' || logger.enabled({ context: ctx, severityNumber: SeverityNumber.INFO, eventName: record.eventName! });
       let ctx = record.context ?? ROOT_CONTEXT;
       if (!check(ctx)) {
         // A pipeline dropping unsampled traces' records: ship without trace context rather than leave a gap.

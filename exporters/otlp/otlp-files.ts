@@ -64,7 +64,11 @@ export async function isOtlpLogsFile(path: string): Promise<boolean> {
 }
 
 /** The length-prefixed frame at `offset`, or null at the end of the file. */
-async function readFrame(path: string, offset: number, fh?: Awaited<ReturnType<typeof open>>): Promise<{ frame: Buffer; complete: boolean; next: number } | null> {
+async function readFrame(
+  path: string,
+  offset: number,
+  fh?: Awaited<ReturnType<typeof open>>,
+): Promise<{ frame: Buffer; complete: boolean; next: number } | null> {
   const own = fh ?? (await open(path, 'r'));
   try {
     const len = Buffer.alloc(4);

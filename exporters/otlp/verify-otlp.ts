@@ -119,7 +119,13 @@ export async function* otlpChainRecords(chain: OtlpChain): AsyncGenerator<LogRec
     const first = claims[0]!;
     if (claims.length > 1) {
       const where = claims.map((c) => `${c.file}:${c.line}`).join(', ');
-      yield { kind: 'invalid', code: 'bad_field', error: `${claims.length} different records claim sequence ${seq} (${where})`, file: first.file, line: first.line };
+      yield {
+        kind: 'invalid',
+        code: 'bad_field',
+        error: `${claims.length} different records claim sequence ${seq} (${where})`,
+        file: first.file,
+        line: first.line,
+      };
       return;
     }
     if (first.body === null) {
@@ -137,7 +143,13 @@ export async function* otlpChainRecords(chain: OtlpChain): AsyncGenerator<LogRec
     }
     const bodySeq = value.sequence;
     if (first.attrSequence !== null && bodySeq !== first.attrSequence) {
-      yield { kind: 'invalid', code: 'bad_field', error: `record attribute says sequence ${first.attrSequence}, its signed body says ${JSON.stringify(bodySeq)}`, file: first.file, line: first.line };
+      yield {
+        kind: 'invalid',
+        code: 'bad_field',
+        error: `record attribute says sequence ${first.attrSequence}, its signed body says ${JSON.stringify(bodySeq)}`,
+        file: first.file,
+        line: first.line,
+      };
       return;
     }
     yield { kind: 'entry', entry: value, file: first.file, line: first.line };
@@ -156,7 +168,11 @@ export type VerifyOtlpOptions = Omit<VerifyLogOptions, 'findCheckpoints' | 'onPr
  * failure's `file`/`line` are the OTLP file and line holding the record.
  * `chainId` is the `agentguard.chain.id` attribute.
  */
-export async function verifyOtlpLog(path: string, publicKey: Uint8Array | null, options: VerifyOtlpOptions = {}): Promise<LogVerification & { otlp: { files: string[]; duplicates: number; tornLines: number } }> {
+export async function verifyOtlpLog(
+  path: string,
+  publicKey: Uint8Array | null,
+  options: VerifyOtlpOptions = {},
+): Promise<LogVerification & { otlp: { files: string[]; duplicates: number; tornLines: number } }> {
   const log = await readOtlpDecisionLog(path);
   const pool = new CheckpointPool();
   if (log.checkpoints.length > 0) {

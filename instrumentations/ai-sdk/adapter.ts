@@ -44,7 +44,7 @@ export function estimateInputTokens(options: LanguageModelCallOptions): number {
   let files = 0;
   const add = (v: unknown) => {
     if (v === undefined || v === null) return;
-    bytes += Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v) ?? '', 'utf8');
+    bytes += Buffer.byteLength(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''), 'utf8');
   };
   const prompt = Array.isArray(options.prompt) ? options.prompt : [];
   for (const message of prompt as { role?: unknown; content?: unknown }[]) {
@@ -122,7 +122,8 @@ export function serverOfModel(model: unknown): ServerAddress | undefined {
   const config = (model as { config?: { url?: unknown; baseURL?: unknown; baseUrl?: unknown } } | undefined)?.config;
   if (!config || typeof config !== 'object') return undefined;
   try {
-    if (typeof config.url === 'function') return serverOfUrl((config.url as (o: object) => unknown)({ path: '/', modelId: (model as { modelId?: unknown }).modelId }));
+    if (typeof config.url === 'function')
+      return serverOfUrl((config.url as (o: object) => unknown)({ path: '/', modelId: (model as { modelId?: unknown }).modelId }));
     if (typeof config.baseURL === 'string') return serverOfUrl(config.baseURL);
     if (typeof config.baseUrl === 'function') return serverOfUrl((config.baseUrl as () => unknown)());
   } catch {
@@ -211,7 +212,10 @@ export class DowngradeNotAppliedError extends AgentGuardError {
  */
 export function siblingModel(model: LanguageModelLike, modelId: string): LanguageModelLike {
   if (isProxy(model) || Object.prototype.hasOwnProperty.call(model, 'doGenerate') || Object.prototype.hasOwnProperty.call(model, 'doStream')) {
-    throw new DowngradeNotAppliedError(modelId, `the model ${JSON.stringify(model.modelId)} is a wrapper whose inner model cannot be redirected (put spendGuardMiddleware innermost, next to the provider's model)`);
+    throw new DowngradeNotAppliedError(
+      modelId,
+      `the model ${JSON.stringify(model.modelId)} is a wrapper whose inner model cannot be redirected (put spendGuardMiddleware innermost, next to the provider's model)`,
+    );
   }
   const props: PropertyDescriptorMap = { modelId: { value: modelId, enumerable: true, configurable: true, writable: true } };
   const config = (model as { config?: { requestModelId?: unknown } }).config;

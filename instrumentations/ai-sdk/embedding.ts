@@ -41,7 +41,7 @@ export const aiSdkEmbeddingAdapter: ProviderAdapter<EmbedCall, unknown, never> =
     if (!call.model || typeof call.model.modelId !== 'string' || typeof call.model.provider !== 'string') return undefined;
     const values = Array.isArray(call.options.values) ? call.options.values : [];
     let bytes = 0;
-    for (const v of values) bytes += Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v) ?? '', 'utf8');
+    for (const v of values) bytes += Buffer.byteLength(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''), 'utf8');
     return {
       provider: providerOf(call.model.provider),
       operation: AI_SDK_EMBEDDINGS_OPERATION,

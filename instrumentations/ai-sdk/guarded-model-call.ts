@@ -37,10 +37,7 @@ export async function runGuardedModelCall(binding: GuardBinding, call: LanguageM
   let prepared: LanguageModelCall;
   let result: unknown;
   try {
-    prepared = aiSdkAdapter.prepare(
-      call,
-      guarded.prepared,
-    );
+    prepared = aiSdkAdapter.prepare(call, guarded.prepared);
     result = await context.with(providerHttpOnce.markDecided(aiSdkOnce.markDecided(guarded.context)), () => send.call(prepared.model, prepared.options));
   } catch (error) {
     // Rule 3: nothing came back (HTTP error, network, abort, a request that could not be prepared).
@@ -81,7 +78,7 @@ export function observePartsStream(source: ReadableStream<unknown>, guarded: Gua
     {
       async pull(controller) {
         upstream ??= source.getReader();
-        let step: Awaited<ReturnType<ReadableStreamDefaultReader<unknown>["read"]>>;
+        let step: Awaited<ReturnType<ReadableStreamDefaultReader<unknown>['read']>>;
         try {
           step = await upstream.read();
         } catch (error) {

@@ -34,7 +34,14 @@ export {
   siblingModel,
 } from './adapter.js';
 export { runGuardedModelCall, aiSdkOnce } from './guarded-model-call.js';
-export { aiSdkEmbeddingAdapter, AI_SDK_EMBEDDINGS_OPERATION, runGuardedEmbedCall, type EmbedCall, type EmbeddingModelLike, type EmbedOptions } from './embedding.js';
+export {
+  aiSdkEmbeddingAdapter,
+  AI_SDK_EMBEDDINGS_OPERATION,
+  runGuardedEmbedCall,
+  type EmbedCall,
+  type EmbeddingModelLike,
+  type EmbedOptions,
+} from './embedding.js';
 export { AiSdkStreamReader, finalUsage, generateResultUsage, reportedUsage } from './usage.js';
 export type { LanguageModelCall, LanguageModelCallOptions, LanguageModelLike } from './model-call.js';
 export type { SpendGuardWrapperOptions } from '../common/binding.js';

@@ -27,17 +27,23 @@ export interface AiSdkPatchTarget {
 export function patchAiSdkProvider(moduleExports: unknown, target: AiSdkPatchTarget): number {
   const protos = languageModelPrototypes(moduleExports);
   if (protos.length === 0) {
-    diag.error('agentguard-spend: an AI SDK provider package was loaded, but no language model class was found on its exports; its calls are NOT guarded by the AI SDK integration');
+    diag.error(
+      'agentguard-spend: an AI SDK provider package was loaded, but no language model class was found on its exports; its calls are NOT guarded by the AI SDK integration',
+    );
     return 0;
   }
   for (const proto of protos) {
     for (const method of METHODS) {
-      installCoexistingWrapper(proto, method, WRAPPER_STATE, target, (original, state) => guardModelMethod(original as ModelMethod, method === 'doStream', () => state.instrumentation.getBinding()));
+      installCoexistingWrapper(proto, method, WRAPPER_STATE, target, (original, state) =>
+        guardModelMethod(original as ModelMethod, method === 'doStream', () => state.instrumentation.getBinding()),
+      );
     }
   }
   // `embed`/`embedMany`: priced by input tokens.
   for (const proto of embeddingModelPrototypes(moduleExports)) {
-    installCoexistingWrapper(proto, 'doEmbed', WRAPPER_STATE, target, (original, state) => guardEmbedMethod(original as EmbedMethod, () => state.instrumentation.getBinding()));
+    installCoexistingWrapper(proto, 'doEmbed', WRAPPER_STATE, target, (original, state) =>
+      guardEmbedMethod(original as EmbedMethod, () => state.instrumentation.getBinding()),
+    );
   }
   return protos.length;
 }

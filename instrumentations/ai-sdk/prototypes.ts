@@ -48,7 +48,13 @@ function modelPrototypes(moduleExports: unknown, factories: readonly string[], m
   const providers = new Set<unknown>();
   for (const key of Object.keys(ns)) {
     const value = safeGet(ns, key);
-    if (typeof value === 'function' && !/^[A-Z]/.test(key) && !key.startsWith('create') && typeof (value as { languageModel?: unknown }).languageModel === 'function') providers.add(value);
+    if (
+      typeof value === 'function' &&
+      !/^[A-Z]/.test(key) &&
+      !key.startsWith('create') &&
+      typeof (value as { languageModel?: unknown }).languageModel === 'function'
+    )
+      providers.add(value);
   }
   for (const provider of providers) {
     const p = provider as Record<string, unknown> & ((id: string) => unknown);

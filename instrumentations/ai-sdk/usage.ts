@@ -102,7 +102,17 @@ export class AiSdkStreamReader implements StreamUsageReader<unknown> {
 
   observe(part: unknown): void {
     if (!part || typeof part !== 'object') return;
-    const p = part as { type?: unknown; delta?: unknown; textDelta?: unknown; input?: unknown; usage?: unknown; finishReason?: unknown; modelId?: unknown; id?: unknown; error?: unknown };
+    const p = part as {
+      type?: unknown;
+      delta?: unknown;
+      textDelta?: unknown;
+      input?: unknown;
+      usage?: unknown;
+      finishReason?: unknown;
+      modelId?: unknown;
+      id?: unknown;
+      error?: unknown;
+    };
     switch (p.type) {
       case 'text-delta':
       case 'reasoning-delta':

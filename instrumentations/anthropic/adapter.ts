@@ -91,7 +91,8 @@ function describe(provider: string, request: StainlessRequest): CallDescription 
     operation: OPERATION,
     model: String(params.model ?? ''),
     estimatedInputTokens:
-      inputTokenBound({ system: params.system, messages: params.messages, tools: params.tools }) + (Array.isArray(params.tools) && params.tools.length > 0 ? TOOL_PROMPT_TOKENS : 0),
+      inputTokenBound({ system: params.system, messages: params.messages, tools: params.tools }) +
+      (Array.isArray(params.tools) && params.tools.length > 0 ? TOOL_PROMPT_TOKENS : 0),
     maxOutputTokens: sent ? maxTokens : DEFAULT_MAX_TOKENS_CEILING,
     outputBoundSent: sent,
     stream: params.stream === true,

@@ -26,8 +26,7 @@ function anthropicMessagesClasses(moduleExports: unknown): MessagesClass[] {
   const ns = moduleExports as { Anthropic?: unknown; default?: unknown } | undefined;
   const candidates = [ns?.Anthropic, ns?.default, (ns?.default as { Anthropic?: unknown } | undefined)?.Anthropic];
   const client = candidates.find((c) => typeof c === 'function' && typeof (c as { Messages?: unknown }).Messages === 'function') as
-    | { Messages: MessagesClass; Beta?: { Messages?: MessagesClass } }
-    | undefined;
+    { Messages: MessagesClass; Beta?: { Messages?: MessagesClass } } | undefined;
   if (!client) return [];
   const classes = [client.Messages, client.Beta?.Messages].filter(
     (c): c is MessagesClass => typeof (c as MessagesClass | undefined)?.prototype?.create === 'function',

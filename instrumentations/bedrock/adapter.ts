@@ -33,7 +33,12 @@ export const PROVIDER = 'bedrock';
 
 /** The guarded commands, by class name. */
 export type GuardedCommandName = 'ConverseCommand' | 'ConverseStreamCommand' | 'InvokeModelCommand' | 'InvokeModelWithResponseStreamCommand';
-const GUARDED: ReadonlySet<string> = new Set<GuardedCommandName>(['ConverseCommand', 'ConverseStreamCommand', 'InvokeModelCommand', 'InvokeModelWithResponseStreamCommand']);
+const GUARDED: ReadonlySet<string> = new Set<GuardedCommandName>([
+  'ConverseCommand',
+  'ConverseStreamCommand',
+  'InvokeModelCommand',
+  'InvokeModelWithResponseStreamCommand',
+]);
 
 /**
  * Per-call options this package reads from `send(command, options)` and strips before
@@ -125,7 +130,8 @@ function describe(request: BedrockRequest): CallDescription | undefined {
       operation: 'chat',
       model: modelId,
       // The parts the model reads: messages, system prompt, tool definitions.
-      estimatedInputTokens: estimateInputTokens(input.messages, input.system, input.toolConfig) + (hasTools(input.toolConfig, 'tools') ? TOOL_PROMPT_TOKENS : 0),
+      estimatedInputTokens:
+        estimateInputTokens(input.messages, input.system, input.toolConfig) + (hasTools(input.toolConfig, 'tools') ? TOOL_PROMPT_TOKENS : 0),
       maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
       outputBoundSent: max !== undefined,
       stream,
@@ -141,7 +147,11 @@ function describe(request: BedrockRequest): CallDescription | undefined {
     operation: embedding ? 'embeddings' : body.json && Array.isArray(body.json.messages) ? 'chat' : 'text_completion',
     model: modelId,
     // An unparsed body's size bounds its tokens the same way (one token per byte at most).
-    estimatedInputTokens: body.json ? estimateInputTokens(body.json) + (hasTools(body.json, 'tools') ? TOOL_PROMPT_TOKENS : 0) : body.bytes !== undefined ? byteSizeBound(body.bytes) : 0,
+    estimatedInputTokens: body.json
+      ? estimateInputTokens(body.json) + (hasTools(body.json, 'tools') ? TOOL_PROMPT_TOKENS : 0)
+      : body.bytes !== undefined
+        ? byteSizeBound(body.bytes)
+        : 0,
     maxOutputTokens: max ?? defaultMaxOutputTokens(modelId),
     outputBoundSent: max !== undefined,
     stream,
@@ -234,10 +244,18 @@ function withOutputBound(name: GuardedCommandName, input: Record<string, unknown
     return out;
   }
   const body = readInvokeBody(input.body);
-  if (!body.json) throw new ClampNotAppliedError(maxTokens, 'the InvokeModel body is not readable JSON (a stream, a Blob or not JSON), so its output bound cannot be rewritten');
+  if (!body.json)
+    throw new ClampNotAppliedError(
+      maxTokens,
+      'the InvokeModel body is not readable JSON (a stream, a Blob or not JSON), so its output bound cannot be rewritten',
+    );
   const family: BedrockFamily = familyOfInvoke(typeof input.modelId === 'string' ? input.modelId : '', body.json);
   const bounded = withInvokeMaxTokens(family, body.json, maxTokens);
-  if (!bounded) throw new ClampNotAppliedError(maxTokens, `the InvokeModel body of ${String(input.modelId)} sets no output bound this adapter knows for an unknown model family`);
+  if (!bounded)
+    throw new ClampNotAppliedError(
+      maxTokens,
+      `the InvokeModel body of ${String(input.modelId)} sets no output bound this adapter knows for an unknown model family`,
+    );
   const text = JSON.stringify(bounded);
   out.body = typeof input.body === 'string' ? text : new TextEncoder().encode(text);
   return out;
@@ -467,4 +485,3 @@ function addStreamedText(json: unknown, out: StreamedOutput): void {
   if (Array.isArray(json.outputs)) for (const o of json.outputs) if (isObject(o)) out.add(o.text);
   if (json.event_type === 'text-generation' || typeof json.is_finished === 'boolean') out.add(json.text);
 }
-

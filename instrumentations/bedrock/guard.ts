@@ -25,7 +25,12 @@ const once = decideOnce('bedrock');
 export function guardSend(binding: () => GuardBinding, client: unknown, original: SendFn, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
   if (once.alreadyDecided()) return once.passThrough(() => original.call(client, command, optionsOrCb, cb));
   if (!guardedCommandName(command)) return original.call(client, command, optionsOrCb, cb);
-  const callback = typeof optionsOrCb === 'function' ? (optionsOrCb as (err: unknown, out?: unknown) => void) : typeof cb === 'function' ? (cb as (err: unknown, out?: unknown) => void) : undefined;
+  const callback =
+    typeof optionsOrCb === 'function'
+      ? (optionsOrCb as (err: unknown, out?: unknown) => void)
+      : typeof cb === 'function'
+        ? (cb as (err: unknown, out?: unknown) => void)
+        : undefined;
   const options = typeof optionsOrCb === 'function' ? undefined : (optionsOrCb as BedrockSendOptions | undefined);
   const promise = sendGuarded(binding, client, original, { command, options });
   if (!callback) return promise;

@@ -68,11 +68,23 @@ export class BedrockSpendGuardInstrumentation extends InstrumentationBase<SpendG
    * instrumentation was enabled). Idempotent.
    */
   patchPrototype(proto: Record<PropertyKey, unknown>): void {
-    const patched = installCoexistingWrapper(proto, 'send', PATCH, this as BedrockSpendGuardInstrumentation, (callOriginal, state) =>
-      function send(this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
-        const instrumentation = state.instrumentation;
-        return guardSend(() => bindingFromInstrumentationConfig(instrumentation.getConfig(), instrumentation.tracer), this, callOriginal as SendFn, command, optionsOrCb, cb);
-      },
+    const patched = installCoexistingWrapper(
+      proto,
+      'send',
+      PATCH,
+      this as BedrockSpendGuardInstrumentation,
+      (callOriginal, state) =>
+        function send(this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
+          const instrumentation = state.instrumentation;
+          return guardSend(
+            () => bindingFromInstrumentationConfig(instrumentation.getConfig(), instrumentation.tracer),
+            this,
+            callOriginal as SendFn,
+            command,
+            optionsOrCb,
+            cb,
+          );
+        },
     );
     if (!patched) diag.warn(`${BEDROCK_SCOPE.name}: BedrockRuntimeClient.prototype.send not found; not patched`);
   }

@@ -18,17 +18,7 @@ import { BINARY_BLOCK_TOKENS, inputTokenBound } from '../common/estimate.js';
 export { BINARY_BLOCK_TOKENS };
 
 /** Request/response dialect of an InvokeModel body, by model provider. */
-export type BedrockFamily =
-  | 'anthropic'
-  | 'amazon-nova'
-  | 'amazon-titan'
-  | 'meta'
-  | 'mistral'
-  | 'cohere'
-  | 'ai21'
-  | 'deepseek'
-  | 'openai'
-  | 'unknown';
+export type BedrockFamily = 'anthropic' | 'amazon-nova' | 'amazon-titan' | 'meta' | 'mistral' | 'cohere' | 'ai21' | 'deepseek' | 'openai' | 'unknown';
 
 const REGION_PREFIX = /^(?:us|us-gov|eu|apac|ap|jp|au|ca|global)\./;
 
@@ -227,7 +217,10 @@ export function withInvokeMaxTokens(family: BedrockFamily, body: Record<string, 
           found = true;
         }
       }
-      for (const [key, fields] of [['inferenceConfig', ['max_new_tokens', 'maxTokens']], ['textGenerationConfig', ['maxTokenCount']]] as const) {
+      for (const [key, fields] of [
+        ['inferenceConfig', ['max_new_tokens', 'maxTokens']],
+        ['textGenerationConfig', ['maxTokenCount']],
+      ] as const) {
         if (!isObject(body[key]) || !fields.some((f) => f in (body[key] as object))) continue;
         nested(key, fields as unknown as string[], fields[0]);
         found = true;

@@ -43,5 +43,10 @@ export function isAgentGuardBlock(error: unknown): boolean {
  */
 function isForeignBlock(e: object): boolean {
   const { name, code, decision } = e as { name?: unknown; code?: unknown; decision?: { action?: unknown; decisionId?: unknown } };
-  return (name === 'AgentGuardBlockedError' || code === 'agentguard_blocked') && !!decision && typeof decision === 'object' && typeof decision.decisionId === 'string';
+  return (
+    (name === 'AgentGuardBlockedError' || code === 'agentguard_blocked') &&
+    !!decision &&
+    typeof decision === 'object' &&
+    typeof decision.decisionId === 'string'
+  );
 }

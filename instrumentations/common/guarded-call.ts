@@ -71,7 +71,9 @@ export class GuardedCall {
    */
   get clampedMaxOutputTokens(): number | undefined {
     const d = this.result.decision;
-    return d.clampedMaxOutputTokens !== undefined && this.result.maxOutputTokens < (d.requestedMaxOutputTokens ?? Infinity) ? this.result.maxOutputTokens : undefined;
+    return d.clampedMaxOutputTokens !== undefined && this.result.maxOutputTokens < (d.requestedMaxOutputTokens ?? Infinity)
+      ? this.result.maxOutputTokens
+      : undefined;
   }
 
   /** What the decision asks of the request to send (an adapter's `prepare` writes it). */

@@ -6,7 +6,15 @@ export { getSpendScopeOverrides, mergeOverrides, OVERRIDE_HEADERS, takeOverrideH
 export { observeAsyncIterator } from './stream-settlement.js';
 export { errorName, StreamAbandonedError, UsageNotReportedError } from './call-errors.js';
 export { decideOnce, type DecideOnce } from './decide-once.js';
-export { fillUnreported, STREAM_ABANDONED, streamAbandoned, StreamedOutput, USAGE_NOT_REPORTED, usageNotReported, type PartialUsage } from './unreported-usage.js';
+export {
+  fillUnreported,
+  STREAM_ABANDONED,
+  streamAbandoned,
+  StreamedOutput,
+  USAGE_NOT_REPORTED,
+  usageNotReported,
+  type PartialUsage,
+} from './unreported-usage.js';
 export { finishResponse, finishStreamCall, observeStream, sendInCall, startGuardedCall, type StartedCall } from './guarded-runner.js';
 export type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from './provider-adapter.js';
 export { instrumentationScope } from './scope-name.js';

@@ -42,7 +42,10 @@ export const OVERRIDE_HEADERS: Record<string, keyof SpendScope | 'capabilityClai
  * Reads and removes the override headers from a plain header object (returns a
  * copy without them). Header names are matched case-insensitively.
  */
-export function takeOverrideHeaders(headers: Record<string, unknown> | undefined): { headers: Record<string, unknown> | undefined; overrides: SpendCallOverrides } {
+export function takeOverrideHeaders(headers: Record<string, unknown> | undefined): {
+  headers: Record<string, unknown> | undefined;
+  overrides: SpendCallOverrides;
+} {
   if (!headers || typeof headers !== 'object') return { headers, overrides: {} };
   const rest: Record<string, unknown> = {};
   const scope: Partial<SpendScope> = {};

@@ -31,7 +31,11 @@ export interface APIPromiseLike<T = unknown> extends Promise<T> {
   asResponse?: () => Promise<unknown>;
   withResponse?: () => Promise<{ data: T; response: unknown; request_id?: unknown }>;
 }
-export type APIPromiseClass = new (client: unknown, responsePromise: Promise<unknown>, parseResponse: (client: unknown, props: unknown) => unknown) => APIPromiseLike;
+export type APIPromiseClass = new (
+  client: unknown,
+  responsePromise: Promise<unknown>,
+  parseResponse: (client: unknown, props: unknown) => unknown,
+) => APIPromiseLike;
 
 /** A class whose instances look like an APIPromise (a thenable with `asResponse`). */
 export function isAPIPromiseClass(v: unknown): v is APIPromiseClass {
@@ -190,7 +194,6 @@ function isAPIPromiseLike(value: unknown): value is APIPromiseLike {
   return !!value && typeof (value as APIPromiseLike).parseResponse === 'function' && typeof (value as APIPromiseLike).responsePromise?.then === 'function';
 }
 
-
 /** What a Stainless `create(params, options)` receives: the request an adapter describes and prepares. */
 export interface StainlessRequest {
   params: unknown;
@@ -214,7 +217,8 @@ export function takeOverrideHeadersFromOptions(options: unknown): { options: unk
     plain = {};
     h.forEach((value, name) => (plain[name] = value));
   } else if (Array.isArray(headers)) {
-    if (!headers.some((pair) => Array.isArray(pair) && typeof pair[0] === 'string' && pair[0].toLowerCase() in OVERRIDE_HEADERS)) return { options, overrides: {} };
+    if (!headers.some((pair) => Array.isArray(pair) && typeof pair[0] === 'string' && pair[0].toLowerCase() in OVERRIDE_HEADERS))
+      return { options, overrides: {} };
     plain = {};
     for (const pair of headers as unknown[][]) if (Array.isArray(pair) && typeof pair[0] === 'string') plain[pair[0]] = pair[1];
   } else {
@@ -308,7 +312,9 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
         return data;
       },
       onAsResponse: (response, parseStarted) =>
-        parseStarted || !started || started.call.done ? response : tapRawResponse(response as Response, started.call, adapter, started.caller, started.description.stream),
+        parseStarted || !started || started.call.done
+          ? response
+          : tapRawResponse(response as Response, started.call, adapter, started.caller, started.description.stream),
     }) as APIPromiseLike;
     if (source.parse === 'shared' && typeof outer.asResponse === 'function') keepInnerWithResponse(outer, run);
     return outer;
@@ -390,7 +396,13 @@ export function observeStainlessStream(stream: StainlessStream, call: GuardedCal
  * events through the adapter's stream reader, or the JSON response) and ending
  * the call when the body ends, fails or is cancelled.
  */
-export function tapRawResponse(response: Response, call: GuardedCall, adapter: ProviderAdapter<StainlessRequest>, request: StainlessRequest, streamed: boolean): Response {
+export function tapRawResponse(
+  response: Response,
+  call: GuardedCall,
+  adapter: ProviderAdapter<StainlessRequest>,
+  request: StainlessRequest,
+  streamed: boolean,
+): Response {
   const source = response?.body;
   if (!source) {
     void call.releaseUnreported(undefined, 'the response has no body');
@@ -403,7 +415,7 @@ export function tapRawResponse(response: Response, call: GuardedCall, adapter: P
     buffered += text;
     if (!reader) return;
     const lines = buffered.split(/\r?\n/);
-    buffered = final ? '' : lines.pop() ?? '';
+    buffered = final ? '' : (lines.pop() ?? '');
     for (const line of lines) {
       if (!line.startsWith('data:')) continue;
       const data = line.slice(5).trim();
@@ -434,7 +446,7 @@ export function tapRawResponse(response: Response, call: GuardedCall, adapter: P
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       bodyReader ??= source.getReader();
-      let step: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>;
+      let step: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
       try {
         step = await bodyReader.read();
       } catch (error) {

@@ -66,7 +66,11 @@ export class StreamedOutput {
  * a stream cut short) is raised to the fallback when that is larger. Cache and
  * reasoning breakdowns are kept only where they fit the charged totals.
  */
-export function fillUnreported(reported: PartialUsage | undefined, fallback: { inputTokens: number; outputTokens: number }, atLeastOutput = false): UsageTokens {
+export function fillUnreported(
+  reported: PartialUsage | undefined,
+  fallback: { inputTokens: number; outputTokens: number },
+  atLeastOutput = false,
+): UsageTokens {
   const r = reported ?? {};
   const inputReported = isCount(r.inputTokens);
   const inputTokens = inputReported ? r.inputTokens! : fallback.inputTokens;

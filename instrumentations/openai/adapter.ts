@@ -76,9 +76,9 @@ function describe(endpoint: TextEndpoint, request: StainlessRequest): CallDescri
  * documented maximum output (see {@link defaultMaxOutputTokens}).
  */
 function outputBound(endpoint: TextEndpoint, model: string, b: Body): { tokens: number; sent: boolean } {
-  const given = endpoint === 'chat.completions' ? positiveInt(b.max_completion_tokens) ?? positiveInt(b.max_tokens) : positiveInt(b.max_output_tokens);
+  const given = endpoint === 'chat.completions' ? (positiveInt(b.max_completion_tokens) ?? positiveInt(b.max_tokens)) : positiveInt(b.max_output_tokens);
   const perChoice = given ?? defaultMaxOutputTokens(model);
-  const n = endpoint === 'chat.completions' ? positiveInt(b.n) ?? 1 : 1;
+  const n = endpoint === 'chat.completions' ? (positiveInt(b.n) ?? 1) : 1;
   return { tokens: perChoice * n, sent: given !== undefined };
 }
 
@@ -165,7 +165,8 @@ function chatFinishReasons(choices: unknown, into: string[] = []): string[] | un
   for (const [i, c] of choices.entries()) {
     const choice = c as { index?: unknown; finish_reason?: unknown } | null;
     if (typeof choice?.finish_reason !== 'string') continue;
-    into[typeof choice.index === 'number' && Number.isSafeInteger(choice.index) && choice.index >= 0 && choice.index < 128 ? choice.index : i] = choice.finish_reason;
+    into[typeof choice.index === 'number' && Number.isSafeInteger(choice.index) && choice.index >= 0 && choice.index < 128 ? choice.index : i] =
+      choice.finish_reason;
   }
   const reasons = Array.from(into, (r) => r ?? 'error');
   return reasons.length ? reasons : undefined;
@@ -227,7 +228,8 @@ class OpenAIStreamReader implements StreamUsageReader<unknown> {
           if (!delta) continue;
           this.output.add(delta.content);
           this.output.add(delta.refusal);
-          if (Array.isArray(delta.tool_calls)) for (const t of delta.tool_calls) this.output.add((t as { function?: { arguments?: unknown } } | null)?.function?.arguments);
+          if (Array.isArray(delta.tool_calls))
+            for (const t of delta.tool_calls) this.output.add((t as { function?: { arguments?: unknown } } | null)?.function?.arguments);
         }
       }
       // The caller did not ask for usage: its chunks carry no `usage: null` either.
@@ -235,7 +237,12 @@ class OpenAIStreamReader implements StreamUsageReader<unknown> {
       return;
     }
     const type = it.type;
-    if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta' || type === 'response.refusal.delta' || type === 'response.reasoning_summary_text.delta') {
+    if (
+      type === 'response.output_text.delta' ||
+      type === 'response.function_call_arguments.delta' ||
+      type === 'response.refusal.delta' ||
+      type === 'response.reasoning_summary_text.delta'
+    ) {
       this.output.add(it.delta);
     }
     if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed' || type === 'response.created') {

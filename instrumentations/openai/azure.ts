@@ -52,10 +52,12 @@ export function parseAzureDeployments(text: string, source: string = AZURE_DEPLO
 
 /** Checks a deployments map given in code; throws a `TypeError` naming `source` and the bad entry. */
 export function validateAzureDeployments(value: unknown, source = 'azureDeployments'): AzureDeployments {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TypeError(`${source}: expected an object of deployment name → model name, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new TypeError(`${source}: expected an object of deployment name → model name, got ${Array.isArray(value) ? 'an array' : typeof value}`);
   for (const [deployment, model] of Object.entries(value)) {
     if (!deployment.trim()) throw new TypeError(`${source}: a deployment name is empty`);
-    if (typeof model !== 'string' || !model.trim()) throw new TypeError(`${source}: deployment "${deployment}" maps to ${JSON.stringify(model)}, expected a model name`);
+    if (typeof model !== 'string' || !model.trim())
+      throw new TypeError(`${source}: deployment "${deployment}" maps to ${JSON.stringify(model)}, expected a model name`);
   }
   return value as AzureDeployments;
 }
@@ -76,7 +78,9 @@ export class NoAzureDeploymentError extends AgentGuardError {
   readonly headers: Readonly<Record<string, string>>;
   // Assigned in the constructor, not initialised in the class body (see AgentGuardBlockedError).
   constructor(requested: string, model: string, deployments: AzureDeployments) {
-    const listed = Object.entries(deployments).map(([d, m]) => `${d}=${m}`).join(',');
+    const listed = Object.entries(deployments)
+      .map(([d, m]) => `${d}=${m}`)
+      .join(',');
     super(
       `agentguard: the policy downgraded ${requested} to ${model}, but no Azure deployment serves ${model} (azureDeployments: ${listed}); not downgraded, the call was not sent. Add a deployment of ${model} to azureDeployments (${AZURE_DEPLOYMENTS_ENV})`,
     );
@@ -206,6 +210,7 @@ function chatPath(shape: AzureClientShape, deployment: string): string {
   const url = new URL(shape.pinned.baseURL);
   const segments = url.pathname.split('/');
   const at = segments.indexOf('deployments');
-  url.pathname = [...segments.slice(0, at), 'deployments', encodeURIComponent(deployment), ...segments.slice(at + 2)].join('/').replace(/\/$/, '') + '/chat/completions';
+  url.pathname =
+    [...segments.slice(0, at), 'deployments', encodeURIComponent(deployment), ...segments.slice(at + 2)].join('/').replace(/\/$/, '') + '/chat/completions';
   return url.toString();
 }

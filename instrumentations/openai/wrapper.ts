@@ -69,4 +69,3 @@ function guardClient<C extends object>(client: C, binding: GuardBinding, azureDe
   });
   return copy;
 }
-

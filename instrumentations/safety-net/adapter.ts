@@ -81,7 +81,12 @@ function boundOf(api: NetApi, body: Record<string, unknown>): number | undefined
     case 'bedrock-converse-stream':
       return count(obj(body.inferenceConfig).maxTokens);
     default:
-      return count(body.max_tokens) ?? count(body.max_gen_len) ?? count(obj(body.textGenerationConfig).maxTokenCount) ?? count(obj(body.inferenceConfig).max_new_tokens);
+      return (
+        count(body.max_tokens) ??
+        count(body.max_gen_len) ??
+        count(obj(body.textGenerationConfig).maxTokenCount) ??
+        count(obj(body.inferenceConfig).max_new_tokens)
+      );
   }
 }
 
@@ -139,14 +144,22 @@ export const netAdapter: ProviderAdapter<NetRequest, unknown, unknown> = {
     const body = { ...request.body };
     if (decided.model !== current) {
       if (!rewritable(request) || typeof request.body.model !== 'string') {
-        throw new NetRewriteError(`the decision downgraded ${current} to ${decided.model}, but this ${endpoint.provider} request names its model in the URL${endpoint.provider === 'bedrock' ? ' and is signed' : ''}, so it cannot be rewritten`);
+        throw new NetRewriteError(
+          `the decision downgraded ${current} to ${decided.model}, but this ${endpoint.provider} request names its model in the URL${endpoint.provider === 'bedrock' ? ' and is signed' : ''}, so it cannot be rewritten`,
+        );
       }
       body.model = decided.model;
     }
     if (decided.maxOutputTokens !== undefined) {
-      if (!rewritable(request)) throw new NetRewriteError(`the decision lowered the output bound to ${decided.maxOutputTokens} tokens, but a signed Bedrock request body cannot be rewritten`);
+      if (!rewritable(request))
+        throw new NetRewriteError(
+          `the decision lowered the output bound to ${decided.maxOutputTokens} tokens, but a signed Bedrock request body cannot be rewritten`,
+        );
       const perChoice = endpoint.api.startsWith('openai') ? Math.floor(decided.maxOutputTokens / choices(body)) : decided.maxOutputTokens;
-      if (perChoice < 1) throw new NetRewriteError(`the output bound of ${decided.maxOutputTokens} tokens cannot be split over the ${choices(body)} choices the request asks for`);
+      if (perChoice < 1)
+        throw new NetRewriteError(
+          `the output bound of ${decided.maxOutputTokens} tokens cannot be split over the ${choices(body)} choices the request asks for`,
+        );
       switch (endpoint.api) {
         case 'openai-chat':
           if ('max_tokens' in body && !('max_completion_tokens' in body)) body.max_tokens = perChoice;

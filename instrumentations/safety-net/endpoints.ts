@@ -74,7 +74,8 @@ export function parseProviderHosts(value: string | undefined): WatchedHost[] {
       if (!m) throw new TypeError(`${JSON.stringify(entry)}: expected host[:port][=provider], e.g. llm-proxy.internal:8443=openai`);
       const providers = list === undefined ? [...PROVIDERS] : list.split('+').map((p) => p.trim());
       for (const p of providers) {
-        if (!(PROVIDERS as readonly string[]).includes(p)) throw new TypeError(`${JSON.stringify(entry)}: unknown provider ${JSON.stringify(p)} (known: ${PROVIDERS.join(', ')})`);
+        if (!(PROVIDERS as readonly string[]).includes(p))
+          throw new TypeError(`${JSON.stringify(entry)}: unknown provider ${JSON.stringify(p)} (known: ${PROVIDERS.join(', ')})`);
       }
       const port = m[3] === undefined ? undefined : Number(m[3]);
       if (port !== undefined && (port < 1 || port > 65535)) throw new TypeError(`${JSON.stringify(entry)}: port out of range`);
@@ -111,14 +112,28 @@ export function matchEndpoint(method: string, url: URL, extra: readonly WatchedH
     const azure = /^\/openai\/deployments\/([^/]+)(\/.*)$/.exec(path);
     const rest = azure ? azure[2]! : path.replace(/^(?:\/openai)?(?:\/v1)?/, '');
     const pathModel = azure ? decodeURIComponent(azure[1]!) : undefined;
-    const api = ({ '/chat/completions': 'openai-chat', '/responses': 'openai-responses', '/completions': 'openai-completions', '/embeddings': 'openai-embeddings' } as const)[rest];
+    const api = (
+      {
+        '/chat/completions': 'openai-chat',
+        '/responses': 'openai-responses',
+        '/completions': 'openai-completions',
+        '/embeddings': 'openai-embeddings',
+      } as const
+    )[rest];
     if (api) return { provider: 'openai', api, host, ...(pathModel ? { pathModel } : {}) };
   }
   if (providers.includes('anthropic') && /^(?:\/v1)?\/messages$/.test(path)) return { provider: 'anthropic', api: 'anthropic-messages', host };
   if (providers.includes('bedrock')) {
     const m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(path);
     if (m) {
-      const api = ({ converse: 'bedrock-converse', 'converse-stream': 'bedrock-converse-stream', invoke: 'bedrock-invoke', 'invoke-with-response-stream': 'bedrock-invoke-stream' } as const)[m[2] as 'converse'];
+      const api = (
+        {
+          converse: 'bedrock-converse',
+          'converse-stream': 'bedrock-converse-stream',
+          invoke: 'bedrock-invoke',
+          'invoke-with-response-stream': 'bedrock-invoke-stream',
+        } as const
+      )[m[2] as 'converse'];
       return { provider: 'bedrock', api, host, pathModel: decodeURIComponent(m[1]!) };
     }
   }

@@ -49,7 +49,7 @@ function targetOf(args: unknown[], defaultProtocol: string, get: boolean): { met
         url.search = p.search;
       }
     }
-    return { method: (get ? 'GET' : options.method ?? 'GET').toUpperCase(), url };
+    return { method: (get ? 'GET' : (options.method ?? 'GET')).toUpperCase(), url };
   } catch {
     return undefined;
   }
@@ -62,7 +62,11 @@ function holdBody(req: ClientRequest, config: SafetyNetConfig, method: string, u
   const end = req.end;
   const chunks: Buffer[] = [];
   const toBuffer = (chunk: unknown, encoding?: unknown) =>
-    Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding) : Buffer.from(chunk as Uint8Array);
+    Buffer.isBuffer(chunk)
+      ? chunk
+      : typeof chunk === 'string'
+        ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding)
+        : Buffer.from(chunk as Uint8Array);
   req.write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     chunks.push(toBuffer(chunk, encoding));
     const done = (typeof encoding === 'function' ? encoding : cb) as WriteCb;

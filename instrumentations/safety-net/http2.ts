@@ -46,7 +46,11 @@ function holdStreamBody(stream: ClientHttp2Stream, config: SafetyNetConfig, meth
   const end = stream.end;
   const chunks: Buffer[] = [];
   const toBuffer = (chunk: unknown, encoding?: unknown) =>
-    Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding) : Buffer.from(chunk as Uint8Array);
+    Buffer.isBuffer(chunk)
+      ? chunk
+      : typeof chunk === 'string'
+        ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding)
+        : Buffer.from(chunk as Uint8Array);
   stream.write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     chunks.push(toBuffer(chunk, encoding));
     const done = (typeof encoding === 'function' ? encoding : cb) as WriteCb;
@@ -91,7 +95,14 @@ function refuse(stream: ClientHttp2Stream, error: Error): void {
   }
 }
 
-function send(stream: ClientHttp2Stream, end: ClientHttp2Stream['end'], original: Buffer, netCall: NetCall | undefined, sentLength: boolean, done: WriteCb): void {
+function send(
+  stream: ClientHttp2Stream,
+  end: ClientHttp2Stream['end'],
+  original: Buffer,
+  netCall: NetCall | undefined,
+  sentLength: boolean,
+  done: WriteCb,
+): void {
   const call = netCall?.call;
   if (stream.destroyed) {
     void call?.fail(new Error('stream destroyed before it was sent'));

@@ -24,7 +24,9 @@ export interface SafetyNetConfig {
 export class UnguardedCallError extends AgentGuardError {
   readonly host: string;
   constructor(endpoint: ProviderEndpoint, why: string) {
-    super(`agentguard: ${why}: ${endpoint.provider} request to ${endpoint.host} (${endpoint.api}) was not sent; AGENTGUARD_UNGUARDED=warn lets such requests through with a warning`);
+    super(
+      `agentguard: ${why}: ${endpoint.provider} request to ${endpoint.host} (${endpoint.api}) was not sent; AGENTGUARD_UNGUARDED=warn lets such requests through with a warning`,
+    );
     this.host = endpoint.host;
   }
 }
@@ -67,7 +69,9 @@ export async function openNetCall(net: SafetyNetConfig, method: string, url: URL
   if (net.mode === 'block') throw new UnguardedCallError(endpoint, 'AGENTGUARD_UNGUARDED=block: no SDK-level guard decided this provider request');
   const body = parseBody(bodyText);
   if (net.mode === 'warn') {
-    net.warn(`agentguard-spend: unguarded ${endpoint.provider} request to ${endpoint.host} (${endpoint.api}) sent without enforcement (AGENTGUARD_UNGUARDED=warn)${body ? '' : '; its body could not be read'}`);
+    net.warn(
+      `agentguard-spend: unguarded ${endpoint.provider} request to ${endpoint.host} (${endpoint.api}) sent without enforcement (AGENTGUARD_UNGUARDED=warn)${body ? '' : '; its body could not be read'}`,
+    );
     const request: NetRequest = { endpoint, body: body ?? {} };
     try {
       // Recorded, signed, settled from the response; never changed (shadow).
@@ -82,13 +86,16 @@ export async function openNetCall(net: SafetyNetConfig, method: string, url: URL
   const call = await openGuardedCall(net.binding(), netAdapter.describe(request)!);
   try {
     const prepared = netAdapter.prepare(request, call.prepared);
-    return { body: prepared === request || JSON.stringify(prepared.body) === JSON.stringify(request.body) ? undefined : JSON.stringify(prepared.body), call, request: prepared };
+    return {
+      body: prepared === request || JSON.stringify(prepared.body) === JSON.stringify(request.body) ? undefined : JSON.stringify(prepared.body),
+      call,
+      request: prepared,
+    };
   } catch (error) {
     await call.fail(error);
     throw error;
   }
 }
-
 
 function parseBody(text: string | undefined): Record<string, unknown> | undefined {
   if (typeof text !== 'string') return undefined;

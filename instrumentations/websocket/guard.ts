@@ -87,7 +87,9 @@ export function installWebSocketGuard(options: WebSocketGuardOptions): Installed
     if (mode === 'allow') {
       if (!warned) {
         warned = true;
-        warn(`agentguard-spend: ${UNGUARDED_WEBSOCKET_ENV}=allow: the ${transportOf(url)} to ${url.host} is not guarded; its calls are neither decided nor logged`);
+        warn(
+          `agentguard-spend: ${UNGUARDED_WEBSOCKET_ENV}=allow: the ${transportOf(url)} to ${url.host} is not guarded; its calls are neither decided nor logged`,
+        );
       }
       return undefined;
     }
@@ -128,7 +130,8 @@ export function installWebSocketGuard(options: WebSocketGuardOptions): Installed
     Object.defineProperty(globalThis, 'WebSocket', { value: Guarded, writable: true, configurable: true, enumerable: false });
     patchSend(Base.prototype as Record<string | symbol, unknown>);
     restores.push(() => {
-      if ((globalThis as { WebSocket?: unknown }).WebSocket === Guarded) Object.defineProperty(globalThis, 'WebSocket', { value: Base, writable: true, configurable: true, enumerable: false });
+      if ((globalThis as { WebSocket?: unknown }).WebSocket === Guarded)
+        Object.defineProperty(globalThis, 'WebSocket', { value: Base, writable: true, configurable: true, enumerable: false });
     });
   }
 

@@ -64,7 +64,11 @@ export const NULL_MEANS_ABSENT = {
 export function hashedDecision(decision: DecisionPayload): DecisionPayload {
   const d = decision as Record<string, unknown>;
   const cap = d.triggeredCap;
-  const capNulls = cap !== null && typeof cap === 'object' && !Array.isArray(cap) && NULL_MEANS_ABSENT.triggeredCap.some((k) => Object.hasOwn(cap, k) && (cap as Record<string, unknown>)[k] === null);
+  const capNulls =
+    cap !== null &&
+    typeof cap === 'object' &&
+    !Array.isArray(cap) &&
+    NULL_MEANS_ABSENT.triggeredCap.some((k) => Object.hasOwn(cap, k) && (cap as Record<string, unknown>)[k] === null);
   const nulls = NULL_MEANS_ABSENT.decision.some((k) => Object.hasOwn(d, k) && d[k] === null);
   if (!capNulls && !nulls) return decision;
   const out: Record<string, unknown> = { ...d };

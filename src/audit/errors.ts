@@ -42,15 +42,7 @@ export class CheckpointError extends AgentGuardError {}
 
 /** What is wrong with a stored log line, as a stable code. */
 export type LogLineErrorCode =
-  | 'invalid_utf8'
-  | 'invalid_json'
-  | 'not_an_object'
-  | 'missing_field'
-  | 'bad_field'
-  | 'unknown_field'
-  | 'duplicate_key'
-  | 'non_canonical'
-  | 'line_too_long';
+  'invalid_utf8' | 'invalid_json' | 'not_an_object' | 'missing_field' | 'bad_field' | 'unknown_field' | 'duplicate_key' | 'non_canonical' | 'line_too_long';
 
 /** A stored decision-log line is not a well-formed entry. `code` says why, `field` which field. */
 export class LogLineError extends AgentGuardError {

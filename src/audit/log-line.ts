@@ -68,7 +68,11 @@ export function parseLogLine(line: string | Uint8Array): DecisionLogEntry {
   const o = value as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!ALLOWED_FIELDS.has(key)) {
-      throw new LogLineError('unknown_field', `unknown top-level field ${JSON.stringify(key)}: it is not signed (only entry fields, publicKeyHex and builderCode may be on a line)`, key);
+      throw new LogLineError(
+        'unknown_field',
+        `unknown top-level field ${JSON.stringify(key)}: it is not signed (only entry fields, publicKeyHex and builderCode may be on a line)`,
+        key,
+      );
     }
   }
   for (const field of ENTRY_FIELDS) {
@@ -152,7 +156,11 @@ function checkLineBytes(text: string): void {
           top.at = key;
           const where = pathOf(stack);
           const parent = pathOf(stack.slice(0, -1));
-          throw new LogLineError('duplicate_key', `duplicate key ${JSON.stringify(key)}${parent ? ` in ${parent}` : ''}: readers disagree on which value counts`, where);
+          throw new LogLineError(
+            'duplicate_key',
+            `duplicate key ${JSON.stringify(key)}${parent ? ` in ${parent}` : ''}: readers disagree on which value counts`,
+            where,
+          );
         }
         top.keys.add(key);
         top.at = key;

@@ -25,7 +25,10 @@ export interface RotateChainKeyOptions {
  * `SpendGuard.rotateSigningKey` instead, so that no decision slips in between.
  */
 export function rotateChainKey(options: RotateChainKeyOptions): DecisionLogEntry<SignerChangeDecision> {
-  for (const [name, keys] of [['outgoingKeys', options.outgoingKeys], ['incomingKeys', options.incomingKeys]] as const) {
+  for (const [name, keys] of [
+    ['outgoingKeys', options.outgoingKeys],
+    ['incomingKeys', options.incomingKeys],
+  ] as const) {
     if (!Buffer.from(publicKeyFromSeed(keys.privateKey)).equals(Buffer.from(keys.publicKey))) {
       throw new TypeError(`rotateChainKey: ${name}.publicKey is not the public key of ${name}.privateKey`);
     }

@@ -56,7 +56,12 @@ function cachedPublicKey(publicKey: Uint8Array): crypto.KeyObject | null {
  * Strict RFC 8032 Ed25519 verification. Public KeyObjects are cached per key,
  * since a chain is verified against one or a few keys.
  */
-export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, backend: SignerBackend = nodeHasEd25519() ? 'node' : 'noble'): boolean {
+export function verifySignature(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+  backend: SignerBackend = nodeHasEd25519() ? 'node' : 'noble',
+): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
   if (backend === 'noble') return ed.verify(signature, message, publicKey, { zip215: false });
   const key = cachedPublicKey(publicKey);
@@ -68,8 +73,14 @@ export function verifySignature(publicKey: Uint8Array, message: Uint8Array, sign
  * libuv threadpool, so a verifier keeping several in flight uses every core
  * while its own thread reads, parses and hashes. Same result as the sync form.
  */
-export function verifySignatureAsync(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, backend: SignerBackend = nodeHasEd25519() ? 'node' : 'noble'): Promise<boolean> {
-  if (backend === 'noble' || signature.length !== 64 || publicKey.length !== 32) return Promise.resolve(verifySignature(publicKey, message, signature, backend));
+export function verifySignatureAsync(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+  backend: SignerBackend = nodeHasEd25519() ? 'node' : 'noble',
+): Promise<boolean> {
+  if (backend === 'noble' || signature.length !== 64 || publicKey.length !== 32)
+    return Promise.resolve(verifySignature(publicKey, message, signature, backend));
   const key = cachedPublicKey(publicKey);
   if (!key) return Promise.resolve(false);
   return new Promise((resolve) => crypto.verify(null, message, key, signature, (err, ok) => resolve(!err && ok)));

@@ -51,8 +51,7 @@ export type VerifyFailureReason =
  * checkpoints were checked and which keys signed (fingerprints, in order).
  */
 export type ChainVerification =
-  | { ok: true; count: number; checkpoints?: number; signers?: string[] }
-  | { ok: false; sequence: number; reason: VerifyFailureReason; message: string };
+  { ok: true; count: number; checkpoints?: number; signers?: string[] } | { ok: false; sequence: number; reason: VerifyFailureReason; message: string };
 
 /** A failed {@link ChainVerification}. */
 export type ChainVerificationFailure = Extract<ChainVerification, { ok: false }>;
@@ -77,7 +76,16 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** Hex standing for bytes: all lower case or all upper case (the Python port accepts both; mixed case is nobody's output). */
 const ANY_CASE_HEX64 = /^(?:[0-9a-f]{64}|[0-9A-F]{64})$/;
 const ANY_CASE_HEX128 = /^(?:[0-9a-f]{128}|[0-9A-F]{128})$/;
-const ENTRY_FIELDS: ReadonlySet<string> = new Set(['sequence', 'decision', 'previousHash', 'entryHash', 'signature', 'signerFingerprint', 'publicKeyHex', 'builderCode']);
+const ENTRY_FIELDS: ReadonlySet<string> = new Set([
+  'sequence',
+  'decision',
+  'previousHash',
+  'entryHash',
+  'signature',
+  'signerFingerprint',
+  'publicKeyHex',
+  'builderCode',
+]);
 
 /**
  * Checks one entry against `publicKey`: well-formed, signed by that key's
@@ -306,13 +314,22 @@ export class ChainVerifier {
     if (fingerprint === this.#current) return this.#known.get(fingerprint)!.publicKey;
     const known = this.#known.get(fingerprint);
     if (known?.retiredAt !== undefined) {
-      return { reason: 'wrong_signer', message: `signed by ${fingerprint}, retired by the signer_change entry at sequence ${known.retiredAt}; the chain's signer is ${this.#current}` };
+      return {
+        reason: 'wrong_signer',
+        message: `signed by ${fingerprint}, retired by the signer_change entry at sequence ${known.retiredAt}; the chain's signer is ${this.#current}`,
+      };
     }
     if (known) {
-      return { reason: 'wrong_signer', message: `signed by trusted key ${fingerprint}, but the chain's signer here is ${this.#current} and no signer_change entry introduced ${fingerprint}` };
+      return {
+        reason: 'wrong_signer',
+        message: `signed by trusted key ${fingerprint}, but the chain's signer here is ${this.#current} and no signer_change entry introduced ${fingerprint}`,
+      };
     }
     if (this.#rotations > 0 || this.#trustedGiven) {
-      return { reason: 'untrusted_signer', message: `signed by ${fingerprint}, a key neither trusted nor introduced by a signer_change entry (the chain's signer here is ${this.#current})` };
+      return {
+        reason: 'untrusted_signer',
+        message: `signed by ${fingerprint}, a key neither trusted nor introduced by a signer_change entry (the chain's signer here is ${this.#current})`,
+      };
     }
     return { reason: 'wrong_signer', message: `signed by ${fingerprint}, expected ${this.#current}` };
   }
@@ -320,7 +337,12 @@ export class ChainVerifier {
   #checkCheckpoints(): ChainVerificationFailure | null {
     const count = this.count;
     if (this.#expectedChainId !== undefined && this.#genesisHash !== null && this.#expectedChainId !== this.#genesisHash) {
-      return { ok: false, sequence: 0, reason: 'swapped_log', message: `the log's chain id (sequence-0 entryHash) is ${this.#genesisHash}, expected ${this.#expectedChainId}` };
+      return {
+        ok: false,
+        sequence: 0,
+        reason: 'swapped_log',
+        message: `the log's chain id (sequence-0 entryHash) is ${this.#genesisHash}, expected ${this.#expectedChainId}`,
+      };
     }
     const sorted = this.#checkpoints.map((cp, index) => ({ cp, index })).sort((a, b) => seqOf(a.cp) - seqOf(b.cp) || a.index - b.index);
     // Keys the auditor trusts may vouch anywhere, unless this chain retired them.
@@ -364,10 +386,20 @@ export class ChainVerifier {
     for (const { cp } of sorted) {
       const here = this.#atCheckpoint.get(cp.sequence);
       if (!here) {
-        return { ok: false, sequence: count, reason: 'truncated', message: `the log ends after ${count} entries, but a checkpoint signed at ${cp.timestamp} records sequence ${cp.sequence}` };
+        return {
+          ok: false,
+          sequence: count,
+          reason: 'truncated',
+          message: `the log ends after ${count} entries, but a checkpoint signed at ${cp.timestamp} records sequence ${cp.sequence}`,
+        };
       }
       if (here.entryHash !== cp.entryHash) {
-        return { ok: false, sequence: cp.sequence, reason: 'fork', message: `entry ${cp.sequence} has hash ${here.entryHash}, but the checkpoint signed at ${cp.timestamp} records ${cp.entryHash}` };
+        return {
+          ok: false,
+          sequence: cp.sequence,
+          reason: 'fork',
+          message: `entry ${cp.sequence} has hash ${here.entryHash}, but the checkpoint signed at ${cp.timestamp} records ${cp.entryHash}`,
+        };
       }
     }
     return null;
@@ -486,14 +518,16 @@ function describeMalformed(entry: unknown): { reason: VerifyFailureReason; messa
   if (e.decision === null || typeof e.decision !== 'object' || Array.isArray(e.decision)) return malformed('decision is not an object');
   if (typeof e.previousHash !== 'string' || !HEX64.test(e.previousHash)) return malformed('previousHash is not 64 lowercase hex characters');
   if (typeof e.entryHash !== 'string' || !HEX64.test(e.entryHash)) return malformed('entryHash is not 64 lowercase hex characters');
-  if (typeof e.signature !== 'string' || !ANY_CASE_HEX128.test(e.signature)) return malformed('signature is not 128 hex characters, all lower or all upper case');
+  if (typeof e.signature !== 'string' || !ANY_CASE_HEX128.test(e.signature))
+    return malformed('signature is not 128 hex characters, all lower or all upper case');
   if (typeof e.signerFingerprint !== 'string') return malformed('signerFingerprint is not a string');
   if (e.builderCode !== undefined && e.builderCode !== null && (typeof e.builderCode !== 'string' || !BUILDER_CODE.test(e.builderCode))) {
     return { reason: 'non_canonical', message: 'builderCode is not null or 6-12 upper-case letters and digits (the form the Python port hashes)' };
   }
   if (e.publicKeyHex !== undefined) {
     // Never trusted, but it must not contradict the signed fingerprint either.
-    if (typeof e.publicKeyHex !== 'string' || !ANY_CASE_HEX64.test(e.publicKeyHex)) return malformed('publicKeyHex is not 64 hex characters, all lower or all upper case');
+    if (typeof e.publicKeyHex !== 'string' || !ANY_CASE_HEX64.test(e.publicKeyHex))
+      return malformed('publicKeyHex is not 64 hex characters, all lower or all upper case');
     if (HEX16.test(e.signerFingerprint) && signerFingerprint(Buffer.from(e.publicKeyHex, 'hex')) !== e.signerFingerprint) {
       return malformed(`publicKeyHex does not match signerFingerprint ${e.signerFingerprint}`);
     }

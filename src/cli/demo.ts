@@ -80,21 +80,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   out('$ node --require agentguard-spend/register examples/demo/agent.cjs');
   let code: number | null;
   try {
-    code = await runChild(
-      process.execPath,
-      ['--require', register, '--require', join(root, 'examples', 'demo', 'print-spans.cjs'), agent],
-      {
-        ...process.env,
-        AGENTGUARD_POLICY: policyFile,
-        AGENTGUARD_SIGNING_KEY_FILE: keyFile,
-        AGENTGUARD_LOG_DIR: logDir,
-        AGENTGUARD_SCOPE_TENANT_ID: 'acme',
-        AGENTGUARD_SCOPE_AGENT_ID: 'demo-agent',
-        AGENTGUARD_MODE: '',
-        OPENAI_BASE_URL: `${url}/v1`,
-        OPENAI_API_KEY: 'sk-demo-not-a-real-key',
-      },
-    );
+    code = await runChild(process.execPath, ['--require', register, '--require', join(root, 'examples', 'demo', 'print-spans.cjs'), agent], {
+      ...process.env,
+      AGENTGUARD_POLICY: policyFile,
+      AGENTGUARD_SIGNING_KEY_FILE: keyFile,
+      AGENTGUARD_LOG_DIR: logDir,
+      AGENTGUARD_SCOPE_TENANT_ID: 'acme',
+      AGENTGUARD_SCOPE_AGENT_ID: 'demo-agent',
+      AGENTGUARD_MODE: '',
+      OPENAI_BASE_URL: `${url}/v1`,
+      OPENAI_API_KEY: 'sk-demo-not-a-real-key',
+    });
   } finally {
     await fake.close();
   }

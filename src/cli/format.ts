@@ -24,7 +24,11 @@ export function printable(text: string): string {
 export function table(header: string[], rawRows: string[][]): string {
   const rows = rawRows.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -65,7 +69,9 @@ export class ProgressBar {
     const width = 30;
     const frac = total > 0 ? Math.min(1, done / total) : 1;
     const filled = Math.round(frac * width);
-    this.#stream.write(`\r${this.#label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(frac * 100)).padStart(3)}% ${bytes(done)}/${bytes(total)}`);
+    this.#stream.write(
+      `\r${this.#label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(frac * 100)).padStart(3)}% ${bytes(done)}/${bytes(total)}`,
+    );
     this.#drawn = true;
   }
 

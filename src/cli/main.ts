@@ -77,7 +77,9 @@ registerReplayCommand(program);
 
 program
   .command('demo')
-  .description('Offline demo: a fake provider on 127.0.0.1, a sample policy, an agent run under --require agentguard-spend/register (allowed, downgraded, blocked), then verify and report.')
+  .description(
+    'Offline demo: a fake provider on 127.0.0.1, a sample policy, an agent run under --require agentguard-spend/register (allowed, downgraded, blocked), then verify and report.',
+  )
   .option('-d, --dir <dir>', 'where to write the key, policy and log (default: a new temp directory)')
   .action(async (opts: { dir?: string }) => {
     process.exitCode = await runDemo(opts);

@@ -28,8 +28,11 @@ export function registerReplayCommand(program: Command): void {
     .argument('<dir>', 'log directory or .jsonl file')
     .requiredOption('-p, --policy <file>', 'candidate policy file (JSON or YAML: one policy or a list)')
     .option('--json', 'print JSON (cents as integers)')
-    .option('--prices <file>', 'JSON per-model price overrides { provider: { model: { inputPerMTok, outputPerMTok, ... } } } over the bundled table (use the ones the log was written with)')
-    .option('--keep-modes', "evaluate each candidate policy in its own mode instead of as enforced (a shadow policy then changes nothing)")
+    .option(
+      '--prices <file>',
+      'JSON per-model price overrides { provider: { model: { inputPerMTok, outputPerMTok, ... } } } over the bundled table (use the ones the log was written with)',
+    )
+    .option('--keep-modes', 'evaluate each candidate policy in its own mode instead of as enforced (a shadow policy then changes nothing)')
     .option('--on-unknown-model <action>', 'a model without a price: block or allow', 'block')
     .action(async (dir: string, opts: { policy: string; json?: boolean; prices?: string; keepModes?: boolean; onUnknownModel?: string }) => {
       process.exitCode = await runReplay(dir, opts);
@@ -45,7 +48,8 @@ export async function runReplay(path: string, options: ReplayCommandOptions): Pr
     throw new CliError(`--policy: ${(err as Error).message}`);
   }
   const onUnknownModel = options.onUnknownModel ?? 'block';
-  if (onUnknownModel !== 'block' && onUnknownModel !== 'allow') throw new CliError(`--on-unknown-model: expected block or allow, got ${JSON.stringify(onUnknownModel)}`);
+  if (onUnknownModel !== 'block' && onUnknownModel !== 'allow')
+    throw new CliError(`--on-unknown-model: expected block or allow, got ${JSON.stringify(onUnknownModel)}`);
   const pricing = options.prices ? loadPrices(options.prices) : undefined;
 
   let chains: ChainSource[];
@@ -78,7 +82,8 @@ function loadPrices(file: string): PricingConfig {
   } catch (err) {
     throw new CliError(`--prices: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CliError(`--prices: ${file}: expected a JSON object { provider: { model: { inputPerMTok, outputPerMTok } } }`);
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new CliError(`--prices: ${file}: expected a JSON object { provider: { model: { inputPerMTok, outputPerMTok } } }`);
   try {
     return { table: new OverridePriceTable(value as NonNullable<PricingConfig['overrides']>, new GenaiPricesTable()) };
   } catch (err) {

@@ -70,7 +70,19 @@ export interface DecisionReport {
 
 /** An empty {@link Tally}. */
 export function emptyTally(): Tally {
-  return { decisions: 0, allowed: 0, downgraded: 0, blocked: 0, shadowed: 0, wouldDowngrade: 0, wouldBlock: 0, savedCents: 0, wouldSaveCents: 0, outcomes: 0, actualCents: 0 };
+  return {
+    decisions: 0,
+    allowed: 0,
+    downgraded: 0,
+    blocked: 0,
+    shadowed: 0,
+    wouldDowngrade: 0,
+    wouldBlock: 0,
+    savedCents: 0,
+    wouldSaveCents: 0,
+    outcomes: 0,
+    actualCents: 0,
+  };
 }
 
 const isCents = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

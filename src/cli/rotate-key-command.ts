@@ -39,7 +39,8 @@ const DEFAULT_REASON = 'key rotation (agentguard-spend rotate-key)';
  */
 export async function runRotateKey(dir: string, options: RotateKeyCommandOptions): Promise<number> {
   if (!options.key) throw new CliError('--key: required (the file holding the current private key, as written by keygen)');
-  if (!options.newKey && !options.newPublicKey) throw new CliError('--new-key: required (the file holding the new private key; or give only its public key with --new-public-key)');
+  if (!options.newKey && !options.newPublicKey)
+    throw new CliError('--new-key: required (the file holding the new private key; or give only its public key with --new-public-key)');
   if (options.newKey && options.newPublicKey) throw new CliError('--new-key: give --new-key or --new-public-key, not both');
   try {
     if (!(await stat(dir)).isDirectory()) throw new CliError(`<log dir>: ${dir} is not a directory`);
@@ -115,8 +116,11 @@ export async function runRotateKey(dir: string, options: RotateKeyCommandOptions
     `rotated chain ${chainId} at sequence ${entry.sequence}: signer ${outgoingSigner.fingerprint} -> ${incoming.fingerprint} (reason: ${JSON.stringify(reason)})`,
     `wrote the signer_change entry to ${rel(file)}`,
   ];
-  if (writer.checkpointsWritten > 0 && writer.checkpointFile) lines.push(`wrote a checkpoint of sequence ${entry.sequence}, signed by ${outgoingSigner.fingerprint}, to ${rel(writer.checkpointFile)}`);
-  lines.push(`next: start the chain's process with the new key${options.newKey ? ` (${options.newKey})` : ''}; auditors keep verifying with the first public key`);
+  if (writer.checkpointsWritten > 0 && writer.checkpointFile)
+    lines.push(`wrote a checkpoint of sequence ${entry.sequence}, signed by ${outgoingSigner.fingerprint}, to ${rel(writer.checkpointFile)}`);
+  lines.push(
+    `next: start the chain's process with the new key${options.newKey ? ` (${options.newKey})` : ''}; auditors keep verifying with the first public key`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   for (const p of problems) process.stderr.write(`warning: ${p.message}\n`);
   return 0;

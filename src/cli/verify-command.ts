@@ -49,7 +49,11 @@ export async function runVerify(path: string, options: VerifyCommandOptions): Pr
     bar.done();
   }
   if (result.chains.length === 0 && !result.orphanCheckpoints) {
-    throw new CliError(otlp ? `<path>: no agentguard decision-log records in the OTLP files at ${printable(path)}` : `<path>: no decision log files (*.jsonl) in ${printable(path)}`);
+    throw new CliError(
+      otlp
+        ? `<path>: no agentguard decision-log records in the OTLP files at ${printable(path)}`
+        : `<path>: no decision log files (*.jsonl) in ${printable(path)}`,
+    );
   }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -99,8 +103,10 @@ function describe(c: ChainFileVerification): string {
   } else {
     out += '  warning: no checkpoints for this chain: a cut-off tail or a swapped log cannot be detected (see --checkpoints)\n';
   }
-  if (c.signers && c.signers.length > 1) out += `  signers: ${c.signers.map(printable).join(' -> ')} (${c.signers.length - 1} key rotation${c.signers.length === 2 ? '' : 's'})\n`;
-  if (c.tornTail) out += `  warning: torn last line (${c.tornTail.bytes} bytes, not an entry) at ${rel(c.tornTail.file)}:${c.tornTail.line}; it is set aside when the chain is resumed\n`;
+  if (c.signers && c.signers.length > 1)
+    out += `  signers: ${c.signers.map(printable).join(' -> ')} (${c.signers.length - 1} key rotation${c.signers.length === 2 ? '' : 's'})\n`;
+  if (c.tornTail)
+    out += `  warning: torn last line (${c.tornTail.bytes} bytes, not an entry) at ${rel(c.tornTail.file)}:${c.tornTail.line}; it is set aside when the chain is resumed\n`;
   for (const s of c.tornSidecars) out += `  warning: torn line set aside after a crash: ${rel(s.path)} (${s.bytes} bytes)\n`;
   return out;
 }

@@ -39,7 +39,8 @@ function checkString(v: unknown, field: string, nonEmpty = true): void {
   if (typeof v !== 'string' || (nonEmpty && !v)) throw new TypeError(`CallRequest.${field}: expected a ${nonEmpty ? 'non-empty ' : ''}string, got ${short(v)}`);
   if (!v.isWellFormed()) throw new TypeError(`CallRequest.${field}: lone surrogate in ${short(v)}`);
   const bytes = Buffer.byteLength(v, 'utf8');
-  if (bytes > MAX_CALL_NAME_BYTES) throw new TypeError(`CallRequest.${field}: ${bytes} bytes of UTF-8, more than the ${MAX_CALL_NAME_BYTES} allowed (${short(v)})`);
+  if (bytes > MAX_CALL_NAME_BYTES)
+    throw new TypeError(`CallRequest.${field}: ${bytes} bytes of UTF-8, more than the ${MAX_CALL_NAME_BYTES} allowed (${short(v)})`);
 }
 
 /** A value for an error message, cut to 40 characters (a rejected value can be megabytes). */
@@ -57,8 +58,10 @@ export function validateRequest(r: CallRequest): void {
   for (const f of SCOPE_FIELDS) if (r.scope[f] !== undefined) checkString(r.scope[f], `scope.${f}`);
   if (r.traceId !== undefined) checkString(r.traceId, 'traceId', false);
   if (r.spanId !== undefined) checkString(r.spanId, 'spanId', false);
-  if (!isCount(r.estimatedInputTokens)) throw new TypeError(`CallRequest.estimatedInputTokens: expected a non-negative integer, got ${JSON.stringify(r.estimatedInputTokens)}`);
-  if (!isCount(r.maxOutputTokens)) throw new TypeError(`CallRequest.maxOutputTokens: expected a non-negative integer, got ${JSON.stringify(r.maxOutputTokens)}`);
+  if (!isCount(r.estimatedInputTokens))
+    throw new TypeError(`CallRequest.estimatedInputTokens: expected a non-negative integer, got ${JSON.stringify(r.estimatedInputTokens)}`);
+  if (!isCount(r.maxOutputTokens))
+    throw new TypeError(`CallRequest.maxOutputTokens: expected a non-negative integer, got ${JSON.stringify(r.maxOutputTokens)}`);
   if (r.outputBoundSent !== undefined && typeof r.outputBoundSent !== 'boolean') {
     throw new TypeError(`CallRequest.outputBoundSent: expected a boolean, got ${JSON.stringify(r.outputBoundSent)}`);
   }
@@ -70,7 +73,8 @@ export function validateRequest(r: CallRequest): void {
 /** Throws a `TypeError` naming the first field of `u` that breaks the {@link UsageTokens} convention. */
 export function validateUsage(u: UsageTokens): void {
   if (!u || typeof u !== 'object') throw new TypeError('usage: expected an object');
-  for (const f of ['inputTokens', 'outputTokens'] as const) if (!isCount(u[f])) throw new TypeError(`usage.${f}: expected a non-negative integer, got ${JSON.stringify(u[f])}`);
+  for (const f of ['inputTokens', 'outputTokens'] as const)
+    if (!isCount(u[f])) throw new TypeError(`usage.${f}: expected a non-negative integer, got ${JSON.stringify(u[f])}`);
   for (const f of ['cachedInputTokens', 'cacheWriteTokens', 'reasoningTokens'] as const) {
     if (u[f] !== undefined && !isCount(u[f])) throw new TypeError(`usage.${f}: expected a non-negative integer, got ${JSON.stringify(u[f])}`);
   }

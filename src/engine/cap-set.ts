@@ -52,7 +52,8 @@ export function resolveCapSet(policies: readonly SpendPolicy[], request: CallReq
       applicable.push({ policy, enforce: modeOverride !== 'shadow' && policy.mode === 'enforce' });
     }
   }
-  const enforcementMode: EnforcementMode = modeOverride === 'shadow' ? 'shadow' : applicable.length === 0 || applicable.some((a) => a.enforce) ? 'enforce' : 'shadow';
+  const enforcementMode: EnforcementMode =
+    modeOverride === 'shadow' ? 'shadow' : applicable.length === 0 || applicable.some((a) => a.enforce) ? 'enforce' : 'shadow';
   const caps: CapRef[] = [];
   const slots: CounterSlot[] = [];
   const slotOf = new Map<string, number>();

@@ -250,7 +250,13 @@ export class SpendGuard {
       }
       let reserved = false;
       if (reservation.holds.length > 0) {
-        const result = await this.#spendStore.reserve({ reservationId: decisionId, cents: reservation.cents, holds: [...reservation.holds], nowMs, ttlMs: this.#ttlMs });
+        const result = await this.#spendStore.reserve({
+          reservationId: decisionId,
+          cents: reservation.cents,
+          holds: [...reservation.holds],
+          nowMs,
+          ttlMs: this.#ttlMs,
+        });
         snapshot.merge(reservation.slots, result.before);
         if (!result.ok) continue;
         reserved = true;
@@ -258,9 +264,17 @@ export class SpendGuard {
       if (!snapshot.complete) await this.#readMissing(snapshot, caps, nowMs);
       const confirmed = snapshot.version === planned.version ? planned : plan();
       if (sameReservation(confirmed, planned)) return this.#record(request, confirmed, decisionId, nowMs);
-      if (reserved) await this.#spendStore.settle({ reservationId: decisionId, holds: reservation.holds.map(({ key, expiresAtMs }) => ({ key, expiresAtMs })), actualCents: 0, nowMs });
+      if (reserved)
+        await this.#spendStore.settle({
+          reservationId: decisionId,
+          holds: reservation.holds.map(({ key, expiresAtMs }) => ({ key, expiresAtMs })),
+          actualCents: 0,
+          nowMs,
+        });
     }
-    throw new AgentGuardError(`spend counters kept changing while deciding a call to ${request.provider}/${request.model} (${MAX_PLAN_ROUNDS} attempts); not sent`);
+    throw new AgentGuardError(
+      `spend counters kept changing while deciding a call to ${request.provider}/${request.model} (${MAX_PLAN_ROUNDS} attempts); not sent`,
+    );
   }
 
   /** Records the plan; a call sent without an output bound (the provider's own maximum applies) is marked for settlement. */
@@ -276,7 +290,14 @@ export class SpendGuard {
       if (!rates.has(model)) rates.set(model, checkedRates(this.#pricing, request.provider, model, request.estimatedInputTokens));
       return rates.get(model)!;
     };
-    const input = { request, caps, prices, onUnknownModel: this.#onUnknownModel, defaultMaxOutputTokens: this.#defaultMaxOutputTokens, costBasis: this.#pricing.basis };
+    const input = {
+      request,
+      caps,
+      prices,
+      onUnknownModel: this.#onUnknownModel,
+      defaultMaxOutputTokens: this.#defaultMaxOutputTokens,
+      costBasis: this.#pricing.basis,
+    };
     return () => ({ ...planCall({ ...input, spent: snapshot.values }), version: snapshot.version });
   }
 
@@ -309,7 +330,12 @@ export class SpendGuard {
    * Usage the provider did report (e.g. a stream cut short) may be passed and
    * is charged, as are unanswered attempts (see {@link OutcomeOptions}).
    */
-  async release(decision: SpendDecision | DecideResult, reason: ReleaseReason, usage?: UsageTokens, options: OutcomeOptions = {}): Promise<DecisionLogEntry<SpendDecision>> {
+  async release(
+    decision: SpendDecision | DecideResult,
+    reason: ReleaseReason,
+    usage?: UsageTokens,
+    options: OutcomeOptions = {},
+  ): Promise<DecisionLogEntry<SpendDecision>> {
     if (usage) validateUsage(usage);
     const attempts = checkAttempts(options);
     const pending = this.#ledger.take(decision);
@@ -320,7 +346,7 @@ export class SpendGuard {
     const d = pending.decision;
     const estimatedInput = d.estimatedInputTokens ?? 0;
     // The bound the call went out with: in shadow mode the request's own, not the one enforcement would have written.
-    const sentOutput = Math.max(d.estimatedOutputTokens ?? 0, d.enforcementMode === 'enforce' ? 0 : d.requestedMaxOutputTokens ?? 0);
+    const sentOutput = Math.max(d.estimatedOutputTokens ?? 0, d.enforcementMode === 'enforce' ? 0 : (d.requestedMaxOutputTokens ?? 0));
     const perAttempt: UsageBound = { inputTokens: estimatedInput, outputTokens: sentOutput };
     const bound: UsageBound = {
       inputTokens: Math.max(estimatedInput, this.#maxTokensPerCall),
@@ -344,7 +370,9 @@ export class SpendGuard {
     if (attempts > 0) {
       usage = addAttempts(usage, perAttempt, attempts);
       fields.unansweredAttempts = attempts;
-      reasons.push(`charged ${attempts} unanswered attempt${attempts === 1 ? '' : 's'} at the projection (${perAttempt.inputTokens} input, ${perAttempt.outputTokens} output tokens each)`);
+      reasons.push(
+        `charged ${attempts} unanswered attempt${attempts === 1 ? '' : 's'} at the projection (${perAttempt.inputTokens} input, ${perAttempt.outputTokens} output tokens each)`,
+      );
     }
     const actualCents = usage ? nanocentsToCentsCeil(usageNanocents(this.#actualRates(pending, usage), usage)) : 0;
     const entry = await this.#ledger.finish(pending, { actualCents, kind, reasons, usage, fields, nowMs: this.#clock() });

@@ -117,7 +117,12 @@ export class DecisionLedger {
     };
     const holds = reserved && plan.reservation ? plan.reservation.holds.map(({ key, expiresAtMs }) => ({ key, expiresAtMs })) : [];
     const giveBack = () =>
-      reserved ? this.#config.spendStore.settle({ reservationId: decisionId, holds, actualCents: 0, nowMs }).then(() => undefined, () => undefined) : undefined;
+      reserved
+        ? this.#config.spendStore.settle({ reservationId: decisionId, holds, actualCents: 0, nowMs }).then(
+            () => undefined,
+            () => undefined,
+          )
+        : undefined;
     const previousHead = chain.head;
     let entry: DecisionLogEntry<SpendDecision>;
     try {
@@ -177,7 +182,14 @@ export class DecisionLedger {
    */
   async finish(
     pending: PendingDecision,
-    outcome: { actualCents: number; kind: 'settled' | 'released'; reasons: string[]; usage?: UsageTokens | undefined; fields?: Partial<SpendDecision>; nowMs: number },
+    outcome: {
+      actualCents: number;
+      kind: 'settled' | 'released';
+      reasons: string[];
+      usage?: UsageTokens | undefined;
+      fields?: Partial<SpendDecision>;
+      nowMs: number;
+    },
   ) {
     const chain = await this.chain();
     const { actualCents, nowMs, usage } = outcome;
@@ -186,7 +198,8 @@ export class DecisionLedger {
     const settled = await settleWithRetry(this.#config.spendStore, { reservationId: original.decisionId, holds: [...pending.holds], actualCents, nowMs });
     let spendAfter: number;
     if ('after' in settled) {
-      spendAfter = pending.reportHold >= 0 && pending.reportHold < settled.after.length ? settled.after[pending.reportHold]! : pending.reportFixed ?? actualCents;
+      spendAfter =
+        pending.reportHold >= 0 && pending.reportHold < settled.after.length ? settled.after[pending.reportHold]! : (pending.reportFixed ?? actualCents);
     } else {
       spendAfter = original.windowSpendAfter;
       reasons.push(
@@ -249,7 +262,9 @@ export class DecisionLedger {
       this.#config.logStore.attachSigner?.(signer);
       await appended;
     } catch (err) {
-      throw new AgentGuardError(`decision log append failed for the signer_change entry at sequence ${entry.sequence}: ${(err as Error).message}`, { cause: err });
+      throw new AgentGuardError(`decision log append failed for the signer_change entry at sequence ${entry.sequence}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return entry;
   }

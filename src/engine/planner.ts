@@ -159,7 +159,7 @@ class Planner {
   }
 
   #spent(c: CapRef): number {
-    return c.slot >= 0 ? this.#in.spent[c.slot] ?? 0 : 0;
+    return c.slot >= 0 ? (this.#in.spent[c.slot] ?? 0) : 0;
   }
 
   /** The binding caps a call to `model` costing `cents` would pass: per-call caps first, then window caps. */
@@ -205,7 +205,8 @@ class Planner {
     if (plainBlock) return { ...base, blocked: true, action: 'block', decider: firstBlock, lead: firedReasons(fired) };
     if (!downgrade) {
       const clamp = this.clampAt(fired, requested, rates, bound, false);
-      if (clamp) return { ...base, ...clamp, blocked: false, action: 'allow', decider: fired[0], tail: [clampReason(bound, clamp.bound, requested, requested, fired)] };
+      if (clamp)
+        return { ...base, ...clamp, blocked: false, action: 'allow', decider: fired[0], tail: [clampReason(bound, clamp.bound, requested, requested, fired)] };
       return { ...base, blocked: true, action: 'block', decider: firstBlock, lead: [...firedReasons(fired), ...clampNote(fired, requested, rates)] };
     }
 
@@ -214,7 +215,14 @@ class Planner {
     for (const c of fired) if (c.cap.action === 'block') tail.push(`block at ${requested} (clampMaxTokens): ${capReason(c)}; clamping at ${target} if needed`);
     const targetRates = target === requested ? rates : prices(target);
     if (!targetRates && rates) {
-      return { ...base, blocked: true, action: 'block', decider: downgrade, tail, lead: [`unknown model: no price for downgrade target ${request.provider}/${target}; blocking`] };
+      return {
+        ...base,
+        blocked: true,
+        action: 'block',
+        decider: downgrade,
+        tail,
+        lead: [`unknown model: no price for downgrade target ${request.provider}/${target}; blocking`],
+      };
     }
     const at = { model: target, rates: targetRates, soft: true, tail };
     const action: SpendAction = target === requested ? 'allow' : 'downgrade';
@@ -222,7 +230,16 @@ class Planner {
     const firedAtTarget = this.firedAt(target, targetCents, true);
     if (firedAtTarget.length === 0) return { ...base, ...at, cents: targetCents, blocked: false, action, decider: downgrade };
     const clamp = this.clampAt(firedAtTarget, target, targetRates, bound, true);
-    if (clamp) return { ...base, ...at, ...clamp, blocked: false, action, decider: downgrade, tail: [...tail, clampReason(bound, clamp.bound, target, requested, firedAtTarget)] };
+    if (clamp)
+      return {
+        ...base,
+        ...at,
+        ...clamp,
+        blocked: false,
+        action,
+        decider: downgrade,
+        tail: [...tail, clampReason(bound, clamp.bound, target, requested, firedAtTarget)],
+      };
     return {
       ...base,
       ...at,
@@ -334,7 +351,19 @@ export function planCall(input: PlanInput): Plan {
   if (!rates) {
     const why = `unknown model: no price for ${request.provider}/${request.model} in ${input.costBasis}`;
     if (!shadowMode && input.onUnknownModel === 'block') {
-      return blockedEarly(draft({ action: 'block', model: request.model, projectedCents: 0, triggered: null, triggeredKey: null, spend: [0, 0], reasons: [why, ...reasons], finalBound: bound }), null);
+      return blockedEarly(
+        draft({
+          action: 'block',
+          model: request.model,
+          projectedCents: 0,
+          triggered: null,
+          triggeredKey: null,
+          spend: [0, 0],
+          reasons: [why, ...reasons],
+          finalBound: bound,
+        }),
+        null,
+      );
     }
     reasons.push(why);
     if (set.applicable.length > 0 && input.onUnknownModel === 'block') {
@@ -401,7 +430,7 @@ export function planCall(input: PlanInput): Plan {
   const finalBound = choice.blocked ? bound : choice.bound;
   const reservation = choice.blocked ? null : planner.reservationAt(choice.model, choice.cents, choice.soft);
   const reportSlot = decider && decider.slot >= 0 ? decider.slot : planner.tightestSlot(model, cents);
-  const before = reportSlot >= 0 ? input.spent[reportSlot] ?? 0 : 0;
+  const before = reportSlot >= 0 ? (input.spent[reportSlot] ?? 0) : 0;
   const reportHold = reservation && reportSlot >= 0 ? reservation.slots.indexOf(reportSlot) : -1;
   const after = reportHold >= 0 ? before + cents : before;
   const decision = draft({ action, policy, model, projectedCents: cents, triggered, triggeredKey, spend: [before, after], reasons, finalBound, alt });

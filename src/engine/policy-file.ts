@@ -37,7 +37,8 @@ export function loadPolicyDocument(path: string): PolicyDocument {
     if (value.azureDeployments === undefined) return { policies };
     return { policies, azureDeployments: deploymentMap(value.azureDeployments) };
   } catch (err) {
-    if (err instanceof PolicyValidationError) throw new PolicyValidationError(err.field, `${err.message.replace(/^invalid policy: [^:]*: /, '')} (in ${shownPath(path)})`);
+    if (err instanceof PolicyValidationError)
+      throw new PolicyValidationError(err.field, `${err.message.replace(/^invalid policy: [^:]*: /, '')} (in ${shownPath(path)})`);
     throw err;
   }
 }

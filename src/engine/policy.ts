@@ -212,9 +212,12 @@ const capCheck = strictObject<SpendCap>(
     models: { check: arrayOf(nonEmpty, 'must name at least one model'), optional: true },
   },
   (cap) => {
-    if (cap.action === 'downgrade' && !cap.downgradeTo) return { path: ['downgradeTo'], message: 'is required when action is "downgrade"', input: cap.downgradeTo };
-    if (cap.clampMaxTokens && cap.action !== 'block') return { path: ['clampMaxTokens'], message: 'applies only to caps whose action is "block"', input: cap.clampMaxTokens };
-    if (cap.clampMinTokens !== undefined && !cap.clampMaxTokens) return { path: ['clampMinTokens'], message: 'needs clampMaxTokens: true', input: cap.clampMinTokens };
+    if (cap.action === 'downgrade' && !cap.downgradeTo)
+      return { path: ['downgradeTo'], message: 'is required when action is "downgrade"', input: cap.downgradeTo };
+    if (cap.clampMaxTokens && cap.action !== 'block')
+      return { path: ['clampMaxTokens'], message: 'applies only to caps whose action is "block"', input: cap.clampMaxTokens };
+    if (cap.clampMinTokens !== undefined && !cap.clampMaxTokens)
+      return { path: ['clampMinTokens'], message: 'needs clampMaxTokens: true', input: cap.clampMinTokens };
     return null;
   },
 );
@@ -271,7 +274,11 @@ export function parsePolicies(input: string | unknown): SpendPolicy[] {
     const capIds = new Set<string>();
     for (const [j, cap] of p.caps.entries()) {
       if (cap.id === undefined) continue;
-      if (capIds.has(cap.id)) throw new PolicyValidationError(formatPath([...(many ? [i] : []), 'caps', j, 'id']), `duplicate cap id ${JSON.stringify(cap.id)} in policy ${JSON.stringify(p.id)}`);
+      if (capIds.has(cap.id))
+        throw new PolicyValidationError(
+          formatPath([...(many ? [i] : []), 'caps', j, 'id']),
+          `duplicate cap id ${JSON.stringify(cap.id)} in policy ${JSON.stringify(p.id)}`,
+        );
       capIds.add(cap.id);
     }
   }

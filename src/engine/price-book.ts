@@ -26,7 +26,9 @@ export function checkedRates(table: PriceTable, provider: string, model: string,
   for (const field of ['input', 'output', 'cachedInput', 'cacheWrite', 'reasoning'] as const) {
     const v = rates[field];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-      throw new AgentGuardError(`price table ${table.basis}: rates for ${provider}/${model}: ${field} is ${String(v)}, expected a non-negative integer of nanocents per token`);
+      throw new AgentGuardError(
+        `price table ${table.basis}: rates for ${provider}/${model}: ${field} is ${String(v)}, expected a non-negative integer of nanocents per token`,
+      );
     }
   }
   return rates;

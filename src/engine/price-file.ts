@@ -36,7 +36,8 @@ export function parsePriceOverrides(value: unknown): PriceOverrides {
       for (const field of fields.keys()) if (!FIELDS.includes(field)) throw new PriceFileError(`${at}.${field}`, `unknown field (known: ${FIELDS.join(', ')})`);
       for (const field of REQUIRED) if (!fields.has(field)) throw new PriceFileError(`${at}.${field}`, 'is required');
       for (const [field, v] of fields) {
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new PriceFileError(`${at}.${field}`, `expected a non-negative number of USD per million tokens, got ${JSON.stringify(v) ?? String(v)}`);
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+          throw new PriceFileError(`${at}.${field}`, `expected a non-negative number of USD per million tokens, got ${JSON.stringify(v) ?? String(v)}`);
       }
       out[provider][model] = Object.fromEntries(fields) as unknown as ModelPriceUsd;
     }
@@ -59,6 +60,7 @@ export function loadPriceFile(path: string): PriceOverrides {
 }
 
 function entriesOf(value: unknown, at: string): [string, unknown][] {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new PriceFileError(at, `expected an object, got ${JSON.stringify(value) ?? String(value)}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new PriceFileError(at, `expected an object, got ${JSON.stringify(value) ?? String(value)}`);
   return Object.entries(value);
 }

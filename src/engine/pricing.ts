@@ -164,7 +164,9 @@ export class OverridePriceTable implements PriceTable {
       for (const [model, price] of Object.entries(models)) {
         for (const [field, v] of Object.entries(price ?? {})) {
           if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-            throw new TypeError(`pricing.overrides.${provider}.${model}.${field}: expected a non-negative number of USD per million tokens, got ${JSON.stringify(v)}`);
+            throw new TypeError(
+              `pricing.overrides.${provider}.${model}.${field}: expected a non-negative number of USD per million tokens, got ${JSON.stringify(v)}`,
+            );
           }
         }
         // The two required prices: a missing one would price every call at NaN.

@@ -3,7 +3,7 @@ import { SCOPE_FIELDS, type ScopeField, type SpendScope } from './policy.js';
 
 /** The call's value of a scope field; `provider` falls back to the call's provider. */
 export function scopeValue(request: CallRequest, field: ScopeField): string | undefined {
-  return field === 'provider' ? request.scope.provider ?? request.provider : request.scope[field];
+  return field === 'provider' ? (request.scope.provider ?? request.provider) : request.scope[field];
 }
 
 /** Whether every field the policy's scope sets matches the call. */

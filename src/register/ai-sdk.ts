@@ -36,7 +36,9 @@ export function patchAiSdkForRegister(moduleExports: unknown, target: AiSdkTarge
   const protos = languageModelPrototypes(moduleExports);
   for (const proto of protos) {
     for (const method of AI_SDK_MODEL_METHODS) {
-      installCoexistingWrapper(proto, method, AI_SDK_WRAPPER_STATE, target, (original, state) => lazy(() => factories().model(original, method === 'doStream', state)));
+      installCoexistingWrapper(proto, method, AI_SDK_WRAPPER_STATE, target, (original, state) =>
+        lazy(() => factories().model(original, method === 'doStream', state)),
+      );
     }
   }
   for (const proto of embeddingModelPrototypes(moduleExports)) {

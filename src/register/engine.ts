@@ -104,7 +104,9 @@ export function startEngine(config: EnvConfig, logExport: LogExport, spendStore:
     try {
       await logStore.close();
     } catch (err) {
-      warn(`agentguard-spend: ${logExport === 'otel' ? 'AGENTGUARD_LOG_EXPORT' : 'AGENTGUARD_LOG_DIR'}: closing the decision log failed: ${(err as Error).message}`);
+      warn(
+        `agentguard-spend: ${logExport === 'otel' ? 'AGENTGUARD_LOG_EXPORT' : 'AGENTGUARD_LOG_DIR'}: closing the decision log failed: ${(err as Error).message}`,
+      );
     }
     await spendStore.close?.().catch(() => undefined);
   };

@@ -18,7 +18,6 @@ export class ConfigError extends AgentGuardError {
   }
 }
 
-
 /** Provider instrumentations `register` can enable. */
 export const INSTRUMENTATION_NAMES = ['openai', 'anthropic', 'bedrock', 'ai-sdk', 'safety-net'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
@@ -109,7 +108,10 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     .filter(Boolean);
   for (const name of disabled) {
     if (!(INSTRUMENTATION_NAMES as readonly string[]).includes(name)) {
-      throw new ConfigError('AGENTGUARD_DISABLED_INSTRUMENTATIONS', `unknown instrumentation ${JSON.stringify(name)} (known: ${INSTRUMENTATION_NAMES.join(', ')})`);
+      throw new ConfigError(
+        'AGENTGUARD_DISABLED_INSTRUMENTATIONS',
+        `unknown instrumentation ${JSON.stringify(name)} (known: ${INSTRUMENTATION_NAMES.join(', ')})`,
+      );
     }
   }
   const onUnknownModel = oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block');

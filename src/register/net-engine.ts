@@ -44,8 +44,20 @@ export function engineNet(config: EnvConfig, settings: SafetyNetSettings, guard:
   let warnBinding: GuardBinding | undefined;
   const warnGuard = (): GuardBinding => {
     if (!warnBinding) {
-      warnStore = new FileDecisionLogStore({ dir: config.logDir, durability: config.durability, chainId: `unguarded-${config.chainId ?? newChainId()}`.slice(0, 200) });
-      const shadow = new SpendGuard({ policies: [...guard.policies], signingKeys: config.signingKeys, logStore: warnStore, spendStore, onUnknownModel: 'allow', modeOverride: 'shadow', ...(config.defaultMaxOutputTokens !== undefined ? { defaultMaxOutputTokens: config.defaultMaxOutputTokens } : {}) });
+      warnStore = new FileDecisionLogStore({
+        dir: config.logDir,
+        durability: config.durability,
+        chainId: `unguarded-${config.chainId ?? newChainId()}`.slice(0, 200),
+      });
+      const shadow = new SpendGuard({
+        policies: [...guard.policies],
+        signingKeys: config.signingKeys,
+        logStore: warnStore,
+        spendStore,
+        onUnknownModel: 'allow',
+        modeOverride: 'shadow',
+        ...(config.defaultMaxOutputTokens !== undefined ? { defaultMaxOutputTokens: config.defaultMaxOutputTokens } : {}),
+      });
       warnBinding = { ...binding, guard: shadow };
     }
     // The policies in force (hot reload replaces the register engine's).

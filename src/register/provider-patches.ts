@@ -43,7 +43,12 @@ const MARKERS = {
 } as const;
 
 /** Patches one loaded copy of `provider`'s package; returns how many methods were wrapped (0: nothing recognised). */
-export function patchProvider(provider: SdkInstrumentationName, moduleExports: unknown, instrumentation: InstrumentationLike, factories: () => GuardFactories): number {
+export function patchProvider(
+  provider: SdkInstrumentationName,
+  moduleExports: unknown,
+  instrumentation: InstrumentationLike,
+  factories: () => GuardFactories,
+): number {
   switch (provider) {
     case 'openai':
       return patchOpenAI(moduleExports, instrumentation, factories);
@@ -92,13 +97,14 @@ function patchAnthropic(moduleExports: unknown, instrumentation: Instrumentation
   const ns = moduleExports as { Anthropic?: unknown; default?: unknown } | undefined;
   const candidates = [ns?.Anthropic, ns?.default, (ns?.default as { Anthropic?: unknown } | undefined)?.Anthropic];
   const client = candidates.find((c) => typeof c === 'function' && typeof (c as { Messages?: unknown }).Messages === 'function') as
-    | { Messages: { prototype: Proto }; Beta?: { Messages?: { prototype: Proto } } }
-    | undefined;
+    { Messages: { prototype: Proto }; Beta?: { Messages?: { prototype: Proto } } } | undefined;
   if (!client) return 0;
   const protos = new Set([client.Messages?.prototype, client.Beta?.Messages?.prototype].filter((p): p is Proto => typeof p?.create === 'function'));
   let n = 0;
   for (const proto of protos) {
-    const done = installCoexistingWrapper(proto, 'create', MARKERS.anthropic, instrumentation, (callOriginal, state) => lazy(() => factories().anthropic(callOriginal, state)));
+    const done = installCoexistingWrapper(proto, 'create', MARKERS.anthropic, instrumentation, (callOriginal, state) =>
+      lazy(() => factories().anthropic(callOriginal, state)),
+    );
     if (done) n++;
   }
   return n;
@@ -113,10 +119,15 @@ function patchBedrock(moduleExports: unknown, instrumentation: InstrumentationLi
   }
   let n = 0;
   for (const proto of protos) {
-    const done = installCoexistingWrapper(proto, 'send', MARKERS.bedrock, instrumentation, (callOriginal, state) =>
-      function send(this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
-        return factories().bedrockSend(state, this, callOriginal, command, optionsOrCb, cb);
-      },
+    const done = installCoexistingWrapper(
+      proto,
+      'send',
+      MARKERS.bedrock,
+      instrumentation,
+      (callOriginal, state) =>
+        function send(this: unknown, command: unknown, optionsOrCb?: unknown, cb?: unknown): unknown {
+          return factories().bedrockSend(state, this, callOriginal, command, optionsOrCb, cb);
+        },
     );
     if (done) n++;
   }

@@ -25,7 +25,8 @@ export interface SafetyNetSettings {
  */
 export function safetyNetSettingsFromEnv(env: Env): SafetyNetSettings {
   const raw = env.AGENTGUARD_UNGUARDED || 'decide';
-  if (!(UNGUARDED_MODES as readonly string[]).includes(raw)) throw new ConfigError('AGENTGUARD_UNGUARDED', `expected one of ${UNGUARDED_MODES.join(', ')}, got ${JSON.stringify(raw)}`);
+  if (!(UNGUARDED_MODES as readonly string[]).includes(raw))
+    throw new ConfigError('AGENTGUARD_UNGUARDED', `expected one of ${UNGUARDED_MODES.join(', ')}, got ${JSON.stringify(raw)}`);
   let hosts: WatchedHost[];
   try {
     hosts = parseProviderHosts(env.AGENTGUARD_PROVIDER_HOSTS);
@@ -76,7 +77,12 @@ export function installStartNet(factories: () => NetFactories): StartNet {
   const desc = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
   if (desc) {
     const original = (): AnyFn => (desc.get ? desc.get.call(globalThis) : desc.value) as AnyFn;
-    Object.defineProperty(globalThis, 'fetch', { value: lazy(() => factories().fetch(original()), 'fetch'), writable: true, configurable: true, enumerable: desc.enumerable ?? true });
+    Object.defineProperty(globalThis, 'fetch', {
+      value: lazy(() => factories().fetch(original()), 'fetch'),
+      writable: true,
+      configurable: true,
+      enumerable: desc.enumerable ?? true,
+    });
   }
   const patched = new Set<NetBuiltin>();
   const net: StartNet = {

@@ -126,7 +126,9 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   // The AI SDK providers' model classes, and the safety net below the SDKs: wrappers now, enforcement from the engine.
   const aiSdkPackages = new Set<string>(aiSdkEnabled ? AI_SDK_PROVIDER_MODULES : []);
   const aiSdkInstrumentation = instrumentationOf('ai-sdk');
-  const aiSdkTarget: AiSdkTarget = { getBinding: () => loadEngineModule().bindingFromInstrumentationConfig(aiSdkInstrumentation.getConfig(), aiSdkInstrumentation.tracer) };
+  const aiSdkTarget: AiSdkTarget = {
+    getBinding: () => loadEngineModule().bindingFromInstrumentationConfig(aiSdkInstrumentation.getConfig(), aiSdkInstrumentation.tracer),
+  };
   const aiSdkFactories = () => (startEngine(), loadEngineModule().aiSdkFactories);
   const net = netSettings ? installStartNet(() => (startEngine(), loadEngineModule().netFactories)) : undefined;
   const netBuiltins = new Set<string>(net ? NET_BUILTINS : []);
@@ -147,7 +149,9 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
         try {
           if (patchAiSdkForRegister(moduleExports, aiSdkTarget, aiSdkFactories) > 0 || byPath || warned.has(packageName)) return;
           warned.add(packageName);
-          warn(`agentguard-spend: ${packageName} was loaded, but no language model class was found on its exports; its calls are NOT guarded by the AI SDK integration`);
+          warn(
+            `agentguard-spend: ${packageName} was loaded, but no language model class was found on its exports; its calls are NOT guarded by the AI SDK integration`,
+          );
         } catch (err) {
           warn(`agentguard-spend: patching ${packageName} failed: ${(err as Error).message}; its calls are NOT guarded by the AI SDK integration`);
         }

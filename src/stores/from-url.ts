@@ -23,7 +23,8 @@ const REDIS_PARAMS = ['prefix', 'hashTag', 'timeoutMs', 'onStateLost'] as const;
  * @throws SpendStoreError naming the value when it is not one of these.
  */
 export function spendStoreFromUrl(url: string): SpendStore {
-  if (typeof url !== 'string' || url.trim() === '') throw new SpendStoreError(`spend store URL: expected a file path or redis:// URL, got ${JSON.stringify(url)}`);
+  if (typeof url !== 'string' || url.trim() === '')
+    throw new SpendStoreError(`spend store URL: expected a file path or redis:// URL, got ${JSON.stringify(url)}`);
   const value = url.trim();
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(value)?.[1]?.toLowerCase();
   // No scheme (or a Windows drive letter): a file path.
@@ -42,7 +43,9 @@ export function spendStoreFromUrl(url: string): SpendStore {
     case 'memory':
       return new InMemorySpendStore();
     default:
-      throw new SpendStoreError(`spend store URL ${redactUrl(value)}: unsupported scheme ${scheme}: use a file path, file:, sqlite:, redis://, rediss:// or memory:`);
+      throw new SpendStoreError(
+        `spend store URL ${redactUrl(value)}: unsupported scheme ${scheme}: use a file path, file:, sqlite:, redis://, rediss:// or memory:`,
+      );
   }
 }
 

@@ -169,7 +169,12 @@ export class RedisSpendStore implements SpendStore {
     const result = new Array<number>(keys.length).fill(0);
     await Promise.all(
       [...byBase].map(async ([base, idx]) => {
-        const values = (await this.#run(READ, base, idx.map((i) => `${base}:c:${keys[i]}`), [base, String(nowMs)])) as number[];
+        const values = (await this.#run(
+          READ,
+          base,
+          idx.map((i) => `${base}:c:${keys[i]}`),
+          [base, String(nowMs)],
+        )) as number[];
         idx.forEach((i, j) => (result[i] = values[j]!));
       }),
     );
@@ -285,7 +290,10 @@ export class RedisSpendStore implements SpendStore {
       } catch (err) {
         throw new SpendStoreError('RedisSpendStore needs the optional peer dependency ioredis: npm install ioredis', { cause: err });
       }
-      const Redis = (mod.Redis ?? mod.default) as new (url: string, options: object) => RedisScriptClient & { on(event: string, fn: (err: Error) => void): void };
+      const Redis = (mod.Redis ?? mod.default) as new (
+        url: string,
+        options: object,
+      ) => RedisScriptClient & { on(event: string, fn: (err: Error) => void): void };
       const client = new Redis(url, {
         commandTimeout: this.#options.commandTimeoutMs ?? 1000,
         connectTimeout: this.#options.commandTimeoutMs ?? 1000,
@@ -333,7 +341,10 @@ function hashTagFunction(option: RedisHashTag | undefined): (key: string) => str
     return (key) => {
       if (key === '') return DEFAULT_TAG;
       const m = /\|tenantId=([^,|]*)/.exec(key);
-      if (!m) throw new SpendStoreError(`redis spend store: hashTag 'tenant' needs tenantId in every counter key, and ${key} has none (a cap selector without tenantId?); use a fixed hashTag`);
+      if (!m)
+        throw new SpendStoreError(
+          `redis spend store: hashTag 'tenant' needs tenantId in every counter key, and ${key} has none (a cap selector without tenantId?); use a fixed hashTag`,
+        );
       return safeTag(m[1]!);
     };
   }

@@ -58,7 +58,17 @@ export class SqliteSpendStore implements SpendStore {
   readonly #busyTimeoutMs: number;
   readonly #db: DatabaseSync;
   readonly #stmt: Record<
-    'begin' | 'commit' | 'rollback' | 'getCounter' | 'putCounter' | 'decCounter' | 'gcCounters' | 'getReservation' | 'putReservation' | 'delReservation' | 'expiredReservations',
+    | 'begin'
+    | 'commit'
+    | 'rollback'
+    | 'getCounter'
+    | 'putCounter'
+    | 'decCounter'
+    | 'gcCounters'
+    | 'getReservation'
+    | 'putReservation'
+    | 'delReservation'
+    | 'expiredReservations',
     StatementSync
   >;
   #writes = 0;

@@ -55,15 +55,7 @@ describe('canonicalJson: RFC 8785 examples', () => {
     // The order of the property names in the output text, as the RFC lists it
     // (read from the text: Object.keys would move the integer-like key "1" first).
     const names = [...out.matchAll(/"((?:[^"\\]|\\.)*)":/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
-    expect(names.map((k) => [...k].map((c) => c.codePointAt(0)!.toString(16)).join('+'))).toEqual([
-      'd',
-      '31',
-      '80',
-      'f6',
-      '20ac',
-      '1f600',
-      'fb33',
-    ]);
+    expect(names.map((k) => [...k].map((c) => c.codePointAt(0)!.toString(16)).join('+'))).toEqual(['d', '31', '80', 'f6', '20ac', '1f600', 'fb33']);
   });
 
   it('an emoji key (surrogates D83D..) sorts before U+E000 and U+FFFF keys, unlike code-point order', () => {

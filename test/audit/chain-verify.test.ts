@@ -28,7 +28,9 @@ async function guardChain(): Promise<Entry[]> {
     ],
   });
   const scope = { tenantId: 'acme', agentId: 'agent-ü', taskId: 'task 1' };
-  const a = await guard.decide(call({ scope, maxOutputTokens: 10_000, traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', capabilityClaim: 'read_only' }));
+  const a = await guard.decide(
+    call({ scope, maxOutputTokens: 10_000, traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', capabilityClaim: 'read_only' }),
+  );
   clock.nowMs += 1000;
   const b = await guard.decide(call({ scope, maxOutputTokens: 100_000 }));
   clock.nowMs += 1000;
@@ -150,7 +152,15 @@ describe('chain: tampering is detected at the right sequence with the right reas
     }
     // The chain has nested fields to tamper with.
     const flat = entries.flatMap((e) => leafPaths(e.decision).map((p) => p.join('.')));
-    for (const nested of ['triggeredCap.amountCents', 'triggeredCap.downgradeTo', 'reasons.0', 'actor.agentId', 'traceId', 'actualCents', 'originalDecisionId']) {
+    for (const nested of [
+      'triggeredCap.amountCents',
+      'triggeredCap.downgradeTo',
+      'reasons.0',
+      'actor.agentId',
+      'traceId',
+      'actualCents',
+      'originalDecisionId',
+    ]) {
       expect(flat).toContain(nested);
     }
     expect(checked).toBeGreaterThan(150);

@@ -16,7 +16,14 @@ describe('createCheckpoint', () => {
   it('signs chainId, sequence, entryHash, timestamp and signer; any change breaks the signature', () => {
     const { entries } = chainOf(3);
     const cp = checkpointAt(entries, 2);
-    expect(cp).toMatchObject({ type: CHECKPOINT_TYPE, chainId: entries[0]!.entryHash, sequence: 2, entryHash: entries[2]!.entryHash, timestamp: '2026-05-01T00:00:00.000Z', signerFingerprint: signerOf(1).fingerprint });
+    expect(cp).toMatchObject({
+      type: CHECKPOINT_TYPE,
+      chainId: entries[0]!.entryHash,
+      sequence: 2,
+      entryHash: entries[2]!.entryHash,
+      timestamp: '2026-05-01T00:00:00.000Z',
+      signerFingerprint: signerOf(1).fingerprint,
+    });
     expect(verifyCheckpointSignature(cp, keysOf(1).publicKey)).toBe(true);
     expect(verifyCheckpointSignature(cp, keysOf(2).publicKey)).toBe(false);
     const mutations: Partial<Checkpoint>[] = [
@@ -98,7 +105,8 @@ describe('verifyChain with checkpoints', () => {
     expect(r2).toMatchObject({ ok: false, sequence: 5, reason: 'bad_checkpoint' });
     expect(!r2.ok && r2.message).toMatch(/trustedKeys/);
     const malformed = [{ ...cps[0]!, type: 'other' }, { ...cps[0]!, sequence: -1 }, { ...cps[0]!, extra: 1 }, null, 'x'] as unknown as Checkpoint[];
-    for (const m of malformed) expect(verifyChain(entries, key, { checkpoints: [m] }), JSON.stringify(m)).toMatchObject({ ok: false, reason: 'bad_checkpoint' });
+    for (const m of malformed)
+      expect(verifyChain(entries, key, { checkpoints: [m] }), JSON.stringify(m)).toMatchObject({ ok: false, reason: 'bad_checkpoint' });
   });
 
   it('reports a broken entry before any checkpoint finding', () => {
@@ -136,7 +144,12 @@ describe('CheckpointWriter', () => {
     const resumed = new CheckpointWriter({ signer: signerOf(1), every: 2, head: { sequence: 3, entryHash: entries[3]!.entryHash } });
     resumed.observe(entries[4]!);
     expect(() => resumed.observe(entries[5]!)).toThrow(/chain id unknown/);
-    const ok = new CheckpointWriter({ signer: signerOf(1), every: 2, head: { sequence: 3, entryHash: entries[3]!.entryHash }, chainId: chainIdOf(entries[0]!) });
+    const ok = new CheckpointWriter({
+      signer: signerOf(1),
+      every: 2,
+      head: { sequence: 3, entryHash: entries[3]!.entryHash },
+      chainId: chainIdOf(entries[0]!),
+    });
     ok.observe(entries[4]!);
     expect(ok.observe(entries[5]!)?.sequence).toBe(5);
     expect(() => ok.observe(entries[5]!)).toThrow(/expected sequence 6, got 5/);

@@ -23,26 +23,51 @@ const validLine = JSON.stringify(chainOf(2).entries[1]);
 const enc = new TextEncoder();
 
 /** Strings near a real line: a real line cut, spliced or with random text inserted. */
-const nearLine = fc.tuple(fc.nat({ max: validLine.length }), fc.nat({ max: validLine.length }), fc.oneof(stringArb, fc.json())).map(([a, b, ins]) => validLine.slice(0, Math.min(a, b)) + ins + validLine.slice(Math.max(a, b)));
+const nearLine = fc
+  .tuple(fc.nat({ max: validLine.length }), fc.nat({ max: validLine.length }), fc.oneof(stringArb, fc.json()))
+  .map(([a, b, ins]) => validLine.slice(0, Math.min(a, b)) + ins + validLine.slice(Math.max(a, b)));
 
 describe('fuzz: parseLogLine', () => {
-  it('random strings, JSON texts and near-valid lines: an entry or a LogLineError, never anything else', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.json(), nearLine, fc.jsonValue().map((v) => JSON.stringify(v) ?? '')), (s) => {
-        onlyNamed(LogLineError, () => parseLogLine(s));
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'random strings, JSON texts and near-valid lines: an entry or a LogLineError, never anything else',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.string({ unit: 'binary' }),
+            fc.string({ unit: 'grapheme' }),
+            fc.json(),
+            nearLine,
+            fc.jsonValue().map((v) => JSON.stringify(v) ?? ''),
+          ),
+          (s) => {
+            onlyNamed(LogLineError, () => parseLogLine(s));
+          },
+        ),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('random bytes (invalid UTF-8 included): an entry or a LogLineError', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), nearLine.map((s) => enc.encode(s))), (bytes) => {
-        onlyNamed(LogLineError, () => parseLogLine(bytes));
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'random bytes (invalid UTF-8 included): an entry or a LogLineError',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 200 }),
+            nearLine.map((s) => enc.encode(s)),
+          ),
+          (bytes) => {
+            onlyNamed(LogLineError, () => parseLogLine(bytes));
+          },
+        ),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
   it('names the code and field', () => {
     const cases: [string | Uint8Array, string, string | undefined][] = [
@@ -75,7 +100,17 @@ describe('fuzz: parseLogLine', () => {
 });
 
 /** Everything fast-check can make: null prototypes, BigInt, Date, Map, Set, typed and sparse arrays, boxed values. */
-const wildValue = fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withBoxedValues: true, withObjectString: true });
+const wildValue = fc.anything({
+  withNullPrototype: true,
+  withBigInt: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  withTypedArray: true,
+  withSparseArray: true,
+  withBoxedValues: true,
+  withObjectString: true,
+});
 
 const jsonOrNull = (v: unknown): string => {
   try {
@@ -86,8 +121,33 @@ const jsonOrNull = (v: unknown): string => {
 };
 
 describe('fuzz: parsePolicies', () => {
-  const validPolicy = { id: 'p', name: 'n', scope: { tenantId: 't' }, caps: [{ amountCents: 5, window: 'per_day', action: 'block', reason: 'r' }], mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z' };
-  const paths = [[], ['id'], ['scope'], ['scope', 'tenantId'], ['caps'], ['caps', 0], ['caps', 0, 'amountCents'], ['caps', 0, 'window'], ['caps', 0, 'action'], ['mode'], ['version'], ['effectiveFrom'], ['requiredCapability'], ['caps', 0, 'selector'], ['__proto__'], ['constructor']];
+  const validPolicy = {
+    id: 'p',
+    name: 'n',
+    scope: { tenantId: 't' },
+    caps: [{ amountCents: 5, window: 'per_day', action: 'block', reason: 'r' }],
+    mode: 'enforce',
+    version: 1,
+    effectiveFrom: '2026-01-01T00:00:00Z',
+  };
+  const paths = [
+    [],
+    ['id'],
+    ['scope'],
+    ['scope', 'tenantId'],
+    ['caps'],
+    ['caps', 0],
+    ['caps', 0, 'amountCents'],
+    ['caps', 0, 'window'],
+    ['caps', 0, 'action'],
+    ['mode'],
+    ['version'],
+    ['effectiveFrom'],
+    ['requiredCapability'],
+    ['caps', 0, 'selector'],
+    ['__proto__'],
+    ['constructor'],
+  ];
   const mutatedPolicy = fc.tuple(fc.constantFrom(...paths), fc.oneof(wildValue, anyNumberJsonArb)).map(([path, value]) => {
     const p = structuredClone(validPolicy) as Record<string, unknown>;
     if (path.length === 0) return value;
@@ -97,19 +157,33 @@ describe('fuzz: parsePolicies', () => {
     return p;
   });
 
-  it('random strings and values: policies or a PolicyValidationError naming a field, never anything else', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.json(), wildValue, mutatedPolicy, mutatedPolicy.map((p) => jsonOrNull(p)), fc.array(mutatedPolicy, { maxLength: 3 })), (input) => {
-        try {
-          parsePolicies(input);
-        } catch (err) {
-          if (!(err instanceof PolicyValidationError)) throw new Error(`threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
-          expect(typeof err.field).toBe('string');
-        }
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'random strings and values: policies or a PolicyValidationError naming a field, never anything else',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.string({ unit: 'binary' }),
+            fc.json(),
+            wildValue,
+            mutatedPolicy,
+            mutatedPolicy.map((p) => jsonOrNull(p)),
+            fc.array(mutatedPolicy, { maxLength: 3 }),
+          ),
+          (input) => {
+            try {
+              parsePolicies(input);
+            } catch (err) {
+              if (!(err instanceof PolicyValidationError)) throw new Error(`threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
+              expect(typeof err.field).toBe('string');
+            }
+          },
+        ),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
   it('regressions found by this fuzzer: a BigInt value and a sparse list give PolicyValidationError', () => {
     expect(() => parsePolicies(0n)).toThrow(PolicyValidationError);
@@ -122,16 +196,37 @@ describe('fuzz: parsePolicies', () => {
 
 describe('fuzz: verifyChain never throws on garbage', () => {
   const { entries } = chainOf(3);
-  const garbageEntry = fc.oneof(wildValue, fc.record({ sequence: wildValue, decision: wildValue, previousHash: wildValue, entryHash: wildValue, signature: wildValue, signerFingerprint: wildValue, publicKeyHex: wildValue }));
-  it('garbage entries or checkpoints give a failure result, not an exception', () => {
-    fc.assert(
-      fc.property(fc.array(garbageEntry, { maxLength: 3 }), fc.array(fc.oneof(wildValue, fc.record({ type: fc.constant('agentguard.checkpoint.v1'), sequence: fc.nat(5), chainId: wildValue })), { maxLength: 2 }), (junk, cps) => {
-        const r1 = verifyChain([...entries, ...(junk as DecisionLogEntry[])], keysOf(1).publicKey);
-        if (junk.length > 0) expect(r1).toMatchObject({ ok: false, sequence: 3 });
-        const r2 = verifyChain(entries, keysOf(1).publicKey, { checkpoints: cps as Checkpoint[] });
-        if (cps.length > 0) expect(r2).toMatchObject({ ok: false, reason: 'bad_checkpoint' });
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  const garbageEntry = fc.oneof(
+    wildValue,
+    fc.record({
+      sequence: wildValue,
+      decision: wildValue,
+      previousHash: wildValue,
+      entryHash: wildValue,
+      signature: wildValue,
+      signerFingerprint: wildValue,
+      publicKeyHex: wildValue,
+    }),
+  );
+  it(
+    'garbage entries or checkpoints give a failure result, not an exception',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(garbageEntry, { maxLength: 3 }),
+          fc.array(fc.oneof(wildValue, fc.record({ type: fc.constant('agentguard.checkpoint.v1'), sequence: fc.nat(5), chainId: wildValue })), {
+            maxLength: 2,
+          }),
+          (junk, cps) => {
+            const r1 = verifyChain([...entries, ...(junk as DecisionLogEntry[])], keysOf(1).publicKey);
+            if (junk.length > 0) expect(r1).toMatchObject({ ok: false, sequence: 3 });
+            const r2 = verifyChain(entries, keysOf(1).publicKey, { checkpoints: cps as Checkpoint[] });
+            if (cps.length > 0) expect(r2).toMatchObject({ ok: false, reason: 'bad_checkpoint' });
+          },
+        ),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 });

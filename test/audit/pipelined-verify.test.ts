@@ -16,7 +16,9 @@ const keys = generateKeypair();
 function chain(n: number, rotateAt = -1): DecisionLogEntry[] {
   const w = new ChainWriter(createSigner(keys));
   return Array.from({ length: n }, (_, i) =>
-    i === rotateAt ? w.rotate(createSigner(generateKeypair()), 'scheduled', Date.UTC(2026, 0, 2)) : w.append({ entryType: 'decision', decisionId: `d-${i}`, projectedCents: i, reasons: ['r'] }),
+    i === rotateAt
+      ? w.rotate(createSigner(generateKeypair()), 'scheduled', Date.UTC(2026, 0, 2))
+      : w.append({ entryType: 'decision', decisionId: `d-${i}`, projectedCents: i, reasons: ['r'] }),
   );
 }
 
@@ -55,7 +57,10 @@ describe('PipelinedChainVerifier', () => {
     ['rotated: old key signs after the change', rotatedChain.map((e, i) => (i === 160 ? base[160]! : e))],
     ['intact', base],
     ['bad signature', base.map((e, i) => (i === 150 ? badSignature(e) : e))],
-    ['bad signature before a later hash mismatch', base.map((e, i) => (i === 100 ? badSignature(e) : i === 110 ? { ...e, decision: { ...e.decision, projectedCents: 9 } } : e))],
+    [
+      'bad signature before a later hash mismatch',
+      base.map((e, i) => (i === 100 ? badSignature(e) : i === 110 ? { ...e, decision: { ...e.decision, projectedCents: 9 } } : e)),
+    ],
     ['bad signature before a later sequence gap', base.filter((_, i) => i !== 120).map((e, i) => (i === 115 ? badSignature(e) : e))],
     ['broken link before a later bad signature', base.map((e, i) => (i === 40 ? { ...e, previousHash: '0'.repeat(64) } : i === 60 ? badSignature(e) : e))],
     ['wrong signer', base.map((e, i) => (i === 7 ? { ...e, signerFingerprint: 'ffffffffffffffff' } : e))],
@@ -96,7 +101,9 @@ describe('verifyDecisionLog: parallelSignatures gives the same verdict', () => {
     const lines = (es: DecisionLogEntry[]) => es.map((e) => `${JSON.stringify(e)}\n`).join('');
     const logs: Record<string, string> = {
       intact: lines(base),
-      'bad signature then hash mismatch': lines(base.map((e, i) => (i === 50 ? badSignature(e) : i === 60 ? { ...e, decision: { ...e.decision, projectedCents: 7 } } : e))),
+      'bad signature then hash mismatch': lines(
+        base.map((e, i) => (i === 50 ? badSignature(e) : i === 60 ? { ...e, decision: { ...e.decision, projectedCents: 7 } } : e)),
+      ),
       'bad signature then a line that is not JSON': `${lines(base.slice(0, 100).map((e, i) => (i === 90 ? badSignature(e) : e)))}not json\n`,
       'bad signature then a torn line followed by more': `${lines(base.slice(0, 100).map((e, i) => (i === 95 ? badSignature(e) : e)))}{"torn`,
     };

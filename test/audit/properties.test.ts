@@ -25,91 +25,125 @@ const byCodePoint = (a: string, b: string) => {
 };
 
 describe('JCS (canonicalJson) properties', () => {
-  it('round-trips: parse(canonical(v)) deep-equals v (modulo -0) and canonical is idempotent', () => {
-    fc.assert(
-      fc.property(anyNumberJsonArb, (v) => {
-        const c = canonicalJson(v);
-        const back = JSON.parse(c);
-        expect(back).toEqual(normalizeZero(v));
-        expect(canonicalJson(back)).toBe(c);
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'round-trips: parse(canonical(v)) deep-equals v (modulo -0) and canonical is idempotent',
+    () => {
+      fc.assert(
+        fc.property(anyNumberJsonArb, (v) => {
+          const c = canonicalJson(v);
+          const back = JSON.parse(c);
+          expect(back).toEqual(normalizeZero(v));
+          expect(canonicalJson(back)).toBe(c);
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('prints every non-integer double as ECMAScript does and reads it back to the same double', () => {
-    fc.assert(
-      fc.property(fractionArb, (x) => {
-        const c = canonicalJson(x);
-        expect(c).toBe(String(x));
-        expect(Number(c)).toBe(x);
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'prints every non-integer double as ECMAScript does and reads it back to the same double',
+    () => {
+      fc.assert(
+        fc.property(fractionArb, (x) => {
+          const c = canonicalJson(x);
+          expect(c).toBe(String(x));
+          expect(Number(c)).toBe(x);
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('sorts keys by UTF-16 code unit (RFC 8785)', () => {
-    fc.assert(
-      fc.property(fc.uniqueArray(keyArb, { maxLength: 8 }), (keys) => {
-        const obj = Object.fromEntries(keys.map((k, i) => [k, i]));
-        const expected = `{${[...keys].sort(byUtf16).map((k) => `${JSON.stringify(k)}:${obj[k]}`).join(',')}}`;
-        expect(canonicalJson(obj)).toBe(expected);
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'sorts keys by UTF-16 code unit (RFC 8785)',
+    () => {
+      fc.assert(
+        fc.property(fc.uniqueArray(keyArb, { maxLength: 8 }), (keys) => {
+          const obj = Object.fromEntries(keys.map((k, i) => [k, i]));
+          const expected = `{${[...keys]
+            .sort(byUtf16)
+            .map((k) => `${JSON.stringify(k)}:${obj[k]}`)
+            .join(',')}}`;
+          expect(canonicalJson(obj)).toBe(expected);
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('rejects what JSON or the wire format cannot carry, with a CanonicalizationError', () => {
-    const bad = fc.oneof(
-      fc.constantFrom(Number.NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 53), 1e21, Number.MAX_VALUE, undefined, new Date(0), () => 1, 10n),
-      fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => `a${String.fromCharCode(u)}`),
-      fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => ({ [String.fromCharCode(u)]: 1 })),
-    );
-    fc.assert(
-      fc.property(bad, intJsonArb, (b, v) => {
-        for (const value of [b, [v, b], { x: v, y: { z: b } }]) {
-          expect(() => canonicalJson(value)).toThrow(CanonicalizationError);
-          expect(() => entryCanonicalJson(value)).toThrow(CanonicalizationError);
-        }
-      }),
-      runs(100),
-    );
-  }, TIMEOUT);
+  it(
+    'rejects what JSON or the wire format cannot carry, with a CanonicalizationError',
+    () => {
+      const bad = fc.oneof(
+        fc.constantFrom(Number.NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 53), 1e21, Number.MAX_VALUE, undefined, new Date(0), () => 1, 10n),
+        fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => `a${String.fromCharCode(u)}`),
+        fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => ({ [String.fromCharCode(u)]: 1 })),
+      );
+      fc.assert(
+        fc.property(bad, intJsonArb, (b, v) => {
+          for (const value of [b, [v, b], { x: v, y: { z: b } }]) {
+            expect(() => canonicalJson(value)).toThrow(CanonicalizationError);
+            expect(() => entryCanonicalJson(value)).toThrow(CanonicalizationError);
+          }
+        }),
+        runs(100),
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 describe('entry canonical form (the port-compatible hash input) properties', () => {
-  it('equals JCS for integer-only values except for the key order, which is by code point', () => {
-    fc.assert(
-      fc.property(intJsonArb, (v) => {
-        const e = entryCanonicalJson(v);
-        expect(JSON.parse(e)).toEqual(normalizeZero(v));
-        expect(entryCanonicalJson(JSON.parse(e))).toBe(e);
-        if (!disagreeingOrder(v)) expect(e).toBe(canonicalJson(v));
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'equals JCS for integer-only values except for the key order, which is by code point',
+    () => {
+      fc.assert(
+        fc.property(intJsonArb, (v) => {
+          const e = entryCanonicalJson(v);
+          expect(JSON.parse(e)).toEqual(normalizeZero(v));
+          expect(entryCanonicalJson(JSON.parse(e))).toBe(e);
+          if (!disagreeingOrder(v)) expect(e).toBe(canonicalJson(v));
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('sorts keys by code point', () => {
-    fc.assert(
-      fc.property(fc.uniqueArray(keyArb, { maxLength: 8 }), (keys) => {
-        const obj = Object.fromEntries(keys.map((k, i) => [k, i]));
-        const expected = `{${[...keys].sort(byCodePoint).map((k) => `${JSON.stringify(k)}:${obj[k]}`).join(',')}}`;
-        expect(entryCanonicalJson(obj)).toBe(expected);
-        expect([...keys].sort(compareCodePoints)).toEqual([...keys].sort(byCodePoint));
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'sorts keys by code point',
+    () => {
+      fc.assert(
+        fc.property(fc.uniqueArray(keyArb, { maxLength: 8 }), (keys) => {
+          const obj = Object.fromEntries(keys.map((k, i) => [k, i]));
+          const expected = `{${[...keys]
+            .sort(byCodePoint)
+            .map((k) => `${JSON.stringify(k)}:${obj[k]}`)
+            .join(',')}}`;
+          expect(entryCanonicalJson(obj)).toBe(expected);
+          expect([...keys].sort(compareCodePoints)).toEqual([...keys].sort(byCodePoint));
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('rejects every non-integer number (the port rejects floats)', () => {
-    fc.assert(
-      fc.property(fractionArb, (x) => {
-        expect(() => entryCanonicalJson({ a: [x] })).toThrow(/\$\.a\[0\]: .* not an integer/);
-      }),
-      RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'rejects every non-integer number (the port rejects floats)',
+    () => {
+      fc.assert(
+        fc.property(fractionArb, (x) => {
+          expect(() => entryCanonicalJson({ a: [x] })).toThrow(/\$\.a\[0\]: .* not an integer/);
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 /** True when some object in v has two keys that UTF-16 and code-point order rank differently. */
@@ -124,19 +158,23 @@ function disagreeingOrder(v: unknown): boolean {
 }
 
 describe('random decisions sign and verify', () => {
-  it('any integer-only decision chain verifies, also after a JSONL round trip', () => {
-    fc.assert(
-      fc.property(fc.array(decisionArb, { minLength: 1, maxLength: 6 }), (decisions) => {
-        const w = new ChainWriter(signerOf(1));
-        const entries = decisions.map((d) => w.append(d));
-        expect(verifyChain(entries, keysOf(1).publicKey)).toEqual({ ok: true, count: decisions.length });
-        const lines = entries.map((e) => JSON.stringify(e));
-        const reread = lines.map((l) => parseLogLine(l));
-        expect(verifyChain(reread, keysOf(1).publicKey)).toEqual({ ok: true, count: decisions.length });
-      }),
-      runs(150),
-    );
-  }, TIMEOUT);
+  it(
+    'any integer-only decision chain verifies, also after a JSONL round trip',
+    () => {
+      fc.assert(
+        fc.property(fc.array(decisionArb, { minLength: 1, maxLength: 6 }), (decisions) => {
+          const w = new ChainWriter(signerOf(1));
+          const entries = decisions.map((d) => w.append(d));
+          expect(verifyChain(entries, keysOf(1).publicKey)).toEqual({ ok: true, count: decisions.length });
+          const lines = entries.map((e) => JSON.stringify(e));
+          const reread = lines.map((l) => parseLogLine(l));
+          expect(verifyChain(reread, keysOf(1).publicKey)).toEqual({ ok: true, count: decisions.length });
+        }),
+        runs(150),
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 // ---- tamper detection -------------------------------------------------------
@@ -209,25 +247,31 @@ describe('every single-byte change in a stored line is detected at that line', (
       }
     }
     // the detections are spread over parsing and every entry check
-    expect([...seen.keys()]).toEqual(expect.arrayContaining(['parse:invalid_json', 'parse:invalid_utf8', 'hash_mismatch', 'malformed_entry', 'broken_link', 'sequence_gap']));
+    expect([...seen.keys()]).toEqual(
+      expect.arrayContaining(['parse:invalid_json', 'parse:invalid_utf8', 'hash_mismatch', 'malformed_entry', 'broken_link', 'sequence_gap']),
+    );
   });
 
-  it('randomly: any line, any byte, any new value', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: lines.length - 1 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (li, p, delta) => {
-        const line = lines[li]!;
-        const pos = p % line.length;
-        const mutated = line.slice();
-        mutated[pos] = (mutated[pos]! + delta) & 0xff;
-        const copy = [...lines];
-        copy[li] = mutated;
-        const found = detect(copy);
-        expect(found).not.toBeNull();
-        expect(found!.at).toBe(li);
-      }),
-      runs(500),
-    );
-  }, TIMEOUT);
+  it(
+    'randomly: any line, any byte, any new value',
+    () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: lines.length - 1 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (li, p, delta) => {
+          const line = lines[li]!;
+          const pos = p % line.length;
+          const mutated = line.slice();
+          mutated[pos] = (mutated[pos]! + delta) & 0xff;
+          const copy = [...lines];
+          copy[li] = mutated;
+          const found = detect(copy);
+          expect(found).not.toBeNull();
+          expect(found!.at).toBe(li);
+        }),
+        runs(500),
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 type Edit =
@@ -249,8 +293,14 @@ describe('every reorder, deletion, insertion and duplication is detected at the 
   const idx = fc.integer({ min: 0, max: N - 1 });
   const editArb: fc.Arbitrary<Edit> = fc.oneof(
     idx.map((i) => ({ op: 'delete' as const, i })),
-    fc.tuple(idx, idx).filter(([i, j]) => i !== j).map(([i, j]) => ({ op: 'swap' as const, i, j })),
-    fc.tuple(idx, idx).filter(([a, b]) => a !== b).map(([from, to]) => ({ op: 'move' as const, from, to })),
+    fc
+      .tuple(idx, idx)
+      .filter(([i, j]) => i !== j)
+      .map(([i, j]) => ({ op: 'swap' as const, i, j })),
+    fc
+      .tuple(idx, idx)
+      .filter(([a, b]) => a !== b)
+      .map(([from, to]) => ({ op: 'move' as const, from, to })),
     fc.tuple(idx, fc.integer({ min: 0, max: N })).map(([i, at]) => ({ op: 'duplicate' as const, i, at })),
     fc.tuple(fc.integer({ min: 0, max: N }), fc.integer({ min: 0, max: 1 })).map(([at, key]) => ({ op: 'insertForeign' as const, at, key })),
   );
@@ -285,33 +335,37 @@ describe('every reorder, deletion, insertion and duplication is detected at the 
   };
   const lastCheckpoint = createCheckpoint({ sequence: N - 1, entryHash: original[N - 1]!.entryHash }, signerOf(1), chainIdOf(original[0]!));
 
-  it('the first position that differs from the original is where verification fails', () => {
-    fc.assert(
-      fc.property(fc.array(editArb, { minLength: 1, maxLength: 3 }), (edits) => {
-        const edited = edits.reduce(apply, original);
-        expect(edited.every((e) => e !== undefined)).toBe(true);
-        let first = 0;
-        while (first < edited.length && first < N && edited[first]!.entryHash === original[first]!.entryHash) first++;
-        const plain = verifyChain(edited, KEY);
-        const withCheckpoint = verifyChain(edited, KEY, { checkpoints: [lastCheckpoint] });
-        if (edited[0]?.entryHash === foreign[1]![0]!.entryHash) {
-          // another chain's genesis by the same key: a valid start on its own, a swapped log against the checkpoint
-          expect(withCheckpoint).toMatchObject({ ok: false, sequence: 0, reason: 'swapped_log' });
-        } else if (first === edited.length && first === N) {
-          expect(plain.ok).toBe(true); // the edits cancelled out
-          expect(withCheckpoint.ok).toBe(true);
-        } else if (first === edited.length) {
-          // a strict prefix: only a checkpoint can tell
-          expect(plain).toEqual({ ok: true, count: first });
-          expect(withCheckpoint).toMatchObject({ ok: false, sequence: first, reason: 'truncated' });
-        } else {
-          expect(plain).toMatchObject({ ok: false, sequence: first });
-          expect(withCheckpoint).toMatchObject({ ok: false, sequence: first });
-        }
-      }),
-      runs(500),
-    );
-  }, TIMEOUT);
+  it(
+    'the first position that differs from the original is where verification fails',
+    () => {
+      fc.assert(
+        fc.property(fc.array(editArb, { minLength: 1, maxLength: 3 }), (edits) => {
+          const edited = edits.reduce(apply, original);
+          expect(edited.every((e) => e !== undefined)).toBe(true);
+          let first = 0;
+          while (first < edited.length && first < N && edited[first]!.entryHash === original[first]!.entryHash) first++;
+          const plain = verifyChain(edited, KEY);
+          const withCheckpoint = verifyChain(edited, KEY, { checkpoints: [lastCheckpoint] });
+          if (edited[0]?.entryHash === foreign[1]![0]!.entryHash) {
+            // another chain's genesis by the same key: a valid start on its own, a swapped log against the checkpoint
+            expect(withCheckpoint).toMatchObject({ ok: false, sequence: 0, reason: 'swapped_log' });
+          } else if (first === edited.length && first === N) {
+            expect(plain.ok).toBe(true); // the edits cancelled out
+            expect(withCheckpoint.ok).toBe(true);
+          } else if (first === edited.length) {
+            // a strict prefix: only a checkpoint can tell
+            expect(plain).toEqual({ ok: true, count: first });
+            expect(withCheckpoint).toMatchObject({ ok: false, sequence: first, reason: 'truncated' });
+          } else {
+            expect(plain).toMatchObject({ ok: false, sequence: first });
+            expect(withCheckpoint).toMatchObject({ ok: false, sequence: first });
+          }
+        }),
+        runs(500),
+      );
+    },
+    TIMEOUT,
+  );
 
   it('a deleted tail is only visible with a checkpoint', () => {
     for (let cut = 0; cut < N; cut++) {

@@ -14,7 +14,12 @@ const fp = (n: number) => signerOf(n).fingerprint;
 /** 0: k1, 1: k1 rotates to k2, 2..3: k2 */
 function rotated(): { entries: DecisionLogEntry[]; writer: ChainWriter } {
   const writer = new ChainWriter(signerOf(1));
-  const entries = [writer.append(decision(0)), writer.rotate(signerOf(2), 'scheduled rotation', Date.UTC(2026, 0, 2)), writer.append(decision(2)), writer.append(decision(3))];
+  const entries = [
+    writer.append(decision(0)),
+    writer.rotate(signerOf(2), 'scheduled rotation', Date.UTC(2026, 0, 2)),
+    writer.append(decision(2)),
+    writer.append(decision(3)),
+  ];
   return { entries, writer };
 }
 
@@ -79,7 +84,11 @@ describe('key rotation', () => {
     const e0 = w.append(decision(0));
     expect(verifyChain([e0, forge(e0, signerOf(2))], k1)).toMatchObject({ ok: false, sequence: 1, reason: 'wrong_signer' });
     // a trusted key still may not sign in the middle without a rotation
-    expect(verifyChain([e0, forge(e0, signerOf(2))], k1, { trustedKeys: [keysOf(2).publicKey] })).toMatchObject({ ok: false, sequence: 1, reason: 'wrong_signer' });
+    expect(verifyChain([e0, forge(e0, signerOf(2))], k1, { trustedKeys: [keysOf(2).publicKey] })).toMatchObject({
+      ok: false,
+      sequence: 1,
+      reason: 'wrong_signer',
+    });
   });
 
   it('keeps wrong_signer for a plain chain verified with another key', () => {
@@ -132,7 +141,11 @@ describe('rotateChainKey (what the CLI rotate-key calls on a resting log)', () =
     expect(change).toMatchObject({ sequence: 2, previousHash: stored[1]!.entryHash, signerFingerprint: fp(1) });
     const log = new InMemoryDecisionLogStore();
     for (const e of [...stored, change]) log.append(e);
-    const guard = new SpendGuard({ signingKeys: keysOf(2), logStore: log, policy: parsePolicy({ id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps: [] }) });
+    const guard = new SpendGuard({
+      signingKeys: keysOf(2),
+      logStore: log,
+      policy: parsePolicy({ id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps: [] }),
+    });
     await guard.decide({ provider: 'openai', model: 'gpt-4o', scope: { tenantId: 't' }, estimatedInputTokens: 1, maxOutputTokens: 1 });
     expect(verifyChain(log.entries(), k1, {})).toMatchObject({ ok: true, count: 4, signers: [fp(1), fp(2)] });
   });
@@ -140,7 +153,9 @@ describe('rotateChainKey (what the CLI rotate-key calls on a resting log)', () =
   it('refuses mismatched key pairs', () => {
     const w = new ChainWriter(signerOf(1));
     w.append(decision(0));
-    expect(() => rotateChainKey({ head: w.head!, outgoingKeys: { ...keysOf(1), publicKey: keysOf(3).publicKey }, incomingKeys: keysOf(2), reason: 'x' })).toThrow(/outgoingKeys.publicKey/);
+    expect(() =>
+      rotateChainKey({ head: w.head!, outgoingKeys: { ...keysOf(1), publicKey: keysOf(3).publicKey }, incomingKeys: keysOf(2), reason: 'x' }),
+    ).toThrow(/outgoingKeys.publicKey/);
   });
 });
 
@@ -166,6 +181,8 @@ describe('SpendGuard.rotateSigningKey', () => {
 
   it('refuses keys whose public half does not belong to the seed', async () => {
     const guard = new SpendGuard({ signingKeys: generateKeypair(), policy });
-    await expect(guard.rotateSigningKey({ privateKey: generateKeypair().privateKey, publicKey: generateKeypair().publicKey }, 'x')).rejects.toThrow(/not the public key/);
+    await expect(guard.rotateSigningKey({ privateKey: generateKeypair().privateKey, publicKey: generateKeypair().publicKey }, 'x')).rejects.toThrow(
+      /not the public key/,
+    );
   });
 });

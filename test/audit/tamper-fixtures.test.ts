@@ -53,7 +53,9 @@ describe('tamper fixtures', () => {
       const edited = JSON.parse(lines(c.file)[c.sequence]!.toString('utf8')) as Record<string, unknown>;
       delete edited.approvedBy;
       delete edited.builderCode;
-      expect(verifyChain([...intact.slice(0, c.sequence), edited as unknown as DecisionLogEntry, ...intact.slice(c.sequence + 1)], publicKey).ok, c.file).toBe(true);
+      expect(verifyChain([...intact.slice(0, c.sequence), edited as unknown as DecisionLogEntry, ...intact.slice(c.sequence + 1)], publicKey).ok, c.file).toBe(
+        true,
+      );
     }
   });
 
@@ -86,7 +88,13 @@ describe('the hashed body', () => {
     const w = new ChainWriter(signer);
     const plain = w.append({ entryType: 'decision', decisionId: 'b-0' });
     // sign the way the port does with a builder code: the fifth key of the hashed body
-    const body = { sequence: 1, decision: { entryType: 'decision', decisionId: 'b-1' }, previousHash: plain.entryHash, signerFingerprint: signer.fingerprint, builderCode: 'ACME42' };
+    const body = {
+      sequence: 1,
+      decision: { entryType: 'decision', decisionId: 'b-1' },
+      previousHash: plain.entryHash,
+      signerFingerprint: signer.fingerprint,
+      builderCode: 'ACME42',
+    };
     const withCode = signedAs(body, signer);
     expect(verifyChain([plain, withCode], signer.publicKey)).toEqual({ ok: true, count: 2 });
     const { builderCode: _dropped, ...stripped } = withCode;
@@ -101,10 +109,23 @@ describe('the hashed body', () => {
     const w = new ChainWriter(signer);
     const cap = { amountCents: 100, window: 'per_day', action: 'block' };
     const e = w.append({ entryType: 'decision', decisionId: 'n-0', triggeredCap: cap, triggeredScopeKey: null });
-    const asPortFileStore = { ...e, decision: { ...e.decision, builderCode: null, provenance: null, outcomeReceipt: null, governanceReceipt: null, triggeredCap: { ...cap, downgradeTo: null, reason: null } } };
+    const asPortFileStore = {
+      ...e,
+      decision: {
+        ...e.decision,
+        builderCode: null,
+        provenance: null,
+        outcomeReceipt: null,
+        governanceReceipt: null,
+        triggeredCap: { ...cap, downgradeTo: null, reason: null },
+      },
+    };
     expect(verifyChain([asPortFileStore], signer.publicKey)).toEqual({ ok: true, count: 1 });
     expect(verifyChain([{ ...e, decision: { ...e.decision, actualCents: null } }], signer.publicKey)).toMatchObject({ ok: false, reason: 'hash_mismatch' });
-    expect(verifyChain([{ ...e, decision: { ...e.decision, triggeredCap: { ...cap, amountCents: null } } }], signer.publicKey)).toMatchObject({ ok: false, reason: 'hash_mismatch' });
+    expect(verifyChain([{ ...e, decision: { ...e.decision, triggeredCap: { ...cap, amountCents: null } } }], signer.publicKey)).toMatchObject({
+      ok: false,
+      reason: 'hash_mismatch',
+    });
     // the port's required nulls stay in the body: dropping one is a change
     const { triggeredScopeKey: _t, ...withoutKey } = e.decision as Record<string, unknown>;
     expect(verifyChain([{ ...e, decision: withoutKey }], signer.publicKey)).toMatchObject({ ok: false, reason: 'hash_mismatch' });
@@ -113,7 +134,10 @@ describe('the hashed body', () => {
   it('an unsigned top-level field handed to verifyChain as an object is refused too', () => {
     const e = new ChainWriter(signer).append({ entryType: 'decision', decisionId: 'u-0' });
     expect(verifyChain([{ ...e, approvedBy: 'CFO' } as DecisionLogEntry], signer.publicKey)).toMatchObject({ ok: false, sequence: 0, reason: 'unknown_field' });
-    expect(verifyChain([{ ...e, publicKeyHex: Buffer.from(signer.publicKey).toString('hex').toUpperCase() }], signer.publicKey)).toEqual({ ok: true, count: 1 });
+    expect(verifyChain([{ ...e, publicKeyHex: Buffer.from(signer.publicKey).toString('hex').toUpperCase() }], signer.publicKey)).toEqual({
+      ok: true,
+      count: 1,
+    });
   });
 
   it('signature hex: all lower or all upper case (the same bytes), never mixed', () => {
@@ -127,7 +151,10 @@ describe('the hashed body', () => {
 });
 
 /** Signs `body` (with its builderCode) the way the port's sign_decision does: Ed25519 over the bytes of computeEntryHash. */
-function signedAs(body: { sequence: number; decision: object; previousHash: string; signerFingerprint: string; builderCode: string }, signer: Signer): DecisionLogEntry {
+function signedAs(
+  body: { sequence: number; decision: object; previousHash: string; signerFingerprint: string; builderCode: string },
+  signer: Signer,
+): DecisionLogEntry {
   const entryHash = computeEntryHash(body);
   const signature = Buffer.from(signer.sign(Buffer.from(entryHash, 'hex'))).toString('hex');
   return { ...body, entryHash, signature };

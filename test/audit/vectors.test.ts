@@ -29,7 +29,12 @@ function checkEntryVector(v: EntryVector) {
   const keys = signingKeysFromHex(v.seedHex);
   expect(bytesToHex(keys.publicKey)).toBe(v.expected.publicKeyHex);
   expect(signerFingerprint(keys.publicKey)).toBe(v.expected.signerFingerprint);
-  const canonical = canonicalJson({ sequence: v.sequence, decision: v.decision, previousHash: v.previousHash, signerFingerprint: v.expected.signerFingerprint });
+  const canonical = canonicalJson({
+    sequence: v.sequence,
+    decision: v.decision,
+    previousHash: v.previousHash,
+    signerFingerprint: v.expected.signerFingerprint,
+  });
   expect(canonical).toBe(v.expected.canonical);
   expect(Buffer.from(canonical, 'utf8').toString('hex')).toBe(v.expected.canonicalHex);
   expect(sha256Hex(hexToBytes(v.expected.canonicalHex))).toBe(v.expected.entryHash);
@@ -83,13 +88,18 @@ describe('test_vectors match what the code computes now', () => {
     expect(entries).toEqual(v.expected.entries);
     expect(entries.length).toBeGreaterThanOrEqual(4);
     expect(entries.some((e) => (e.decision as { entryType?: string }).entryType === 'outcome')).toBe(true);
-    const lines = read('chain.jsonl').trimEnd().split('\n').map((l) => JSON.parse(l) as DecisionLogEntry);
+    const lines = read('chain.jsonl')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as DecisionLogEntry);
     expect(lines).toEqual(entries.map((e) => ({ ...e, publicKeyHex: v.expected.publicKeyHex })));
     expect(verifyChain(lines, publicKeyFromHex(v.expected.publicKeyHex))).toEqual({ ok: true, count: entries.length });
   });
 
   it('jcs_cases.json', () => {
-    const v = json<{ cases: { name: string; input?: string; numberBits?: string; expected: { canonical?: string; canonicalHex?: string; error?: string } }[] }>('jcs_cases.json');
+    const v = json<{ cases: { name: string; input?: string; numberBits?: string; expected: { canonical?: string; canonicalHex?: string; error?: string } }[] }>(
+      'jcs_cases.json',
+    );
     expect(v.cases.length).toBeGreaterThan(25);
     let errors = 0;
     for (const c of v.cases) {
@@ -115,6 +125,8 @@ describe('test_vectors match what the code computes now', () => {
 
   it('compute_expected_ts.js (against the built dist/) finds every file up to date', () => {
     const out = execFileSync(process.execPath, [dir + 'compute_expected_ts.js'], { encoding: 'utf8' });
-    expect(out.split('\n').filter(Boolean)).toEqual(['fixed_decision.json', 'outcome_entry.json', 'chain.json', 'chain.jsonl', 'jcs_cases.json'].map((n) => `ok       ${n}`));
+    expect(out.split('\n').filter(Boolean)).toEqual(
+      ['fixed_decision.json', 'outcome_entry.json', 'chain.json', 'chain.jsonl', 'jcs_cases.json'].map((n) => `ok       ${n}`),
+    );
   });
 });

@@ -113,7 +113,9 @@ describe('agentguard-spend CLI', () => {
 
     const r = run(['verify', d, '-k', pubHex]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain(`cli: FAILED at sequence ${victim.sequence} (hash_mismatch) in ${file}:2: entryHash ${victim.entryHash} does not match recomputed`);
+    expect(r.stdout).toContain(
+      `cli: FAILED at sequence ${victim.sequence} (hash_mismatch) in ${file}:2: entryHash ${victim.entryHash} does not match recomputed`,
+    );
     expect(r.stdout).toContain(`; ${victim.sequence} entries intact before it\n`);
     expect(r.stdout).toContain('1 chain: 0 intact, 1 failed');
     const json = JSON.parse(run(['verify', d, '-k', pubHex, '--json']).stdout);
@@ -157,7 +159,10 @@ describe('agentguard-spend CLI', () => {
     const cases: [string[], string][] = [
       [['verify', d, '-k', 'zz'], 'agentguard-spend verify: error: --public-key: not 64 hex characters and not a readable file: zz\n'],
       [['verify', d, '-k', 'abcd'], 'agentguard-spend verify: error: --public-key: expected 64 hex characters (32 bytes), got 4\n'],
-      [['verify', d], 'agentguard-spend verify: error: --public-key: required (64 hex characters or a file holding them), unless --trusted-key names the keys\n'],
+      [
+        ['verify', d],
+        'agentguard-spend verify: error: --public-key: required (64 hex characters or a file holding them), unless --trusted-key names the keys\n',
+      ],
       [['verify', join(d, 'missing'), '-k', pubHex], `agentguard-spend verify: error: <path>: ${join(d, 'missing')}: no such file or directory\n`],
       [['verify', d, '-k', pubHex], `agentguard-spend verify: error: <path>: no decision log files (*.jsonl) in ${d}\n`],
       [['report', join(d, 'missing')], `agentguard-spend report: error: <dir>: ${join(d, 'missing')}: no such file or directory\n`],
@@ -219,7 +224,13 @@ describe('agentguard-spend report', () => {
     ] as const) {
       now = Date.parse(day);
       for (let i = 0; i < 4; i++) {
-        const r = await guard.decide({ provider: 'openai', model: 'big', scope: { tenantId, agentId: `${tenantId}-bot` }, estimatedInputTokens: 1000, maxOutputTokens: 1000 });
+        const r = await guard.decide({
+          provider: 'openai',
+          model: 'big',
+          scope: { tenantId, agentId: `${tenantId}-bot` },
+          estimatedInputTokens: 1000,
+          maxOutputTokens: 1000,
+        });
         actions.push(`${r.decision.enforcementMode}:${r.decision.action}`);
         if (r.action !== 'block') await guard.settle(r, { inputTokens: 1000, outputTokens: 1000 });
       }
@@ -245,10 +256,46 @@ describe('agentguard-spend report', () => {
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout);
     // acme: allowed 4c + 4c, downgraded (saved 4-1 = 3c, actual 1c), blocked (saved 4c).
-    const acme = { decisions: 4, allowed: 2, downgraded: 1, blocked: 1, shadowed: 0, wouldDowngrade: 0, wouldBlock: 0, savedCents: 7, wouldSaveCents: 0, outcomes: 3, actualCents: 9 };
+    const acme = {
+      decisions: 4,
+      allowed: 2,
+      downgraded: 1,
+      blocked: 1,
+      shadowed: 0,
+      wouldDowngrade: 0,
+      wouldBlock: 0,
+      savedCents: 7,
+      wouldSaveCents: 0,
+      outcomes: 3,
+      actualCents: 9,
+    };
     // beta: all 4 calls ran at `big` (4c each); enforcement would have downgraded one (3c) and blocked one (4c).
-    const beta = { decisions: 4, allowed: 2, downgraded: 0, blocked: 0, shadowed: 2, wouldDowngrade: 1, wouldBlock: 1, savedCents: 0, wouldSaveCents: 7, outcomes: 4, actualCents: 16 };
-    const none = { decisions: 0, allowed: 0, downgraded: 0, blocked: 0, shadowed: 0, wouldDowngrade: 0, wouldBlock: 0, savedCents: 0, wouldSaveCents: 0, outcomes: 0, actualCents: 0 };
+    const beta = {
+      decisions: 4,
+      allowed: 2,
+      downgraded: 0,
+      blocked: 0,
+      shadowed: 2,
+      wouldDowngrade: 1,
+      wouldBlock: 1,
+      savedCents: 0,
+      wouldSaveCents: 7,
+      outcomes: 4,
+      actualCents: 16,
+    };
+    const none = {
+      decisions: 0,
+      allowed: 0,
+      downgraded: 0,
+      blocked: 0,
+      shadowed: 0,
+      wouldDowngrade: 0,
+      wouldBlock: 0,
+      savedCents: 0,
+      wouldSaveCents: 0,
+      outcomes: 0,
+      actualCents: 0,
+    };
     expect(report).toEqual({
       chains: 1,
       entries: 15,
@@ -256,7 +303,19 @@ describe('agentguard-spend report', () => {
       tornLines: 0,
       portReceipts: 0,
       signerChanges: 0,
-      total: { decisions: 8, allowed: 4, downgraded: 1, blocked: 1, shadowed: 2, wouldDowngrade: 1, wouldBlock: 1, savedCents: 7, wouldSaveCents: 7, outcomes: 7, actualCents: 25 },
+      total: {
+        decisions: 8,
+        allowed: 4,
+        downgraded: 1,
+        blocked: 1,
+        shadowed: 2,
+        wouldDowngrade: 1,
+        wouldBlock: 1,
+        savedCents: 7,
+        wouldSaveCents: 7,
+        outcomes: 7,
+        actualCents: 25,
+      },
       byPolicy: { 'acme-enforce': acme, 'beta-shadow': beta },
       byScope: { 'tenantId=acme,agentId=acme-bot': acme, 'tenantId=beta,agentId=beta-bot': beta },
       byDay: { '2026-03-01': acme, '2026-03-02': beta },

@@ -38,7 +38,9 @@ describe('agentguard-spend replay', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^replayed 7 calls from 2 chains \(14 entries\) against cand v2, priced with @pydantic\/genai-prices@[^ ]+\+overrides:[0-9a-f]{12}$/);
+    expect(lines[0]).toMatch(
+      /^replayed 7 calls from 2 chains \(14 entries\) against cand v2, priced with @pydantic\/genai-prices@[^ ]+\+overrides:[0-9a-f]{12}$/,
+    );
     expect(lines.slice(1, 4)).toEqual([
       'recorded:  0 blocked, 0 downgraded, 0 clamped; projected $0.49, actual $0.42',
       'candidate: 3 blocked, 0 downgraded, 0 clamped; projected $0.28, actual $0.24',
@@ -68,8 +70,12 @@ describe('agentguard-spend replay', () => {
   it('warns when the log was priced with another table, and names the models it cannot price', () => {
     const r = run(['replay', log, '--policy', candidate]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/warning: 7 decisions were priced with @pydantic\/genai-prices@[^ ]+\+overrides:[0-9a-f]{12}; the replay prices with @pydantic\/genai-prices@[^ +]+, so cents may differ\n/);
-    expect(r.stdout).toMatch(/warning: 7 calls are blocked only because openai\/big has no price in @pydantic\/genai-prices@[^ ]+ \(give its price, or allow unknown models\)\n/);
+    expect(r.stdout).toMatch(
+      /warning: 7 decisions were priced with @pydantic\/genai-prices@[^ ]+\+overrides:[0-9a-f]{12}; the replay prices with @pydantic\/genai-prices@[^ +]+, so cents may differ\n/,
+    );
+    expect(r.stdout).toMatch(
+      /warning: 7 calls are blocked only because openai\/big has no price in @pydantic\/genai-prices@[^ ]+ \(give its price, or allow unknown models\)\n/,
+    );
   });
 
   it('rejects bad input with one line naming what is wrong', () => {

@@ -65,8 +65,16 @@ describe('replayDecisions on a shadow-mode log', () => {
       projectionOnly: 0,
     });
     expect(Object.keys(r.byScope)).toEqual(['tenantId=t,agentId=a', 'tenantId=t,agentId=b']);
-    expect([r.byScope['tenantId=t,agentId=a']!.calls, r.byScope['tenantId=t,agentId=a']!.wouldBlock, r.byScope['tenantId=t,agentId=a']!.savedActualCents]).toEqual([4, 2, 12]);
-    expect([r.byScope['tenantId=t,agentId=b']!.calls, r.byScope['tenantId=t,agentId=b']!.wouldBlock, r.byScope['tenantId=t,agentId=b']!.savedActualCents]).toEqual([3, 1, 6]);
+    expect([
+      r.byScope['tenantId=t,agentId=a']!.calls,
+      r.byScope['tenantId=t,agentId=a']!.wouldBlock,
+      r.byScope['tenantId=t,agentId=a']!.savedActualCents,
+    ]).toEqual([4, 2, 12]);
+    expect([
+      r.byScope['tenantId=t,agentId=b']!.calls,
+      r.byScope['tenantId=t,agentId=b']!.wouldBlock,
+      r.byScope['tenantId=t,agentId=b']!.savedActualCents,
+    ]).toEqual([3, 1, 6]);
     expect(Object.keys(r.byDay)).toEqual(['2026-03-02', '2026-03-03']);
     expect([r.byDay['2026-03-02']!.calls, r.byDay['2026-03-02']!.wouldBlock, r.byDay['2026-03-02']!.savedProjectedCents]).toEqual([5, 3, 21]);
     expect([r.byDay['2026-03-03']!.calls, r.byDay['2026-03-03']!.changed, r.byDay['2026-03-03']!.savedProjectedCents]).toEqual([2, 0, 0]);
@@ -79,14 +87,32 @@ describe('replayDecisions on a shadow-mode log', () => {
     // output tokens, projected 4c. Its recorded 1500 output tokens become 1000: 1c + 3c = 4c (→ 16).
     // b2, a3: nothing left, blocked. 3 March passes. Projected 7+7+4+7+7 = 32, actual 6+6+4+6+6 = 28.
     const r = await replayDir(await shadowLog(), { policies: [tenantPolicy('cand', [{ amountCents: 16, clampMaxTokens: true }])] });
-    expect(r.total).toMatchObject({ calls: 7, changed: 3, wouldClamp: 1, wouldBlock: 2, projectedCents: 49, wouldProjectCents: 32, actualCents: 42, wouldSpendCents: 28, savedActualCents: 14 });
+    expect(r.total).toMatchObject({
+      calls: 7,
+      changed: 3,
+      wouldClamp: 1,
+      wouldBlock: 2,
+      projectedCents: 49,
+      wouldProjectCents: 32,
+      actualCents: 42,
+      wouldSpendCents: 28,
+      savedActualCents: 14,
+    });
   });
 
   it('downgrades: the recorded usage is priced at the target model', async () => {
     // 13c cap, downgrade to small. a2, b2, a3 go to small: 1c projected, 1000/1500 tokens = 0.55c → 1c actual.
     // Projected 4 × 7 + 3 × 1 = 31; actual 4 × 6 + 3 × 1 = 27.
     const r = await replayDir(await shadowLog(), { policies: [tenantPolicy('cand', [{ amountCents: 13, action: 'downgrade', downgradeTo: 'small' }])] });
-    expect(r.total).toMatchObject({ changed: 3, wouldDowngrade: 3, wouldBlock: 0, wouldProjectCents: 31, savedProjectedCents: 18, wouldSpendCents: 27, savedActualCents: 15 });
+    expect(r.total).toMatchObject({
+      changed: 3,
+      wouldDowngrade: 3,
+      wouldBlock: 0,
+      wouldProjectCents: 31,
+      savedProjectedCents: 18,
+      wouldSpendCents: 27,
+      savedActualCents: 15,
+    });
   });
 
   it('replays a shadow candidate as enforced by default; with enforce: false it changes nothing', async () => {
@@ -116,7 +142,17 @@ describe('replayDecisions on an enforce-mode log', () => {
 
   it('re-deciding with the policy the log was written under changes nothing', async () => {
     const r = await replayDir(await enforceLog(), { policies: [tenantPolicy('live', [{ amountCents: 10 }])] });
-    expect(r.total).toMatchObject({ calls: 3, changed: 0, blocked: 2, wouldBlock: 2, projectedCents: 7, wouldProjectCents: 7, actualCents: 6, wouldSpendCents: 6, projectionOnly: 0 });
+    expect(r.total).toMatchObject({
+      calls: 3,
+      changed: 0,
+      blocked: 2,
+      wouldBlock: 2,
+      projectedCents: 7,
+      wouldProjectCents: 7,
+      actualCents: 6,
+      wouldSpendCents: 6,
+      projectionOnly: 0,
+    });
   });
 
   it('replays calls that were blocked with their projection only, since they never ran', async () => {
@@ -153,7 +189,18 @@ describe('replayDecisions on an enforce-mode log', () => {
     expect(actions).toEqual(['allow', 'allow', 'downgrade', 'downgrade', 'downgrade', 'allow', 'allow']);
     // No caps: all seven on big. Projected 4 × 7 + 3 × 1 = 31 → 49; actual 4 × 6 + 3 × 1 = 27 → 42.
     const r = await replayDir(d, { policies: [tenantPolicy('open', [])] });
-    expect(r.total).toMatchObject({ calls: 7, changed: 3, downgraded: 3, wouldDowngrade: 0, projectedCents: 31, wouldProjectCents: 49, savedProjectedCents: -18, actualCents: 27, wouldSpendCents: 42, savedActualCents: -15 });
+    expect(r.total).toMatchObject({
+      calls: 7,
+      changed: 3,
+      downgraded: 3,
+      wouldDowngrade: 0,
+      projectedCents: 31,
+      wouldProjectCents: 49,
+      savedProjectedCents: -18,
+      actualCents: 27,
+      wouldSpendCents: 42,
+      savedActualCents: -15,
+    });
   });
 
   it('a call whose outcome is missing keeps its hold until the reservation TTL, as it did live', async () => {
@@ -188,14 +235,38 @@ describe('replayDecisions input handling', () => {
       ...fields,
     },
   });
-  const outcome = (original: string) => ({ decision: { entryType: 'outcome', decisionId: `o-${original}`, originalDecisionId: original, timestamp: '2026-03-02T10:01:00.000Z', actualCents: 6, actualInputTokens: 1000, actualOutputTokens: 1500 } });
+  const outcome = (original: string) => ({
+    decision: {
+      entryType: 'outcome',
+      decisionId: `o-${original}`,
+      originalDecisionId: original,
+      timestamp: '2026-03-02T10:01:00.000Z',
+      actualCents: 6,
+      actualInputTokens: 1000,
+      actualOutputTokens: 1500,
+    },
+  });
 
   it('names what it skipped and why, and warns about another price table', async () => {
     const r = await replayDecisions(
-      [[decision({ decisionId: 'no-est', estimatedInputTokens: undefined }), outcome('no-est'), decision({ decisionId: 'ok' }), outcome('ok'), outcome('unknown')]],
+      [
+        [
+          decision({ decisionId: 'no-est', estimatedInputTokens: undefined }),
+          outcome('no-est'),
+          decision({ decisionId: 'ok' }),
+          outcome('ok'),
+          outcome('unknown'),
+        ],
+      ],
       { policies: [tenantPolicy('cand', [])], pricing: PRICES },
     );
-    expect(r.log).toMatchObject({ decisions: 2, outcomes: 3, skipped: { 'no estimatedInputTokens': 1 }, orphanOutcomes: 1, otherCostBasis: { 'someone-elses-table': 1 } });
+    expect(r.log).toMatchObject({
+      decisions: 2,
+      outcomes: 3,
+      skipped: { 'no estimatedInputTokens': 1 },
+      orphanOutcomes: 1,
+      otherCostBasis: { 'someone-elses-table': 1 },
+    });
     expect(r.total).toMatchObject({ calls: 1, changed: 0, actualCents: 6, wouldSpendCents: 6 });
     expect(r.warnings).toEqual([
       `1 decision was priced with someone-elses-table; the replay prices with ${r.candidate.costBasis}, so cents may differ`,

@@ -30,12 +30,37 @@ describe('report of a shadow policy inside an enforced decision', () => {
     ]);
     const store = await FileDecisionLogStore.open({ dir: t.dir });
     const guard = guardWith({ signingKeys: generateKeypair(), logStore: store, policies });
-    const r = await guard.decide({ provider: 'openai', model: 'big', scope: { tenantId: 't', agentId: 'a' }, estimatedInputTokens: 1000, maxOutputTokens: 1000 });
-    expect(r.decision).toMatchObject({ enforcementMode: 'enforce', action: 'shadow', modelResolved: 'big', projectedCents: 4, projectedCentsIfEnforced: 1, triggeredCap: { action: 'downgrade' } });
+    const r = await guard.decide({
+      provider: 'openai',
+      model: 'big',
+      scope: { tenantId: 't', agentId: 'a' },
+      estimatedInputTokens: 1000,
+      maxOutputTokens: 1000,
+    });
+    expect(r.decision).toMatchObject({
+      enforcementMode: 'enforce',
+      action: 'shadow',
+      modelResolved: 'big',
+      projectedCents: 4,
+      projectedCentsIfEnforced: 1,
+      triggeredCap: { action: 'downgrade' },
+    });
     await guard.settle(r, { inputTokens: 1000, outputTokens: 1000 });
     await store.close();
     const report = await buildReport(t.dir);
-    expect(report.total).toEqual({ decisions: 1, allowed: 0, downgraded: 0, blocked: 0, shadowed: 1, wouldDowngrade: 1, wouldBlock: 0, savedCents: 0, wouldSaveCents: 3, outcomes: 1, actualCents: 4 });
+    expect(report.total).toEqual({
+      decisions: 1,
+      allowed: 0,
+      downgraded: 0,
+      blocked: 0,
+      shadowed: 1,
+      wouldDowngrade: 1,
+      wouldBlock: 0,
+      savedCents: 0,
+      wouldSaveCents: 3,
+      outcomes: 1,
+      actualCents: 4,
+    });
   });
 });
 
@@ -91,7 +116,15 @@ describe('report tells entries apart by what they mean', () => {
     cleanup = t.cleanup;
     const keys = generateKeypair();
     const w = new ChainWriter(createSigner(keys));
-    const good = { entryType: 'decision', decisionId: 'd-0', timestamp: '2026-03-01T10:00:00.000Z', action: 'block', enforcementMode: 'enforce', projectedCents: 4, policyId: 'p' };
+    const good = {
+      entryType: 'decision',
+      decisionId: 'd-0',
+      timestamp: '2026-03-01T10:00:00.000Z',
+      action: 'block',
+      enforcementMode: 'enforce',
+      projectedCents: 4,
+      policyId: 'p',
+    };
     const lines = [
       w.append(good),
       w.append({ entryType: 'decision', decisionId: 'd-1', timestamp: '2026-03-01T10:00:01.000Z', policyId: 'p' }), // no action: malformed

@@ -210,7 +210,9 @@ describe('verify with checkpoints', () => {
     expect(firstAfter.sequence).toBe(7);
     const r = run(['verify', d, '-k', pub]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain(`svc: FAILED at sequence 7 (fork) in ${forged[7]!.file}:8: entry 7 has hash ${forged[7]!.entry.entryHash}, but the checkpoint signed at ${firstAfter.timestamp} records ${items[7]!.entry.entryHash}`);
+    expect(r.stdout).toContain(
+      `svc: FAILED at sequence 7 (fork) in ${forged[7]!.file}:8: entry 7 has hash ${forged[7]!.entry.entryHash}, but the checkpoint signed at ${firstAfter.timestamp} records ${items[7]!.entry.entryHash}`,
+    );
     expect(r.stdout).toContain(`(checkpoint ${join(d, 'svc.checkpoints.jsonl')}:2)`);
   });
 
@@ -228,7 +230,11 @@ describe('verify with checkpoints', () => {
     const r = run(['verify', logDir, '-k', pub], d);
     expect(r.status).toBe(1);
     const genesis = readEntries(logDir, 'svc')[0]!.entry.entryHash;
-    expect(r.stdout).toMatch(new RegExp(`svc: FAILED at sequence 0 \\(swapped_log\\) in log/svc\\.\\d{8}\\.000001\\.jsonl:1: checkpoint at sequence \\d+ is for chain [0-9a-f]{64}, but this log is chain ${genesis}`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `svc: FAILED at sequence 0 \\(swapped_log\\) in log/svc\\.\\d{8}\\.000001\\.jsonl:1: checkpoint at sequence \\d+ is for chain [0-9a-f]{64}, but this log is chain ${genesis}`,
+      ),
+    );
   });
 
   it('checkpoints exported elsewhere (not named after a chain) are matched by chain id; those of a chain missing from the log fail verify', async () => {
@@ -248,13 +254,17 @@ describe('verify with checkpoints', () => {
     for (const f of chainFiles(logDir, 'two')) unlinkSync(f);
     const missing = run(['verify', logDir, '-k', pub, '--no-auto-checkpoints', '--checkpoints', exported], d);
     expect(missing.status).toBe(1);
-    expect(missing.stdout).toContain(`${genesisTwo}: FAILED (swapped_log): 3 checkpoints of chain ${genesisTwo} (a sequence-0 entryHash) match no chain in the log`);
+    expect(missing.stdout).toContain(
+      `${genesisTwo}: FAILED (swapped_log): 3 checkpoints of chain ${genesisTwo} (a sequence-0 entryHash) match no chain in the log`,
+    );
     expect(missing.stdout).toContain('one: ok, 6 entries in 1 file, 3 checkpoints matched');
     expect(missing.stdout).toContain('1 chain: 1 intact, 0 failed; 1 set of checkpoints without their log');
     // Found next to the log: the checkpoint file of `two` says its log is gone.
     const found = run(['verify', logDir, '-k', pub], d);
     expect(found.status).toBe(1);
-    expect(found.stdout).toContain('two: FAILED (truncated): 3 checkpoints (up to sequence 5) for chain two, but no log file of that chain is here: the log is missing');
+    expect(found.stdout).toContain(
+      'two: FAILED (truncated): 3 checkpoints (up to sequence 5) for chain two, but no log file of that chain is here: the log is missing',
+    );
   });
 
   it('a checkpoint with a bad signature is bad_checkpoint at its own line, never believed', async () => {
@@ -268,7 +278,9 @@ describe('verify with checkpoints', () => {
     writeFileSync(cpFile, lines.join('\n'));
     const r = run(['verify', d, '-k', bytesToHex(A.publicKey)]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toContain(`svc: FAILED at sequence ${cp.sequence} (bad_checkpoint) in ${cpFile}:2: checkpoint #1 (sequence ${cp.sequence}): Ed25519 signature does not verify`);
+    expect(r.stdout).toContain(
+      `svc: FAILED at sequence ${cp.sequence} (bad_checkpoint) in ${cpFile}:2: checkpoint #1 (sequence ${cp.sequence}): Ed25519 signature does not verify`,
+    );
   });
 
   it('gives one-line errors for bad checkpoint and key options', async () => {
@@ -276,9 +288,15 @@ describe('verify with checkpoints', () => {
     await writeLog(d, { calls: 1 });
     const pub = bytesToHex(A.publicKey);
     const cases: [string[], string][] = [
-      [['verify', d], 'agentguard-spend verify: error: --public-key: required (64 hex characters or a file holding them), unless --trusted-key names the keys\n'],
+      [
+        ['verify', d],
+        'agentguard-spend verify: error: --public-key: required (64 hex characters or a file holding them), unless --trusted-key names the keys\n',
+      ],
       [['verify', d, '--trusted-key', 'abcd'], 'agentguard-spend verify: error: --trusted-key: expected 64 hex characters (32 bytes), got 4\n'],
-      [['verify', d, '-k', pub, '--checkpoints', join(d, 'nope.jsonl')], `agentguard-spend verify: error: --checkpoints: ${join(d, 'nope.jsonl')}: no such file or directory\n`],
+      [
+        ['verify', d, '-k', pub, '--checkpoints', join(d, 'nope.jsonl')],
+        `agentguard-spend verify: error: --checkpoints: ${join(d, 'nope.jsonl')}: no such file or directory\n`,
+      ],
       [['verify', d, '-k', pub, '--checkpoints', join(d, '..', 'empty-dir-' + process.pid)], ''],
     ];
     mkdirSync(join(d, '..', 'empty-dir-' + process.pid), { recursive: true });
@@ -305,7 +323,10 @@ describe('key rotation', () => {
     expect(rot.stdout).toContain(`rotated chain svc at sequence 8: signer ${fp(A)} -> ${fp(B)} (reason: "quarterly rotation")`);
     expect(rot.stdout).toContain(`wrote a checkpoint of sequence 8, signed by ${fp(A)}, to log/svc.checkpoints.jsonl`);
     const change = readEntries(logDir, 'svc')[8]!.entry;
-    expect(change).toMatchObject({ signerFingerprint: fp(A), decision: { entryType: 'signer_change', newPublicKeyHex: bytesToHex(B.publicKey), newSignerFingerprint: fp(B), reason: 'quarterly rotation' } });
+    expect(change).toMatchObject({
+      signerFingerprint: fp(A),
+      decision: { entryType: 'signer_change', newPublicKeyHex: bytesToHex(B.publicKey), newSignerFingerprint: fp(B), reason: 'quarterly rotation' },
+    });
     for (const text of [rot.stdout, rot.stderr]) {
       expect(text).not.toContain(bytesToHex(A.privateKey));
       expect(text).not.toContain(bytesToHex(B.privateKey));
@@ -332,13 +353,17 @@ describe('key rotation', () => {
     expect(newOnly.stdout).toContain('svc: FAILED at sequence 0 (wrong_signer)');
 
     // Someone holding another key rewrites the tail: not a key the chain introduced.
-    writeEntries(resignFrom(readEntries(logDir, 'svc'), 11, createSigner(C), (decision) => {
-      decision.reasons = ['injected'];
-    }));
+    writeEntries(
+      resignFrom(readEntries(logDir, 'svc'), 11, createSigner(C), (decision) => {
+        decision.reasons = ['injected'];
+      }),
+    );
     const injected = run(['verify', logDir, '-k', a.pub], d);
     expect(injected.status).toBe(1);
     expect(injected.stdout).toContain(`svc: FAILED at sequence 11 (untrusted_signer) in log/svc.`);
-    expect(injected.stdout).toContain(`signed by ${fp(C)}, a key neither trusted nor introduced by a signer_change entry (the chain's signer here is ${fp(B)})`);
+    expect(injected.stdout).toContain(
+      `signed by ${fp(C)}, a key neither trusted nor introduced by a signer_change entry (the chain's signer here is ${fp(B)})`,
+    );
   });
 
   it('rotate-key refuses a chain locked by a live process (exit 3) and leaves it untouched; errors name the bad option', async () => {
@@ -359,14 +384,21 @@ describe('key rotation', () => {
     const cases: [string[], string][] = [
       [['rotate-key', d, '--new-key', b.key], '--key: required (the file holding the current private key, as written by keygen)'],
       [['rotate-key', d, '--key', a.key], '--new-key: required (the file holding the new private key; or give only its public key with --new-public-key)'],
-      [['rotate-key', d, '--key', c.key, '--new-key', b.key], `--key: chain svc is signed by ${fp(A)} at its head (sequence 3), not by this key (${fp(C)}); give the key the chain's process signs with now`],
+      [
+        ['rotate-key', d, '--key', c.key, '--new-key', b.key],
+        `--key: chain svc is signed by ${fp(A)} at its head (sequence 3), not by this key (${fp(C)}); give the key the chain's process signs with now`,
+      ],
       [['rotate-key', d, '--key', a.key, '--new-key', a.key], `--new-key: the new key is the current key (${fp(A)})`],
       [['rotate-key', d, '--key', a.key, '--new-key', b.key, '--chain', 'nope'], `--chain: no chain "nope" in ${d} (chains: svc)`],
       [['rotate-key', d, '--key', join(d, 'missing.key'), '--new-key', b.key], `--key: ${join(d, 'missing.key')}: no such file`],
     ];
     for (const [args, message] of cases) {
       const r = run(args);
-      expect({ args, status: r.status, stderr: r.stderr.split('\n')[0] }).toEqual({ args, status: 2, stderr: `agentguard-spend rotate-key: error: ${message}` });
+      expect({ args, status: r.status, stderr: r.stderr.split('\n')[0] }).toEqual({
+        args,
+        status: 2,
+        stderr: `agentguard-spend rotate-key: error: ${message}`,
+      });
     }
     expect(readEntries(d, 'svc')).toHaveLength(before);
     // Only the new public key is needed.
@@ -397,14 +429,21 @@ describe('key rotation', () => {
         [11, fp(B)],
         [14, fp(B)],
       ]);
-      expect(await verifyDecisionLog(d, A.publicKey)).toMatchObject({ ok: true, chains: [{ entries: 15, checkpoints: { count: 4 }, signers: [fp(A), fp(B)] }] });
+      expect(await verifyDecisionLog(d, A.publicKey)).toMatchObject({
+        ok: true,
+        chains: [{ entries: 15, checkpoints: { count: 4 }, signers: [fp(A), fp(B)] }],
+      });
     });
   }
 });
 
 describe('verify reads the bytes of every line (test/fixtures/audit)', () => {
   const fixtures = join(import.meta.dirname, '..', 'fixtures', 'audit');
-  const manifest = JSON.parse(readFileSync(join(fixtures, 'cases.json'), 'utf8')) as { intact: string; entries: number; cases: { file: string; sequence: number; reason: string }[] };
+  const manifest = JSON.parse(readFileSync(join(fixtures, 'cases.json'), 'utf8')) as {
+    intact: string;
+    entries: number;
+    cases: { file: string; sequence: number; reason: string }[];
+  };
   const pub = join(fixtures, 'signer.pub');
 
   it('the untouched chain: ok', () => {
@@ -422,7 +461,10 @@ describe('verify reads the bytes of every line (test/fixtures/audit)', () => {
       expect(r.stdout).toContain(`${c.file}: FAILED at sequence ${c.sequence} (${c.reason}) in ${join(d, c.file)}:${c.sequence + 1}: `);
     }
     expect(r.stdout).toContain(`${manifest.cases.length} chains: 0 intact, ${manifest.cases.length} failed`);
-    const json = JSON.parse(run(['verify', d, '-k', pub, '--json']).stdout) as { ok: boolean; chains: { chainId: string; failure: { reason: string; sequence: number } }[] };
+    const json = JSON.parse(run(['verify', d, '-k', pub, '--json']).stdout) as {
+      ok: boolean;
+      chains: { chainId: string; failure: { reason: string; sequence: number } }[];
+    };
     expect(json.ok).toBe(false);
     expect(Object.fromEntries(json.chains.map((c) => [c.chainId, `${c.failure.reason}@${c.failure.sequence}`]))).toEqual(
       Object.fromEntries(manifest.cases.map((c) => [c.file, `${c.reason}@${c.sequence}`])),
@@ -456,7 +498,10 @@ describe('verify on hostile input', () => {
     writeFileSync(file!, `${text}{"sequence":2,`);
     expect(await verifyDecisionLog(d, A.publicKey, { findCheckpoints: false })).toMatchObject({ ok: true, chains: [{ entries: 2, tornTail: { line: 3 } }] });
     writeFileSync(file!, text.slice(0, 40));
-    expect(await verifyDecisionLog(d, A.publicKey, { findCheckpoints: false })).toMatchObject({ ok: false, chains: [{ entries: 0, failure: { sequence: 0, reason: 'no_entries' } }] });
+    expect(await verifyDecisionLog(d, A.publicKey, { findCheckpoints: false })).toMatchObject({
+      ok: false,
+      chains: [{ entries: 0, failure: { sequence: 0, reason: 'no_entries' } }],
+    });
   });
 
   it('file names and values with control characters (ANSI escapes) are escaped in every output line', () => {
@@ -483,7 +528,19 @@ describe('verify on hostile input', () => {
     const d = dir();
     const store = await FileDecisionLogStore.open({ dir: d, chainId: 'svc' });
     const tenant = 'acme\u001b[2K\rbeta';
-    const guard = guardWith({ signingKeys: A, logStore: store, policy: parsePolicy({ id: 'p\u001b[31m', name: 'x', scope: { tenantId: tenant }, mode: 'enforce', version: 1, effectiveFrom: '2020-01-01T00:00:00Z', caps: [] }) });
+    const guard = guardWith({
+      signingKeys: A,
+      logStore: store,
+      policy: parsePolicy({
+        id: 'p\u001b[31m',
+        name: 'x',
+        scope: { tenantId: tenant },
+        mode: 'enforce',
+        version: 1,
+        effectiveFrom: '2020-01-01T00:00:00Z',
+        caps: [],
+      }),
+    });
     const call = await guard.decide({ provider: 'openai', model: 'big', scope: { tenantId: tenant }, estimatedInputTokens: 10, maxOutputTokens: 10 });
     await guard.settle(call, { inputTokens: 10, outputTokens: 10 });
     await store.close();

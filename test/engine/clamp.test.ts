@@ -28,7 +28,13 @@ describe('clampMaxTokens', () => {
     const first = await guard.decide(call);
     expect(first.action).toBe('allow');
     expect(first.maxOutputTokens).toBe(9000);
-    expect(first.decision).toMatchObject({ projectedCents: 10, requestedMaxOutputTokens: 20_000, clampedMaxOutputTokens: 9000, estimatedOutputTokens: 9000, windowSpendAfter: 10 });
+    expect(first.decision).toMatchObject({
+      projectedCents: 10,
+      requestedMaxOutputTokens: 20_000,
+      clampedMaxOutputTokens: 9000,
+      estimatedOutputTokens: 9000,
+      windowSpendAfter: 10,
+    });
     expect(first.decision.reasons[0]).toMatch(/clamped max output tokens 20000 → 9000/);
 
     // The window is fully reserved: not even one output token fits.
@@ -66,10 +72,18 @@ describe('clampMaxTokens', () => {
   });
 
   it('is rejected on caps that do not block', () => {
-    const policy = (cap: object) => ({ id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps: [cap] });
-    expect(() => parsePolicy(policy({ amountCents: 1, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'r', clampMaxTokens: true }))).toThrow(
-      /caps\[0\]\.clampMaxTokens: applies only to caps whose action is "block"/,
-    );
+    const policy = (cap: object) => ({
+      id: 'p',
+      name: 'p',
+      scope: { tenantId: 't' },
+      mode: 'enforce',
+      version: 1,
+      effectiveFrom: '2026-01-01T00:00:00Z',
+      caps: [cap],
+    });
+    expect(() =>
+      parsePolicy(policy({ amountCents: 1, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'r', clampMaxTokens: true })),
+    ).toThrow(/caps\[0\]\.clampMaxTokens: applies only to caps whose action is "block"/);
     expect(() => parsePolicy(policy({ amountCents: 1, window: 'per_day', action: 'block', reason: 'r', clampMinTokens: 3 }))).toThrow(PolicyValidationError);
   });
 });

@@ -24,7 +24,13 @@ describe('clamp beside downgrade', () => {
     // 200c at gpt-4o: both caps fire. At gpt-4o-mini 200 000 tokens = 12c: the hard cap clamps to 10c = 166 666 tokens.
     const first = await guard.decide(call({ maxOutputTokens: 200_000 }));
     expect([first.action, first.modelResolved, first.maxOutputTokens]).toEqual(['downgrade', 'gpt-4o-mini', 166_666]);
-    expect(first.decision).toMatchObject({ projectedCents: 10, projectedCentsRequested: 200, requestedMaxOutputTokens: 200_000, clampedMaxOutputTokens: 166_666, estimatedOutputTokens: 166_666 });
+    expect(first.decision).toMatchObject({
+      projectedCents: 10,
+      projectedCentsRequested: 200,
+      requestedMaxOutputTokens: 200_000,
+      clampedMaxOutputTokens: 166_666,
+      estimatedOutputTokens: 166_666,
+    });
     expect(first.decision.reasons).toEqual([
       'downgrade to gpt-4o-mini: p-1/soft per_day cap 5c: after 5c, gpt-4o-mini',
       'block at gpt-4o (clampMaxTokens): p-1/hard per_day cap 10c: 10c a day; clamping at gpt-4o-mini if needed',
@@ -84,7 +90,15 @@ describe('caps on models', () => {
   };
   const opusSoftCap = policy({
     caps: [
-      { id: 'opus', amountCents: 20, window: 'per_day', action: 'downgrade', downgradeTo: 'claude-sonnet-4-5', models: ['claude-opus-*'], reason: 'Opus daily soft cap reached' },
+      {
+        id: 'opus',
+        amountCents: 20,
+        window: 'per_day',
+        action: 'downgrade',
+        downgradeTo: 'claude-sonnet-4-5',
+        models: ['claude-opus-*'],
+        reason: 'Opus daily soft cap reached',
+      },
       { id: 'all', amountCents: 100, window: 'per_day', action: 'block', reason: 'daily budget' },
     ],
   });
@@ -114,7 +128,9 @@ describe('caps on models', () => {
 
     // Sonnet asked for directly is neither counted nor limited by the Opus cap; other Opus models are.
     expect((await guard.decide(opus('claude-sonnet-4-5'))).action).toBe('allow');
-    expect((await guard.decide(call({ provider: 'anthropic', model: 'claude-opus-4-1-20250805', maxOutputTokens: 1000 }))).modelResolved).toBe('claude-sonnet-4-5');
+    expect((await guard.decide(call({ provider: 'anthropic', model: 'claude-opus-4-1-20250805', maxOutputTokens: 1000 }))).modelResolved).toBe(
+      'claude-sonnet-4-5',
+    );
     expect(await spendStore.read([opusKey, allKey], clock.nowMs)).toEqual([16, 22]);
 
     // Settling the downgraded call charges the Sonnet call's windows only; its outcome reports the Opus window unchanged.
@@ -127,7 +143,13 @@ describe('caps on models', () => {
   it('a first guess of the counters that misses a cap is corrected before the call proceeds (block still beats downgrade)', async () => {
     // Counters the guard has not seen: the budget is nearly spent, the Opus window is not.
     const spendStore = new InMemorySpendStore();
-    await spendStore.reserve({ reservationId: 'earlier', cents: 95, holds: [{ key: allKey, limitCents: null, expiresAtMs: T0 + 86_400_000 }], nowMs: T0, ttlMs: 86_400_000 });
+    await spendStore.reserve({
+      reservationId: 'earlier',
+      cents: 95,
+      holds: [{ key: allKey, limitCents: null, expiresAtMs: T0 + 86_400_000 }],
+      nowMs: T0,
+      ttlMs: 86_400_000,
+    });
     const reserves: ReserveRequest[] = [];
     const spy = Object.assign(spendStore, {
       reserve: ((orig) => (req: ReserveRequest) => (reserves.push(structuredClone(req)), orig(req)))(spendStore.reserve.bind(spendStore)),
@@ -199,8 +221,12 @@ describe('calls that send no output bound', () => {
   });
 
   it('bad values are rejected naming the field', () => {
-    expect(() => new SpendGuard({ signingKeys: KEYS, defaultMaxOutputTokens: 0 })).toThrow('SpendGuardConfig.defaultMaxOutputTokens: expected a positive integer, got 0');
+    expect(() => new SpendGuard({ signingKeys: KEYS, defaultMaxOutputTokens: 0 })).toThrow(
+      'SpendGuardConfig.defaultMaxOutputTokens: expected a positive integer, got 0',
+    );
     const { guard } = makeGuard();
-    return expect(guard.decide({ ...unbounded, outputBoundSent: 'no' as unknown as boolean })).rejects.toThrow('CallRequest.outputBoundSent: expected a boolean, got "no"');
+    return expect(guard.decide({ ...unbounded, outputBoundSent: 'no' as unknown as boolean })).rejects.toThrow(
+      'CallRequest.outputBoundSent: expected a boolean, got "no"',
+    );
   });
 });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { AgentGuardBlockedError, AgentGuardError, generateKeypair, InMemoryDecisionLogStore, InMemorySpendStore, SpendGuard, type DecisionLogEntry, type SpendDecision, type SpendWindow } from '../../src/index.js';
+import {
+  AgentGuardBlockedError,
+  AgentGuardError,
+  generateKeypair,
+  InMemoryDecisionLogStore,
+  InMemorySpendStore,
+  SpendGuard,
+  type DecisionLogEntry,
+  type SpendDecision,
+  type SpendWindow,
+} from '../../src/index.js';
 import { verifyChain } from '../../src/audit.js';
 import { windowAt } from '../../src/engine/windows.js';
 import type { DecisionLogStore, ReserveRequest } from '../../src/stores.js';
@@ -25,8 +35,16 @@ const counterKey = (policyId: string, capId: string, scope: string, window: Excl
 describe('windows (UTC calendar windows)', () => {
   it('windowAt: start, end and label of each window', () => {
     const t = Date.parse('2026-12-31T23:59:59.999Z');
-    expect(windowAt('per_minute', t)).toEqual({ startMs: Date.parse('2026-12-31T23:59:00Z'), endMs: Date.parse('2027-01-01T00:00:00Z'), label: '2026-12-31T23:59' });
-    expect(windowAt('per_hour', t)).toEqual({ startMs: Date.parse('2026-12-31T23:00:00Z'), endMs: Date.parse('2027-01-01T00:00:00Z'), label: '2026-12-31T23:00' });
+    expect(windowAt('per_minute', t)).toEqual({
+      startMs: Date.parse('2026-12-31T23:59:00Z'),
+      endMs: Date.parse('2027-01-01T00:00:00Z'),
+      label: '2026-12-31T23:59',
+    });
+    expect(windowAt('per_hour', t)).toEqual({
+      startMs: Date.parse('2026-12-31T23:00:00Z'),
+      endMs: Date.parse('2027-01-01T00:00:00Z'),
+      label: '2026-12-31T23:00',
+    });
     expect(windowAt('per_day', t)).toEqual({ startMs: Date.parse('2026-12-31T00:00:00Z'), endMs: Date.parse('2027-01-01T00:00:00Z'), label: '2026-12-31' });
     expect(windowAt('per_month', t)).toEqual({ startMs: Date.parse('2026-12-01T00:00:00Z'), endMs: Date.parse('2027-01-01T00:00:00Z'), label: '2026-12' });
     expect(windowAt('per_month', Date.parse('2028-02-29T12:00:00Z'))).toMatchObject({ endMs: Date.parse('2028-03-01T00:00:00Z'), label: '2028-02' });
@@ -74,7 +92,10 @@ describe('windows (UTC calendar windows)', () => {
   });
 
   it('per_call bounds one call and keeps no counter', async () => {
-    const { guard, spendStore } = makeGuard({ spendStore: new SpyStore(), policy: policy({ caps: [{ amountCents: 10, window: 'per_call', action: 'block' }] }) });
+    const { guard, spendStore } = makeGuard({
+      spendStore: new SpyStore(),
+      policy: policy({ caps: [{ amountCents: 10, window: 'per_call', action: 'block' }] }),
+    });
     for (let i = 0; i < 5; i++) expect((await guard.decide(call(out(10)))).action).toBe('allow');
     const big = await guard.decide(call(out(11)));
     expect(big.action).toBe('block');
@@ -124,7 +145,9 @@ describe('actions', () => {
 
   it('downgrade: model rewritten, projected cost recomputed at the cheaper model', async () => {
     const { guard } = makeGuard({
-      policy: policy({ caps: [{ id: 'soft', amountCents: 10, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'over soft budget' }] }),
+      policy: policy({
+        caps: [{ id: 'soft', amountCents: 10, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'over soft budget' }],
+      }),
     });
     expect((await guard.decide(call(out(10)))).action).toBe('allow');
     const r = await guard.decide(call({ estimatedInputTokens: 20_000, maxOutputTokens: 10_000 }));
@@ -149,7 +172,9 @@ describe('actions', () => {
   });
 
   it('block: nothing reserved, AgentGuardBlockedError carries decision, cap and reason', async () => {
-    const { guard, spendStore, clock } = makeGuard({ policy: policy({ caps: [{ id: 'day', amountCents: 10, window: 'per_day', action: 'block', reason: 'daily ceiling' }] }) });
+    const { guard, spendStore, clock } = makeGuard({
+      policy: policy({ caps: [{ id: 'day', amountCents: 10, window: 'per_day', action: 'block', reason: 'daily ceiling' }] }),
+    });
     await guard.decide(call(out(8)));
     const r = await guard.decide(call(out(3)));
     expect(r.action).toBe('block');
@@ -366,7 +391,11 @@ describe('bad input never leaks a reservation', () => {
     ['a lone surrogate in scope.agentId', { scope: { tenantId: 'acme', agentId: 'bot-\ud83d' } }, /^CallRequest\.scope\.agentId: /],
     ['a number as scope.teamId', { scope: { tenantId: 'acme', teamId: 42 } }, /^CallRequest\.scope\.teamId: expected a non-empty string, got 42/],
     ['a lone surrogate in the model', { model: 'gpt-4o\udc00' }, /^CallRequest\.model: /],
-    ['a 2 MB scope value', { scope: { tenantId: 'acme', agentId: 'x'.repeat(2_000_000) } }, /^CallRequest\.scope\.agentId: 2000000 bytes of UTF-8, more than the 256 allowed \("x{37}\.\.\."\)$/],
+    [
+      'a 2 MB scope value',
+      { scope: { tenantId: 'acme', agentId: 'x'.repeat(2_000_000) } },
+      /^CallRequest\.scope\.agentId: 2000000 bytes of UTF-8, more than the 256 allowed \("x{37}\.\.\."\)$/,
+    ],
     ['a model name over 256 bytes', { model: 'é'.repeat(129) }, /^CallRequest\.model: 258 bytes of UTF-8, more than the 256 allowed/],
     ['a non-string traceId', { traceId: 123 }, /^CallRequest\.traceId: expected a string, got 123/],
     ['an object spanId', { spanId: { id: 1 } }, /^CallRequest\.spanId: expected a string/],
@@ -400,7 +429,10 @@ describe('capability tiers', () => {
   const tiers = [undefined, 'read_only', 'data_write', 'payment_initiate', 'payment_execute'] as const;
   it.each(tiers.map((t, i) => [t, i >= 3] as const))('claim %s against requiredCapability payment_initiate → allowed: %s', async (claim, allowed) => {
     const spendStore = new SpyStore();
-    const { guard } = makeGuard({ spendStore, policy: policy({ requiredCapability: 'payment_initiate', caps: [{ amountCents: 1000, window: 'per_day', action: 'block' }] }) });
+    const { guard } = makeGuard({
+      spendStore,
+      policy: policy({ requiredCapability: 'payment_initiate', caps: [{ amountCents: 1000, window: 'per_day', action: 'block' }] }),
+    });
     const r = await guard.decide(call({ ...out(1), ...(claim ? { capabilityClaim: claim } : {}) }));
     if (allowed) {
       expect(r.action).toBe('allow');
@@ -445,7 +477,15 @@ describe('scope matching and selectors', () => {
     expect(await decide({ tenantId: 'acme' })).toMatchObject({ action: 'allow', policyId: 'none' });
     expect(await decide({ tenantId: 'other', teamId: 'research' })).toMatchObject({ action: 'allow', policyId: 'none' });
     // provider in the policy scope matches the call's provider (claude-3-5-haiku-latest is priced)
-    const anth = (await guard.decide({ provider: 'anthropic', model: 'claude-3-5-haiku-latest', scope: { tenantId: 'acme', teamId: 'research' }, estimatedInputTokens: 0, maxOutputTokens: 10 })).decision;
+    const anth = (
+      await guard.decide({
+        provider: 'anthropic',
+        model: 'claude-3-5-haiku-latest',
+        scope: { tenantId: 'acme', teamId: 'research' },
+        estimatedInputTokens: 0,
+        maxOutputTokens: 10,
+      })
+    ).decision;
     expect(anth).toMatchObject({ action: 'allow', policyId: 'none' });
   });
 
@@ -478,7 +518,9 @@ describe('scope matching and selectors', () => {
 
 describe('effectiveFrom', () => {
   it('a policy not yet effective does not apply; it applies from that instant on', async () => {
-    const { guard, clock } = makeGuard({ policy: policy({ effectiveFrom: '2026-05-24T19:00:00Z', caps: [{ amountCents: 0, window: 'per_day', action: 'block' }] }) });
+    const { guard, clock } = makeGuard({
+      policy: policy({ effectiveFrom: '2026-05-24T19:00:00Z', caps: [{ amountCents: 0, window: 'per_day', action: 'block' }] }),
+    });
     clock.set('2026-05-24T18:59:59.999Z');
     expect((await guard.decide(call(out(1)))).decision).toMatchObject({ action: 'allow', policyId: 'none' });
     clock.set('2026-05-24T19:00:00.000Z');
@@ -486,7 +528,9 @@ describe('effectiveFrom', () => {
   });
 
   it('an offset in effectiveFrom is honoured', async () => {
-    const { guard, clock } = makeGuard({ policy: policy({ effectiveFrom: '2026-05-24T20:00:00+02:00', caps: [{ amountCents: 0, window: 'per_day', action: 'block' }] }) });
+    const { guard, clock } = makeGuard({
+      policy: policy({ effectiveFrom: '2026-05-24T20:00:00+02:00', caps: [{ amountCents: 0, window: 'per_day', action: 'block' }] }),
+    });
     clock.set('2026-05-24T17:59:59.999Z');
     expect((await guard.decide(call(out(1)))).action).toBe('allow');
     clock.set('2026-05-24T18:00:00.000Z');
@@ -527,7 +571,9 @@ describe('unknown models', () => {
 
   it('a downgrade target without a price is refused when the guard is built', () => {
     const caps = [{ amountCents: 1, window: 'per_call' as const, action: 'downgrade' as const, downgradeTo: 'no-such-model' }];
-    expect(() => makeGuard({ policy: policy({ caps }) })).toThrow(/policy p-1: caps\[0\] \(per_call, 1c, "test cap"\) downgrades to "no-such-model", which has no price/);
+    expect(() => makeGuard({ policy: policy({ caps }) })).toThrow(
+      /policy p-1: caps\[0\] \(per_call, 1c, "test cap"\) downgrades to "no-such-model", which has no price/,
+    );
   });
 });
 
@@ -574,7 +620,13 @@ describe('settle and release', () => {
     expect(await spendStore.read([dayKey(clock.nowMs)], clock.nowMs)).toEqual([307]);
     const entry = await guard.release(r, 'provider returned 503');
     expect(await spendStore.read([dayKey(clock.nowMs)], clock.nowMs)).toEqual([7]);
-    expect(entry.decision).toMatchObject({ entryType: 'outcome', outcome: 'released', actualCents: 0, deltaCents: -300, originalDecisionId: r.decision.decisionId });
+    expect(entry.decision).toMatchObject({
+      entryType: 'outcome',
+      outcome: 'released',
+      actualCents: 0,
+      deltaCents: -300,
+      originalDecisionId: r.decision.decisionId,
+    });
     expect(entry.decision.reasons).toEqual(['released: provider returned 503']);
     // The budget is really back: a call for the rest of the cap fits.
     expect((await guard.decide(call(out(993)))).action).toBe('allow');
@@ -612,7 +664,10 @@ describe('settle and release', () => {
   });
 
   it('an unsettled reservation is given back after reservationTtlMs; a late settle still charges what was spent', async () => {
-    const { guard, spendStore, clock } = makeGuard({ reservationTtlMs: 60_000, policy: policy({ caps: [{ id: 'day', amountCents: 100, window: 'per_day', action: 'block' }] }) });
+    const { guard, spendStore, clock } = makeGuard({
+      reservationTtlMs: 60_000,
+      policy: policy({ caps: [{ id: 'day', amountCents: 100, window: 'per_day', action: 'block' }] }),
+    });
     const r = await guard.decide(call(out(80)));
     expect((await guard.decide(call(out(30)))).action).toBe('block');
     clock.nowMs += 60_000;
@@ -633,7 +688,11 @@ describe('input validation names the field', () => {
     ['estimatedInputTokens', { ...call(), estimatedInputTokens: -1 }, 'CallRequest.estimatedInputTokens: expected a non-negative integer, got -1'],
     ['maxOutputTokens', { ...call(), maxOutputTokens: 1.5 }, 'CallRequest.maxOutputTokens: expected a non-negative integer, got 1.5'],
     ['maxOutputTokens NaN', { ...call(), maxOutputTokens: Number.NaN }, 'CallRequest.maxOutputTokens: expected a non-negative integer, got null'],
-    ['capabilityClaim', { ...call(), capabilityClaim: 'root' }, 'CallRequest.capabilityClaim: expected one of read_only, data_write, payment_initiate, payment_execute, got "root"'],
+    [
+      'capabilityClaim',
+      { ...call(), capabilityClaim: 'root' },
+      'CallRequest.capabilityClaim: expected one of read_only, data_write, payment_initiate, payment_execute, got "root"',
+    ],
     ['not an object', null, 'CallRequest: expected an object'],
   ];
   it.each(bad)('CallRequest %s', async (_f, req, message) => {
@@ -645,8 +704,16 @@ describe('input validation names the field', () => {
     ['outputTokens', { inputTokens: 0, outputTokens: '5' }, 'usage.outputTokens: expected a non-negative integer, got "5"'],
     ['cachedInputTokens', { inputTokens: 10, outputTokens: 0, cachedInputTokens: 0.5 }, 'usage.cachedInputTokens: expected a non-negative integer, got 0.5'],
     ['cacheWriteTokens', { inputTokens: 10, outputTokens: 0, cacheWriteTokens: -2 }, 'usage.cacheWriteTokens: expected a non-negative integer, got -2'],
-    ['reasoningTokens', { inputTokens: 10, outputTokens: 5, reasoningTokens: 6 }, 'usage.reasoningTokens: exceeds outputTokens (reasoning tokens are part of the output)'],
-    ['cache sum', { inputTokens: 10, outputTokens: 0, cachedInputTokens: 6, cacheWriteTokens: 5 }, 'usage: cachedInputTokens + cacheWriteTokens exceed inputTokens (inputTokens must include cached and cache-write tokens)'],
+    [
+      'reasoningTokens',
+      { inputTokens: 10, outputTokens: 5, reasoningTokens: 6 },
+      'usage.reasoningTokens: exceeds outputTokens (reasoning tokens are part of the output)',
+    ],
+    [
+      'cache sum',
+      { inputTokens: 10, outputTokens: 0, cachedInputTokens: 6, cacheWriteTokens: 5 },
+      'usage: cachedInputTokens + cacheWriteTokens exceed inputTokens (inputTokens must include cached and cache-write tokens)',
+    ],
     ['not an object', undefined, 'usage: expected an object'],
   ];
   it.each(badUsage)('usage %s (the decision stays pending)', async (_f, usage, message) => {
@@ -700,7 +767,10 @@ describe('decision log', () => {
         inner.append(e);
       },
     };
-    const { guard, spendStore, clock } = makeGuard({ logStore: flaky, policy: policy({ caps: [{ id: 'day', amountCents: 100, window: 'per_day', action: 'block' }] }) });
+    const { guard, spendStore, clock } = makeGuard({
+      logStore: flaky,
+      policy: policy({ caps: [{ id: 'day', amountCents: 100, window: 'per_day', action: 'block' }] }),
+    });
     await guard.decide(call(out(10)));
     failNext = true;
     await expect(guard.decide(call(out(20)))).rejects.toThrow('decision log append failed: disk full');
@@ -716,11 +786,38 @@ describe('decision log', () => {
     const r = await guard.decide(call({ ...out(1), traceId: 't'.repeat(32), capabilityClaim: 'read_only' }));
     const o = await guard.settle(r, { inputTokens: 0, outputTokens: 1, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
     const allowed = new Set<keyof SpendDecision>([
-      'entryType', 'decisionId', 'timestamp', 'action', 'triggeredCap', 'triggeredScopeKey', 'projectedCents', 'windowSpendBefore',
-      'windowSpendAfter', 'provider', 'modelRequested', 'modelResolved', 'policyId', 'policyVersion', 'enforcementMode', 'reasons',
-      'costBasis', 'estimatedInputTokens', 'estimatedOutputTokens', 'actualInputTokens', 'actualOutputTokens', 'actualCachedInputTokens',
-      'actualCacheWriteTokens', 'actualReasoningTokens', 'actualCents', 'deltaCents', 'originalDecisionId', 'outcome', 'actor',
-      'capabilityClaim', 'traceId', 'spanId',
+      'entryType',
+      'decisionId',
+      'timestamp',
+      'action',
+      'triggeredCap',
+      'triggeredScopeKey',
+      'projectedCents',
+      'windowSpendBefore',
+      'windowSpendAfter',
+      'provider',
+      'modelRequested',
+      'modelResolved',
+      'policyId',
+      'policyVersion',
+      'enforcementMode',
+      'reasons',
+      'costBasis',
+      'estimatedInputTokens',
+      'estimatedOutputTokens',
+      'actualInputTokens',
+      'actualOutputTokens',
+      'actualCachedInputTokens',
+      'actualCacheWriteTokens',
+      'actualReasoningTokens',
+      'actualCents',
+      'deltaCents',
+      'originalDecisionId',
+      'outcome',
+      'actor',
+      'capabilityClaim',
+      'traceId',
+      'spanId',
     ]);
     for (const d of [r.decision, o.decision]) for (const k of Object.keys(d)) expect(allowed.has(k as keyof SpendDecision)).toBe(true);
     const json = JSON.stringify([r.entry, o]);

@@ -10,7 +10,12 @@ describe('a call that outlives its reservation', () => {
       reservationTtlMs: 1000,
       metrics: false,
       policy: parsePolicy({
-        id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z',
+        id: 'p',
+        name: 'p',
+        scope: { tenantId: 't' },
+        mode: 'enforce',
+        version: 1,
+        effectiveFrom: '2026-01-01T00:00:00Z',
         caps: [{ amountCents: 100, window: 'per_day', action: 'block', reason: 'daily' }],
       }),
     });
@@ -50,7 +55,12 @@ describe('cap ids', () => {
   it('must be unique within a policy (they key the counters)', () => {
     expect(() =>
       parsePolicy({
-        id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z',
+        id: 'p',
+        name: 'p',
+        scope: { tenantId: 't' },
+        mode: 'enforce',
+        version: 1,
+        effectiveFrom: '2026-01-01T00:00:00Z',
         caps: [
           { id: 'daily', amountCents: 1, window: 'per_day', action: 'block', reason: 'a' },
           { id: 'daily', amountCents: 2, window: 'per_day', action: 'block', reason: 'b' },
@@ -66,7 +76,12 @@ describe('counter keys', () => {
       signingKeys: generateKeypair(),
       metrics: false,
       policy: parsePolicy({
-        id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z',
+        id: 'p',
+        name: 'p',
+        scope: { tenantId: 't' },
+        mode: 'enforce',
+        version: 1,
+        effectiveFrom: '2026-01-01T00:00:00Z',
         caps: [{ amountCents: 100, window: 'per_day', action: 'block', reason: 'daily', selector: ['tenantId', 'teamId', 'userId'] }],
       }),
     });

@@ -41,7 +41,9 @@ describe('InMemoryDecisionLogStore is bounded', () => {
     for (let i = 0; i < 12_000; i++) all.append(entryAt(i));
     expect([all.entries().length, all.dropped]).toEqual([12_000, 0]);
     for (const bad of [0, -1, 2.5, Number.NaN]) {
-      expect(() => new InMemoryDecisionLogStore({ capacity: bad })).toThrow(/^InMemoryDecisionLogStore: capacity: expected a positive integer or Infinity, got/);
+      expect(() => new InMemoryDecisionLogStore({ capacity: bad })).toThrow(
+        /^InMemoryDecisionLogStore: capacity: expected a positive integer or Infinity, got/,
+      );
     }
   });
 

@@ -52,7 +52,11 @@ describe('metrics', () => {
     expect(decisions.dataPointType).toBe(DataPointType.SUM);
     const byAction = Object.fromEntries(decisions.dataPoints.map((p) => [p.attributes['agentguard.decision.action'], p.value]));
     expect(byAction).toEqual({ block: 1, allow: 2 });
-    expect(decisions.dataPoints[0]!.attributes).toMatchObject({ 'gen_ai.provider.name': 'openai', 'agentguard.policy.id': 'p', 'agentguard.scope.agentId': 'a1' });
+    expect(decisions.dataPoints[0]!.attributes).toMatchObject({
+      'gen_ai.provider.name': 'openai',
+      'agentguard.policy.id': 'p',
+      'agentguard.scope.agentId': 'a1',
+    });
 
     const spend = m.get(METRIC.SPEND_CENTS)!;
     expect(spend.dataPoints.map((p) => p.value)).toEqual([2]);

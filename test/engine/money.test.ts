@@ -17,7 +17,13 @@ describe('implausible usage is capped at the call’s bound and flagged', () => 
     const r = await guard.decide(call({ model: 'm', estimatedInputTokens: 100, maxOutputTokens: 100 }));
     const entry = await guard.settle(r, { inputTokens: 1e15, outputTokens: 1e15, cachedInputTokens: 1e14, reasoningTokens: 1e14 });
     // Input at the per-call ceiling (1e6 tokens = 100c), output at the bound it was sent with (100 tokens = 0.1c).
-    expect(entry.decision).toMatchObject({ actualCents: 101, actualInputTokens: 1_000_000, actualOutputTokens: 100, reportedInputTokens: 1e15, reportedOutputTokens: 1e15 });
+    expect(entry.decision).toMatchObject({
+      actualCents: 101,
+      actualInputTokens: 1_000_000,
+      actualOutputTokens: 100,
+      reportedInputTokens: 1e15,
+      reportedOutputTokens: 1e15,
+    });
     expect(entry.decision.actualCachedInputTokens).toBeLessThanOrEqual(1_000_000);
     expect(entry.decision.actualReasoningTokens).toBe(100);
     expect(entry.decision.reasons.join('\n')).toMatch(/usage capped: 1000000000000000 output tokens reported, above the call's bound of 100/);
@@ -47,7 +53,10 @@ describe('implausible usage is capped at the call’s bound and flagged', () => 
     const r = await guard.decide(call({ model: 'm', estimatedInputTokens: 10, maxOutputTokens: 1_000, outputBoundSent: false }));
     const entry = await guard.settle(r, { inputTokens: 10, outputTokens: 3_000 });
     expect(entry.decision).toMatchObject({ actualOutputTokens: 3_000 });
-    const over = await guard.settle(await guard.decide(call({ model: 'm', estimatedInputTokens: 10, maxOutputTokens: 1_000, outputBoundSent: false })), { inputTokens: 10, outputTokens: 9_000 });
+    const over = await guard.settle(await guard.decide(call({ model: 'm', estimatedInputTokens: 10, maxOutputTokens: 1_000, outputBoundSent: false })), {
+      inputTokens: 10,
+      outputTokens: 9_000,
+    });
     expect(over.decision).toMatchObject({ actualOutputTokens: 5_000, reportedOutputTokens: 9_000 });
   });
 
@@ -132,7 +141,9 @@ describe('a downgrade target without a price', () => {
   });
 
   it('is checked for the provider the policy is scoped to', () => {
-    expect(() => setup({ policy: downgradeTo('cheap', { tenantId: 'acme', provider: 'anthropic' }) })).toThrow(/downgrades to "cheap", which has no price for provider anthropic/);
+    expect(() => setup({ policy: downgradeTo('cheap', { tenantId: 'acme', provider: 'anthropic' }) })).toThrow(
+      /downgrades to "cheap", which has no price for provider anthropic/,
+    );
     expect(() => setup({ policy: downgradeTo('cheap', { tenantId: 'acme', provider: 'openai' }) })).not.toThrow();
     expect(() => setup({ policy: downgradeTo('gpt-4o-mini') })).not.toThrow(); // the bundled table prices it
   });

@@ -106,7 +106,14 @@ describe('planCall: caps at the requested model', () => {
 });
 
 describe('planCall: clamp', () => {
-  const clampDay = (amountCents: number, extra = {}) => ({ id: 'day', amountCents, window: 'per_day' as const, action: 'block' as const, clampMaxTokens: true, ...extra });
+  const clampDay = (amountCents: number, extra = {}) => ({
+    id: 'day',
+    amountCents,
+    window: 'per_day' as const,
+    action: 'block' as const,
+    clampMaxTokens: true,
+    ...extra,
+  });
 
   it('lowers the bound to what the remaining budget pays for', () => {
     const plan = planCall(input([policy({ caps: [clampDay(10)] })], call({ ...out(20), estimatedInputTokens: 4000 }), [0]));
@@ -155,7 +162,11 @@ describe('planCall: clamp', () => {
   });
 
   it('beside a downgrade cap: blocks when not even clampMinTokens fit at the target', () => {
-    const p = [policy({ caps: [{ id: 'down', amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini' }, clampDay(10, { clampMinTokens: 100_000 })] })];
+    const p = [
+      policy({
+        caps: [{ id: 'down', amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini' }, clampDay(10, { clampMinTokens: 100_000 })],
+      }),
+    ];
     const plan = planCall(input(p, call({ maxOutputTokens: 200_000 }), [0, 9]));
     expect(plan.action).toBe('block');
     expect(plan.decision).toMatchObject({ modelResolved: 'gpt-4o', projectedCents: 200, triggeredCap: { action: 'block' } });
@@ -166,7 +177,11 @@ describe('planCall: clamp', () => {
   it('beside a downgrade cap, a block cap that does not clamp still wins', () => {
     const p = [
       policy({
-        caps: [{ id: 'down', amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini' }, clampDay(10), { id: 'hard', amountCents: 15, window: 'per_day', action: 'block' }],
+        caps: [
+          { id: 'down', amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini' },
+          clampDay(10),
+          { id: 'hard', amountCents: 15, window: 'per_day', action: 'block' },
+        ],
       }),
     ];
     expect(planCall(input(p, call(out(20)))).action).toBe('block');
@@ -176,7 +191,15 @@ describe('planCall: clamp', () => {
 describe('planCall: caps on models', () => {
   const opusSoftCap = policy({
     caps: [
-      { id: 'opus', amountCents: 500, window: 'per_day', action: 'downgrade', downgradeTo: 'claude-sonnet-4-5', models: ['claude-opus-*'], reason: 'Opus daily soft cap' },
+      {
+        id: 'opus',
+        amountCents: 500,
+        window: 'per_day',
+        action: 'downgrade',
+        downgradeTo: 'claude-sonnet-4-5',
+        models: ['claude-opus-*'],
+        reason: 'Opus daily soft cap',
+      },
       { id: 'all', amountCents: 2000, window: 'per_day', action: 'block' },
     ],
   });
@@ -196,7 +219,10 @@ describe('planCall: caps on models', () => {
     expect(modelSetKey(['a,b'])).not.toBe(modelSetKey(['a', 'b']));
     expect(modelSetKey(['a|x'])).toBe('models=a%7Cx');
     const caps = resolveCapSet([opusSoftCap], opus(), T0, undefined);
-    expect(caps.slots.map((s) => s.key)).toEqual(['p-1:opus|tenantId=acme|models=claude-opus-*|per_day@2026-05-24', 'p-1:all|tenantId=acme|per_day@2026-05-24']);
+    expect(caps.slots.map((s) => s.key)).toEqual([
+      'p-1:opus|tenantId=acme|models=claude-opus-*|per_day@2026-05-24',
+      'p-1:all|tenantId=acme|per_day@2026-05-24',
+    ]);
   });
 
   it('Opus under its soft cap: allowed, counted in both windows', () => {
@@ -210,7 +236,14 @@ describe('planCall: caps on models', () => {
     const plan = planCall(input([opusSoftCap], opus(), [499, 600]));
     expect([plan.action, plan.modelResolved]).toEqual(['downgrade', 'claude-sonnet-4-5']);
     expect(plan.reservation!.slots).toEqual([1]);
-    expect(plan.decision.triggeredCap).toEqual({ amountCents: 500, window: 'per_day', action: 'downgrade', downgradeTo: 'claude-sonnet-4-5', reason: 'Opus daily soft cap', models: ['claude-opus-*'] });
+    expect(plan.decision.triggeredCap).toEqual({
+      amountCents: 500,
+      window: 'per_day',
+      action: 'downgrade',
+      downgradeTo: 'claude-sonnet-4-5',
+      reason: 'Opus daily soft cap',
+      models: ['claude-opus-*'],
+    });
     // The Opus window is reported, and this call does not charge it.
     expect(plan.decision).toMatchObject({ windowSpendBefore: 499, windowSpendAfter: 499 });
     expect([plan.reportHold, plan.reportFixed]).toEqual([-1, 499]);

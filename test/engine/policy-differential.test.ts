@@ -18,7 +18,17 @@ type Outcome = { ok: true; value: unknown; keys: string } | { ok: false; field: 
 function outcome(parse: (input: unknown) => unknown, input: unknown): Outcome {
   try {
     const value = parse(input);
-    return { ok: true, value, keys: JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).map((k) => [k, (v as Record<string, unknown>)[k] === undefined ? '<undefined>' : (v as Record<string, unknown>)[k]])) : v)) };
+    return {
+      ok: true,
+      value,
+      keys: JSON.stringify(value, (_k, v: unknown) =>
+        v && typeof v === 'object' && !Array.isArray(v)
+          ? Object.fromEntries(
+              Object.keys(v).map((k) => [k, (v as Record<string, unknown>)[k] === undefined ? '<undefined>' : (v as Record<string, unknown>)[k]]),
+            )
+          : v,
+      ),
+    };
   } catch (err) {
     if (!(err instanceof PolicyValidationError)) throw err;
     return { ok: false, field: err.field, message: err.message };
@@ -33,12 +43,55 @@ function expectSame(input: unknown): Outcome {
 }
 
 /** Everything fast-check can make: null prototypes, BigInt, Date, Map, Set, typed and sparse arrays, boxed values. */
-const wildValue = fc.anything({ withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withBoxedValues: true, withObjectString: true });
+const wildValue = fc.anything({
+  withNullPrototype: true,
+  withBigInt: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  withTypedArray: true,
+  withSparseArray: true,
+  withBoxedValues: true,
+  withObjectString: true,
+});
 
 /** Values near every boundary the schema draws. */
 const edgeValue = fc.oneof(
-  fc.constantFrom(0, -0, 1, -1, 0.5, 2 ** 53, 2 ** 53 - 1, -(2 ** 53), 1e300, -1e300, NaN, Infinity, -Infinity, '', 'x', '\ud800', 'a\udc00b', true, false, null, undefined, [], [''], ['x'], {}),
-  fc.constantFrom('2026-01-01T00:00:00Z', '2026-01-01T00:00Z', '2026-02-29T00:00:00Z', '2024-02-29T12:00:00.5+05:30', '2026-01-01T00:00:00+0100', '2026-13-01T00:00:00Z'),
+  fc.constantFrom(
+    0,
+    -0,
+    1,
+    -1,
+    0.5,
+    2 ** 53,
+    2 ** 53 - 1,
+    -(2 ** 53),
+    1e300,
+    -1e300,
+    NaN,
+    Infinity,
+    -Infinity,
+    '',
+    'x',
+    '\ud800',
+    'a\udc00b',
+    true,
+    false,
+    null,
+    undefined,
+    [],
+    [''],
+    ['x'],
+    {},
+  ),
+  fc.constantFrom(
+    '2026-01-01T00:00:00Z',
+    '2026-01-01T00:00Z',
+    '2026-02-29T00:00:00Z',
+    '2024-02-29T12:00:00.5+05:30',
+    '2026-01-01T00:00:00+0100',
+    '2026-13-01T00:00:00Z',
+  ),
   fc.constantFrom(...WINDOWS, ...CAPABILITY_TIERS, ...SCOPE_FIELDS, 'allow', 'downgrade', 'block', 'shadow', 'enforce', 'region'),
   fc.array(fc.constantFrom(...SCOPE_FIELDS, 'region', 1), { maxLength: 3 }),
   fc.array(fc.oneof(stringArb, fc.constant('')), { maxLength: 3 }),
@@ -48,7 +101,14 @@ const edgeValue = fc.oneof(
 const nonEmptyString = fc.string({ minLength: 1, maxLength: 8 });
 
 const scopeArb = fc.record(
-  { tenantId: nonEmptyString, teamId: nonEmptyString, userId: nonEmptyString, agentId: nonEmptyString, taskId: nonEmptyString, provider: fc.constantFrom('openai', 'anthropic', 'bedrock') },
+  {
+    tenantId: nonEmptyString,
+    teamId: nonEmptyString,
+    userId: nonEmptyString,
+    agentId: nonEmptyString,
+    taskId: nonEmptyString,
+    provider: fc.constantFrom('openai', 'anthropic', 'bedrock'),
+  },
   { requiredKeys: ['tenantId'] },
 );
 
@@ -107,7 +167,12 @@ type Mutation = { kind: 'set'; value: unknown } | { kind: 'delete' } | { kind: '
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 4, arbitrary: fc.oneof(edgeValue, wildValue, anyNumberJsonArb).map((value) => ({ kind: 'set' as const, value })) },
   { weight: 2, arbitrary: fc.constant({ kind: 'delete' as const }) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('extra', '__proto__', 'constructor', 'amountUsd', 'models', 'id'), edgeValue).map(([key, value]) => ({ kind: 'add' as const, key, value })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('extra', '__proto__', 'constructor', 'amountUsd', 'models', 'id'), edgeValue)
+      .map(([key, value]) => ({ kind: 'add' as const, key, value })),
+  },
 );
 
 /** A policy with 1-3 mutations at random paths. */
@@ -179,8 +244,44 @@ describe('policy validator: same results as the zod reference schema', () => {
   });
 
   it('each boundary the schema draws, one at a time', () => {
-    const base = { id: 'p', name: 'n', scope: { tenantId: 't' }, caps: [{ amountCents: 5, window: 'per_day', action: 'block', reason: 'r' }], mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z' };
-    const edges = [0, -0, 1, -1, 0.5, 2 ** 53, 2 ** 53 - 1, -(2 ** 53), 1e300, NaN, Infinity, -Infinity, '', 'x', '\ud800', true, null, undefined, [], [''], ['x'], {}, 1n, new Number(1), new String('x'), new Date(0), Object.create(null)];
+    const base = {
+      id: 'p',
+      name: 'n',
+      scope: { tenantId: 't' },
+      caps: [{ amountCents: 5, window: 'per_day', action: 'block', reason: 'r' }],
+      mode: 'enforce',
+      version: 1,
+      effectiveFrom: '2026-01-01T00:00:00Z',
+    };
+    const edges = [
+      0,
+      -0,
+      1,
+      -1,
+      0.5,
+      2 ** 53,
+      2 ** 53 - 1,
+      -(2 ** 53),
+      1e300,
+      NaN,
+      Infinity,
+      -Infinity,
+      '',
+      'x',
+      '\ud800',
+      true,
+      null,
+      undefined,
+      [],
+      [''],
+      ['x'],
+      {},
+      1n,
+      new Number(1),
+      new String('x'),
+      new Date(0),
+      Object.create(null),
+    ];
     const capFields = ['id', 'amountCents', 'window', 'action', 'downgradeTo', 'reason', 'selector', 'clampMaxTokens', 'clampMinTokens', 'models', 'extra'];
     const policyFields = ['id', 'name', 'scope', 'caps', 'mode', 'version', 'effectiveFrom', 'requiredCapability', 'defaultMaxOutputTokens', 'extra'];
     let rejected = 0;

@@ -74,7 +74,13 @@ describe('watchPolicyFile', () => {
     const guard = new SpendGuard({ signingKeys: generateKeypair(), policies: loadPolicyFile(file) });
     const errors: string[] = [];
     watcher = watchPolicyFile(file, guard, { onError: (e) => errors.push(e.message), debounceMs: 10 });
-    writeFileSync(file, JSON.stringify({ ...policy(2, 100), caps: [{ amountCents: 1, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-nonexistent', reason: 'small' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...policy(2, 100),
+        caps: [{ amountCents: 1, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-nonexistent', reason: 'small' }],
+      }),
+    );
     await waitFor(() => errors.length > 0);
     expect(errors[0]).toMatch(/policy p: caps\[0\] .*downgrades to "gpt-nonexistent", which has no price/);
     expect((await guard.decide(call)).decision.policyVersion).toBe(1);

@@ -7,7 +7,15 @@ const valid = {
   scope: { tenantId: 'acme', teamId: 'research' },
   caps: [
     { amountCents: 5000, window: 'per_day', action: 'block', reason: 'daily ceiling' },
-    { id: 'agent-day', amountCents: 1000, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'per agent', selector: ['tenantId', 'agentId'] },
+    {
+      id: 'agent-day',
+      amountCents: 1000,
+      window: 'per_day',
+      action: 'downgrade',
+      downgradeTo: 'gpt-4o-mini',
+      reason: 'per agent',
+      selector: ['tenantId', 'agentId'],
+    },
   ],
   mode: 'enforce',
   version: 3,

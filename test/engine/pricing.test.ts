@@ -4,12 +4,21 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { PriceTable } from '../../src/index.js';
 import { canonicalJson } from '../../src/audit/canonical-json.js';
-import { GenaiPricesTable, nanocentsToCentsCeil, NANOCENTS_PER_CENT, OverridePriceTable, projectNanocents, ratesFromUsd, usageNanocents } from '../../src/engine/pricing.js';
+import {
+  GenaiPricesTable,
+  nanocentsToCentsCeil,
+  NANOCENTS_PER_CENT,
+  OverridePriceTable,
+  projectNanocents,
+  ratesFromUsd,
+  usageNanocents,
+} from '../../src/engine/pricing.js';
 import { call, makeGuard, policy, usd } from '../helpers/engine.js';
 
 const req = createRequire(import.meta.url);
-const genaiVersion = (JSON.parse(readFileSync(req.resolve('@pydantic/genai-prices').replace(/dist[\\/][^\\/]+$/, 'package.json'), 'utf8')) as { version: string })
-  .version;
+const genaiVersion = (
+  JSON.parse(readFileSync(req.resolve('@pydantic/genai-prices').replace(/dist[\\/][^\\/]+$/, 'package.json'), 'utf8')) as { version: string }
+).version;
 
 const table = new GenaiPricesTable();
 
@@ -40,8 +49,18 @@ describe('price table: @pydantic/genai-prices', () => {
   });
 
   it('long-context tiers apply by input size (claude-sonnet-4-5: $3 → $6 input, $15 → $22.50 output above 200k)', () => {
-    expect(table.rates('anthropic', 'claude-sonnet-4-5', 100_000)).toMatchObject({ input: usd(3), output: usd(15), cachedInput: usd(0.3), cacheWrite: usd(3.75) });
-    expect(table.rates('anthropic', 'claude-sonnet-4-5', 250_000)).toMatchObject({ input: usd(6), output: usd(22.5), cachedInput: usd(0.6), cacheWrite: usd(7.5) });
+    expect(table.rates('anthropic', 'claude-sonnet-4-5', 100_000)).toMatchObject({
+      input: usd(3),
+      output: usd(15),
+      cachedInput: usd(0.3),
+      cacheWrite: usd(3.75),
+    });
+    expect(table.rates('anthropic', 'claude-sonnet-4-5', 250_000)).toMatchObject({
+      input: usd(6),
+      output: usd(22.5),
+      cachedInput: usd(0.6),
+      cacheWrite: usd(7.5),
+    });
   });
 
   it('embedding models, priced by input alone, are known and cost nothing per output token', () => {
@@ -66,7 +85,13 @@ describe('money arithmetic', () => {
   });
 
   it('ratesFromUsd: defaults for cached, cache-write and reasoning', () => {
-    expect(ratesFromUsd({ inputPerMTok: 2.5, outputPerMTok: 10 })).toEqual({ input: 250_000, output: 1_000_000, cachedInput: 250_000, cacheWrite: 250_000, reasoning: 1_000_000 });
+    expect(ratesFromUsd({ inputPerMTok: 2.5, outputPerMTok: 10 })).toEqual({
+      input: 250_000,
+      output: 1_000_000,
+      cachedInput: 250_000,
+      cacheWrite: 250_000,
+      reasoning: 1_000_000,
+    });
     expect(ratesFromUsd({ inputPerMTok: 0.1, outputPerMTok: 0.3, cachedInputPerMTok: 0.025, cacheWritePerMTok: 0.125, reasoningPerMTok: 0.6 })).toEqual({
       input: 10_000,
       output: 30_000,
@@ -132,7 +157,13 @@ describe('pricing inside the guard', () => {
     expect(r.decision.projectedCents).toBe(110);
     const o = await guard.settle(r, { inputTokens: 200_000, cachedInputTokens: 100_000, outputTokens: 50_000, reasoningTokens: 20_000 });
     expect(o.decision).toMatchObject({ actualCents: 88, deltaCents: 88 - 110, actualCachedInputTokens: 100_000, actualReasoningTokens: 20_000 });
-    const a = await guard.decide({ provider: 'anthropic', model: 'claude-sonnet-4-20250514', scope: { tenantId: 'acme' }, estimatedInputTokens: 1_000_000, maxOutputTokens: 10_000 });
+    const a = await guard.decide({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-20250514',
+      scope: { tenantId: 'acme' },
+      estimatedInputTokens: 1_000_000,
+      maxOutputTokens: 10_000,
+    });
     const ao = await guard.settle(a, { inputTokens: 1_000_000, cachedInputTokens: 600_000, cacheWriteTokens: 200_000, outputTokens: 10_000 });
     expect(ao.decision).toMatchObject({ actualCents: 168, actualCacheWriteTokens: 200_000 });
   });

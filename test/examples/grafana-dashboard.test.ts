@@ -42,9 +42,11 @@ async function emittedSeries(): Promise<Map<string, Set<string>>> {
   expect(metrics.map((m) => m.descriptor.name).sort()).toEqual(Object.values(METRIC).sort());
   const out = new Map<string, Set<string>>();
   for (const m of metrics) {
-    const kind: OtelMetricKind = m.dataPointType === DataPointType.HISTOGRAM ? 'histogram' : m.dataPointType === DataPointType.SUM && m.isMonotonic ? 'counter' : 'gauge';
+    const kind: OtelMetricKind =
+      m.dataPointType === DataPointType.HISTOGRAM ? 'histogram' : m.dataPointType === DataPointType.SUM && m.isMonotonic ? 'counter' : 'gauge';
     const labels = new Set((m.dataPoints as { attributes: Record<string, unknown> }[]).flatMap((p) => Object.keys(p.attributes)).map(prometheusLabelName));
-    for (const series of prometheusSeriesNames(m.descriptor.name, m.descriptor.unit, kind)) out.set(series, series.endsWith('_bucket') ? new Set([...labels, 'le']) : labels);
+    for (const series of prometheusSeriesNames(m.descriptor.name, m.descriptor.unit, kind))
+      out.set(series, series.endsWith('_bucket') ? new Set([...labels, 'le']) : labels);
   }
   return out;
 }
@@ -85,17 +87,28 @@ describe('examples/grafana dashboard', () => {
       }
       for (const { label, metric } of labels) {
         const on = metric ? [metric] : [...metrics];
-        expect(on.some((m) => emitted.get(m)?.has(label)), `label ${label} in ${q}`).toBe(true);
+        expect(
+          on.some((m) => emitted.get(m)?.has(label)),
+          `label ${label} in ${q}`,
+        ).toBe(true);
       }
     }
     // Spend, decisions and latency each have a panel.
-    for (const name of Object.values(METRIC)) expect([...used].some((u) => u.startsWith(prometheusMetricName(name, '', 'gauge'))), name).toBe(true);
+    for (const name of Object.values(METRIC))
+      expect(
+        [...used].some((u) => u.startsWith(prometheusMetricName(name, '', 'gauge'))),
+        name,
+      ).toBe(true);
   });
 
   it('the PromQL reader finds what a query reads (so the check above can fail)', () => {
-    const r = readPromql('sum by (agentguard_policy_id) (increase(agentguard_spend_cents_total{agentguard_scope_tenantId=~"$tenant", gen_ai_request_model!="x"}[$__range])) / 100');
+    const r = readPromql(
+      'sum by (agentguard_policy_id) (increase(agentguard_spend_cents_total{agentguard_scope_tenantId=~"$tenant", gen_ai_request_model!="x"}[$__range])) / 100',
+    );
     expect([...r.metrics]).toEqual(['agentguard_spend_cents_total']);
     expect(r.labels.map((l) => l.label).sort()).toEqual(['agentguard_policy_id', 'agentguard_scope_tenantId', 'gen_ai_request_model']);
-    expect([...readPromql('histogram_quantile(0.95, sum by (le) (rate(agentguard_decision_duration_bucket[5m])))').metrics]).toEqual(['agentguard_decision_duration_bucket']);
+    expect([...readPromql('histogram_quantile(0.95, sum by (le) (rate(agentguard_decision_duration_bucket[5m])))').metrics]).toEqual([
+      'agentguard_decision_duration_bucket',
+    ]);
   });
 });

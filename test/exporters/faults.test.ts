@@ -51,7 +51,12 @@ function logLines(dir: string): DecisionLogEntry[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.jsonl') && !f.includes('checkpoints'))
     .sort()
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DecisionLogEntry));
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as DecisionLogEntry),
+    );
 }
 
 const call = (tokens: number) => ({ provider: 'openai', model: 'big', scope: { tenantId: 't' }, estimatedInputTokens: tokens, maxOutputTokens: 10 });
@@ -68,7 +73,12 @@ describe.runIf(canMount)('a full disk', () => {
     it(`${durability}: a decision whose append failed is never written later, and calls recover by themselves once space is back`, async () => {
       const dir = tinyFilesystem(96);
       const warnings: DecisionLogWarning[] = [];
-      const store = await FileDecisionLogStore.open({ dir, durability, checkpoints: { every: 3, onError: () => undefined }, onWarning: (w) => warnings.push(w) });
+      const store = await FileDecisionLogStore.open({
+        dir,
+        durability,
+        checkpoints: { every: 3, onError: () => undefined },
+        onWarning: (w) => warnings.push(w),
+      });
       const guard = guardWith({ signingKeys: keys, logStore: store, policy: openPolicy() });
       // Each call is marked by its estimated input tokens: 1000 + its number.
       const r = await guard.decide(call(1000));
@@ -86,7 +96,9 @@ describe.runIf(canMount)('a full disk', () => {
       const concurrent = [mark++, mark++, mark++];
       const results = await Promise.allSettled(concurrent.map((m) => guard.decide(call(m))));
       expect(results.map((x) => x.status)).toEqual(['rejected', 'rejected', 'rejected']);
-      expect(String((results[0] as PromiseRejectedResult).reason.message)).toMatch(/^decision log append failed: decision log write failed, entry \d+ not written: ENOSPC/);
+      expect(String((results[0] as PromiseRejectedResult).reason.message)).toMatch(
+        /^decision log append failed: decision log write failed, entry \d+ not written: ENOSPC/,
+      );
       failedMarks.push(...concurrent);
 
       // Space comes back: the next call goes through without a restart.
@@ -128,7 +140,10 @@ describe.runIf(canMount)('a full disk', () => {
     for (let m = 2000; m < 2020 && !failure; m++) {
       await guard.decide(call(m));
       acknowledged.push(m);
-      failure = await store.flush().then(() => null, (err: unknown) => err);
+      failure = await store.flush().then(
+        () => null,
+        (err: unknown) => err,
+      );
     }
     expect(String(failure)).toMatch(/ENOSPC/);
     // While the last write failed, a new call fails and its entry is not queued either.
@@ -156,7 +171,12 @@ describe.runIf(canMount)('a full disk', () => {
     for (let n = 1; n < 20; n++) {
       const previous = chain.head;
       const entry = chain.append({ entryType: 'decision', timestamp: new Date().toISOString(), n });
-      if (!(await store.append(entry).then(() => true, () => false))) {
+      if (
+        !(await store.append(entry).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         chain.rewind(entry, previous);
         break;
       }
@@ -172,9 +192,14 @@ describe.runIf(canMount)('a full disk', () => {
     for (let n = 100; n < 103; n++) await store.append(still.append({ entryType: 'decision', timestamp: new Date().toISOString(), n }));
     await store.close();
     const v = await verifyDecisionLog(dir, keys.publicKey);
-    expect(v.chains.map((c) => ({ ok: c.ok, entries: c.entries, failure: c.failure?.reason }))).toEqual([{ ok: true, entries: beforeRotation.sequence + 4, failure: undefined }]);
+    expect(v.chains.map((c) => ({ ok: c.ok, entries: c.entries, failure: c.failure?.reason }))).toEqual([
+      { ok: true, entries: beforeRotation.sequence + 4, failure: undefined },
+    ]);
     expect(v.chains[0]!.checkpoints).toBeDefined();
-    const checkpoints = readFileSync(store.checkpointFile!, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { sequence: number; signerFingerprint: string });
+    const checkpoints = readFileSync(store.checkpointFile!, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { sequence: number; signerFingerprint: string });
     expect(checkpoints.length).toBeGreaterThan(0);
     for (const cp of checkpoints) expect(cp.signerFingerprint).toBe(outgoing.fingerprint);
   });
@@ -197,4 +222,3 @@ describe.runIf(canMount)('a full disk', () => {
     expect((await verifyDecisionLog(dir, keys.publicKey)).ok).toBe(true);
   });
 });
-

@@ -20,7 +20,10 @@ function dir(): string {
   return t.dir;
 }
 function linesOf(file: string): DecisionLogEntry[] {
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DecisionLogEntry);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as DecisionLogEntry);
 }
 async function entriesOf(path: string): Promise<DecisionLogEntry[][]> {
   const out: DecisionLogEntry[][] = [];
@@ -97,8 +100,12 @@ describe('FileDecisionLogStore durability modes', () => {
   });
 
   it('rejects a bad durability and a bad chain id with errors naming them', async () => {
-    expect(() => new FileDecisionLogStore({ dir: dir(), durability: 'sometimes' as 'write' })).toThrow('durability: expected one of batch, write, fsync, got "sometimes"');
-    await expect(FileDecisionLogStore.open({ dir: dir(), chainId: '../etc' })).rejects.toThrow('chainId: expected 1-200 characters of [A-Za-z0-9_-], got "../etc"');
+    expect(() => new FileDecisionLogStore({ dir: dir(), durability: 'sometimes' as 'write' })).toThrow(
+      'durability: expected one of batch, write, fsync, got "sometimes"',
+    );
+    await expect(FileDecisionLogStore.open({ dir: dir(), chainId: '../etc' })).rejects.toThrow(
+      'chainId: expected 1-200 characters of [A-Za-z0-9_-], got "../etc"',
+    );
   });
 });
 
@@ -123,7 +130,9 @@ describe('file naming and rotation', () => {
     const guard = guardWith({ signingKeys: keys, logStore: store, policy: openPolicy() });
     for (let i = 0; i < 10; i++) await oneCall(guard);
     await store.close();
-    const files = readdirSync(d).filter((f) => parseChainFileName(f)).sort();
+    const files = readdirSync(d)
+      .filter((f) => parseChainFileName(f))
+      .sort();
     expect(files.length).toBeGreaterThan(3);
     expect(files.map((f) => parseChainFileName(f)!.part)).toEqual(files.map((_, i) => i + 1));
     let previous: DecisionLogEntry | undefined;
@@ -166,7 +175,12 @@ describe('restart and torn lines', () => {
     expect(again.recovery.warnings).toEqual([]);
     await oneCall(guardWith({ signingKeys: keys, logStore: again, policy: openPolicy() }));
     await again.close();
-    expect(readdirSync(d).filter((f) => parseChainFileName(f)).map((f) => parseChainFileName(f)!.part).sort()).toEqual([1, 2]);
+    expect(
+      readdirSync(d)
+        .filter((f) => parseChainFileName(f))
+        .map((f) => parseChainFileName(f)!.part)
+        .sort(),
+    ).toEqual([1, 2]);
     expect(await verifyDecisionLog(d, keys.publicKey)).toMatchObject({ ok: true, chains: [{ chainId: 'svc-1', ok: true, entries: 4 }] });
   });
 
@@ -185,9 +199,7 @@ describe('restart and torn lines', () => {
 
     const warnings: DecisionLogWarning[] = [];
     const again = await FileDecisionLogStore.open({ dir: d, chainId: 'svc-2', onWarning: (w) => warnings.push(w) });
-    expect(warnings).toEqual([
-      expect.objectContaining({ code: 'torn_tail', file, sidecar: `${file}.torn`, offset: intact.length, bytes: torn.length }),
-    ]);
+    expect(warnings).toEqual([expect.objectContaining({ code: 'torn_tail', file, sidecar: `${file}.torn`, offset: intact.length, bytes: torn.length })]);
     expect(readFileSync(`${file}.torn`, 'utf8')).toBe(torn);
     expect(readFileSync(file).equals(intact)).toBe(true);
     expect(await again.head()).toMatchObject({ sequence: 1, entryHash: linesOf(file)[1]!.entryHash });

@@ -22,13 +22,23 @@ describe('every line the writer produces is one the readers accept', () => {
     const call = (userId: string) => ({ provider: 'openai', model: 'big', scope: { tenantId: 't', userId }, estimatedInputTokens: 10, maxOutputTokens: 10 });
     // A shadow cap that fires on every call: its reason is written into the decision (twice: reasons and triggeredCap).
     const reasonPolicy = (reason: string) =>
-      parsePolicy({ id: 'loud', name: 'loud', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2020-01-01T00:00:00Z', caps: [{ amountCents: 0, window: 'per_call', action: 'shadow', reason }] });
+      parsePolicy({
+        id: 'loud',
+        name: 'loud',
+        scope: { tenantId: 't' },
+        mode: 'enforce',
+        version: 1,
+        effectiveFrom: '2020-01-01T00:00:00Z',
+        caps: [{ amountCents: 0, window: 'per_call', action: 'shadow', reason }],
+      });
     await guard.decide(call('u1'));
     // A 2 MB name never reaches the writer: the engine bounds what a call carries.
     await expect(guard.decide(call('x'.repeat(2 << 20)))).rejects.toThrow(/^CallRequest\.scope\.userId: 2097152 bytes of UTF-8, more than the 256 allowed/);
     guard.setPolicies([reasonPolicy('x'.repeat(2 << 20))]);
     await expect(guard.decide(call('u1'))).rejects.toThrow(
-      new RegExp(`^decision log append failed: decision log append: entry 1 would be a \\d+-byte line, over the ${MAX_LOG_LINE_LENGTH}-byte limit of a log line`),
+      new RegExp(
+        `^decision log append failed: decision log append: entry 1 would be a \\d+-byte line, over the ${MAX_LOG_LINE_LENGTH}-byte limit of a log line`,
+      ),
     );
     // Just under the limit still goes through, and is read back.
     guard.setPolicies([reasonPolicy('y'.repeat((MAX_LOG_LINE_LENGTH - 8192) / 2))]);

@@ -166,7 +166,9 @@ describe('chain lock', () => {
       worker.once('error', reject);
     });
     await worker.terminate();
-    expect(out.shared).toMatch(/^ChainLockedError: decision log chain shared is in use by thread 0 of this process \(.*shared\.lock\); each worker thread needs its own chainId/);
+    expect(out.shared).toMatch(
+      /^ChainLockedError: decision log chain shared is in use by thread 0 of this process \(.*shared\.lock\); each worker thread needs its own chainId/,
+    );
     expect(out.own).not.toBe('shared');
     // The main thread's lock is untouched and still its own.
     const lock = JSON.parse(readFileSync(join(d, 'shared.lock'), 'utf8'));

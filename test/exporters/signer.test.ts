@@ -98,6 +98,8 @@ describe('resuming a chain with another key', () => {
   });
 
   it('rejects a malformed signerPublicKey with an error naming it', async () => {
-    await expect(FileDecisionLogStore.open({ dir: dir(), signerPublicKey: 'nothex' })).rejects.toThrow('signerPublicKey: expected a 32-byte public key or a 16-hex-digit fingerprint');
+    await expect(FileDecisionLogStore.open({ dir: dir(), signerPublicKey: 'nothex' })).rejects.toThrow(
+      'signerPublicKey: expected a 32-byte public key or a 16-hex-digit fingerprint',
+    );
   });
 });

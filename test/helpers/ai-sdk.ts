@@ -84,7 +84,12 @@ export async function logOf(ws: Workspace) {
   const chains = await chainsOnDisk(ws.logDir);
   const entries: DecisionLogEntry<SpendDecision>[] = chains.flatMap((c) => c.entries);
   const decisions = entries.map((e) => e.decision).filter((d) => d.entryType !== 'outcome');
-  const outcomes = new Map(entries.map((e) => e.decision).filter((d) => d.entryType === 'outcome').map((d) => [d.originalDecisionId!, d]));
+  const outcomes = new Map(
+    entries
+      .map((e) => e.decision)
+      .filter((d) => d.entryType === 'outcome')
+      .map((d) => [d.originalDecisionId!, d]),
+  );
   const verify = cli(['verify', ws.logDir, '--public-key', `${ws.keyFile}.pub`]);
   return { chains, decisions, outcomes, verified: verify.status === 0 && /intact, 0 failed/.test(verify.stdout) };
 }

@@ -107,7 +107,9 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
     });
 
     it('downgrades: the model is rewritten before the call, the response is the provider’s', async () => {
-      const { guard, log } = makeGuard(policy({ caps: [{ amountCents: 1, window: 'per_call', action: 'downgrade', downgradeTo: CHEAP_MODEL, reason: 'small calls only' }] }));
+      const { guard, log } = makeGuard(
+        policy({ caps: [{ amountCents: 1, window: 'per_call', action: 'downgrade', downgradeTo: CHEAP_MODEL, reason: 'small calls only' }] }),
+      );
       const message = await client(guard).messages.create({ model: MODEL, max_tokens: 1000, messages: userMessage() });
       expect((fake.requests[0]!.body as { model: string }).model).toBe(CHEAP_MODEL);
       expect(message.model).toBe(CHEAP_MODEL);
@@ -133,11 +135,17 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
       // streamed and helper paths block the same way
       const err2 = await c.messages.create({ model: MODEL, max_tokens: 1000, messages: userMessage(), stream: true }).catch((e: unknown) => e);
       expect((err2 as Error).name).toBe('AgentGuardBlockedError');
-      const err3 = await c.messages.stream({ model: MODEL, max_tokens: 1000, messages: userMessage() }).finalMessage().catch((e: unknown) => e);
+      const err3 = await c.messages
+        .stream({ model: MODEL, max_tokens: 1000, messages: userMessage() })
+        .finalMessage()
+        .catch((e: unknown) => e);
       // MessageStream wraps errors that are not its own in an AnthropicError, with ours as `cause`
       expect(err3).toBeInstanceOf(Anthropic.AnthropicError);
       expect(((err3 as Error).cause as Error).name).toBe('AgentGuardBlockedError');
-      const err4 = await c.messages.create({ model: MODEL, max_tokens: 1000, messages: userMessage() }).withResponse().catch((e: unknown) => e);
+      const err4 = await c.messages
+        .create({ model: MODEL, max_tokens: 1000, messages: userMessage() })
+        .withResponse()
+        .catch((e: unknown) => e);
       expect((err4 as Error).name).toBe('AgentGuardBlockedError');
       expect(fake.requests).toHaveLength(0);
       expect(guard.pendingCount).toBe(0);
@@ -160,7 +168,10 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
       expect(fake.requests).toHaveLength(0);
       expect(lastDecision(log)).toMatchObject({ action: 'block', capabilityClaim: 'read_only' });
       // with a sufficient claim the same client goes through, and the header is stripped before sending
-      await c.messages.create({ model: MODEL, max_tokens: 100, messages: userMessage() }, { headers: { 'X-AgentGuard-Capability': 'payment_execute', 'x-agentguard-agent-id': 'payer' } });
+      await c.messages.create(
+        { model: MODEL, max_tokens: 100, messages: userMessage() },
+        { headers: { 'X-AgentGuard-Capability': 'payment_execute', 'x-agentguard-agent-id': 'payer' } },
+      );
       expect(fake.requests).toHaveLength(1);
       expect(Object.keys(fake.requests[0]!.headers).filter((h) => h.startsWith('x-agentguard'))).toEqual([]);
       expect(lastDecision(log)).toMatchObject({ action: 'allow', capabilityClaim: 'payment_execute', actor: { tenantId: 'acme', agentId: 'payer' } });
@@ -275,7 +286,12 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
       expect(guard.pendingCount).toBe(0);
       const d = lastDecision(log)!;
       const outcome = lastOutcome(log)!;
-      expect(outcome).toMatchObject({ outcome: 'released', actualInputTokens: d.estimatedInputTokens, actualOutputTokens: 1000, actualCents: d.projectedCents });
+      expect(outcome).toMatchObject({
+        outcome: 'released',
+        actualInputTokens: d.estimatedInputTokens,
+        actualOutputTokens: 1000,
+        actualCents: d.projectedCents,
+      });
       expect(outcome.reasons).toEqual(['released: UsageNotReported']);
     });
 
@@ -293,7 +309,11 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
       const d = lastDecision(log)!;
       const outcome = lastOutcome(log)!;
       expect(Buffer.byteLength(text)).toBeGreaterThan(3);
-      expect(outcome).toMatchObject({ outcome: 'released', actualInputTokens: d.estimatedInputTokens, actualOutputTokens: Math.ceil(Buffer.byteLength(text) / 3) });
+      expect(outcome).toMatchObject({
+        outcome: 'released',
+        actualInputTokens: d.estimatedInputTokens,
+        actualOutputTokens: Math.ceil(Buffer.byteLength(text) / 3),
+      });
       expect(outcome.actualCents).toBeGreaterThan(0);
       expect(outcome.reasons).toEqual(['released: StreamAbandoned']);
     });
@@ -337,14 +357,18 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
     it('provider error (500) charges the attempt, which may have run, its projection, and marks the span', async () => {
       const { guard, log } = makeGuard();
       fake.behaviour.failWithStatus = 500;
-      const err = await client(guard).messages.create({ model: MODEL, max_tokens: 100, messages: userMessage() }).catch((e: unknown) => e);
+      const err = await client(guard)
+        .messages.create({ model: MODEL, max_tokens: 100, messages: userMessage() })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Anthropic.InternalServerError);
       expect(guard.pendingCount).toBe(0);
       const outcome = lastOutcome(log)!;
       expect(outcome).toMatchObject({ outcome: 'released', actualCents: lastDecision(log)!.projectedCents, unansweredAttempts: 1 });
       expect((await ourSpans())[0]!.status.code).toBe(SpanStatusCode.ERROR);
       // streamed call failing at connect
-      const err2 = await client(guard).messages.create({ model: MODEL, max_tokens: 100, messages: userMessage(), stream: true }).catch((e: unknown) => e);
+      const err2 = await client(guard)
+        .messages.create({ model: MODEL, max_tokens: 100, messages: userMessage(), stream: true })
+        .catch((e: unknown) => e);
       expect(err2).toBeInstanceOf(Anthropic.InternalServerError);
       expect(guard.pendingCount).toBe(0);
     });
@@ -365,7 +389,11 @@ export function anthropicScenarios(label: string, makeClient: GuardedClientFacto
       expect(blocked).toBe(40);
       expect(fake.requests).toHaveLength(10);
       expect(guard.pendingCount).toBe(0);
-      const maxAfter = Math.max(...decisions(log).filter((d) => d.entryType === 'decision').map((d) => d.windowSpendAfter));
+      const maxAfter = Math.max(
+        ...decisions(log)
+          .filter((d) => d.entryType === 'decision')
+          .map((d) => d.windowSpendAfter),
+      );
       expect(maxAfter).toBeLessThanOrEqual(20);
     });
 

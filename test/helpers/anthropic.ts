@@ -74,11 +74,15 @@ export function decisions(log: InMemoryDecisionLogStore): SpendDecision[] {
 }
 
 export function lastOutcome(log: InMemoryDecisionLogStore): SpendDecision | undefined {
-  return decisions(log).filter((d) => d.entryType === 'outcome').at(-1);
+  return decisions(log)
+    .filter((d) => d.entryType === 'outcome')
+    .at(-1);
 }
 
 export function lastDecision(log: InMemoryDecisionLogStore): SpendDecision | undefined {
-  return decisions(log).filter((d) => d.entryType === 'decision').at(-1);
+  return decisions(log)
+    .filter((d) => d.entryType === 'decision')
+    .at(-1);
 }
 
 /** Everything exported: spans (names, attributes, events, status) and log entries, as one string. */

@@ -24,7 +24,21 @@ export const intArb = fc.oneof(
 export const fractionArb = fc.oneof(
   fc.double({ min: -(2 ** 53), max: 2 ** 53, noNaN: true }).filter((x) => !Number.isInteger(x)),
   fc.double({ min: -1e-300, max: 1e-300, noNaN: true }).filter((x) => x !== 0),
-  fc.constantFrom(Number.MIN_VALUE, -Number.MIN_VALUE, 2.2250738585072014e-308, 1e-7, 1e-6, 0.1, 0.1 + 0.2, 1 / 3, 4503599627370495.5, -4503599627370495.5, Number.EPSILON, 333333333.3333333, 5e-324),
+  fc.constantFrom(
+    Number.MIN_VALUE,
+    -Number.MIN_VALUE,
+    2.2250738585072014e-308,
+    1e-7,
+    1e-6,
+    0.1,
+    0.1 + 0.2,
+    1 / 3,
+    4503599627370495.5,
+    -4503599627370495.5,
+    Number.EPSILON,
+    333333333.3333333,
+    5e-324,
+  ),
 );
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -57,7 +71,8 @@ export function normalizeZero(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalizeZero);
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: normalizeZero((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
+    for (const k of Object.keys(v))
+      Object.defineProperty(out, k, { value: normalizeZero((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
     return out;
   }
   return v;

@@ -13,7 +13,15 @@ export function signerOf(n: number): Signer {
 
 /** A small integer-only decision. */
 export function decision(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { entryType: 'decision', decisionId: `d-${i}`, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), action: 'allow', projectedCents: i * 3, reasons: [`r${i} ☕`], ...extra };
+  return {
+    entryType: 'decision',
+    decisionId: `d-${i}`,
+    timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+    action: 'allow',
+    projectedCents: i * 3,
+    reasons: [`r${i} ☕`],
+    ...extra,
+  };
 }
 
 /** `n` entries signed by one writer. */

@@ -3,7 +3,16 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createBedrockRoutes, FakeProvider, type BedrockFakeKnobs } from '../../fake-provider/index.js';
-import { generateKeypair, InMemoryDecisionLogStore, parsePolicies, SpendGuard, type SpendDecision, type SpendPolicy, type UsageTokens, type DecisionLogEntry } from '../../src/index.js';
+import {
+  generateKeypair,
+  InMemoryDecisionLogStore,
+  parsePolicies,
+  SpendGuard,
+  type SpendDecision,
+  type SpendPolicy,
+  type UsageTokens,
+  type DecisionLogEntry,
+} from '../../src/index.js';
 import { nanocentsToCentsCeil, GenaiPricesTable, usageNanocents } from '../../src/engine/pricing.js';
 
 /** Unique strings that must never appear in anything exported (spans, log). */
@@ -99,11 +108,17 @@ export function converseInput(modelId: string, extra: Record<string, unknown> = 
 }
 
 export function decisions(log: InMemoryDecisionLogStore): SpendDecision[] {
-  return log.entries().map((e) => e.decision as SpendDecision).filter((d) => d.entryType !== 'outcome');
+  return log
+    .entries()
+    .map((e) => e.decision as SpendDecision)
+    .filter((d) => d.entryType !== 'outcome');
 }
 
 export function outcomes(log: InMemoryDecisionLogStore): SpendDecision[] {
-  return log.entries().map((e) => e.decision as SpendDecision).filter((d) => d.entryType === 'outcome');
+  return log
+    .entries()
+    .map((e) => e.decision as SpendDecision)
+    .filter((d) => d.entryType === 'outcome');
 }
 
 const table = new GenaiPricesTable();

@@ -47,7 +47,12 @@ export function writeEntries(items: { file: string; entry: DecisionLogEntry }[])
  * Re-signs the chain from `from` on with `signer`, after `edit` changed the
  * decision of entry `from`: a different history, valid link by link.
  */
-export function resignFrom(items: { file: string; entry: DecisionLogEntry }[], from: number, signer: Signer, edit: (d: Record<string, unknown>) => void): { file: string; entry: DecisionLogEntry }[] {
+export function resignFrom(
+  items: { file: string; entry: DecisionLogEntry }[],
+  from: number,
+  signer: Signer,
+  edit: (d: Record<string, unknown>) => void,
+): { file: string; entry: DecisionLogEntry }[] {
   const out = items.slice(0, from).map((x) => ({ ...x }));
   let head = from === 0 ? null : { sequence: items[from - 1]!.entry.sequence, entryHash: items[from - 1]!.entry.entryHash };
   for (let i = from; i < items.length; i++) {

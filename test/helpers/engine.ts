@@ -1,4 +1,14 @@
-import { InMemoryDecisionLogStore, InMemorySpendStore, parsePolicy, signingKeysFromHex, SpendGuard, type CallRequest, type SpendCap, type SpendGuardConfig, type SpendPolicy } from '../../src/index.js';
+import {
+  InMemoryDecisionLogStore,
+  InMemorySpendStore,
+  parsePolicy,
+  signingKeysFromHex,
+  SpendGuard,
+  type CallRequest,
+  type SpendCap,
+  type SpendGuardConfig,
+  type SpendPolicy,
+} from '../../src/index.js';
 import { bytesToHex } from '../../src/audit/hex.js';
 
 /** Seed bytes 0..31: the key the Python port's golden chain was signed with. */

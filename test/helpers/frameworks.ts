@@ -68,7 +68,10 @@ export function frameworkGuard(policies: SpendPolicy[] = [oneCentBlock()]): Fram
   return {
     guard,
     log,
-    decisions: () => entries().map((e) => e.decision).filter((d) => d.entryType === 'decision'),
+    decisions: () =>
+      entries()
+        .map((e) => e.decision)
+        .filter((d) => d.entryType === 'decision'),
     verified: () => verifyChain(entries(), keys.publicKey).ok,
   };
 }

@@ -51,7 +51,13 @@ export function genAiSpanProblems(span: SpanLike, call: ExpectedCall): string[] 
   const typed = (key: string, type: 'string' | 'int' | 'string[]' | 'boolean') => {
     const v = a[key];
     const ok =
-      type === 'string' ? typeof v === 'string' && v !== '' : type === 'int' ? Number.isSafeInteger(v) : type === 'boolean' ? typeof v === 'boolean' : Array.isArray(v) && v.every((x) => typeof x === 'string');
+      type === 'string'
+        ? typeof v === 'string' && v !== ''
+        : type === 'int'
+          ? Number.isSafeInteger(v)
+          : type === 'boolean'
+            ? typeof v === 'boolean'
+            : Array.isArray(v) && v.every((x) => typeof x === 'string');
     if (!ok) problems.push(`${key}: expected ${type}, got ${JSON.stringify(v)}`);
   };
 
@@ -76,7 +82,8 @@ export function genAiSpanProblems(span: SpanLike, call: ExpectedCall): string[] 
     if (span.status.code !== STATUS_ERROR) problems.push('status: expected ERROR');
     const exception = span.events.find((e) => e.name === 'exception');
     if (!exception) problems.push('exception event: missing');
-    else if (exception.attributes?.['exception.type'] !== call.errorType) problems.push(`exception.type: expected ${JSON.stringify(call.errorType)}, got ${JSON.stringify(exception.attributes?.['exception.type'])}`);
+    else if (exception.attributes?.['exception.type'] !== call.errorType)
+      problems.push(`exception.type: expected ${JSON.stringify(call.errorType)}, got ${JSON.stringify(exception.attributes?.['exception.type'])}`);
   } else {
     if ('error.type' in a) problems.push(`error.type: set on a call that did not fail (${JSON.stringify(a['error.type'])})`);
     if (span.status.code === STATUS_ERROR) problems.push('status: ERROR on a call that did not fail');

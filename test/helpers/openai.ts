@@ -19,7 +19,7 @@ export const PRICES = {
   openai: {
     'gpt-4o': { inputPerMTok: 2.5, cachedInputPerMTok: 1.25, outputPerMTok: 10 },
     'gpt-4o-mini': { inputPerMTok: 0.15, cachedInputPerMTok: 0.075, outputPerMTok: 0.6 },
-    'o3': { inputPerMTok: 2, cachedInputPerMTok: 0.5, outputPerMTok: 8 },
+    o3: { inputPerMTok: 2, cachedInputPerMTok: 0.5, outputPerMTok: 8 },
     // Output only: projections are then exactly max_tokens × price, whatever the input estimate.
     'flat-1c-per-1k-out': { inputPerMTok: 0, outputPerMTok: 10 },
   },
@@ -81,8 +81,14 @@ export function makeGuard(policies: SpendPolicy[], opts: { modeOverride?: 'shado
     log,
     keys,
     entries,
-    decisions: () => entries().map((e) => e.decision).filter((d) => d.entryType === 'decision'),
-    outcomes: () => entries().map((e) => e.decision).filter((d) => d.entryType === 'outcome'),
+    decisions: () =>
+      entries()
+        .map((e) => e.decision)
+        .filter((d) => d.entryType === 'decision'),
+    outcomes: () =>
+      entries()
+        .map((e) => e.decision)
+        .filter((d) => d.entryType === 'outcome'),
   };
 }
 

@@ -95,5 +95,7 @@ export function attr(r: StoredRecord, key: string): string | undefined {
 
 /** Every stored record with where it sits, for edits. */
 export function storedRecords(docs: StoredDoc[]): { record: StoredRecord; list: StoredRecord[]; index: number }[] {
-  return docs.flatMap((d) => d.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((record, index) => ({ record, list: sl.logRecords, index })))));
+  return docs.flatMap((d) =>
+    d.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((record, index) => ({ record, list: sl.logRecords, index })))),
+  );
 }

@@ -97,7 +97,11 @@ export function parsePoliciesWithZod(input: string | unknown): SpendPolicy[] {
     const capIds = new Set<string>();
     for (const [j, cap] of p.caps.entries()) {
       if (cap.id === undefined) continue;
-      if (capIds.has(cap.id)) throw new PolicyValidationError(formatPath([...(many ? [i] : []), 'caps', j, 'id']), `duplicate cap id ${JSON.stringify(cap.id)} in policy ${JSON.stringify(p.id)}`);
+      if (capIds.has(cap.id))
+        throw new PolicyValidationError(
+          formatPath([...(many ? [i] : []), 'caps', j, 'id']),
+          `duplicate cap id ${JSON.stringify(cap.id)} in policy ${JSON.stringify(p.id)}`,
+        );
       capIds.add(cap.id);
     }
   }

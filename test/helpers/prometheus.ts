@@ -24,7 +24,11 @@ const UNIT_NAMES: Record<string, string> = {
 };
 const PER_UNIT_NAMES: Record<string, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month', y: 'year' };
 
-const clean = (u: string) => u.replace(/[^a-zA-Z0-9:]/g, '_').replace(/_+/g, '_').replace(/^_/, '');
+const clean = (u: string) =>
+  u
+    .replace(/[^a-zA-Z0-9:]/g, '_')
+    .replace(/_+/g, '_')
+    .replace(/^_/, '');
 
 export type OtelMetricKind = 'counter' | 'histogram' | 'gauge' | 'updowncounter';
 
@@ -63,11 +67,59 @@ export interface PromqlUse {
 
 const PROMQL_WORDS = new Set([
   // aggregations and their modifiers
-  'sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile', 'limitk', 'limit_ratio',
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'atan2',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'group',
+  'stddev',
+  'stdvar',
+  'count',
+  'count_values',
+  'bottomk',
+  'topk',
+  'quantile',
+  'limitk',
+  'limit_ratio',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'atan2',
   // functions used in dashboards
-  'rate', 'irate', 'increase', 'delta', 'idelta', 'deriv', 'histogram_quantile', 'sort', 'sort_desc', 'abs', 'ceil', 'floor', 'round', 'clamp_min', 'clamp_max',
-  'label_values', 'label_replace', 'vector', 'scalar', 'time', 'absent', 'sum_over_time', 'avg_over_time', 'max_over_time', 'min_over_time', 'count_over_time',
+  'rate',
+  'irate',
+  'increase',
+  'delta',
+  'idelta',
+  'deriv',
+  'histogram_quantile',
+  'sort',
+  'sort_desc',
+  'abs',
+  'ceil',
+  'floor',
+  'round',
+  'clamp_min',
+  'clamp_max',
+  'label_values',
+  'label_replace',
+  'vector',
+  'scalar',
+  'time',
+  'absent',
+  'sum_over_time',
+  'avg_over_time',
+  'max_over_time',
+  'min_over_time',
+  'count_over_time',
 ]);
 
 /**
@@ -84,7 +136,10 @@ export function readPromql(expr: string): PromqlUse {
     use.labels.push({ label: lv[2]!, metric: lv[1]! });
     return use;
   }
-  let e = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/\[[^\]]*\]/g, '').replace(/\$\{?\w+\}?/g, '0');
+  let e = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\$\{?\w+\}?/g, '0');
   // Selectors: metric{matchers}
   e = e.replace(/([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{([^}]*)\}/g, (_m, metric: string | undefined, body: string) => {
     if (metric) use.metrics.add(metric);
@@ -92,7 +147,11 @@ export function readPromql(expr: string): PromqlUse {
     return ' ';
   });
   e = e.replace(/\b(by|without|on|ignoring)\s*\(([^)]*)\)/g, (_m, _kw, body: string) => {
-    for (const l of body.split(',').map((s) => s.trim()).filter(Boolean)) use.labels.push({ label: l, metric: null });
+    for (const l of body
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      use.labels.push({ label: l, metric: null });
     return ' ';
   });
   for (const m of e.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {

@@ -121,11 +121,16 @@ export interface AppOptions {
  * or `node --import agentguard-spend/register app.mjs`, from the package root.
  */
 export function runApp(o: AppOptions): Promise<AppRun> {
-  const nodeArgs = o.format === 'cjs' ? ['--require', 'agentguard-spend/register', join(apps, 'app.cjs')] : ['--import', 'agentguard-spend/register', join(apps, 'app.mjs')];
+  const nodeArgs =
+    o.format === 'cjs' ? ['--require', 'agentguard-spend/register', join(apps, 'app.cjs')] : ['--import', 'agentguard-spend/register', join(apps, 'app.mjs')];
   const env: Record<string, string | undefined> = {
     ...process.env,
     ANTHROPIC_OPEN_TELEMETRY: undefined,
-    ...Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('AGENTGUARD_')).map((k) => [k, undefined])),
+    ...Object.fromEntries(
+      Object.keys(process.env)
+        .filter((k) => k.startsWith('AGENTGUARD_'))
+        .map((k) => [k, undefined]),
+    ),
     FAKE_URL: o.fakeUrl,
     APP_PROVIDER: o.provider,
     APP_CALLS: JSON.stringify(o.calls),

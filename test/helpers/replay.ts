@@ -53,7 +53,10 @@ export async function writeLog(dir: string, policy: SpendPolicy, calls: Scripted
   for (const chain of ['a', 'b']) {
     const store = await FileDecisionLogStore.open({ dir, chainId: chain });
     stores.set(chain, store);
-    guards.set(chain, new SpendGuard({ policy, signingKeys: keys, logStore: store, spendStore, pricing: PRICES, clock: () => now, metrics: false, ...options }));
+    guards.set(
+      chain,
+      new SpendGuard({ policy, signingKeys: keys, logStore: store, spendStore, pricing: PRICES, clock: () => now, metrics: false, ...options }),
+    );
   }
   const actions: string[] = [];
   // Decisions and settlements interleaved in time order, as they happened.
@@ -64,7 +67,8 @@ export async function writeLog(dir: string, policy: SpendPolicy, calls: Scripted
       const guard = guards.get(c.chain)!;
       const r = await guard.decide({ provider: 'openai', model: 'big', scope: { tenantId: 't', agentId: c.chain }, ...ESTIMATE });
       actions.push(r.action);
-      if (r.action !== 'block' && !c.noOutcome) queue.push({ ms: Date.parse(c.at) + (c.settleAfterMs ?? 60_000), run: () => guard.settle(r, USAGE).then(() => undefined) });
+      if (r.action !== 'block' && !c.noOutcome)
+        queue.push({ ms: Date.parse(c.at) + (c.settleAfterMs ?? 60_000), run: () => guard.settle(r, USAGE).then(() => undefined) });
     },
   }));
   const queue: Step[] = [...steps];

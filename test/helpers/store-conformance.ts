@@ -39,7 +39,13 @@ export function spendStoreConformance(name: string, factory: StoreFactory): void
     it('is all-or-nothing: one hold over its limit charges none and names every exceeded hold', async () => {
       const s = await make();
       await s.reserve({ reservationId: 'r1', cents: 90, holds: [hold('a', 100), hold('c', 95)], nowMs: T0, ttlMs: TTL });
-      const r = await s.reserve({ reservationId: 'r2', cents: 10, holds: [hold('a', 100), hold('b', 50), hold('c', 95), hold('d', null)], nowMs: T0, ttlMs: TTL });
+      const r = await s.reserve({
+        reservationId: 'r2',
+        cents: 10,
+        holds: [hold('a', 100), hold('b', 50), hold('c', 95), hold('d', null)],
+        nowMs: T0,
+        ttlMs: TTL,
+      });
       expect(r).toEqual({ ok: false, before: [90, 0, 90, 0], exceeded: [2] });
       const r2 = await s.reserve({ reservationId: 'r3', cents: 60, holds: [hold('a', 100), hold('b', 50), hold('d', null)], nowMs: T0, ttlMs: TTL });
       expect(r2).toEqual({ ok: false, before: [90, 0, 0], exceeded: [0, 1] });
@@ -49,13 +55,18 @@ export function spendStoreConformance(name: string, factory: StoreFactory): void
     it('allows reaching a limit exactly and refuses one cent more', async () => {
       const s = await make();
       expect((await s.reserve({ reservationId: 'r1', cents: 100, holds: [hold('a', 100)], nowMs: T0, ttlMs: TTL })).ok).toBe(true);
-      expect(await s.reserve({ reservationId: 'r2', cents: 1, holds: [hold('a', 100)], nowMs: T0, ttlMs: TTL })).toEqual({ ok: false, before: [100], exceeded: [0] });
+      expect(await s.reserve({ reservationId: 'r2', cents: 1, holds: [hold('a', 100)], nowMs: T0, ttlMs: TTL })).toEqual({
+        ok: false,
+        before: [100],
+        exceeded: [0],
+      });
       expect((await s.reserve({ reservationId: 'r3', cents: 0, holds: [hold('a', 100)], nowMs: T0, ttlMs: TTL })).ok).toBe(true);
     });
 
     it('charges holds without a limit unconditionally', async () => {
       const s = await make();
-      for (let i = 0; i < 3; i++) expect((await s.reserve({ reservationId: `r${i}`, cents: 1_000, holds: [hold('a', null)], nowMs: T0, ttlMs: TTL })).ok).toBe(true);
+      for (let i = 0; i < 3; i++)
+        expect((await s.reserve({ reservationId: `r${i}`, cents: 1_000, holds: [hold('a', null)], nowMs: T0, ttlMs: TTL })).ok).toBe(true);
       expect(await s.read(['a'], T0)).toEqual([3_000]);
     });
 
@@ -74,7 +85,11 @@ export function spendStoreConformance(name: string, factory: StoreFactory): void
       await s.reserve({ reservationId: 'dead', cents: 70, holds: [hold('a', 100), hold('b', null)], nowMs: T0, ttlMs: 5_000 });
       await s.reserve({ reservationId: 'live', cents: 10, holds: [hold('a', 100)], nowMs: T0 + 1_000, ttlMs: TTL });
       expect(await s.read(['a', 'b'], T0 + 4_999)).toEqual([80, 70]);
-      expect(await s.reserve({ reservationId: 'x', cents: 30, holds: [hold('a', 100)], nowMs: T0 + 4_999, ttlMs: TTL })).toEqual({ ok: false, before: [80], exceeded: [0] });
+      expect(await s.reserve({ reservationId: 'x', cents: 30, holds: [hold('a', 100)], nowMs: T0 + 4_999, ttlMs: TTL })).toEqual({
+        ok: false,
+        before: [80],
+        exceeded: [0],
+      });
       expect(await s.reserve({ reservationId: 'y', cents: 30, holds: [hold('a', 100)], nowMs: T0 + 5_000, ttlMs: TTL })).toEqual({ ok: true, before: [10] });
       expect(await s.read(['a', 'b'], T0 + 5_001)).toEqual([40, 0]);
     });
@@ -93,7 +108,13 @@ export function spendStoreConformance(name: string, factory: StoreFactory): void
       await s.reserve({ reservationId: 'r1', cents: 100, holds: [hold('day', 100, DAY_END), hold('month', 500, MONTH_END)], nowMs: T0, ttlMs: 24 * 3_600_000 });
       expect(await s.read(['day', 'month'], DAY_END - 1)).toEqual([100, 100]);
       expect(await s.read(['day', 'month'], DAY_END)).toEqual([0, 100]);
-      const next = await s.reserve({ reservationId: 'r2', cents: 100, holds: [hold('day', 100, DAY_END + 86_400_000), hold('month', 500, MONTH_END)], nowMs: DAY_END, ttlMs: TTL });
+      const next = await s.reserve({
+        reservationId: 'r2',
+        cents: 100,
+        holds: [hold('day', 100, DAY_END + 86_400_000), hold('month', 500, MONTH_END)],
+        nowMs: DAY_END,
+        ttlMs: TTL,
+      });
       expect(next).toEqual({ ok: true, before: [0, 100] });
     });
 
@@ -112,27 +133,29 @@ export function spendStoreConformance(name: string, factory: StoreFactory): void
     it('refuses a reservation id that is already held, charging nothing', async () => {
       const s = await make();
       await s.reserve({ reservationId: 'dup', cents: 10, holds: [hold('a', 100)], nowMs: T0, ttlMs: TTL });
-      await expect(s.reserve({ reservationId: 'dup', cents: 10, holds: [hold('a', 100)], nowMs: T0, ttlMs: TTL })).rejects.toThrow(/reservation dup already exists/);
+      await expect(s.reserve({ reservationId: 'dup', cents: 10, holds: [hold('a', 100)], nowMs: T0, ttlMs: TTL })).rejects.toThrow(
+        /reservation dup already exists/,
+      );
       expect(await s.read(['a'], T0)).toEqual([10]);
     });
 
     it('keeps keys with any characters apart and large cent values exact', async () => {
       const s = await make();
-      const keys = ['p:0|tenantId=t{1},teamId=x|per_day@2026-01-15', 'p:0|tenantId=t{1},teamId=x|per_day@2026-01-16', 'ключ 🔑 %7B}', "q'\"\\\n"];
+      const keys = ['p:0|tenantId=t{1},teamId=x|per_day@2026-01-15', 'p:0|tenantId=t{1},teamId=x|per_day@2026-01-16', 'ключ 🔑 %7B}', 'q\'"\\\n'];
       const big = 9_007_199_254_740; // ~$90 billion: far above any cap, still exact
       const r = await s.reserve({ reservationId: 'r1', cents: big, holds: keys.map((k) => hold(k, null)), nowMs: T0, ttlMs: TTL });
       expect(r).toEqual({ ok: true, before: [0, 0, 0, 0] });
       await s.reserve({ reservationId: 'r2', cents: 1, holds: [hold(keys[1]!, null)], nowMs: T0, ttlMs: TTL });
       expect(await s.read(keys, T0)).toEqual([big, big + 1, big, big]);
-      expect(await s.settle({ reservationId: 'r1', holds: keys.map((k) => hold(k, null)), actualCents: big - 1, nowMs: T0 })).toEqual({ after: [big - 1, big, big - 1, big - 1] });
+      expect(await s.settle({ reservationId: 'r1', holds: keys.map((k) => hold(k, null)), actualCents: big - 1, nowMs: T0 })).toEqual({
+        after: [big - 1, big, big - 1, big - 1],
+      });
     });
 
     it('1000 concurrent reservations against one cap: exactly floor(cap / cents) get through', async () => {
       const s = await make();
       const holds = [hold('cap', 1_000), hold('month', null, MONTH_END)];
-      const results = await Promise.all(
-        Array.from({ length: 1_000 }, (_, i) => s.reserve({ reservationId: `c${i}`, cents: 3, holds, nowMs: T0, ttlMs: TTL })),
-      );
+      const results = await Promise.all(Array.from({ length: 1_000 }, (_, i) => s.reserve({ reservationId: `c${i}`, cents: 3, holds, nowMs: T0, ttlMs: TTL })));
       const ok = results.filter((r) => r.ok);
       expect(ok).toHaveLength(333);
       for (const r of ok) expect(r.before[0]! + 3).toBeLessThanOrEqual(1_000);
@@ -163,7 +186,13 @@ export function spendStoreConformance(name: string, factory: StoreFactory): void
         const guard = new SpendGuard({ signingKeys: generateKeypair(), policy, spendStore: store, pricing: { overrides: PRICE }, clock: () => now });
         return async (iso: string, settleAt?: string) => {
           now = Date.parse(iso);
-          const r = await guard.decide({ provider: 'openai', model: 'cents-per-token', scope: { tenantId: 't1' }, estimatedInputTokens: 10, maxOutputTokens: 0 });
+          const r = await guard.decide({
+            provider: 'openai',
+            model: 'cents-per-token',
+            scope: { tenantId: 't1' },
+            estimatedInputTokens: 10,
+            maxOutputTokens: 0,
+          });
           if (r.action !== 'block') {
             if (settleAt) now = Date.parse(settleAt);
             await guard.settle(r, { inputTokens: 10, outputTokens: 0 });

@@ -36,10 +36,14 @@ beforeAll(async () => {
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       if (req.url?.includes('/messages')) {
-        res.write(`event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: 'm', type: 'message', role: 'assistant', model: 'claude-3-5-haiku-latest', content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } } })}\n\n`);
+        res.write(
+          `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: 'm', type: 'message', role: 'assistant', model: 'claude-3-5-haiku-latest', content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 1 } } })}\n\n`,
+        );
         res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: echo } })}\n\n`);
       } else {
-        res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] })}\n\n`,
+        );
         res.write(`data: ${JSON.stringify({ error: { message: echo, type: 'server_error' } })}\n\n`);
       }
       res.end();
@@ -68,10 +72,13 @@ describe('review: provider errors that echo the prompt and the key', () => {
     const anthropicGuard = makeGuard([policy([], { id: 'p-anthropic' })]);
     try {
       const openai = withSpendGuard(new OpenAI({ apiKey: KEY, baseURL: `${url}/v1`, maxRetries: 0 }), { guard: t.guard, scope: { tenantId: 't1' } });
-      const anthropic = withAnthropicSpendGuard(new Anthropic({ apiKey: KEY, baseURL: url, maxRetries: 0, openTelemetry: false } as ConstructorParameters<typeof Anthropic>[0]), {
-        guard: anthropicGuard.guard,
-        scope: { tenantId: 't1' },
-      });
+      const anthropic = withAnthropicSpendGuard(
+        new Anthropic({ apiKey: KEY, baseURL: url, maxRetries: 0, openTelemetry: false } as ConstructorParameters<typeof Anthropic>[0]),
+        {
+          guard: anthropicGuard.guard,
+          scope: { tenantId: 't1' },
+        },
+      );
       const errors: unknown[] = [];
       const messages = [{ role: 'user' as const, content: PROMPT }];
 

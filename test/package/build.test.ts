@@ -103,7 +103,21 @@ const API: Record<string, { dist: string; values: string[]; types: string[] }> =
   },
   'agentguard-spend/stores': {
     dist: 'stores',
-    values: ['ChainLockedError', 'ChainSignerMismatchError', 'FileDecisionLogStore', 'InMemoryDecisionLogStore', 'InMemorySpendStore', 'OtelLogRecordStore', 'RedisSpendStore', 'SqliteSpendStore', 'TENANT_HASH_TAG', 'assertChainSignerSync', 'readChainSignerSync', 'readDecisionLog', 'spendStoreFromUrl'],
+    values: [
+      'ChainLockedError',
+      'ChainSignerMismatchError',
+      'FileDecisionLogStore',
+      'InMemoryDecisionLogStore',
+      'InMemorySpendStore',
+      'OtelLogRecordStore',
+      'RedisSpendStore',
+      'SqliteSpendStore',
+      'TENANT_HASH_TAG',
+      'assertChainSignerSync',
+      'readChainSignerSync',
+      'readDecisionLog',
+      'spendStoreFromUrl',
+    ],
     types: [
       'ChainHead',
       'ChainLockOwner',
@@ -131,7 +145,14 @@ const API: Record<string, { dist: string; values: string[]; types: string[] }> =
   'agentguard-spend/instrumentations/openai': {
     dist: 'instrumentations/openai/index',
     values: ['NoAzureDeploymentError', 'OpenAISpendGuardInstrumentation', 'parseAzureDeployments', 'withSpendGuard', 'withSpendScope'],
-    types: ['AzureDeployments', 'OpenAISpendGuardInstrumentationConfig', 'OpenAISpendGuardWrapperOptions', 'SpendCallOverrides', 'SpendGuardInstrumentationConfig', 'SpendGuardWrapperOptions'],
+    types: [
+      'AzureDeployments',
+      'OpenAISpendGuardInstrumentationConfig',
+      'OpenAISpendGuardWrapperOptions',
+      'SpendCallOverrides',
+      'SpendGuardInstrumentationConfig',
+      'SpendGuardWrapperOptions',
+    ],
   },
   'agentguard-spend/instrumentations/anthropic': {
     dist: 'instrumentations/anthropic/index',
@@ -159,7 +180,12 @@ const declaredNames = (file: string) =>
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean)
-      .map((s) => s.replace(/^type\s+/, '').split(/\s+as\s+/).pop()!),
+      .map((s) =>
+        s
+          .replace(/^type\s+/, '')
+          .split(/\s+as\s+/)
+          .pop()!,
+      ),
   );
 
 /** Runs `script` as CommonJS or ESM, with `load(specifier)` resolving the package by name. */
@@ -260,7 +286,9 @@ describe('built package', () => {
   });
 
   it('the packed tarball leaves out dist/internal and the repository tools', () => {
-    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' })) as [{ files: { path: string }[] }];
+    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' })) as [
+      { files: { path: string }[] },
+    ];
     const files = packed.files.map((f) => f.path);
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/register.cjs');
@@ -281,7 +309,10 @@ describe('built package', () => {
 
   it('the README shows that same example, verbatim', () => {
     const readme = readFileSync(root + 'README.md', 'utf8');
-    const example = readFileSync(root + 'examples/core-quickstart.mjs', 'utf8').split('\n').slice(1).join('\n');
+    const example = readFileSync(root + 'examples/core-quickstart.mjs', 'utf8')
+      .split('\n')
+      .slice(1)
+      .join('\n');
     // The js block that follows the README's pointer to examples/core-quickstart.mjs.
     const block = readme.split('(`examples/core-quickstart.mjs`, runs offline):\n\n```js\n')[1]!.split('```')[0]!;
     expect(block).toBe(example);

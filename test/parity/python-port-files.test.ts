@@ -66,7 +66,11 @@ function portWrites(python: string): { dir: string; result: DriverResult } {
 }
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
-const verifyLines = (file: string) => verifyChain(lines(file).map((l) => parseLogLine(l)), KEYS_P.publicKey);
+const verifyLines = (file: string) =>
+  verifyChain(
+    lines(file).map((l) => parseLogLine(l)),
+    KEYS_P.publicKey,
+  );
 
 /** Our CLI and library agree that `file` is intact with `entries` entries. */
 async function verifiesHere(file: string, entries: number): Promise<void> {
@@ -145,34 +149,50 @@ for (const version of [PYTHON_PORT_VERSION, ...PYTHON_PORT_OLDER_VERSIONS]) {
     it('a null turned into a value, or a null the port does not write, fails at that entry', () => {
       const file = get().result.logs.fileStore.path;
       const blockAt = lines(file).findIndex((l) => l.includes('"downgradeTo":null'));
-      expect(verifyLines(edited(file, blockAt, (l) => l.replace('"downgradeTo":null', '"downgradeTo":"gpt-4o-mini"')))).toMatchObject({ ok: false, sequence: blockAt, reason: 'hash_mismatch' });
-      expect(verifyLines(edited(file, 0, (l) => l.replace('"triggeredScopeKey":null', '"triggeredScopeKey":null,"actualCents":null')))).toMatchObject({ ok: false, sequence: 0, reason: 'hash_mismatch' });
+      expect(verifyLines(edited(file, blockAt, (l) => l.replace('"downgradeTo":null', '"downgradeTo":"gpt-4o-mini"')))).toMatchObject({
+        ok: false,
+        sequence: blockAt,
+        reason: 'hash_mismatch',
+      });
+      expect(verifyLines(edited(file, 0, (l) => l.replace('"triggeredScopeKey":null', '"triggeredScopeKey":null,"actualCents":null')))).toMatchObject({
+        ok: false,
+        sequence: 0,
+        reason: 'hash_mismatch',
+      });
     });
 
     it('its signatures in upper case verify here too, as they do there', async () => {
       const file = get().result.logs.fileStore.path;
       const upper = join(temp(), 'upper.jsonl');
-      writeFileSync(upper, readFileSync(file, 'utf8').replace(/"signature":"([0-9a-f]{128})"/g, (_, s: string) => `"signature":"${s.toUpperCase()}"`));
+      writeFileSync(
+        upper,
+        readFileSync(file, 'utf8').replace(/"signature":"([0-9a-f]{128})"/g, (_, s: string) => `"signature":"${s.toUpperCase()}"`),
+      );
       expect(readFileSync(upper, 'utf8')).toMatch(/"signature":"[0-9A-F]{128}"/);
       await verifiesHere(upper, get().result.logs.fileStore.entries);
     });
 
     // 0.2.1 has no builder codes (the first test checks that it wrote no such chain)
-    if (modern) it('a builder-code chain: builderCode is hashed as a fifth key; removing or changing it fails', async () => {
-      const { result } = get();
-      const log = result.logs.builderCode!;
-      const file = log.path;
-      expect(lines(file).every((l) => l.includes('"builderCode":"ACME42X"}') || l.endsWith('"builderCode":"ACME42X"}'))).toBe(true);
-      await verifiesHere(file, log.entries);
-      // documented: the port's store drops the top-level builderCode when it reads a line back, so the port cannot verify this file itself
-      expect(log.portVerifies).toBe(false);
-      const top = /,"builderCode":"ACME42X"\}$/;
-      expect(verifyLines(edited(file, 1, (l) => l.replace(top, '}')))).toMatchObject({ ok: false, sequence: 1, reason: 'hash_mismatch' });
-      expect(verifyLines(edited(file, 1, (l) => l.replace(top, ',"builderCode":"ACME43X"}')))).toMatchObject({ ok: false, sequence: 1, reason: 'hash_mismatch' });
-      expect(verifyLines(edited(file, 1, (l) => l.replace(top, ',"builderCode":null}')))).toMatchObject({ ok: false, sequence: 1, reason: 'hash_mismatch' });
-      const r = run(['verify', edited(file, 2, (l) => l.replace(top, '}')), '-k', PUB_HEX]);
-      expect(r.status).toBe(1);
-      expect(r.stdout).toContain('FAILED at sequence 2 (hash_mismatch)');
-    });
+    if (modern)
+      it('a builder-code chain: builderCode is hashed as a fifth key; removing or changing it fails', async () => {
+        const { result } = get();
+        const log = result.logs.builderCode!;
+        const file = log.path;
+        expect(lines(file).every((l) => l.includes('"builderCode":"ACME42X"}') || l.endsWith('"builderCode":"ACME42X"}'))).toBe(true);
+        await verifiesHere(file, log.entries);
+        // documented: the port's store drops the top-level builderCode when it reads a line back, so the port cannot verify this file itself
+        expect(log.portVerifies).toBe(false);
+        const top = /,"builderCode":"ACME42X"\}$/;
+        expect(verifyLines(edited(file, 1, (l) => l.replace(top, '}')))).toMatchObject({ ok: false, sequence: 1, reason: 'hash_mismatch' });
+        expect(verifyLines(edited(file, 1, (l) => l.replace(top, ',"builderCode":"ACME43X"}')))).toMatchObject({
+          ok: false,
+          sequence: 1,
+          reason: 'hash_mismatch',
+        });
+        expect(verifyLines(edited(file, 1, (l) => l.replace(top, ',"builderCode":null}')))).toMatchObject({ ok: false, sequence: 1, reason: 'hash_mismatch' });
+        const r = run(['verify', edited(file, 2, (l) => l.replace(top, '}')), '-k', PUB_HEX]);
+        expect(r.status).toBe(1);
+        expect(r.stdout).toContain('FAILED at sequence 2 (hash_mismatch)');
+      });
   });
 }

@@ -29,7 +29,9 @@ const inCI = ['true', '1'].includes(String(process.env.CI).toLowerCase());
 const venv = ensureParityVenv();
 const setupError = 'error' in venv ? venv.error : null;
 if (setupError && !inCI) {
-  console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the Python-port parity test: ${setupError}\n!! It runs (and must pass) in CI; set CI=true to make this a failure here.\n${'!'.repeat(78)}\n`);
+  console.warn(
+    `\n${'!'.repeat(78)}\n!! SKIPPING the Python-port parity test: ${setupError}\n!! It runs (and must pass) in CI; set CI=true to make this a failure here.\n${'!'.repeat(78)}\n`,
+  );
 }
 
 if (inCI && setupError) {
@@ -69,7 +71,15 @@ function runDriver(request: object): PyResponse {
     input: JSON.stringify(request),
     encoding: 'utf8',
     timeout: 120_000,
-    env: { PATH: process.env.PATH ?? '', AGENTGUARD_HOME: home, AGENTGUARD_NO_BEACON: '1', PYTHONNOUSERSITE: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONIOENCODING: 'utf-8', HOME: home },
+    env: {
+      PATH: process.env.PATH ?? '',
+      AGENTGUARD_HOME: home,
+      AGENTGUARD_NO_BEACON: '1',
+      PYTHONNOUSERSITE: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONIOENCODING: 'utf-8',
+      HOME: home,
+    },
   });
   if (r.status !== 0) throw new Error(`driver.py failed (${r.status ?? r.signal}): ${r.stderr}`);
   const res = JSON.parse(r.stdout) as PyResponse;
@@ -94,13 +104,28 @@ async function ourGuardChain(): Promise<DecisionLogEntry[]> {
         version: 3,
         effectiveFrom: '2026-01-01T00:00:00Z',
         caps: [
-          { id: 'day', amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'Tägliches Limit — "quoted" \\ back\u2028slash ☕' },
+          {
+            id: 'day',
+            amountCents: 5,
+            window: 'per_day',
+            action: 'downgrade',
+            downgradeTo: 'gpt-4o-mini',
+            reason: 'Tägliches Limit — "quoted" \\ back\u2028slash ☕',
+          },
           { id: 'call', amountCents: 2000, window: 'per_call', action: 'block', reason: 'Per-call ceiling 😀\ue000' },
         ],
       },
     ]),
   });
-  const call = (tokens: number) => ({ provider: 'openai', model: 'gpt-4o', scope: { tenantId: 'açme 😀', userId: 'zoë' }, estimatedInputTokens: tokens, maxOutputTokens: tokens, traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' });
+  const call = (tokens: number) => ({
+    provider: 'openai',
+    model: 'gpt-4o',
+    scope: { tenantId: 'açme 😀', userId: 'zoë' },
+    estimatedInputTokens: tokens,
+    maxOutputTokens: tokens,
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+  });
   const a = await guard.decide(call(1000));
   await guard.settle(a, { inputTokens: 900, outputTokens: 300, cachedInputTokens: 100 });
   const b = await guard.decide(call(2000));
@@ -126,21 +151,102 @@ function rotatedChain(): DecisionLogEntry[] {
 
 /** Decisions for the port's sign_decision, in its SpendDecision shape (its constructor refuses unknown keys). */
 function pythonDecisions(): object[] {
-  const base = { triggeredCap: null, triggeredScopeKey: null, windowSpendBefore: 0, provider: 'openai', modelRequested: 'gpt-4o', modelResolved: 'gpt-4o', policyId: 'p-1', policyVersion: 1, enforcementMode: 'enforce' };
+  const base = {
+    triggeredCap: null,
+    triggeredScopeKey: null,
+    windowSpendBefore: 0,
+    provider: 'openai',
+    modelRequested: 'gpt-4o',
+    modelResolved: 'gpt-4o',
+    policyId: 'p-1',
+    policyVersion: 1,
+    enforcementMode: 'enforce',
+  };
   return [
-    { ...base, decisionId: 'py-0', timestamp: '2026-05-24T18:00:00.000Z', action: 'allow', projectedCents: 120, windowSpendAfter: 120, reasons: ['within budget ☕'] },
-    { ...base, decisionId: 'py-1', timestamp: '2026-05-24T18:00:01.000Z', action: 'block', triggeredCap: { amountCents: 50000, window: 'per_day', action: 'block', reason: 'Hard daily ceiling 😀' }, triggeredScopeKey: 'tenantId=açme', projectedCents: 112241, windowSpendBefore: 120, windowSpendAfter: 112361, provider: 'anthropic', modelRequested: 'claude-opus-4-7', modelResolved: 'claude-opus-4-7', reasons: ["Cap 'per_day=50000c' exceeded", 'café ☕ \u2028 "q" \\ \n \ue000 😀'] },
-    { ...base, decisionId: 'py-2', timestamp: '2026-05-24T18:00:02.000Z', action: 'downgrade', triggeredCap: { amountCents: 10, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'cheap' }, triggeredScopeKey: 'k', projectedCents: 3, windowSpendAfter: 3, modelResolved: 'gpt-4o-mini', enforcementMode: 'shadow', reasons: [] },
-    { ...base, decisionId: 'py-3', timestamp: '2026-05-24T18:00:03.000Z', action: 'allow', projectedCents: 0, windowSpendAfter: 0, reasons: ['outcome'], entryType: 'outcome', outcomeReceipt: { totalCostCents: 3, '😀': 1, '\ue000': 2 } },
-    { ...base, decisionId: 'py-4', timestamp: '2026-05-24T18:00:04.000Z', action: 'shadow', projectedCents: 9007199254740991, windowSpendAfter: 9007199254740991, reasons: ['max safe integer'] },
-    { ...base, decisionId: 'py-5', timestamp: '2026-05-24T18:00:05.000Z', action: 'allow', projectedCents: 1, windowSpendAfter: 1, reasons: ['\u0000\u001f\u007f'] },
+    {
+      ...base,
+      decisionId: 'py-0',
+      timestamp: '2026-05-24T18:00:00.000Z',
+      action: 'allow',
+      projectedCents: 120,
+      windowSpendAfter: 120,
+      reasons: ['within budget ☕'],
+    },
+    {
+      ...base,
+      decisionId: 'py-1',
+      timestamp: '2026-05-24T18:00:01.000Z',
+      action: 'block',
+      triggeredCap: { amountCents: 50000, window: 'per_day', action: 'block', reason: 'Hard daily ceiling 😀' },
+      triggeredScopeKey: 'tenantId=açme',
+      projectedCents: 112241,
+      windowSpendBefore: 120,
+      windowSpendAfter: 112361,
+      provider: 'anthropic',
+      modelRequested: 'claude-opus-4-7',
+      modelResolved: 'claude-opus-4-7',
+      reasons: ["Cap 'per_day=50000c' exceeded", 'café ☕ \u2028 "q" \\ \n \ue000 😀'],
+    },
+    {
+      ...base,
+      decisionId: 'py-2',
+      timestamp: '2026-05-24T18:00:02.000Z',
+      action: 'downgrade',
+      triggeredCap: { amountCents: 10, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'cheap' },
+      triggeredScopeKey: 'k',
+      projectedCents: 3,
+      windowSpendAfter: 3,
+      modelResolved: 'gpt-4o-mini',
+      enforcementMode: 'shadow',
+      reasons: [],
+    },
+    {
+      ...base,
+      decisionId: 'py-3',
+      timestamp: '2026-05-24T18:00:03.000Z',
+      action: 'allow',
+      projectedCents: 0,
+      windowSpendAfter: 0,
+      reasons: ['outcome'],
+      entryType: 'outcome',
+      outcomeReceipt: { totalCostCents: 3, '😀': 1, '\ue000': 2 },
+    },
+    {
+      ...base,
+      decisionId: 'py-4',
+      timestamp: '2026-05-24T18:00:04.000Z',
+      action: 'shadow',
+      projectedCents: 9007199254740991,
+      windowSpendAfter: 9007199254740991,
+      reasons: ['max safe integer'],
+    },
+    {
+      ...base,
+      decisionId: 'py-5',
+      timestamp: '2026-05-24T18:00:05.000Z',
+      action: 'allow',
+      projectedCents: 1,
+      windowSpendAfter: 1,
+      reasons: ['\u0000\u001f\u007f'],
+    },
   ];
 }
 
 /** Entries neither runtime can hash; the port lets the error escape verify_chain, we report malformed_entry. */
-const FAKE = { sequence: 0, previousHash: '0'.repeat(64), entryHash: 'ab'.repeat(32), signature: 'cd'.repeat(64), signerFingerprint: createSigner(signingKeysFromHex('0a'.repeat(32))).fingerprint };
+const FAKE = {
+  sequence: 0,
+  previousHash: '0'.repeat(64),
+  entryHash: 'ab'.repeat(32),
+  signature: 'cd'.repeat(64),
+  signerFingerprint: createSigner(signingKeysFromHex('0a'.repeat(32))).fingerprint,
+};
 const INVALID_ENTRIES = [
-  { name: 'a float in the decision', entry: { ...FAKE, decision: { x: { $float: '0.5' } } }, js: { x: 0.5 }, pyError: /^ValueError: .*floats are not supported/ },
+  {
+    name: 'a float in the decision',
+    entry: { ...FAKE, decision: { x: { $float: '0.5' } } },
+    js: { x: 0.5 },
+    pyError: /^ValueError: .*floats are not supported/,
+  },
   { name: 'a lone surrogate in the decision', entry: { ...FAKE, decision: { x: 'a\ud800' } }, js: { x: 'a\ud800' }, pyError: /^UnicodeEncodeError: / },
 ];
 
@@ -149,7 +255,14 @@ function legacyEntry(): DecisionLogEntry {
   const signer = createSigner(KEYS_A);
   const decision = { entryType: 'decision', decisionId: 'legacy-0' };
   const entryHash = sha256Hex(entryCanonicalJson({ sequence: 0, decision, previousHash: GENESIS_HASH }));
-  return { sequence: 0, decision, previousHash: GENESIS_HASH, entryHash, signature: hex(signer.sign(Buffer.from(entryHash, 'hex'))), signerFingerprint: signer.fingerprint };
+  return {
+    sequence: 0,
+    decision,
+    previousHash: GENESIS_HASH,
+    entryHash,
+    signature: hex(signer.sign(Buffer.from(entryHash, 'hex'))),
+    signerFingerprint: signer.fingerprint,
+  };
 }
 
 type Expect = 'same' | 'gap' | 'py_accepts' | 'both_accept';
@@ -161,9 +274,9 @@ interface Tamper {
 const dec = (e: DecisionLogEntry) => e.decision as Record<string, unknown>;
 const flip = (h: string, i = 10) => h.slice(0, i) + (h[i] === '0' ? '1' : '0') + h.slice(i + 1);
 const TAMPERS: Tamper[] = [
-  { name: 'a decision field changed', expect: 'same', edit: (e) => (dec(e[3]!).projectedCents = 1, e) },
-  { name: 'a reason string changed by one character', expect: 'same', edit: (e) => ((dec(e[1]!).reasons as string[])[0] += '.', e) },
-  { name: 'a decision field added', expect: 'same', edit: (e) => (dec(e[2]!).note = 'x', e) },
+  { name: 'a decision field changed', expect: 'same', edit: (e) => ((dec(e[3]!).projectedCents = 1), e) },
+  { name: 'a reason string changed by one character', expect: 'same', edit: (e) => (((dec(e[1]!).reasons as string[])[0] += '.'), e) },
+  { name: 'a decision field added', expect: 'same', edit: (e) => ((dec(e[2]!).note = 'x'), e) },
   { name: 'previousHash changed', expect: 'same', edit: (e) => ((e[4]!.previousHash = flip(e[4]!.previousHash)), e) },
   { name: 'entryHash changed', expect: 'same', edit: (e) => ((e[5]!.entryHash = flip(e[5]!.entryHash)), e) },
   { name: 'signature changed', expect: 'same', edit: (e) => ((e[2]!.signature = flip(e[2]!.signature, 70)), e) },
@@ -173,7 +286,11 @@ const TAMPERS: Tamper[] = [
   { name: 'two entries swapped', expect: 'gap', edit: (e) => [e[0]!, e[2]!, e[1]!, ...e.slice(3)] },
   { name: 'an entry duplicated', expect: 'gap', edit: (e) => [...e.slice(0, 3), e[2]!, ...e.slice(3)] },
   { name: 'signature in upper case (the same bytes)', expect: 'both_accept', edit: (e) => ((e[2]!.signature = e[2]!.signature.toUpperCase()), e) },
-  { name: 'signature in mixed case', expect: 'py_accepts', edit: (e) => ((e[2]!.signature = e[2]!.signature.slice(0, 64) + e[2]!.signature.slice(64).toUpperCase()), e) },
+  {
+    name: 'signature in mixed case',
+    expect: 'py_accepts',
+    edit: (e) => ((e[2]!.signature = e[2]!.signature.slice(0, 64) + e[2]!.signature.slice(64).toUpperCase()), e),
+  },
   { name: 'the last entry removed', expect: 'both_accept', edit: (e) => e.slice(0, -1) },
 ];
 
@@ -181,7 +298,13 @@ function ours(entries: DecisionLogEntry[], publicKey: Uint8Array) {
   return verifyChain(structuredClone(entries), publicKey);
 }
 
-const figures: Record<string, unknown> & { vectorsMatched: number; vectorsDifferAsDocumented: number; tsChainsVerifiedByPython: number; pythonChainsVerifiedByTs: number; tamperedCopiesAgreed: number } = { vectorsMatched: 0, vectorsDifferAsDocumented: 0, tsChainsVerifiedByPython: 0, pythonChainsVerifiedByTs: 0, tamperedCopiesAgreed: 0 };
+const figures: Record<string, unknown> & {
+  vectorsMatched: number;
+  vectorsDifferAsDocumented: number;
+  tsChainsVerifiedByPython: number;
+  pythonChainsVerifiedByTs: number;
+  tamperedCopiesAgreed: number;
+} = { vectorsMatched: 0, vectorsDifferAsDocumented: 0, tsChainsVerifiedByPython: 0, pythonChainsVerifiedByTs: 0, tamperedCopiesAgreed: 0 };
 
 describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYTHON_PORT_VERSION})`, () => {
   let guardChain: DecisionLogEntry[];
@@ -198,8 +321,13 @@ describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYT
     guardChain = await ourGuardChain();
     rotated = rotatedChain();
     const writer = new ChainWriter(createSigner(KEYS_A));
-    const vectorChain = VECTORS.filter((v) => v.kind === 'same' || v.kind === 'key_order').map((v) => writer.append({ vector: v.name, value: v.value as object }));
-    ourJobs.push({ name: 'SpendGuard chain', entries: guardChain, key: KEYS_A.publicKey }, { name: 'chain of every integer-only vector', entries: vectorChain, key: KEYS_A.publicKey });
+    const vectorChain = VECTORS.filter((v) => v.kind === 'same' || v.kind === 'key_order').map((v) =>
+      writer.append({ vector: v.name, value: v.value as object }),
+    );
+    ourJobs.push(
+      { name: 'SpendGuard chain', entries: guardChain, key: KEYS_A.publicKey },
+      { name: 'chain of every integer-only vector', entries: vectorChain, key: KEYS_A.publicKey },
+    );
     for (const t of TAMPERS) tamperJobs.push({ tamper: t, entries: t.edit(structuredClone(guardChain)), key: KEYS_A.publicKey, chain: 'ours' });
 
     legacy = legacyEntry();
@@ -219,7 +347,20 @@ describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYT
           decisions: pythonDecisions(),
         },
       ],
-      spendguardChains: [{ seedHex: SEED_P, policyId: 'p-☕', tenantId: 'açme 😀', capCents: 500, capReason: 'Tägliches Limit ☕ 😀', calls: [1000, 20000, 1_000_000, 500, 700], outcomes: [{ totalCostCents: 7, label: 'ok 😀', '\ue000': 'private use key' }, { totalCostCents: 0, steps: [1, 2, 3] }] }],
+      spendguardChains: [
+        {
+          seedHex: SEED_P,
+          policyId: 'p-☕',
+          tenantId: 'açme 😀',
+          capCents: 500,
+          capReason: 'Tägliches Limit ☕ 😀',
+          calls: [1000, 20000, 1_000_000, 500, 700],
+          outcomes: [
+            { totalCostCents: 7, label: 'ok 😀', '\ue000': 'private use key' },
+            { totalCostCents: 0, steps: [1, 2, 3] },
+          ],
+        },
+      ],
     });
     pyChains = [
       { name: 'Python sign_decision chain', entries: first.signChains[0]! },
@@ -230,7 +371,12 @@ describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYT
       expect(c.entries.length, c.name).toBeGreaterThanOrEqual(6);
       for (const t of TAMPERS) tamperJobs.push({ tamper: t, chain: c.name, entries: t.edit(structuredClone(c.entries)), key: KEYS_P.publicKey });
     }
-    second = runDriver({ verify: [...pyChains.map((c) => ({ entries: c.entries, publicKeyHex: hex(KEYS_P.publicKey) })), ...tamperJobs.filter((j) => j.chain !== 'ours').map((j) => ({ entries: j.entries, publicKeyHex: hex(j.key) }))] });
+    second = runDriver({
+      verify: [
+        ...pyChains.map((c) => ({ entries: c.entries, publicKeyHex: hex(KEYS_P.publicKey) })),
+        ...tamperJobs.filter((j) => j.chain !== 'ours').map((j) => ({ entries: j.entries, publicKeyHex: hex(j.key) })),
+      ],
+    });
   }, 180_000);
 
   afterAll(() => {
@@ -260,7 +406,13 @@ describe.skipIf(setupError !== null)(`Python port parity (agentguard-spend ${PYT
     for (const [i, c] of pyChains.entries()) {
       expect(second.verify[i], `${c.name} in Python`).toEqual({ ok: true, sequence: null, reason: null });
       const lines = c.entries.map((e) => JSON.stringify(e));
-      expect(verifyChain(lines.map((l) => parseLogLine(l)), KEYS_P.publicKey), c.name).toEqual({ ok: true, count: c.entries.length });
+      expect(
+        verifyChain(
+          lines.map((l) => parseLogLine(l)),
+          KEYS_P.publicKey,
+        ),
+        c.name,
+      ).toEqual({ ok: true, count: c.entries.length });
       figures.pythonChainsVerifiedByTs++;
     }
     // a checkpoint of ours holds over a chain the port wrote

@@ -1,7 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../fake-provider/index.js';
-import { agentguardEnv, allText, callResults, chainsOnDisk, cli, decisionsOf, PROMPT, runApp, startFake, workspace, type Workspace } from '../helpers/register.js';
+import {
+  agentguardEnv,
+  allText,
+  callResults,
+  chainsOnDisk,
+  cli,
+  decisionsOf,
+  PROMPT,
+  runApp,
+  startFake,
+  workspace,
+  type Workspace,
+} from '../helpers/register.js';
 
 // `openai.embeddings.create` in an unmodified app under `--require` / `--import agentguard-spend/register`.
 
@@ -37,7 +49,16 @@ describe.each(['cjs', 'esm'] as const)('register, unmodified %s app: openai embe
         },
       ]),
     );
-    const run = await runApp({ format, provider: 'openai', calls: [{ model: LARGE, maxTokens: 0, embed: 0 }, { model: LARGE, maxTokens: 0, embed: 100_000 }], fakeUrl: fake.url, env: agentguardEnv(ws) });
+    const run = await runApp({
+      format,
+      provider: 'openai',
+      calls: [
+        { model: LARGE, maxTokens: 0, embed: 0 },
+        { model: LARGE, maxTokens: 0, embed: 100_000 },
+      ],
+      fakeUrl: fake.url,
+      env: agentguardEnv(ws),
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(callResults(run).map((r) => [r.ok, r.model])).toEqual([

@@ -66,7 +66,13 @@ describe('configFromEnv', () => {
   });
 
   it('loads YAML policy lists and the hex key variable', () => {
-    const cfg = configFromEnv({ ...base(), AGENTGUARD_POLICY: policyYaml, AGENTGUARD_SIGNING_KEY_FILE: undefined, AGENTGUARD_SIGNING_KEY: keyHex, AGENTGUARD_MODE: 'shadow' });
+    const cfg = configFromEnv({
+      ...base(),
+      AGENTGUARD_POLICY: policyYaml,
+      AGENTGUARD_SIGNING_KEY_FILE: undefined,
+      AGENTGUARD_SIGNING_KEY: keyHex,
+      AGENTGUARD_MODE: 'shadow',
+    });
     expect(cfg.policies[0]!.caps[0]!.downgradeTo).toBe('gpt-4o-mini');
     expect(cfg.mode).toBe('shadow');
   });
@@ -143,7 +149,10 @@ describe('configFromEnv: prices and Azure deployments', () => {
   });
 
   it('AGENTGUARD_AZURE_DEPLOYMENTS: deployment=model pairs; a malformed entry names the variable', () => {
-    expect(configFromEnv({ ...base(), AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4o, prod-mini=gpt-4o-mini' }).azureDeployments).toEqual({ 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' });
+    expect(configFromEnv({ ...base(), AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4o, prod-mini=gpt-4o-mini' }).azureDeployments).toEqual({
+      'prod-chat': 'gpt-4o',
+      'prod-mini': 'gpt-4o-mini',
+    });
     expect(configFromEnv(base()).azureDeployments).toBeUndefined();
     const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat' }));
     expect(err.variable).toBe('AGENTGUARD_AZURE_DEPLOYMENTS');
@@ -169,9 +178,21 @@ describe('configFromEnv: prices and Azure deployments', () => {
   });
 
   it.each([
-    ['an unknown key', { policies: [policy], azureDeployment: {} }, /^agentguard-spend: AGENTGUARD_POLICY: invalid policy: azureDeployment: unknown key of a policy document \(expected policies, azureDeployments\) \(in /],
-    ['a list of deployments', { policies: [policy], azureDeployments: ['prod-chat'] }, /invalid policy: azureDeployments: expected an object of deployment name → model name, got an array/],
-    ['a deployment without a model', { policies: [policy], azureDeployments: { 'prod-chat': '' } }, /invalid policy: azureDeployments: deployment "prod-chat" maps to "", expected a model name/],
+    [
+      'an unknown key',
+      { policies: [policy], azureDeployment: {} },
+      /^agentguard-spend: AGENTGUARD_POLICY: invalid policy: azureDeployment: unknown key of a policy document \(expected policies, azureDeployments\) \(in /,
+    ],
+    [
+      'a list of deployments',
+      { policies: [policy], azureDeployments: ['prod-chat'] },
+      /invalid policy: azureDeployments: expected an object of deployment name → model name, got an array/,
+    ],
+    [
+      'a deployment without a model',
+      { policies: [policy], azureDeployments: { 'prod-chat': '' } },
+      /invalid policy: azureDeployments: deployment "prod-chat" maps to "", expected a model name/,
+    ],
     ['a bad policy inside', { policies: [{ ...policy, version: 0 }] }, /invalid policy: \[0\]\.version|invalid policy: version/],
   ])('a policy document with %s names the field', (_name, doc, message) => {
     const file = join(dir, 'bad-document.json');
@@ -212,7 +233,11 @@ describe('configFromEnv never echoes a key put where a file path was expected', 
   }
 
   it('ordinary missing paths are still named', () => {
-    for (const path of ['/etc/agentguard/missing.key', '/tmp/agentguard-audit-cli-EEswnr/missing.key', '/var/lib/agentguard/keys/prod-eu-west-1/signing_key_2026-11.key']) {
+    for (const path of [
+      '/etc/agentguard/missing.key',
+      '/tmp/agentguard-audit-cli-EEswnr/missing.key',
+      '/var/lib/agentguard/keys/prod-eu-west-1/signing_key_2026-11.key',
+    ]) {
       const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_SIGNING_KEY_FILE: path }));
       expect(err.message).toContain(path);
     }

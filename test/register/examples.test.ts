@@ -49,7 +49,9 @@ describe('examples', () => {
   it('esm-register: an unmodified ESM app under --import is enforced; the log on disk verifies', async () => {
     const r = await run(['examples/esm-register/run.mjs']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('app: max_tokens 200: answered by gpt-4o\napp: max_tokens 5000: answered by gpt-4o-mini\napp: max_tokens 100000: AgentGuardBlockedError\n');
+    expect(r.stdout).toContain(
+      'app: max_tokens 200: answered by gpt-4o\napp: max_tokens 5000: answered by gpt-4o-mini\napp: max_tokens 100000: AgentGuardBlockedError\n',
+    );
     expect(r.stdout).toContain('1 chain: 1 intact, 0 failed');
   });
 
@@ -87,11 +89,9 @@ describe('demo', () => {
       expect(r.stdout).toContain('agent: step 2 (Book the hotel): asked for gpt-4o, answered by gpt-4o-mini\n');
       expect(r.stdout).toContain('agent: step 3 (Write the summary): AgentGuardBlockedError: agentguard: call blocked: block: acme-daily/1 per_day cap 20c');
       // Each span is named after the model sent (the downgraded call's, the cheaper one).
-      expect(r.stdout.match(/span: "chat [\w.-]+" .*decision\.action=(\w+)/g)?.map((l) => /"(chat [\w.-]+)" .*action=(\w+)/.exec(l)!.slice(1).join(' '))).toEqual([
-        'chat gpt-4o allow',
-        'chat gpt-4o-mini downgrade',
-        'chat gpt-4o block',
-      ]);
+      expect(
+        r.stdout.match(/span: "chat [\w.-]+" .*decision\.action=(\w+)/g)?.map((l) => /"(chat [\w.-]+)" .*action=(\w+)/.exec(l)!.slice(1).join(' ')),
+      ).toEqual(['chat gpt-4o allow', 'chat gpt-4o-mini downgrade', 'chat gpt-4o block']);
       expect(r.stdout).toContain('1 chain: 1 intact, 0 failed');
       expect(r.stdout).toContain('enforced: 1 blocked, 1 downgraded');
       // The log it leaves verifies on its own with the key it wrote.

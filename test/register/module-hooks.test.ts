@@ -3,7 +3,20 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../fake-provider/index.js';
-import { agentguardEnv, AVAILABLE, chainsOnDisk, cli, decisionsOf, MODELS, root, startFake, threeCalls, workspace, type ProviderName, type Workspace } from '../helpers/register.js';
+import {
+  agentguardEnv,
+  AVAILABLE,
+  chainsOnDisk,
+  cli,
+  decisionsOf,
+  MODELS,
+  root,
+  startFake,
+  threeCalls,
+  workspace,
+  type ProviderName,
+  type Workspace,
+} from '../helpers/register.js';
 
 // Real child processes under `--require`/`--import agentguard-spend/register`
 // (built: run `npm run build` first): how apps load the SDKs (import(),
@@ -21,7 +34,9 @@ interface Run {
 
 function runNode(args: string[], env: Record<string, string | undefined>): Promise<Run> {
   const full: Record<string, string | undefined> = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_') && k !== 'ANTHROPIC_OPEN_TELEMETRY' && k !== 'NODE_OPTIONS')),
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_') && k !== 'ANTHROPIC_OPEN_TELEMETRY' && k !== 'NODE_OPTIONS'),
+    ),
     ...env,
   };
   for (const k of Object.keys(full)) if (full[k] === undefined) delete full[k];
@@ -138,6 +153,10 @@ describe("register with the app's own OpenTelemetry ESM loader (import-in-the-mi
     const appSpans = spans.filter((s) => s.scope === '@opentelemetry/instrumentation-http');
     expect(appSpans.map((s) => [s.name, s.attributes['http.response.status_code'] ?? s.attributes['http.status_code']])).toEqual([['GET', 404]]);
     // And ours, for all three decisions.
-    expect(spans.filter((s) => 'agentguard.decision.action' in s.attributes).map((s) => s.attributes['agentguard.decision.action'])).toEqual(['allow', 'downgrade', 'block']);
+    expect(spans.filter((s) => 'agentguard.decision.action' in s.attributes).map((s) => s.attributes['agentguard.decision.action'])).toEqual([
+      'allow',
+      'downgrade',
+      'block',
+    ]);
   });
 });

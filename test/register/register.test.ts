@@ -48,14 +48,20 @@ describe('register: every instrumentation in the build is tested here', () => {
   });
 });
 
-const matrix = AVAILABLE.flatMap((p) => (['cjs', 'esm'] as const).map((format) => [format, p] as [ 'cjs' | 'esm', ProviderName]));
+const matrix = AVAILABLE.flatMap((p) => (['cjs', 'esm'] as const).map((format) => [format, p] as ['cjs' | 'esm', ProviderName]));
 
 describe.each(matrix)('register, unmodified %s app, %s', (format, provider) => {
   it('allows, downgrades and blocks before the network; spans carry the signed decision; the log on disk verifies', async () => {
     ws = workspace();
     // ESM runs in batch durability: everything must still be on disk after a normal exit (beforeExit flush).
     const durability = format === 'esm' ? 'batch' : 'write';
-    const run = await runApp({ format, provider, calls: threeCalls(provider), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_DURABILITY: durability, APP_TRACING: '1' } });
+    const run = await runApp({
+      format,
+      provider,
+      calls: threeCalls(provider),
+      fakeUrl: fake.url,
+      env: { ...agentguardEnv(ws), AGENTGUARD_DURABILITY: durability, APP_TRACING: '1' },
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
 
@@ -84,9 +90,9 @@ describe.each(matrix)('register, unmodified %s app, %s', (format, provider) => {
     expect(text).not.toContain(readFileSync(ws.keyFile, 'utf8').trim());
 
     // Spans: the app's own SDK, registered after register, receives them.
-    const spans = (run.lines.find((l) => 'spans' in l)!.spans as { traceId: string; attributes: Record<string, unknown>; status: { code: number }; scope: unknown }[]).filter(
-      (s) => 'agentguard.decision.id' in s.attributes,
-    );
+    const spans = (
+      run.lines.find((l) => 'spans' in l)!.spans as { traceId: string; attributes: Record<string, unknown>; status: { code: number }; scope: unknown }[]
+    ).filter((s) => 'agentguard.decision.id' in s.attributes);
     expect(spans.map((s) => s.attributes['agentguard.decision.action'])).toEqual(['allow', 'downgrade', 'block']);
     // The scope the provider's instrumentation class and wrapper use.
     for (const s of spans) expect(s.scope).toEqual({ name: `agentguard-spend/instrumentation-${provider}`, version: PACKAGE_VERSION });
@@ -107,7 +113,13 @@ describe('register: shadow mode and report', () => {
   it('AGENTGUARD_MODE=shadow passes every call unchanged; report says what enforcement would have done', async () => {
     ws = workspace();
     const provider = AVAILABLE[0]!;
-    const run = await runApp({ format: 'cjs', provider, calls: threeCalls(provider), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_MODE: 'shadow' } });
+    const run = await runApp({
+      format: 'cjs',
+      provider,
+      calls: threeCalls(provider),
+      fakeUrl: fake.url,
+      env: { ...agentguardEnv(ws), AGENTGUARD_MODE: 'shadow' },
+    });
     expect(run.code).toBe(0);
     expect(callResults(run).map((r) => r.ok)).toEqual([true, true, true]);
     expect(fake.requests.map(MODELS[provider].requested)).toEqual([MODELS[provider].expensive, MODELS[provider].expensive, MODELS[provider].expensive]);
@@ -123,7 +135,13 @@ describe('register: shadow mode and report', () => {
 describe('register: engine settings from the environment', () => {
   it('AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: a call that sent no output bound is sent with that bound', async () => {
     ws = workspace();
-    const run = await runApp({ format: 'cjs', provider: 'openai', calls: [{ model: 'gpt-4o' } as { model: string; maxTokens: number }], fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '123' } });
+    const run = await runApp({
+      format: 'cjs',
+      provider: 'openai',
+      calls: [{ model: 'gpt-4o' } as { model: string; maxTokens: number }],
+      fakeUrl: fake.url,
+      env: { ...agentguardEnv(ws), AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS: '123' },
+    });
     expect(run.stderr).toBe('');
     expect(callResults(run).map((r) => r.ok)).toEqual([true]);
     expect(fake.requests.map((r) => (r.body as Record<string, unknown>).max_completion_tokens)).toEqual([123]);
@@ -138,7 +156,12 @@ describe('register: bad configuration', () => {
     ['invalid policy file', 'cjs', (w) => (writeFileSync(w.policyFile, '{"id": 1}'), {}), 'AGENTGUARD_POLICY'],
     ['no signing key', 'cjs', () => ({ AGENTGUARD_SIGNING_KEY_FILE: undefined }), 'AGENTGUARD_SIGNING_KEY_FILE'],
     // review: the seed itself put in the _FILE variable must not be echoed as a path.
-    ['key hex in AGENTGUARD_SIGNING_KEY_FILE', 'cjs', (w) => ({ AGENTGUARD_SIGNING_KEY_FILE: readFileSync(w.keyFile, 'utf8').trim() }), 'AGENTGUARD_SIGNING_KEY_FILE'],
+    [
+      'key hex in AGENTGUARD_SIGNING_KEY_FILE',
+      'cjs',
+      (w) => ({ AGENTGUARD_SIGNING_KEY_FILE: readFileSync(w.keyFile, 'utf8').trim() }),
+      'AGENTGUARD_SIGNING_KEY_FILE',
+    ],
     ['no tenant', 'esm', () => ({ AGENTGUARD_SCOPE_TENANT_ID: undefined }), 'AGENTGUARD_SCOPE_TENANT_ID'],
     ['log dir is a file', 'cjs', (w) => ({ AGENTGUARD_LOG_DIR: w.policyFile }), 'AGENTGUARD_LOG_DIR'],
     ['unknown spend store', 'cjs', () => ({ AGENTGUARD_SPEND_STORE: 'ftp://spend' }), 'AGENTGUARD_SPEND_STORE'],
@@ -154,7 +177,15 @@ describe('register: bad configuration', () => {
       (w) => (
         writeFileSync(
           w.policyFile,
-          JSON.stringify({ id: 'p', name: 'p', scope: { tenantId: 'acme' }, mode: 'enforce', version: 1, effectiveFrom: '2026-01-01T00:00:00Z', caps: [{ amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-nonexistent' }] }),
+          JSON.stringify({
+            id: 'p',
+            name: 'p',
+            scope: { tenantId: 'acme' },
+            mode: 'enforce',
+            version: 1,
+            effectiveFrom: '2026-01-01T00:00:00Z',
+            caps: [{ amountCents: 5, window: 'per_day', action: 'downgrade', downgradeTo: 'gpt-nonexistent' }],
+          }),
         ),
         {}
       ),
@@ -164,7 +195,13 @@ describe('register: bad configuration', () => {
 
   it.each(cases)('%s: one line naming the variable, exit 78, the app never runs', async (_name, format, override, variable) => {
     ws = workspace();
-    const run = await runApp({ format, provider: provider(), calls: threeCalls(provider()), fakeUrl: fake.url, env: { ...agentguardEnv(ws), ...override(ws) } });
+    const run = await runApp({
+      format,
+      provider: provider(),
+      calls: threeCalls(provider()),
+      fakeUrl: fake.url,
+      env: { ...agentguardEnv(ws), ...override(ws) },
+    });
     expect(run.code).toBe(78);
     expect(run.stdout).toBe('');
     expect(fake.requests).toHaveLength(0);
@@ -180,7 +217,13 @@ describe('register: bad configuration', () => {
   ])('%s: one warning line, and the app runs unguarded', async (_name, extra, warning) => {
     ws = workspace();
     const p = provider();
-    const run = await runApp({ format: 'cjs', provider: p, calls: threeCalls(p), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_POLICY: undefined, ...extra } });
+    const run = await runApp({
+      format: 'cjs',
+      provider: p,
+      calls: threeCalls(p),
+      fakeUrl: fake.url,
+      env: { ...agentguardEnv(ws), AGENTGUARD_POLICY: undefined, ...extra },
+    });
     expect(run.code).toBe(0);
     expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^agentguard-spend: AGENTGUARD_POLICY: .*${warning}`))]);
     // Unguarded: even the $3 call reached the provider, and nothing was logged.
@@ -192,10 +235,18 @@ describe('register: bad configuration', () => {
   it('AGENTGUARD_LOG_EXPORT=otel writes no files, so the log directory is not checked: the app runs guarded', async () => {
     ws = workspace();
     const p = provider();
-    const run = await runApp({ format: 'cjs', provider: p, calls: threeCalls(p), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_LOG_EXPORT: 'otel', AGENTGUARD_LOG_DIR: ws.policyFile } });
+    const run = await runApp({
+      format: 'cjs',
+      provider: p,
+      calls: threeCalls(p),
+      fakeUrl: fake.url,
+      env: { ...agentguardEnv(ws), AGENTGUARD_LOG_EXPORT: 'otel', AGENTGUARD_LOG_DIR: ws.policyFile },
+    });
     expect(run.code).toBe(0);
     // The app registered no LoggerProvider: the records had nowhere to go, which register says on exit.
-    expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^agentguard-spend: AGENTGUARD_LOG_EXPORT: .*were never emitted: no OpenTelemetry LoggerProvider/)]);
+    expect(run.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^agentguard-spend: AGENTGUARD_LOG_EXPORT: .*were never emitted: no OpenTelemetry LoggerProvider/),
+    ]);
     expect(callResults(run).map((r) => r.ok)).toEqual([true, true, false]);
     expect(fake.requests).toHaveLength(2);
   });
@@ -203,7 +254,13 @@ describe('register: bad configuration', () => {
   it('a bad AGENTGUARD_FAIL_OPEN is not an opt-out', async () => {
     ws = workspace();
     const p = provider();
-    const run = await runApp({ format: 'cjs', provider: p, calls: threeCalls(p), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_POLICY: undefined, AGENTGUARD_FAIL_OPEN: 'perhaps' } });
+    const run = await runApp({
+      format: 'cjs',
+      provider: p,
+      calls: threeCalls(p),
+      fakeUrl: fake.url,
+      env: { ...agentguardEnv(ws), AGENTGUARD_POLICY: undefined, AGENTGUARD_FAIL_OPEN: 'perhaps' },
+    });
     expect(run.code).toBe(78);
     expect(fake.requests).toHaveLength(0);
   });
@@ -293,7 +350,11 @@ describe('register: crashes, restarts and signals', () => {
       onLine: (l, child) => {
         if (!l.done) return;
         // Within the 1 s batch delay: nothing written yet.
-        onDiskBefore = existsSync(ws.logDir) ? readdirSync(ws.logDir).filter((f) => f.endsWith('.jsonl')).reduce((n, f) => n + readFileSync(join(ws.logDir, f), 'utf8').split('\n').length - 1, 0) : 0;
+        onDiskBefore = existsSync(ws.logDir)
+          ? readdirSync(ws.logDir)
+              .filter((f) => f.endsWith('.jsonl'))
+              .reduce((n, f) => n + readFileSync(join(ws.logDir, f), 'utf8').split('\n').length - 1, 0)
+          : 0;
         child.kill(signal);
       },
     });
@@ -328,7 +389,13 @@ describe('register: crashes, restarts and signals', () => {
     mkdirSync(ws.logDir);
     // The chain's lock is held by a live process on this host (this test runner).
     writeFileSync(join(ws.logDir, 'held.lock'), `${JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() })}\n`);
-    const run = await runApp({ format: 'cjs', provider: provider(), calls: allowed(), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_CHAIN_ID: 'held' } });
+    const run = await runApp({
+      format: 'cjs',
+      provider: provider(),
+      calls: allowed(),
+      fakeUrl: fake.url,
+      env: { ...agentguardEnv(ws), AGENTGUARD_CHAIN_ID: 'held' },
+    });
     expect(run.stderr).toMatch(/^agentguard-spend: AGENTGUARD_LOG_DIR: cannot open the decision log .*in use by pid/m);
     expect(callResults(run).map((r) => r.ok)).toEqual([false]);
     expect(fake.requests).toHaveLength(0);

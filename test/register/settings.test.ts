@@ -63,7 +63,13 @@ describe('AGENTGUARD_CHAIN_ID with another signing key', () => {
 
     const otherKey = join(ws.dir, 'other.key');
     writeFileSync(otherKey, `${signingKeysToHex(generateKeypair()).privateKeyHex}\n`, { mode: 0o600 });
-    const second = await runApp({ format: 'cjs', provider: 'openai', calls: [{ model: 'gpt-4o', maxTokens: 200 }], fakeUrl: fake.url, env: { ...env, AGENTGUARD_SIGNING_KEY_FILE: otherKey } });
+    const second = await runApp({
+      format: 'cjs',
+      provider: 'openai',
+      calls: [{ model: 'gpt-4o', maxTokens: 200 }],
+      fakeUrl: fake.url,
+      env: { ...env, AGENTGUARD_SIGNING_KEY_FILE: otherKey },
+    });
     expect(second.code).toBe(78);
     expect(second.stderr).toMatch(/^agentguard-spend: AGENTGUARD_CHAIN_ID: .*rotate-key/);
     expect(callResults(second)).toEqual([]);

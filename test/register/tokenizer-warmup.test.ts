@@ -35,9 +35,12 @@ describe('register: the o200k tokenizer is not loaded on the first call path', (
 
     // The bound the stand-in relies on: a token is at least one byte, for any text.
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 200 }), fc.string({ maxLength: 500 })), (text) => {
-        expect(countTokens(text)).toBeLessThanOrEqual(bytes(text));
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 200 }), fc.string({ maxLength: 500 })),
+        (text) => {
+          expect(countTokens(text)).toBeLessThanOrEqual(bytes(text));
+        },
+      ),
       { numRuns: 300 },
     );
     expect(BYTE_BOUND_BUDGET).toBeGreaterThanOrEqual(BYTE_BOUND_TEXT_LIMIT);

@@ -36,7 +36,16 @@ function run(env: Record<string, string>): Promise<{ code: number | null; stderr
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve) =>
-    child.on('close', (code) => resolve({ code, stderr, lines: stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) })),
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stderr,
+        lines: stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      }),
+    ),
   );
 }
 
@@ -46,8 +55,18 @@ describe('register: websocket transports to provider hosts', () => {
     const r = await run({ ...agentguardEnv(ws_), AGENTGUARD_PROVIDER_HOSTS: `127.0.0.1:${new URL(url).port}=openai` });
     expect(r.code).toBe(0);
     expect(r.lines).toEqual([
-      expect.objectContaining({ transport: 'ws', ok: false, name: 'AgentGuardUnguardedTransportError', message: expect.stringContaining('AGENTGUARD_UNGUARDED_WEBSOCKET=allow') }),
-      expect.objectContaining({ transport: 'global', ok: false, name: 'AgentGuardUnguardedTransportError', message: expect.stringContaining('AGENTGUARD_UNGUARDED_WEBSOCKET=allow') }),
+      expect.objectContaining({
+        transport: 'ws',
+        ok: false,
+        name: 'AgentGuardUnguardedTransportError',
+        message: expect.stringContaining('AGENTGUARD_UNGUARDED_WEBSOCKET=allow'),
+      }),
+      expect.objectContaining({
+        transport: 'global',
+        ok: false,
+        name: 'AgentGuardUnguardedTransportError',
+        message: expect.stringContaining('AGENTGUARD_UNGUARDED_WEBSOCKET=allow'),
+      }),
     ]);
     expect(messages).toEqual([]);
   });

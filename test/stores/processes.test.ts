@@ -24,7 +24,11 @@ interface Child {
 }
 
 async function spawnChild(storeUrl: string): Promise<Child> {
-  const proc = fork(CHILD, [], { execPath: process.execPath, env: { ...process.env, AGENTGUARD_CHILD_STORE: storeUrl }, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  const proc = fork(CHILD, [], {
+    execPath: process.execPath,
+    env: { ...process.env, AGENTGUARD_CHILD_STORE: storeUrl },
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
   const inbox: Record<string, unknown>[] = [];
   const waiters: ((m: Record<string, unknown>) => void)[] = [];
   proc.on('message', (m: Record<string, unknown>) => (waiters.length ? waiters.shift()!(m) : inbox.push(m)));

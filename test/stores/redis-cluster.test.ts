@@ -16,7 +16,7 @@ describe.skipIf(!available)('RedisSpendStore on Redis Cluster (hash tags)', () =
     server = await startRedisServer(['--cluster-enabled', 'yes', '--cluster-announce-ip', '127.0.0.1', '--cluster-config-file', `nodes-${randomUUID()}.conf`]);
     const node = new Redis(server.url);
     await node.call('CLUSTER', 'ADDSLOTS', ...Array.from({ length: 16_384 }, (_, i) => String(i)));
-    for (let i = 0; !(await node.call('CLUSTER', 'INFO') as string).includes('cluster_state:ok'); i++) {
+    for (let i = 0; !((await node.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok'); i++) {
       if (i > 400) throw new Error('single-node cluster did not reach cluster_state:ok');
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -40,7 +40,11 @@ describe.skipIf(!available)('RedisSpendStore on Redis Cluster (hash tags)', () =
     for (const hashTag of [undefined, TENANT_HASH_TAG] as const) {
       const s = new RedisSpendStore({ client: cluster, prefix: `agtest:${randomUUID()}:`, ...(hashTag ? { hashTag } : {}) });
       expect(await s.reserve({ reservationId: 'r1', cents: 40, holds: keys.map(hold), nowMs, ttlMs: 1_000 })).toEqual({ ok: true, before: [0, 0, 0] });
-      expect(await s.reserve({ reservationId: 'r2', cents: 70, holds: keys.map(hold), nowMs, ttlMs: 1_000 })).toEqual({ ok: false, before: [40, 40, 40], exceeded: [0, 1, 2] });
+      expect(await s.reserve({ reservationId: 'r2', cents: 70, holds: keys.map(hold), nowMs, ttlMs: 1_000 })).toEqual({
+        ok: false,
+        before: [40, 40, 40],
+        exceeded: [0, 1, 2],
+      });
       await s.reserve({ reservationId: 'r3', cents: 9, holds: [hold('p:0|tenantId=beta|per_day@2026-11-25')], nowMs, ttlMs: 1_000 });
       expect(await s.read([...keys, 'p:0|tenantId=beta|per_day@2026-11-25'], nowMs)).toEqual([40, 40, 40, 9]);
       expect(await s.settle({ reservationId: 'r1', holds: keys.map(hold), actualCents: 15, nowMs })).toEqual({ after: [15, 15, 15] });

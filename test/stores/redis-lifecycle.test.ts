@@ -31,7 +31,10 @@ async function restartableRedis() {
     url: first.url,
     async restart() {
       await stop();
-      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore', cwd: tmpdir() });
+      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+        cwd: tmpdir(),
+      });
       stop = async () => {
         if (child.exitCode !== null) return;
         const exited = new Promise((r) => child.once('exit', r));
@@ -70,7 +73,11 @@ describe.skipIf(!haveBinary)('Redis that lost its counters (restart without pers
     expect(await store.reserve({ reservationId: 'a', cents: 100, holds: hold(150), nowMs, ttlMs: 60_000 })).toEqual({ ok: true, before: [0] });
     await redis.restart();
     // 100 + 100 > 150: refused, as before the restart.
-    expect(await store.reserve({ reservationId: 'b', cents: 100, holds: hold(150), nowMs, ttlMs: 60_000 })).toEqual({ ok: false, before: [100], exceeded: [0] });
+    expect(await store.reserve({ reservationId: 'b', cents: 100, holds: hold(150), nowMs, ttlMs: 60_000 })).toEqual({
+      ok: false,
+      before: [100],
+      exceeded: [0],
+    });
     expect(await store.read(['daily|tenantId=t'], nowMs)).toEqual([100]);
     const admin = new Redis(redis.url);
     expect(await admin.pttl('agentguard:{agentguard}:c:daily|tenantId=t')).toBeGreaterThan(DAY - 10_000);
@@ -79,8 +86,12 @@ describe.skipIf(!haveBinary)('Redis that lost its counters (restart without pers
   });
 
   it('rejects an unknown onStateLost naming it', () => {
-    expect(() => spendStoreFromUrl('redis://127.0.0.1:1/?onStateLost=ignore')).toThrow('spend store URL redis://127.0.0.1:1/?onStateLost=ignore: onStateLost must be fail or reseed, got ignore');
-    expect(() => new RedisSpendStore({ url: 'redis://127.0.0.1:1', onStateLost: 'x' as never })).toThrow('RedisSpendStore: onStateLost must be fail or reseed, got "x"');
+    expect(() => spendStoreFromUrl('redis://127.0.0.1:1/?onStateLost=ignore')).toThrow(
+      'spend store URL redis://127.0.0.1:1/?onStateLost=ignore: onStateLost must be fail or reseed, got ignore',
+    );
+    expect(() => new RedisSpendStore({ url: 'redis://127.0.0.1:1', onStateLost: 'x' as never })).toThrow(
+      'RedisSpendStore: onStateLost must be fail or reseed, got "x"',
+    );
   });
 });
 

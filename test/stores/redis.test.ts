@@ -78,7 +78,9 @@ describe.skipIf(!redis)('RedisSpendStore (real redis-server)', () => {
     await s.reserve({ reservationId: 'r1', cents: 5, holds: [hold(k1), hold(k2)], nowMs, ttlMs: 1_000 });
     await s.reserve({ reservationId: 'r2', cents: 6, holds: [hold(k3)], nowMs, ttlMs: 1_000 });
     expect(await s.read([k1, k3, k2], nowMs)).toEqual([5, 6, 5]);
-    expect((await admin.keys(`${p}*`)).filter((k) => k.includes(':c:')).sort()).toEqual([`${p}{acme}:c:${k1}`, `${p}{acme}:c:${k2}`, `${p}{glob%7Bex%7D}:c:${k3}`].sort());
+    expect((await admin.keys(`${p}*`)).filter((k) => k.includes(':c:')).sort()).toEqual(
+      [`${p}{acme}:c:${k1}`, `${p}{acme}:c:${k2}`, `${p}{glob%7Bex%7D}:c:${k3}`].sort(),
+    );
     await expect(s.reserve({ reservationId: 'r3', cents: 1, holds: [hold('pol4:0|teamId=x|per_day@2026-11-25')], nowMs, ttlMs: 1_000 })).rejects.toThrow(
       /hashTag 'tenant' needs tenantId/,
     );
@@ -102,9 +104,19 @@ describe.skipIf(!redis)('RedisSpendStore (real redis-server)', () => {
       signingKeys: generateKeypair(),
       spendStore: s,
       pricing: { overrides: { openai: { m: { inputPerMTok: 1, outputPerMTok: 1 } } } },
-      policy: parsePolicy({ id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2020-01-01T00:00:00Z', caps: [{ amountCents: 100, window: 'per_day', action: 'block', reason: 'r' }] }),
+      policy: parsePolicy({
+        id: 'p',
+        name: 'p',
+        scope: { tenantId: 't' },
+        mode: 'enforce',
+        version: 1,
+        effectiveFrom: '2020-01-01T00:00:00Z',
+        caps: [{ amountCents: 100, window: 'per_day', action: 'block', reason: 'r' }],
+      }),
     });
-    await expect(guard.decide({ provider: 'openai', model: 'm', scope: { tenantId: 't' }, estimatedInputTokens: 10, maxOutputTokens: 10 })).rejects.toThrow(SpendStoreError);
+    await expect(guard.decide({ provider: 'openai', model: 'm', scope: { tenantId: 't' }, estimatedInputTokens: 10, maxOutputTokens: 10 })).rejects.toThrow(
+      SpendStoreError,
+    );
     await s.close();
   });
 

@@ -24,7 +24,9 @@ describe('credentials in a store URL never show', () => {
   for (const [form, url, secret] of FORMS) {
     it(`${form}: masked in the failing store's SpendStoreError (message, stack, cause), in a bad-option error, and in the guard's error`, async () => {
       const store = spendStoreFromUrl(url);
-      const err = await store.reserve({ reservationId: 'r', cents: 1, holds: [{ key: 'k', limitCents: 10, expiresAtMs: Date.now() + 60_000 }], nowMs: Date.now(), ttlMs: 1000 }).catch((e: unknown) => e);
+      const err = await store
+        .reserve({ reservationId: 'r', cents: 1, holds: [{ key: 'k', limitCents: 10, expiresAtMs: Date.now() + 60_000 }], nowMs: Date.now(), ttlMs: 1000 })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SpendStoreError);
       const text = inspect(err, { depth: 10 });
       expect(text).toMatch(/redis spend store rediss?:\/\//);
@@ -51,9 +53,19 @@ describe('credentials in a store URL never show', () => {
         signingKeys: generateKeypair(),
         spendStore: guardStore,
         pricing: { overrides: { openai: { m: { inputPerMTok: 1, outputPerMTok: 1 } } } },
-        policy: parsePolicy({ id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2020-01-01T00:00:00Z', caps: [{ amountCents: 100, window: 'per_day', action: 'block', reason: 'r' }] }),
+        policy: parsePolicy({
+          id: 'p',
+          name: 'p',
+          scope: { tenantId: 't' },
+          mode: 'enforce',
+          version: 1,
+          effectiveFrom: '2020-01-01T00:00:00Z',
+          caps: [{ amountCents: 100, window: 'per_day', action: 'block', reason: 'r' }],
+        }),
       });
-      const guardErr = await guard.decide({ provider: 'openai', model: 'm', scope: { tenantId: 't' }, estimatedInputTokens: 1, maxOutputTokens: 1 }).catch((e: unknown) => e);
+      const guardErr = await guard
+        .decide({ provider: 'openai', model: 'm', scope: { tenantId: 't' }, estimatedInputTokens: 1, maxOutputTokens: 1 })
+        .catch((e: unknown) => e);
       expect(guardErr).toBeInstanceOf(Error);
       expect(leaks(inspect(guardErr, { depth: 10 }), secret)).toBe(false);
       await (guardStore as { close?: () => Promise<void> }).close?.();
@@ -61,7 +73,9 @@ describe('credentials in a store URL never show', () => {
   }
 
   it('an unsupported scheme and an unparseable URL are masked too', () => {
-    expect(() => spendStoreFromUrl('postgres://app:s3cretI@db/x?token=s3cretJ')).toThrow('spend store URL postgres://app:***@db/x?token=*** : unsupported scheme'.replace(' :', ':'));
+    expect(() => spendStoreFromUrl('postgres://app:s3cretI@db/x?token=s3cretJ')).toThrow(
+      'spend store URL postgres://app:***@db/x?token=*** : unsupported scheme'.replace(' :', ':'),
+    );
     expect(redactUrl('redis://app:s3cret@[::1')).toBe('<unparseable URL>');
     expect(redactUrl('redis://cache:6379/0?hashTag=tenant&password=x&db=2')).toBe('redis://cache:6379/0?hashTag=tenant&password=***&db=2');
   });

@@ -28,7 +28,7 @@ describe('SqliteSpendStore', () => {
     db.close();
   });
 
-  it('a second store on the same file sees the first one\'s reservations', async () => {
+  it("a second store on the same file sees the first one's reservations", async () => {
     const path = join(dir, 'shared.db');
     const a = new SqliteSpendStore(path);
     const b = new SqliteSpendStore(path);

@@ -110,7 +110,8 @@ interface InFlight {
  * sent as requested, which is what "happened" means there.
  */
 export async function replayDecisions(chains: ReplaySource[], options: ReplayOptions): Promise<ReplayReport> {
-  if (!options || !Array.isArray(options.policies) || options.policies.length === 0) throw new TypeError('replayDecisions: options.policies must be a non-empty list of policies');
+  if (!options || !Array.isArray(options.policies) || options.policies.length === 0)
+    throw new TypeError('replayDecisions: options.policies must be a non-empty list of policies');
   const enforce = options.enforce ?? true;
   const policies = enforce ? options.policies.map((p) => ({ ...p, mode: 'enforce' as const })) : options.policies;
   let nowMs = 0;
@@ -161,7 +162,8 @@ export async function replayDecisions(chains: ReplaySource[], options: ReplayOpt
       skip(d, call);
       return;
     }
-    if (d.costBasis !== undefined && d.costBasis !== guard.costBasis) report.log.otherCostBasis[d.costBasis] = (report.log.otherCostBasis[d.costBasis] ?? 0) + 1;
+    if (d.costBasis !== undefined && d.costBasis !== guard.costBasis)
+      report.log.otherCostBasis[d.costBasis] = (report.log.otherCostBasis[d.costBasis] ?? 0) + 1;
     firstCallMs = Math.min(firstCallMs, atMs);
     nowMs = atMs;
     let result: DecideResult;
@@ -177,7 +179,12 @@ export async function replayDecisions(chains: ReplaySource[], options: ReplayOpt
       const key = `${call.provider}/${call.model}`;
       report.log.unpriced[key] = (report.log.unpriced[key] ?? 0) + 1;
     }
-    const groups: InFlight['groups'] = [result.decision.policyId, scopeKey(call), d.timestamp.slice(0, 10), capLabel(result.decision.policyId, result.decision.triggeredCap)];
+    const groups: InFlight['groups'] = [
+      result.decision.policyId,
+      scopeKey(call),
+      d.timestamp.slice(0, 10),
+      capLabel(result.decision.policyId, result.decision.triggeredCap),
+    ];
     add(groups, decisionContribution(recorded, replayed, fateChanged(recorded, replayed)));
     const proceeds = replayed.blocked ? undefined : result;
     if (recorded.blocked) {
@@ -252,18 +259,32 @@ export async function replayDecisions(chains: ReplaySource[], options: ReplayOpt
 function warningsOf(report: ReplayReport, policies: SpendPolicy[], firstCallMs: number): string[] {
   const warnings: string[] = [];
   for (const [basis, n] of Object.entries(report.log.otherCostBasis)) {
-    warnings.push(`${n} decision${n === 1 ? ' was' : 's were'} priced with ${basis}; the replay prices with ${report.candidate.costBasis}, so cents may differ`);
+    warnings.push(
+      `${n} decision${n === 1 ? ' was' : 's were'} priced with ${basis}; the replay prices with ${report.candidate.costBasis}, so cents may differ`,
+    );
   }
   for (const [model, n] of Object.entries(report.log.unpriced)) {
-    warnings.push(`${n} call${n === 1 ? ' is' : 's are'} blocked only because ${model} has no price in ${report.candidate.costBasis} (give its price, or allow unknown models)`);
+    warnings.push(
+      `${n} call${n === 1 ? ' is' : 's are'} blocked only because ${model} has no price in ${report.candidate.costBasis} (give its price, or allow unknown models)`,
+    );
   }
   for (const p of policies) {
-    if (Date.parse(p.effectiveFrom) > firstCallMs) warnings.push(`policy ${p.id} is effective from ${p.effectiveFrom}, after the first recorded call: earlier calls are not subject to it`);
+    if (Date.parse(p.effectiveFrom) > firstCallMs)
+      warnings.push(`policy ${p.id} is effective from ${p.effectiveFrom}, after the first recorded call: earlier calls are not subject to it`);
   }
   const skipped = Object.values(report.log.skipped).reduce((a, b) => a + b, 0);
-  if (skipped > 0) warnings.push(`${skipped} decision${skipped === 1 ? '' : 's'} could not be replayed: ${Object.entries(report.log.skipped).map(([why, n]) => `${n} ${why}`).join('; ')}`);
-  if (report.log.orphanOutcomes > 0) warnings.push(`${report.log.orphanOutcomes} outcome${report.log.orphanOutcomes === 1 ? '' : 's'} without their decision in the log were ignored`);
-  if (report.total.projectionOnly > 0) warnings.push(`${report.total.projectionOnly} call${report.total.projectionOnly === 1 ? '' : 's'} had no recorded usage and ${report.total.projectionOnly === 1 ? 'is' : 'are'} counted at ${report.total.projectionOnly === 1 ? 'its' : 'their'} projection`);
+  if (skipped > 0)
+    warnings.push(
+      `${skipped} decision${skipped === 1 ? '' : 's'} could not be replayed: ${Object.entries(report.log.skipped)
+        .map(([why, n]) => `${n} ${why}`)
+        .join('; ')}`,
+    );
+  if (report.log.orphanOutcomes > 0)
+    warnings.push(`${report.log.orphanOutcomes} outcome${report.log.orphanOutcomes === 1 ? '' : 's'} without their decision in the log were ignored`);
+  if (report.total.projectionOnly > 0)
+    warnings.push(
+      `${report.total.projectionOnly} call${report.total.projectionOnly === 1 ? '' : 's'} had no recorded usage and ${report.total.projectionOnly === 1 ? 'is' : 'are'} counted at ${report.total.projectionOnly === 1 ? 'its' : 'their'} projection`,
+    );
   return warnings;
 }
 

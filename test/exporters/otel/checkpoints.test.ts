@@ -42,7 +42,10 @@ describe('checkpoints on the OpenTelemetry span stream', () => {
     expect(own.map((s) => s.events[0]!.attributes![CHECKPOINT_ATTR.SEQUENCE])).toEqual([7]);
 
     const fromTrace = spans.flatMap((s) => s.events.filter((e) => e.name === CHECKPOINT_EVENT).map((e) => checkpointFromAttributes(e.attributes!)));
-    const fromFile = readFileSync(join(logDir, 'svc.checkpoints.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Checkpoint);
+    const fromFile = readFileSync(join(logDir, 'svc.checkpoints.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Checkpoint);
     expect(fromTrace).toEqual(fromFile);
     const event = app.events.find((e) => e.name === CHECKPOINT_EVENT)!;
     expect(Object.keys(event.attributes!).sort()).toEqual(Object.values(CHECKPOINT_ATTR).sort());

@@ -24,7 +24,16 @@ const downgradedStream: SpanLike = {
     'gen_ai.usage.output_tokens': 5,
   },
 };
-const call = { provider: 'openai', operation: 'chat', sentModel: 'gpt-4o-mini', requestedModel: 'gpt-4o', stream: true, responded: true, serverAddress: 'api.openai.com', openaiApiType: 'chat_completions' } as const;
+const call = {
+  provider: 'openai',
+  operation: 'chat',
+  sentModel: 'gpt-4o-mini',
+  requestedModel: 'gpt-4o',
+  stream: true,
+  responded: true,
+  serverAddress: 'api.openai.com',
+  openaiApiType: 'chat_completions',
+} as const;
 
 describe('GenAI span conventions helper', () => {
   it('passes a conforming downgraded stream span and a conforming block span', () => {
@@ -34,9 +43,16 @@ describe('GenAI span conventions helper', () => {
       kind: 2,
       status: { code: 2, message: 'AgentGuardBlockedError' },
       events: [{ name: 'exception', attributes: { 'exception.type': 'AgentGuardBlockedError' } }],
-      attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4', 'error.type': 'AgentGuardBlockedError' },
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'anthropic',
+        'gen_ai.request.model': 'claude-sonnet-4',
+        'error.type': 'AgentGuardBlockedError',
+      },
     };
-    expect(genAiSpanProblems(blocked, { provider: 'anthropic', operation: 'chat', sentModel: 'claude-sonnet-4', errorType: 'AgentGuardBlockedError' })).toEqual([]);
+    expect(genAiSpanProblems(blocked, { provider: 'anthropic', operation: 'chat', sentModel: 'claude-sonnet-4', errorType: 'AgentGuardBlockedError' })).toEqual(
+      [],
+    );
   });
 
   it('names each gap: the requested model on the span, no error.type or exception on a block, no port, a replaced attribute name', () => {
@@ -44,7 +60,13 @@ describe('GenAI span conventions helper', () => {
       ...downgradedStream,
       name: 'chat gpt-4o',
       status: { code: 2 },
-      attributes: { ...downgradedStream.attributes, 'gen_ai.request.model': 'gpt-4o', 'server.port': undefined, 'gen_ai.system': 'openai', 'gen_ai.response.finish_reasons': 'stop' },
+      attributes: {
+        ...downgradedStream.attributes,
+        'gen_ai.request.model': 'gpt-4o',
+        'server.port': undefined,
+        'gen_ai.system': 'openai',
+        'gen_ai.response.finish_reasons': 'stop',
+      },
     };
     expect(genAiSpanProblems(stale, { ...call, errorType: 'AgentGuardBlockedError' })).toEqual([
       'span name: expected "chat gpt-4o-mini", got "chat gpt-4o"',

@@ -43,7 +43,15 @@ describe('OtelLogRecordStore: signed entries as OpenTelemetry log records', () =
     let spanContext!: SpanContext;
     await tracer.startActiveSpan('app call', async (span) => {
       spanContext = span.spanContext();
-      const r = await guard.decide({ provider: 'openai', model: 'big', scope: { tenantId: 't' }, estimatedInputTokens: 10, maxOutputTokens: 10, traceId: spanContext.traceId, spanId: spanContext.spanId });
+      const r = await guard.decide({
+        provider: 'openai',
+        model: 'big',
+        scope: { tenantId: 't' },
+        estimatedInputTokens: 10,
+        maxOutputTokens: 10,
+        traceId: spanContext.traceId,
+        spanId: spanContext.spanId,
+      });
       await guard.settle(r, { inputTokens: 10, outputTokens: 5 });
       span.end();
     });
@@ -69,14 +77,20 @@ describe('OtelLogRecordStore: signed entries as OpenTelemetry log records', () =
       expect(r.hrTime[0] * 1000 + Math.floor(r.hrTime[1] / 1e6)).toBe(Date.parse((e.decision as { timestamp: string }).timestamp));
     });
     // The decision and its outcome carry the app span's context (sampled, as the span was).
-    for (const r of records.slice(0, 2)) expect(r.spanContext).toMatchObject({ traceId: spanContext.traceId, spanId: spanContext.spanId, traceFlags: TraceFlags.SAMPLED });
+    for (const r of records.slice(0, 2))
+      expect(r.spanContext).toMatchObject({ traceId: spanContext.traceId, spanId: spanContext.spanId, traceFlags: TraceFlags.SAMPLED });
     for (const r of records.slice(2)) expect(r.spanContext).toBeUndefined();
 
     const cps = exported.getFinishedLogRecords().filter((r) => r.eventName === LOG_EVENT.CHECKPOINT);
     const cpFile = readFileSync(join(dir, 'svc-1.checkpoints.jsonl'), 'utf8').split('\n').filter(Boolean);
     expect(cps.map((r) => r.body)).toEqual(cpFile);
     expect(cps.map((r) => r.attributes[LOG_RECORD_ATTR.SEQUENCE])).toEqual([2, 3]);
-    expect(verifyChain(records.map((r) => JSON.parse(r.body as string) as DecisionLogEntry), keys.publicKey)).toEqual({ ok: true, count: 4 });
+    expect(
+      verifyChain(
+        records.map((r) => JSON.parse(r.body as string) as DecisionLogEntry),
+        keys.publicKey,
+      ),
+    ).toEqual({ ok: true, count: 4 });
   });
 
   it('instead of files: entries signed before the app registers its LoggerProvider are held and emitted in order once it does; its own checkpoints name the chain', async () => {

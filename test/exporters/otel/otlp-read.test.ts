@@ -35,7 +35,10 @@ describe('reading OTLP JSON log files', () => {
     const cp = { type: CHECKPOINT_TYPE, chainId: 'x' };
     const lines = [
       request([{ body: 'an app log line' }, { eventName: LOG_EVENT.ENTRY, body: entryLine(e1!), chainId: 'c', sequence: 1 }]),
-      request([{ body: entryLine(e0!), chainId: 'c', sequence: 0 }, { body: JSON.stringify(cp), chainId: 'c' }]),
+      request([
+        { body: entryLine(e0!), chainId: 'c', sequence: 0 },
+        { body: JSON.stringify(cp), chainId: 'c' },
+      ]),
       '{"resourceLogs":[', // torn: no newline after it
     ];
     const file = join(t.dir, 'logs.json');

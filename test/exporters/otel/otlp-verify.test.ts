@@ -68,7 +68,10 @@ function edited(name: string, edit: (docs: ReturnType<typeof readStored>) => voi
 }
 
 const entryOf = (docs: ReturnType<typeof readStored>, chainId: string, sequence: number) =>
-  storedRecords(docs).find(({ record }) => record.eventName === LOG_EVENT.ENTRY && attr(record, LOG_RECORD_ATTR.CHAIN_ID) === chainId && attr(record, LOG_RECORD_ATTR.SEQUENCE) === String(sequence))!;
+  storedRecords(docs).find(
+    ({ record }) =>
+      record.eventName === LOG_EVENT.ENTRY && attr(record, LOG_RECORD_ATTR.CHAIN_ID) === chainId && attr(record, LOG_RECORD_ATTR.SEQUENCE) === String(sequence),
+  )!;
 
 describe('verify reads the decision log back from what an OpenTelemetry Collector stored (OTLP JSON)', () => {
   it('the stored records are the entries and checkpoints of both chains, each with its JSONL line as body; verify: both chains ok, checkpoints matched', () => {

@@ -25,16 +25,27 @@ async function runWithExport(mode: 'otel' | 'both') {
   workspaces.push(ws);
   const stored = join(ws.dir, 'collector.json');
   const receiver = await startOtlpFileReceiver(stored);
-  const env: Record<string, string | undefined> = { ...process.env, ...agentguardEnv(ws), AGENTGUARD_LOG_EXPORT: mode, FAKE_URL: fake.url, APP_CALLS: JSON.stringify(threeCalls('openai')), OTLP_LOGS_URL: receiver.logsUrl };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    ...agentguardEnv(ws),
+    AGENTGUARD_LOG_EXPORT: mode,
+    FAKE_URL: fake.url,
+    APP_CALLS: JSON.stringify(threeCalls('openai')),
+    OTLP_LOGS_URL: receiver.logsUrl,
+  };
   delete env.AGENTGUARD_CHAIN_ID;
-  const child = spawn(process.execPath, ['--import', 'agentguard-spend/register', join(root, 'test', 'fixtures', 'exporters', 'otel-logs-app.mjs')], { cwd: root, env });
+  const child = spawn(process.execPath, ['--import', 'agentguard-spend/register', join(root, 'test', 'fixtures', 'exporters', 'otel-logs-app.mjs')], {
+    cwd: root,
+    env,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   await receiver.close();
-  const spans = (JSON.parse(stdout.split('\n').find((l) => l.startsWith('{"spans"'))!) as { spans: { traceId: string; spanId: string; entryHash: string }[] }).spans;
+  const spans = (JSON.parse(stdout.split('\n').find((l) => l.startsWith('{"spans"'))!) as { spans: { traceId: string; spanId: string; entryHash: string }[] })
+    .spans;
   return { ws, stored, code, stderr, spans, records: storedRecords(readStored(stored)).map((r) => r.record) };
 }
 

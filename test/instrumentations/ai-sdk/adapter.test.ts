@@ -24,7 +24,11 @@ const anthropic = createAnthropic({ apiKey: 'sk-ant-test' });
 
 describe('AI SDK adapter', () => {
   it('names the provider from the model’s provider string', () => {
-    expect([openai('gpt-4o').provider, openai.chat('gpt-4o').provider, anthropic('claude-sonnet-4-5').provider].map(providerOf)).toEqual(['openai', 'openai', 'anthropic']);
+    expect([openai('gpt-4o').provider, openai.chat('gpt-4o').provider, anthropic('claude-sonnet-4-5').provider].map(providerOf)).toEqual([
+      'openai',
+      'openai',
+      'anthropic',
+    ]);
     expect(['amazon-bedrock', 'azure.chat', 'google.generative-ai', 'mistral.chat'].map(providerOf)).toEqual(['bedrock', 'openai', 'google', 'mistral']);
   });
 
@@ -51,7 +55,9 @@ describe('AI SDK adapter', () => {
     const text = 'x'.repeat(300);
     expect(estimateInputTokens({ prompt: [{ role: 'user', content: [{ type: 'text', text }] }] })).toBe(300);
     expect(estimateInputTokens({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'é'.repeat(10) }] }] })).toBe(20);
-    expect(estimateInputTokens({ prompt: [{ role: 'user', content: [{ type: 'file', data: new Uint8Array(1_000_000), mediaType: 'image/png' }] }] })).toBe(1_600);
+    expect(estimateInputTokens({ prompt: [{ role: 'user', content: [{ type: 'file', data: new Uint8Array(1_000_000), mediaType: 'image/png' }] }] })).toBe(
+      1_600,
+    );
     expect(estimateInputTokens({ prompt: [{ role: 'system', content: text }], tools: [{ name: 'a' }] })).toBeGreaterThan(300);
   });
 
@@ -60,14 +66,21 @@ describe('AI SDK adapter', () => {
     const sibling = siblingModel(model, 'gpt-4o-mini');
     expect([sibling.modelId, model.modelId, Object.getPrototypeOf(sibling)]).toEqual(['gpt-4o-mini', 'gpt-4o', model]);
     expect(sibling.provider).toBe('openai.chat');
-    expect(() => siblingModel({ ...model, doGenerate: async () => ({}), doStream: async () => ({}), provider: 'x', modelId: 'y' }, 'z')).toThrow(DowngradeNotAppliedError);
+    expect(() => siblingModel({ ...model, doGenerate: async () => ({}), doStream: async () => ({}), provider: 'x', modelId: 'y' }, 'z')).toThrow(
+      DowngradeNotAppliedError,
+    );
     expect(() => siblingModel(new Proxy(model, {}), 'z')).toThrow(DowngradeNotAppliedError);
   });
 
   it('reads V3/V4 and V2 usage in the engine’s semantics', () => {
     const v4 = { inputTokens: { total: 120, noCache: 20, cacheRead: 80, cacheWrite: 20 }, outputTokens: { total: 30, text: 20, reasoning: 10 } };
     expect(finalUsage(reportedUsage(v4))).toEqual({ inputTokens: 120, outputTokens: 30, cachedInputTokens: 80, cacheWriteTokens: 20, reasoningTokens: 10 });
-    expect(finalUsage(reportedUsage({ inputTokens: 50, outputTokens: 5, cachedInputTokens: 10, reasoningTokens: 1 }))).toEqual({ inputTokens: 50, outputTokens: 5, cachedInputTokens: 10, reasoningTokens: 1 });
+    expect(finalUsage(reportedUsage({ inputTokens: 50, outputTokens: 5, cachedInputTokens: 10, reasoningTokens: 1 }))).toEqual({
+      inputTokens: 50,
+      outputTokens: 5,
+      cachedInputTokens: 10,
+      reasoningTokens: 1,
+    });
     expect(finalUsage(reportedUsage({ inputTokens: { total: undefined }, outputTokens: { total: undefined } }))).toBeUndefined();
     expect(reportedUsage({ inputTokens: { total: 12 }, outputTokens: { total: undefined } })).toEqual({ inputTokens: 12 });
   });

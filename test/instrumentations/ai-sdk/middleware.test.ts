@@ -135,7 +135,13 @@ describe('spendGuardMiddleware', () => {
 
   it('strips x-agentguard-* headers and applies them as the call scope', async () => {
     const { log, openai, wrap } = setup([]);
-    await generateText({ model: wrap(openai.chat('gpt-4o')), prompt, maxOutputTokens: 50, maxRetries: 0, headers: { 'x-agentguard-agent-id': 'planner', 'x-app': 'kept' } });
+    await generateText({
+      model: wrap(openai.chat('gpt-4o')),
+      prompt,
+      maxOutputTokens: 50,
+      maxRetries: 0,
+      headers: { 'x-agentguard-agent-id': 'planner', 'x-app': 'kept' },
+    });
     expect(fake.requests[0]!.headers['x-agentguard-agent-id']).toBeUndefined();
     expect(fake.requests[0]!.headers['x-app']).toBe('kept');
     expect(JSON.stringify(calls(log)[0])).toContain('planner');
@@ -143,7 +149,9 @@ describe('spendGuardMiddleware', () => {
 
   it('over a class the load-time patch also guards, each call is still decided once', async () => {
     const { guard, log, openai, wrap } = setup();
-    const patched = patchAiSdkProvider(openaiProvider, { getBinding: () => ({ guard, scope: { tenantId: 'acme' }, tracer: setupOtel().provider.getTracer('t') }) });
+    const patched = patchAiSdkProvider(openaiProvider, {
+      getBinding: () => ({ guard, scope: { tenantId: 'acme' }, tracer: setupOtel().provider.getTracer('t') }),
+    });
     try {
       expect(patched).toBeGreaterThanOrEqual(2); // chat, responses, completion
       await generateText({ model: wrap(openai('gpt-4o')), prompt, maxOutputTokens: 20_000, maxRetries: 0 });

@@ -78,7 +78,13 @@ describe('AI SDK under register: tool loops, abandoned streams, no policy surpri
   it('a tool loop is two calls, each decided once (ESM, OpenAI chat)', async () => {
     ws = workspace();
     fake.behaviour.toolCall = true;
-    const run = await runAiSdkApp({ format: 'esm', provider: 'openai-chat', calls: [{ kind: 'toolLoop', model: 'gpt-4o', maxTokens: 300 }], fakeUrl: fake.url, ws });
+    const run = await runAiSdkApp({
+      format: 'esm',
+      provider: 'openai-chat',
+      calls: [{ kind: 'toolLoop', model: 'gpt-4o', maxTokens: 300 }],
+      fakeUrl: fake.url,
+      ws,
+    });
     expect(run.results).toEqual([expect.objectContaining({ ok: true, steps: 2, toolRuns: 1 })]);
     expect(fake.requestsTo('/v1/chat/completions')).toHaveLength(2);
     const log = await logOf(ws);
@@ -91,7 +97,13 @@ describe('AI SDK under register: tool loops, abandoned streams, no policy surpri
     ws = workspace();
     fake.behaviour.chunkDelayMs = 30;
     fake.behaviour.streamChunks = 20;
-    const run = await runAiSdkApp({ format: 'cjs', provider: 'anthropic', calls: [{ kind: 'streamText', model: MODELS.anthropic.expensive, maxTokens: 200, abortAfterParts: 1 }], fakeUrl: fake.url, ws });
+    const run = await runAiSdkApp({
+      format: 'cjs',
+      provider: 'anthropic',
+      calls: [{ kind: 'streamText', model: MODELS.anthropic.expensive, maxTokens: 200, abortAfterParts: 1 }],
+      fakeUrl: fake.url,
+      ws,
+    });
     expect(run.results).toEqual([expect.objectContaining({ ok: true, aborted: true })]);
     const log = await logOf(ws);
     expect(log.decisions).toHaveLength(1);
@@ -106,7 +118,13 @@ describe('AI SDK under register: tool loops, abandoned streams, no policy surpri
 
   it('without register the same app is not guarded (the guard, not the app, decides)', async () => {
     ws = workspace();
-    const run = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [{ kind: 'generateText', model: 'gpt-4o', maxTokens: 200_000 }], fakeUrl: fake.url, preload: false });
+    const run = await runAiSdkApp({
+      format: 'esm',
+      provider: 'openai',
+      calls: [{ kind: 'generateText', model: 'gpt-4o', maxTokens: 200_000 }],
+      fakeUrl: fake.url,
+      preload: false,
+    });
     expect(run.results).toEqual([expect.objectContaining({ ok: true })]);
     expect(fake.requests).toHaveLength(1);
   });
@@ -149,7 +167,16 @@ describe('AI SDK embeddings under register', () => {
   it('embed and embedMany are decided once each, output bound 0, settled from the reported input tokens (ESM)', async () => {
     ws = workspace();
     const model = 'text-embedding-3-small';
-    const run = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [{ kind: 'embed', model }, { kind: 'embedMany', model }], fakeUrl: fake.url, ws });
+    const run = await runAiSdkApp({
+      format: 'esm',
+      provider: 'openai',
+      calls: [
+        { kind: 'embed', model },
+        { kind: 'embedMany', model },
+      ],
+      fakeUrl: fake.url,
+      ws,
+    });
     expect(run.results).toEqual([expect.objectContaining({ ok: true, dims: 3 }), expect.objectContaining({ ok: true, count: 2 })]);
     expect(fake.requestsTo('/v1/embeddings')).toHaveLength(2);
     const log = await logOf(ws);

@@ -50,18 +50,29 @@ describe('anthropic: billed attempts and unreadable bodies', () => {
   it('a timed-out attempt before a success is charged the projection', async () => {
     const { guard, log } = makeGuard();
     knobs.hangFirst = 1;
-    const client = withAnthropicSpendGuard(new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 1, timeout: 150, openTelemetry: false } as ConstructorParameters<typeof Anthropic>[0]), { guard, scope: { tenantId: 'acme' } });
+    const client = withAnthropicSpendGuard(
+      new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 1, timeout: 150, openTelemetry: false } as ConstructorParameters<typeof Anthropic>[0]),
+      { guard, scope: { tenantId: 'acme' } },
+    );
     const res = await client.messages.create(params);
     expect(fake.requests).toHaveLength(2);
     const o = await settled(log);
     const est = lastDecision(log)!.estimatedInputTokens!;
-    expect(o).toMatchObject({ outcome: 'settled', unansweredAttempts: 1, actualInputTokens: res.usage.input_tokens + est, actualOutputTokens: res.usage.output_tokens + 1_000 });
+    expect(o).toMatchObject({
+      outcome: 'settled',
+      unansweredAttempts: 1,
+      actualInputTokens: res.usage.input_tokens + est,
+      actualOutputTokens: res.usage.output_tokens + 1_000,
+    });
   });
 
   it('a 200 with a non-JSON body is charged its projection (UsageNotReported)', async () => {
     const { guard, log } = makeGuard();
     knobs.notJson = true;
-    const client = withAnthropicSpendGuard(new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 0, openTelemetry: false } as ConstructorParameters<typeof Anthropic>[0]), { guard, scope: { tenantId: 'acme' } });
+    const client = withAnthropicSpendGuard(
+      new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 0, openTelemetry: false } as ConstructorParameters<typeof Anthropic>[0]),
+      { guard, scope: { tenantId: 'acme' } },
+    );
     await expect(client.messages.create(params)).rejects.toThrow();
     const o = await settled(log);
     const d = lastDecision(log)!;

@@ -70,7 +70,13 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('anthropic clampMaxTokens vi
     await c.messages.create(params);
     expect(received().max_tokens).toBe(5000);
     expect(params.max_tokens).toBe(20_000);
-    expect(decisionsOf()[0]).toMatchObject({ action: 'allow', requestedMaxOutputTokens: 20_000, clampedMaxOutputTokens: 5000, estimatedOutputTokens: 5000, projectedCents: 5 });
+    expect(decisionsOf()[0]).toMatchObject({
+      action: 'allow',
+      requestedMaxOutputTokens: 20_000,
+      clampedMaxOutputTokens: 5000,
+      estimatedOutputTokens: 5000,
+      projectedCents: 5,
+    });
     expect(outcomesOf()[0]!.outcome).toBe('settled');
     expect((await spans()).at(-1)!.attributes['gen_ai.request.max_tokens']).toBe(5000);
   });
@@ -93,9 +99,13 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('anthropic clampMaxTokens vi
 
   it('extended thinking cannot fit under a clamp to 1000 tokens: ClampNotAppliedError, nothing sent, released', async () => {
     const c = client(mode, 1);
-    const err = await c.messages.create({ model: MODEL, max_tokens: 20_000, thinking: { type: 'enabled', budget_tokens: 2000 }, messages: userMessage() }).catch((e: unknown) => e);
+    const err = await c.messages
+      .create({ model: MODEL, max_tokens: 20_000, thinking: { type: 'enabled', budget_tokens: 2000 }, messages: userMessage() })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClampNotAppliedError);
-    expect((err as Error).message).toBe('agentguard: clampMaxTokens lowered the output bound to 1000 tokens, but extended thinking needs a budget of at least 1024 tokens below max_tokens; the call was not sent');
+    expect((err as Error).message).toBe(
+      'agentguard: clampMaxTokens lowered the output bound to 1000 tokens, but extended thinking needs a budget of at least 1024 tokens below max_tokens; the call was not sent',
+    );
     expect(fake.requests).toHaveLength(0);
     expect(outcomesOf()[0]).toMatchObject({ outcome: 'released', actualCents: 0 });
     expect(guard.pendingCount).toBe(0);

@@ -57,7 +57,10 @@ describe('anthropic instrumentation specifics', () => {
       const a = makeGuard();
       const b = makeGuard();
       instrumentation.setConfig({ guard: a.guard, scope: { tenantId: 'acme' } });
-      const c = withAnthropicSpendGuard(new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 0, openTelemetry: false }), { guard: b.guard, scope: { tenantId: 'acme' } });
+      const c = withAnthropicSpendGuard(new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 0, openTelemetry: false }), {
+        guard: b.guard,
+        scope: { tenantId: 'acme' },
+      });
       await c.messages.create({ model: MODEL, max_tokens: 10, messages: userMessage() });
       for await (const e of c.messages.stream({ model: MODEL, max_tokens: 10, messages: userMessage() })) void e;
       expect(decisions(b.log).filter((d) => d.entryType === 'decision')).toHaveLength(2);

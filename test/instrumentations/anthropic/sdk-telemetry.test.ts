@@ -57,7 +57,8 @@ describe('anthropic spans with the SDK’s own telemetry on and off', () => {
     it(`SDK telemetry on — ${kind}: our span + the SDK's, agentguard.* only on ours, decision points at ours`, async () => {
       const { client, log, sdkTraces } = make();
       if (kind === 'create') await client.messages.create({ model: MODEL, max_tokens: 10, messages: userMessage() });
-      else if (kind === 'create stream') for await (const e of await client.messages.create({ model: MODEL, max_tokens: 10, messages: userMessage(), stream: true })) void e;
+      else if (kind === 'create stream')
+        for await (const e of await client.messages.create({ model: MODEL, max_tokens: 10, messages: userMessage(), stream: true })) void e;
       else await client.messages.stream({ model: MODEL, max_tokens: 10, messages: userMessage() }).finalMessage();
       const all = await spans();
       const ours = all.filter((s) => s.name === OURS);

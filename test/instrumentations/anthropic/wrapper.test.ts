@@ -38,8 +38,13 @@ describe('anthropic wrapper specifics', () => {
     const fake = await startFake();
     try {
       const { guard, log } = makeGuard();
-      const c = withAnthropicSpendGuard(new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 0, openTelemetry: false }), { guard, scope: { tenantId: 'acme' } });
-      await withSpendScope({ scope: { agentId: 'researcher', taskId: 't-1' } }, () => c.messages.create({ model: MODEL, max_tokens: 10, messages: userMessage() }));
+      const c = withAnthropicSpendGuard(new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 0, openTelemetry: false }), {
+        guard,
+        scope: { tenantId: 'acme' },
+      });
+      await withSpendScope({ scope: { agentId: 'researcher', taskId: 't-1' } }, () =>
+        c.messages.create({ model: MODEL, max_tokens: 10, messages: userMessage() }),
+      );
       expect(lastDecision(log)!.actor).toEqual({ tenantId: 'acme', agentId: 'researcher', taskId: 't-1' });
     } finally {
       await fake.close();
@@ -68,7 +73,10 @@ describe('anthropic wrapper specifics', () => {
       class BedrockLike extends Anthropic {
         awsRegion = 'us-east-1';
       }
-      const c = withAnthropicSpendGuard(new BedrockLike({ baseURL: fake.url, apiKey: 'k', maxRetries: 0, openTelemetry: false }), { guard, scope: { tenantId: 'acme' } });
+      const c = withAnthropicSpendGuard(new BedrockLike({ baseURL: fake.url, apiKey: 'k', maxRetries: 0, openTelemetry: false }), {
+        guard,
+        scope: { tenantId: 'acme' },
+      });
       await c.messages.create({ model: 'anthropic.claude-sonnet-4-5-20250929-v1:0', max_tokens: 10, messages: userMessage() });
       expect(lastDecision(log)).toMatchObject({ provider: 'bedrock', action: 'allow' });
       expect(guard.pendingCount).toBe(0);

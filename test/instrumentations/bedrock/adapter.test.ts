@@ -5,9 +5,25 @@ import { bedrockAdapter, guardedCommandName } from '../../../instrumentations/be
 
 const COMMANDS = { ConverseCommand: Converse, InvokeModelCommand, InvokeModelWithResponseStreamCommand } as const;
 /** The adapter's description of `new <name>(input)`, as `send` would see it. */
-const describeCommand = (name: keyof typeof COMMANDS, input: object) => ({ call: bedrockAdapter.describe({ command: new (COMMANDS[name] as new (input: object) => object)(input) })! });
-import { defaultMaxOutputTokens, estimateInputTokens, familyOfInvoke, familyOfModel, foundationModelOf, BINARY_BLOCK_TOKENS } from '../../../instrumentations/bedrock/models.js';
-import { accumulateModelJson, chooseUsage, rawFromConverseUsage, rawFromHeaders, toUsageTokens, type RawUsage } from '../../../instrumentations/bedrock/usage.js';
+const describeCommand = (name: keyof typeof COMMANDS, input: object) => ({
+  call: bedrockAdapter.describe({ command: new (COMMANDS[name] as new (input: object) => object)(input) })!,
+});
+import {
+  defaultMaxOutputTokens,
+  estimateInputTokens,
+  familyOfInvoke,
+  familyOfModel,
+  foundationModelOf,
+  BINARY_BLOCK_TOKENS,
+} from '../../../instrumentations/bedrock/models.js';
+import {
+  accumulateModelJson,
+  chooseUsage,
+  rawFromConverseUsage,
+  rawFromHeaders,
+  toUsageTokens,
+  type RawUsage,
+} from '../../../instrumentations/bedrock/usage.js';
 
 describe('bedrock model ids', () => {
   it('strips ARNs and cross-region profile prefixes', () => {
@@ -53,21 +69,39 @@ describe('bedrock request description', () => {
     expect(d.call.maxOutputTokens).toBe(10000);
     expect(d.call.estimatedInputTokens).toBeLessThan(BINARY_BLOCK_TOKENS + 50);
     expect(d.call.estimatedInputTokens).toBeGreaterThanOrEqual(BINARY_BLOCK_TOKENS);
-    const nova = describeCommand('InvokeModelCommand', { modelId: 'amazon.nova-pro-v1:0', body: JSON.stringify({ messages: [], inferenceConfig: { max_new_tokens: 77 } }) });
+    const nova = describeCommand('InvokeModelCommand', {
+      modelId: 'amazon.nova-pro-v1:0',
+      body: JSON.stringify({ messages: [], inferenceConfig: { max_new_tokens: 77 } }),
+    });
     expect(nova.call.maxOutputTokens).toBe(77);
-    const titan = describeCommand('InvokeModelWithResponseStreamCommand', { modelId: 'amazon.titan-text-express-v1', body: new TextEncoder().encode(JSON.stringify({ inputText: 'x', textGenerationConfig: { maxTokenCount: 66 } })) });
+    const titan = describeCommand('InvokeModelWithResponseStreamCommand', {
+      modelId: 'amazon.titan-text-express-v1',
+      body: new TextEncoder().encode(JSON.stringify({ inputText: 'x', textGenerationConfig: { maxTokenCount: 66 } })),
+    });
     expect(titan.call).toMatchObject({ maxOutputTokens: 66, stream: true, operation: 'text_completion' });
     const b64 = 'A'.repeat(100_000);
-    const claude = describeCommand('InvokeModelCommand', { modelId: 'anthropic.claude-3-haiku-20240307-v1:0', body: JSON.stringify({ max_tokens: 9, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', data: b64 } }] }] }) });
+    const claude = describeCommand('InvokeModelCommand', {
+      modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      body: JSON.stringify({ max_tokens: 9, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', data: b64 } }] }] }),
+    });
     expect(claude.call.maxOutputTokens).toBe(9);
     expect(claude.call.estimatedInputTokens).toBeLessThan(BINARY_BLOCK_TOKENS + 100);
-    expect(describeCommand('InvokeModelCommand', { modelId: 'amazon.titan-embed-text-v2:0', body: '{"inputText":"x"}' }).call).toMatchObject({ operation: 'embeddings', maxOutputTokens: 0 });
+    expect(describeCommand('InvokeModelCommand', { modelId: 'amazon.titan-embed-text-v2:0', body: '{"inputText":"x"}' }).call).toMatchObject({
+      operation: 'embeddings',
+      maxOutputTokens: 0,
+    });
     expect(estimateInputTokens('abcdef')).toBe(6);
   });
 
   it('says whether the command sent its own output bound', () => {
-    expect(describeCommand('ConverseCommand', { modelId: 'amazon.nova-lite-v1:0', messages: [] }).call).toMatchObject({ outputBoundSent: false, maxOutputTokens: 10000 });
-    expect(describeCommand('ConverseCommand', { modelId: 'amazon.nova-lite-v1:0', messages: [], inferenceConfig: { maxTokens: 5 } }).call).toMatchObject({ outputBoundSent: true, maxOutputTokens: 5 });
+    expect(describeCommand('ConverseCommand', { modelId: 'amazon.nova-lite-v1:0', messages: [] }).call).toMatchObject({
+      outputBoundSent: false,
+      maxOutputTokens: 10000,
+    });
+    expect(describeCommand('ConverseCommand', { modelId: 'amazon.nova-lite-v1:0', messages: [], inferenceConfig: { maxTokens: 5 } }).call).toMatchObject({
+      outputBoundSent: true,
+      maxOutputTokens: 5,
+    });
     expect(describeCommand('InvokeModelCommand', { modelId: 'amazon.nova-pro-v1:0', body: '{"messages":[]}' }).call.outputBoundSent).toBe(false);
     expect(bedrockAdapter.describe({ command: { input: {} } })).toBeUndefined();
   });
@@ -75,13 +109,19 @@ describe('bedrock request description', () => {
 
 describe('bedrock usage normalization', () => {
   it('Converse: inputTokens excludes cache; normalized to include it', () => {
-    expect(toUsageTokens(rawFromConverseUsage({ inputTokens: 10, outputTokens: 5, totalTokens: 65, cacheReadInputTokens: 30, cacheWriteInputTokens: 20 })!)).toEqual({ inputTokens: 60, outputTokens: 5, cachedInputTokens: 30, cacheWriteTokens: 20 });
+    expect(
+      toUsageTokens(rawFromConverseUsage({ inputTokens: 10, outputTokens: 5, totalTokens: 65, cacheReadInputTokens: 30, cacheWriteInputTokens: 20 })!),
+    ).toEqual({ inputTokens: 60, outputTokens: 5, cachedInputTokens: 30, cacheWriteTokens: 20 });
   });
 
   it('Anthropic stream: message_start then message_delta (cumulative output)', () => {
     const fam: RawUsage = {};
     const met: RawUsage = {};
-    accumulateModelJson({ type: 'message_start', message: { usage: { input_tokens: 10, output_tokens: 1, cache_read_input_tokens: 5, cache_creation_input_tokens: 0 } } }, fam, met);
+    accumulateModelJson(
+      { type: 'message_start', message: { usage: { input_tokens: 10, output_tokens: 1, cache_read_input_tokens: 5, cache_creation_input_tokens: 0 } } },
+      fam,
+      met,
+    );
     accumulateModelJson({ type: 'message_delta', usage: { output_tokens: 42 } }, fam, met);
     accumulateModelJson({ type: 'message_stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: 10, outputTokenCount: 42 } }, fam, met);
     expect(toUsageTokens(chooseUsage(fam, met)!)).toEqual({ inputTokens: 15, outputTokens: 42, cachedInputTokens: 5, cacheWriteTokens: 0 });

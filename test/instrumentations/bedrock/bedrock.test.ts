@@ -102,7 +102,7 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     await assertSettled(SONNET, BIG);
     const [d] = decisions(h.log);
     expect(d!.action).toBe('allow');
-    const span = (await lastSpan());
+    const span = await lastSpan();
     expect(span.name).toBe(`chat ${SONNET}`);
     const a = span.attributes;
     expect(a['gen_ai.provider.name']).toBe('aws.bedrock');
@@ -161,17 +161,26 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     expect((err as Error).name).toBe('AgentGuardBlockedError');
     expect(h.fake.requests).toHaveLength(0);
     expect(h.guard.pendingCount).toBe(0);
-    const span = (await lastSpan());
+    const span = await lastSpan();
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(span.attributes['agentguard.decision.action']).toBe('block');
     // Streams too.
-    const err2 = await client.send(new sdk.InvokeModelWithResponseStreamCommand({ modelId: SONNET, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 100, messages: [] }) })).catch((e: unknown) => e);
+    const err2 = await client
+      .send(
+        new sdk.InvokeModelWithResponseStreamCommand({
+          modelId: SONNET,
+          body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 100, messages: [] }),
+        }),
+      )
+      .catch((e: unknown) => e);
     expect((err2 as Error).name).toBe('AgentGuardBlockedError');
     expect(h.fake.requests).toHaveLength(0);
   });
 
   it('shadow: a policy in shadow mode changes nothing', async () => {
-    resetHarness(h, [policy({ mode: 'shadow', caps: [{ amountCents: 0, window: 'per_call', action: 'downgrade', downgradeTo: HAIKU, reason: 'would downgrade' }] })]);
+    resetHarness(h, [
+      policy({ mode: 'shadow', caps: [{ amountCents: 0, window: 'per_call', action: 'downgrade', downgradeTo: HAIKU, reason: 'would downgrade' }] }),
+    ]);
     h.fake.behaviour.usage = { ...BIG };
     const client = makeClient(mode);
     await client.send(new sdk.ConverseCommand(converseInput(SONNET)));
@@ -189,7 +198,9 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     const err = await client.send(new sdk.ConverseCommand(converseInput(SONNET))).catch((e: unknown) => e);
     expect((err as Error).name).toBe('AgentGuardBlockedError');
     expect(h.fake.requests).toHaveLength(0);
-    await client.send(new sdk.ConverseCommand(converseInput(SONNET)), { agentguard: { capabilityClaim: 'payment_execute', scope: { taskId: 'task-9' } } } as never);
+    await client.send(new sdk.ConverseCommand(converseInput(SONNET)), {
+      agentguard: { capabilityClaim: 'payment_execute', scope: { taskId: 'task-9' } },
+    } as never);
     expect(h.fake.requests).toHaveLength(1);
     await withSpendScope({ capabilityClaim: 'payment_execute' }, () => client.send(new sdk.ConverseCommand(converseInput(SONNET))));
     expect(h.fake.requests).toHaveLength(2);
@@ -209,7 +220,16 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
       kinds.push(Object.keys(event).filter((k) => (event as unknown as Record<string, unknown>)[k] !== undefined)[0]!);
       text += event.contentBlockDelta?.delta?.text ?? '';
     }
-    expect(kinds).toEqual(['messageStart', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockDelta', 'contentBlockStop', 'messageStop', 'metadata']);
+    expect(kinds).toEqual([
+      'messageStart',
+      'contentBlockDelta',
+      'contentBlockDelta',
+      'contentBlockDelta',
+      'contentBlockDelta',
+      'contentBlockStop',
+      'messageStop',
+      'metadata',
+    ]);
     expect(text).toBe('part 1 part 2 part 3 part 4 ');
     await assertSettled(SONNET, BIG);
     expect((await lastSpan()).attributes['agentguard.cost.actual_cents']).toBe(expectedCents(SONNET, BIG));
@@ -253,7 +273,12 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
   it('stream error: a modelStreamErrorException mid-stream releases with the error', async () => {
     h.knobs.streamErrorAfterChunks = 2;
     const client = makeClient(mode);
-    const out = await client.send(new sdk.InvokeModelWithResponseStreamCommand({ modelId: HAIKU, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 100, messages: [{ role: 'user', content: PROMPT_MARKER }] }) }));
+    const out = await client.send(
+      new sdk.InvokeModelWithResponseStreamCommand({
+        modelId: HAIKU,
+        body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 100, messages: [{ role: 'user', content: PROMPT_MARKER }] }),
+      }),
+    );
     const err = await (async () => {
       for await (const _ of out.body!) void _;
     })().catch((e: unknown) => e);
@@ -303,9 +328,24 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
 
   it('InvokeModel per family: usage from the body (Anthropic with cache, Nova, Titan, Meta) or the metering headers (Mistral)', async () => {
     const cases: { model: string; body: unknown; usage: UsageTokens; max: number }[] = [
-      { model: HAIKU, body: { anthropic_version: 'bedrock-2023-05-31', max_tokens: 300, messages: [{ role: 'user', content: PROMPT_MARKER }] }, usage: { inputTokens: 100_000, outputTokens: 300, cachedInputTokens: 50_000, cacheWriteTokens: 0 }, max: 300 },
-      { model: 'amazon.nova-lite-v1:0', body: { schemaVersion: 'messages-v1', messages: [{ role: 'user', content: [{ text: PROMPT_MARKER }] }], inferenceConfig: { max_new_tokens: 301 } }, usage: { inputTokens: 100_000, outputTokens: 301, cachedInputTokens: 0, cacheWriteTokens: 0 }, max: 301 },
-      { model: 'amazon.titan-text-express-v1', body: { inputText: PROMPT_MARKER, textGenerationConfig: { maxTokenCount: 302 } }, usage: { ...BIG, outputTokens: 302 }, max: 302 },
+      {
+        model: HAIKU,
+        body: { anthropic_version: 'bedrock-2023-05-31', max_tokens: 300, messages: [{ role: 'user', content: PROMPT_MARKER }] },
+        usage: { inputTokens: 100_000, outputTokens: 300, cachedInputTokens: 50_000, cacheWriteTokens: 0 },
+        max: 300,
+      },
+      {
+        model: 'amazon.nova-lite-v1:0',
+        body: { schemaVersion: 'messages-v1', messages: [{ role: 'user', content: [{ text: PROMPT_MARKER }] }], inferenceConfig: { max_new_tokens: 301 } },
+        usage: { inputTokens: 100_000, outputTokens: 301, cachedInputTokens: 0, cacheWriteTokens: 0 },
+        max: 301,
+      },
+      {
+        model: 'amazon.titan-text-express-v1',
+        body: { inputText: PROMPT_MARKER, textGenerationConfig: { maxTokenCount: 302 } },
+        usage: { ...BIG, outputTokens: 302 },
+        max: 302,
+      },
       { model: 'meta.llama3-70b-instruct-v1:0', body: { prompt: PROMPT_MARKER, max_gen_len: 303 }, usage: { ...BIG, outputTokens: 303 }, max: 303 },
       { model: 'mistral.mistral-large-2402-v1:0', body: { prompt: PROMPT_MARKER, max_tokens: 304 }, usage: { ...BIG, outputTokens: 304 }, max: 304 },
     ];
@@ -323,7 +363,10 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
   it('InvokeModelWithResponseStream per family: settled from the stream (family usage or invocationMetrics)', async () => {
     const cases: { model: string; body: unknown }[] = [
       { model: HAIKU, body: { anthropic_version: 'bedrock-2023-05-31', max_tokens: 300, messages: [{ role: 'user', content: PROMPT_MARKER }] } },
-      { model: 'us.amazon.nova-lite-v1:0', body: { messages: [{ role: 'user', content: [{ text: PROMPT_MARKER }] }], inferenceConfig: { max_new_tokens: 300 } } },
+      {
+        model: 'us.amazon.nova-lite-v1:0',
+        body: { messages: [{ role: 'user', content: [{ text: PROMPT_MARKER }] }], inferenceConfig: { max_new_tokens: 300 } },
+      },
       { model: 'amazon.titan-text-express-v1', body: { inputText: PROMPT_MARKER, textGenerationConfig: { maxTokenCount: 300 } } },
       { model: 'meta.llama3-70b-instruct-v1:0', body: { prompt: PROMPT_MARKER, max_gen_len: 300 } },
       { model: 'mistral.mistral-large-2402-v1:0', body: { prompt: PROMPT_MARKER, max_tokens: 300 } },
@@ -348,7 +391,9 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
   it('usage not reported, completed response: released charging the projection (UsageNotReported)', async () => {
     h.knobs.omitUsage = true;
     const client = makeClient(mode);
-    await client.send(new sdk.InvokeModelCommand({ modelId: HAIKU, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 1000, messages: [] }) }));
+    await client.send(
+      new sdk.InvokeModelCommand({ modelId: HAIKU, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 1000, messages: [] }) }),
+    );
     const [d] = decisions(h.log);
     const [o] = outcomes(h.log);
     expect(o!.outcome).toBe('released');
@@ -360,15 +405,18 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
   });
 
   // Releases before ~3.6xx export only the four guarded commands.
-  const OtherCommand = (createRequire(import.meta.url)('@aws-sdk/client-bedrock-runtime') as Record<string, unknown>).GetAsyncInvokeCommand as (new (input: unknown) => object) | undefined;
+  const OtherCommand = (createRequire(import.meta.url)('@aws-sdk/client-bedrock-runtime') as Record<string, unknown>).GetAsyncInvokeCommand as
+    (new (input: unknown) => object) | undefined;
 
   it.skipIf(!OtherCommand)('other commands pass through unguarded', async () => {
     const client = makeClient(mode);
-    const err = await client.send(new OtherCommand!({ invocationArn: 'arn:aws:bedrock:us-east-1:123456789012:async-invoke/abc' }) as never).catch((e: unknown) => e);
+    const err = await client
+      .send(new OtherCommand!({ invocationArn: 'arn:aws:bedrock:us-east-1:123456789012:async-invoke/abc' }) as never)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error); // the fake has no such route
     expect(h.fake.requests).toHaveLength(1);
     expect(h.log.entries()).toHaveLength(0);
-    expect((await finishedSpans())).toHaveLength(0);
+    expect(await finishedSpans()).toHaveLength(0);
   });
 
   it('callback form of send keeps working', async () => {
@@ -418,11 +466,16 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('bedrock via %s', (mode) => 
     await client.send(new sdk.ConverseCommand(converseInput(SONNET)));
     const s = await client.send(new sdk.ConverseStreamCommand(converseInput(SONNET)));
     for await (const _ of s.stream!) void _;
-    await client.send(new sdk.InvokeModelCommand({ modelId: HAIKU, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 10, messages: [{ role: 'user', content: PROMPT_MARKER }] }) }));
+    await client.send(
+      new sdk.InvokeModelCommand({
+        modelId: HAIKU,
+        body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 10, messages: [{ role: 'user', content: PROMPT_MARKER }] }),
+      }),
+    );
     h.fake.behaviour.failWithStatus = 400;
     await client.send(new sdk.ConverseCommand(converseInput(SONNET))).catch(() => undefined);
     resetHarnessKeepLog();
-    const text = exportedText((await finishedSpans()), h.log.entries());
+    const text = exportedText(await finishedSpans(), h.log.entries());
     expect((await finishedSpans()).length).toBeGreaterThanOrEqual(4);
     expect(text).not.toContain(PROMPT_MARKER);
     expect(text).not.toContain(ACCESS_KEY_MARKER);

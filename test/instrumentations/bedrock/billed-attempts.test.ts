@@ -57,7 +57,12 @@ describe('bedrock: every attempt that may have been billed is charged', () => {
     await expect(t.client.send(new sdk.ConverseCommand(converseInput(SONNET, { inferenceConfig: { maxTokens: 1_000 } })))).rejects.toThrow();
     expect(fake.requests).toHaveLength(2);
     const d = t.decision();
-    expect(t.outcome()).toMatchObject({ outcome: 'released', unansweredAttempts: 2, actualInputTokens: 2 * d.estimatedInputTokens!, actualOutputTokens: 2_000 });
+    expect(t.outcome()).toMatchObject({
+      outcome: 'released',
+      unansweredAttempts: 2,
+      actualInputTokens: 2 * d.estimatedInputTokens!,
+      actualOutputTokens: 2_000,
+    });
   });
 
   it('a timed-out attempt, then a success: the usage plus one projection', async () => {
@@ -67,7 +72,12 @@ describe('bedrock: every attempt that may have been billed is charged', () => {
     await t.client.send(new sdk.ConverseCommand(converseInput(SONNET, { inferenceConfig: { maxTokens: 1_000 } })));
     expect(fake.requests).toHaveLength(2);
     const d = t.decision();
-    expect(t.outcome()).toMatchObject({ outcome: 'settled', unansweredAttempts: 1, actualInputTokens: 40 + d.estimatedInputTokens!, actualOutputTokens: 20 + 1_000 });
+    expect(t.outcome()).toMatchObject({
+      outcome: 'settled',
+      unansweredAttempts: 1,
+      actualInputTokens: 40 + d.estimatedInputTokens!,
+      actualOutputTokens: 20 + 1_000,
+    });
   });
 
   it('a 400 (refused) is not charged', async () => {
@@ -83,7 +93,12 @@ describe('bedrock: every attempt that may have been billed is charged', () => {
     knobs.notJson = true;
     await expect(t.client.send(new sdk.ConverseCommand(converseInput(SONNET, { inferenceConfig: { maxTokens: 1_000 } })))).rejects.toThrow();
     const d = t.decision();
-    expect(t.outcome()).toMatchObject({ outcome: 'released', reasons: ['released: UsageNotReported'], actualCents: d.projectedCents, actualOutputTokens: 1_000 });
+    expect(t.outcome()).toMatchObject({
+      outcome: 'released',
+      reasons: ['released: UsageNotReported'],
+      actualCents: d.projectedCents,
+      actualOutputTokens: 1_000,
+    });
     expect(d.projectedCents).toBeGreaterThan(0);
   });
 });

@@ -31,7 +31,11 @@ afterAll(async () => {
 
 /** 5000 output tokens of Claude 3.5 Sonnet are 7.5 cents: over the 1-cent per-call cap. */
 const converse = () => converseInput(SONNET, { inferenceConfig: { maxTokens: 5000 } });
-const invoke = () => ({ modelId: SONNET, contentType: 'application/json', body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 5000, messages: [{ role: 'user', content: 'hi' }] }) });
+const invoke = () => ({
+  modelId: SONNET,
+  contentType: 'application/json',
+  body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 5000, messages: [{ role: 'user', content: 'hi' }] }),
+});
 
 type Client = InstanceType<Sdk['BedrockRuntime']>;
 const STYLES: [name: string, call: (c: Client) => Promise<unknown>][] = [
@@ -40,7 +44,10 @@ const STYLES: [name: string, call: (c: Client) => Promise<unknown>][] = [
   ['send(InvokeModelCommand)', (c) => c.send(new sdk.InvokeModelCommand(invoke()))],
   ['send(InvokeModelWithResponseStreamCommand)', (c) => c.send(new sdk.InvokeModelWithResponseStreamCommand(invoke()))],
   ['converse() of BedrockRuntime', (c) => c.converse(converse())],
-  ['send(command, callback)', (c) => new Promise((resolve, reject) => c.send(new sdk.ConverseCommand(converse()), (err: unknown, out: unknown) => (err ? reject(err) : resolve(out))))],
+  [
+    'send(command, callback)',
+    (c) => new Promise((resolve, reject) => c.send(new sdk.ConverseCommand(converse()), (err: unknown, out: unknown) => (err ? reject(err) : resolve(out)))),
+  ],
 ];
 
 describe.each(['instrumentation', 'wrapper'] as const)('bedrock blocks via %s', (mode) => {

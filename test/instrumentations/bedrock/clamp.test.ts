@@ -54,7 +54,13 @@ function client() {
 function clampedDecision(requested: number): number {
   const [d] = decisions(log);
   const fits = Math.floor((1000 - d!.estimatedInputTokens!) / 3);
-  expect(d).toMatchObject({ action: 'allow', requestedMaxOutputTokens: requested, clampedMaxOutputTokens: fits, estimatedOutputTokens: fits, projectedCents: 1 });
+  expect(d).toMatchObject({
+    action: 'allow',
+    requestedMaxOutputTokens: requested,
+    clampedMaxOutputTokens: fits,
+    estimatedOutputTokens: fits,
+    projectedCents: 1,
+  });
   expect(fits).toBeGreaterThan(0);
   expect(fits).toBeLessThan(requested);
   return fits;
@@ -93,16 +99,34 @@ describe('Bedrock: clampMaxTokens rewrites the output bound that is sent', () =>
   });
 
   const families: { name: string; model: string; body: Record<string, unknown>; bound: (b: Record<string, unknown>) => unknown; bytes?: boolean }[] = [
-    { name: 'Anthropic max_tokens', model: HAIKU, body: { anthropic_version: 'bedrock-2023-05-31', max_tokens: 3000, messages: [{ role: 'user', content: PROMPT_MARKER }] }, bound: (b) => b.max_tokens },
-    { name: 'Nova inferenceConfig.max_new_tokens', model: NOVA, body: { messages: [{ role: 'user', content: [{ text: PROMPT_MARKER }] }], inferenceConfig: { max_new_tokens: 3000, topP: 0.9 } }, bound: (b) => b.inferenceConfig, bytes: true },
-    { name: 'Titan textGenerationConfig.maxTokenCount', model: TITAN, body: { inputText: PROMPT_MARKER, textGenerationConfig: { maxTokenCount: 3000 } }, bound: (b) => b.textGenerationConfig },
+    {
+      name: 'Anthropic max_tokens',
+      model: HAIKU,
+      body: { anthropic_version: 'bedrock-2023-05-31', max_tokens: 3000, messages: [{ role: 'user', content: PROMPT_MARKER }] },
+      bound: (b) => b.max_tokens,
+    },
+    {
+      name: 'Nova inferenceConfig.max_new_tokens',
+      model: NOVA,
+      body: { messages: [{ role: 'user', content: [{ text: PROMPT_MARKER }] }], inferenceConfig: { max_new_tokens: 3000, topP: 0.9 } },
+      bound: (b) => b.inferenceConfig,
+      bytes: true,
+    },
+    {
+      name: 'Titan textGenerationConfig.maxTokenCount',
+      model: TITAN,
+      body: { inputText: PROMPT_MARKER, textGenerationConfig: { maxTokenCount: 3000 } },
+      bound: (b) => b.textGenerationConfig,
+    },
     { name: 'Meta max_gen_len', model: LLAMA, body: { prompt: PROMPT_MARKER, max_gen_len: 3000 }, bound: (b) => b.max_gen_len, bytes: true },
     { name: 'Mistral max_tokens', model: MISTRAL, body: { prompt: PROMPT_MARKER, max_tokens: 3000 }, bound: (b) => b.max_tokens },
   ];
   for (const f of families) {
     it(`InvokeModel, ${f.name}${f.bytes ? ' (bytes body)' : ' (string body)'}`, async () => {
       const text = JSON.stringify(f.body);
-      await client().send(new sdk.InvokeModelCommand({ modelId: f.model, body: f.bytes ? new TextEncoder().encode(text) : text, contentType: 'application/json' }));
+      await client().send(
+        new sdk.InvokeModelCommand({ modelId: f.model, body: f.bytes ? new TextEncoder().encode(text) : text, contentType: 'application/json' }),
+      );
       const fits = clampedDecision(3000);
       const body = received();
       const expected = f.model === NOVA ? { max_new_tokens: fits, topP: 0.9 } : f.model === TITAN ? { maxTokenCount: fits } : fits;
@@ -113,7 +137,12 @@ describe('Bedrock: clampMaxTokens rewrites the output bound that is sent', () =>
   }
 
   it('InvokeModelWithResponseStream: Anthropic max_tokens', async () => {
-    const out = await client().send(new sdk.InvokeModelWithResponseStreamCommand({ modelId: HAIKU, body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 2500, messages: [] }) }));
+    const out = await client().send(
+      new sdk.InvokeModelWithResponseStreamCommand({
+        modelId: HAIKU,
+        body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 2500, messages: [] }),
+      }),
+    );
     for await (const _ of out.body!) void _;
     const fits = clampedDecision(2500);
     expect(received().max_tokens).toBe(fits);
@@ -125,7 +154,9 @@ describe('Bedrock: clampMaxTokens rewrites the output bound that is sent', () =>
       .send(new sdk.InvokeModelCommand({ modelId: OPAQUE, body: JSON.stringify({ input: PROMPT_MARKER }) }))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClampNotAppliedError);
-    expect((err as Error).message).toMatch(/^agentguard: clampMaxTokens lowered the output bound to \d+ tokens, but the InvokeModel body of arn:.*abc123 sets no output bound this adapter knows for an unknown model family; the call was not sent$/);
+    expect((err as Error).message).toMatch(
+      /^agentguard: clampMaxTokens lowered the output bound to \d+ tokens, but the InvokeModel body of arn:.*abc123 sets no output bound this adapter knows for an unknown model family; the call was not sent$/,
+    );
     expect(h.fake.requests).toHaveLength(0);
     expect(outcomes(log)[0]).toMatchObject({ outcome: 'released', actualCents: 0 });
     expect(guard.pendingCount).toBe(0);
@@ -153,7 +184,9 @@ describe('withInvokeMaxTokens', () => {
     expect(withInvokeMaxTokens('openai', {}, 10)).toEqual({ max_completion_tokens: 10 });
     expect(withInvokeMaxTokens('amazon-nova', { inferenceConfig: { maxTokens: 900 } }, 10)).toEqual({ inferenceConfig: { maxTokens: 10 } });
     expect(withInvokeMaxTokens('amazon-nova', {}, 10)).toEqual({ inferenceConfig: { max_new_tokens: 10 } });
-    expect(withInvokeMaxTokens('unknown', { textGenerationConfig: { maxTokenCount: 900, temperature: 0 } }, 10)).toEqual({ textGenerationConfig: { maxTokenCount: 10, temperature: 0 } });
+    expect(withInvokeMaxTokens('unknown', { textGenerationConfig: { maxTokenCount: 900, temperature: 0 } }, 10)).toEqual({
+      textGenerationConfig: { maxTokenCount: 10, temperature: 0 },
+    });
     expect(withInvokeMaxTokens('unknown', { max_gen_len: 900, max_tokens: 800 }, 10)).toEqual({ max_gen_len: 10, max_tokens: 10 });
     expect(withInvokeMaxTokens('unknown', { input: 'x' }, 10)).toBeUndefined();
   });

@@ -29,11 +29,14 @@ class OtherInstrumentation extends InstrumentationBase {
   }
   wrapSend(target: Record<PropertyKey, unknown>) {
     const self = this;
-    this._wrap(target, 'send', (original: unknown) =>
-      function (this: unknown, ...args: unknown[]) {
-        self.calls++;
-        return (original as (...a: unknown[]) => unknown).apply(this, args);
-      },
+    this._wrap(
+      target,
+      'send',
+      (original: unknown) =>
+        function (this: unknown, ...args: unknown[]) {
+          self.calls++;
+          return (original as (...a: unknown[]) => unknown).apply(this, args);
+        },
     );
   }
   unwrapSend(target: Record<PropertyKey, unknown>) {
@@ -195,7 +198,9 @@ describe('coexistence with @opentelemetry/instrumentation-aws-sdk', () => {
         await expectOneNestedPair(SONNET);
         expect(decisions(h.log)).toHaveLength(1);
 
-        resetHarness(h, [policy({ caps: [{ amountCents: 0, window: 'per_call', action: 'downgrade', downgradeTo: HAIKU, models: [SONNET], reason: 'cheap' }] })]);
+        resetHarness(h, [
+          policy({ caps: [{ amountCents: 0, window: 'per_call', action: 'downgrade', downgradeTo: HAIKU, models: [SONNET], reason: 'cheap' }] }),
+        ]);
         ours.setConfig({ enabled: false, guard: h.guard, scope: SCOPE });
         await client.send(new sdk.ConverseCommand(converseInput(SONNET)));
         await expectOneNestedPair(HAIKU);

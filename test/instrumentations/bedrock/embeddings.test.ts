@@ -10,7 +10,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BedrockSpendGuardInstrumentation, withBedrockSpendGuard } from '../../../instrumentations/bedrock/index.js';
 import { AgentGuardBlockedError } from '../../../src/index.js';
 import { verifyChain } from '../../../src/audit.js';
-import { clientConfig, decisions, expectedCents, exportedText, outcomes, policy, PROMPT_MARKER, resetHarness, startHarness, type Harness } from '../../helpers/bedrock.js';
+import {
+  clientConfig,
+  decisions,
+  expectedCents,
+  exportedText,
+  outcomes,
+  policy,
+  PROMPT_MARKER,
+  resetHarness,
+  startHarness,
+  type Harness,
+} from '../../helpers/bedrock.js';
 
 const require = createRequire(import.meta.url);
 type Sdk = typeof import('@aws-sdk/client-bedrock-runtime');
@@ -44,7 +55,8 @@ function makeClient(mode: 'instrumentation' | 'wrapper', extra: Record<string, u
   return withBedrockSpendGuard(raw, { guard: h.guard, scope: SCOPE });
 }
 
-const embed = (text: string) => new sdk.InvokeModelCommand({ modelId: TITAN_EMBED, body: JSON.stringify({ inputText: text }), contentType: 'application/json' });
+const embed = (text: string) =>
+  new sdk.InvokeModelCommand({ modelId: TITAN_EMBED, body: JSON.stringify({ inputText: text }), contentType: 'application/json' });
 
 describe.each(['instrumentation', 'wrapper'] as const)('bedrock embeddings via %s', (mode) => {
   beforeEach(async () => {
@@ -74,7 +86,11 @@ describe.each(['instrumentation', 'wrapper'] as const)('bedrock embeddings via %
     await h.provider.forceFlush();
     const spans = h.exporter.getFinishedSpans();
     expect(spans.map((s) => s.name)).toEqual([`embeddings ${TITAN_EMBED}`]);
-    expect(spans[0]!.attributes).toMatchObject({ 'gen_ai.operation.name': 'embeddings', 'gen_ai.usage.input_tokens': 600_000, 'gen_ai.usage.output_tokens': 0 });
+    expect(spans[0]!.attributes).toMatchObject({
+      'gen_ai.operation.name': 'embeddings',
+      'gen_ai.usage.input_tokens': 600_000,
+      'gen_ai.usage.output_tokens': 0,
+    });
     expect(exportedText(spans, h.log.entries())).not.toContain(PROMPT_MARKER);
     expect(verifyChain(h.log.entries(), h.keys.publicKey)).toEqual({ ok: true, count: 2 });
     expect(h.guard.pendingCount).toBe(0);

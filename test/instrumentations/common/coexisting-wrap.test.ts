@@ -13,11 +13,14 @@ class Other extends InstrumentationBase {
     return [];
   }
   wrap(target: object, log: string[]) {
-    this._wrap(target as Record<string, () => string>, 'run', (original) =>
-      function (this: unknown) {
-        log.push('other');
-        return original.call(this);
-      },
+    this._wrap(
+      target as Record<string, () => string>,
+      'run',
+      (original) =>
+        function (this: unknown) {
+          log.push('other');
+          return original.call(this);
+        },
     );
   }
   unwrap(target: object) {
@@ -41,11 +44,16 @@ function fixture() {
     }
   }
   const install = (target: object, owner: string) =>
-    installCoexistingWrapper(target, 'run', MARKER, owner, (original, state) =>
-      function (this: unknown) {
-        log.push(`ours:${state.instrumentation}`);
-        return original.call(this);
-      },
+    installCoexistingWrapper(
+      target,
+      'run',
+      MARKER,
+      owner,
+      (original, state) =>
+        function (this: unknown) {
+          log.push(`ours:${state.instrumentation}`);
+          return original.call(this);
+        },
     );
   return { log, Base, Client, Own, install };
 }

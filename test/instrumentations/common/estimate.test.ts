@@ -35,9 +35,13 @@ describe('byte bound (Anthropic, Bedrock, unknown OpenAI models)', () => {
         const tokens = texts.reduce((n, t) => n + mostTokens(t), 0);
         const anthropic = anthropicAdapter('anthropic').describe({ params: { model: 'claude-sonnet-4-5', max_tokens: 10, messages }, options: undefined })!;
         expect(anthropic.estimatedInputTokens).toBeGreaterThanOrEqual(tokens);
-        const converse = bedrockAdapter.describe({ command: new ConverseCommand({ modelId: 'amazon.nova-lite-v1:0', messages: texts.map((text) => ({ role: 'user', content: [{ text }] })) }) })!;
+        const converse = bedrockAdapter.describe({
+          command: new ConverseCommand({ modelId: 'amazon.nova-lite-v1:0', messages: texts.map((text) => ({ role: 'user', content: [{ text }] })) }),
+        })!;
         expect(converse.estimatedInputTokens).toBeGreaterThanOrEqual(tokens);
-        const invoke = bedrockAdapter.describe({ command: new InvokeModelCommand({ modelId: 'anthropic.claude-3-haiku-20240307-v1:0', body: JSON.stringify({ max_tokens: 5, messages }) }) })!;
+        const invoke = bedrockAdapter.describe({
+          command: new InvokeModelCommand({ modelId: 'anthropic.claude-3-haiku-20240307-v1:0', body: JSON.stringify({ max_tokens: 5, messages }) }),
+        })!;
         expect(invoke.estimatedInputTokens).toBeGreaterThanOrEqual(tokens);
       }),
       { numRuns: 100 },
@@ -45,7 +49,9 @@ describe('byte bound (Anthropic, Bedrock, unknown OpenAI models)', () => {
   });
 
   it('an unparsed body is bounded by its size; tools add the documented tool-use prompt', () => {
-    const raw = bedrockAdapter.describe({ command: new InvokeModelCommand({ modelId: 'meta.llama3-8b-instruct-v1:0', body: 'not json: ' + '漢'.repeat(100) }) })!;
+    const raw = bedrockAdapter.describe({
+      command: new InvokeModelCommand({ modelId: 'meta.llama3-8b-instruct-v1:0', body: 'not json: ' + '漢'.repeat(100) }),
+    })!;
     expect(raw.estimatedInputTokens).toBe(Buffer.byteLength('not json: ' + '漢'.repeat(100)));
     const params = { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
     const tools = [{ name: 'lookup', input_schema: { type: 'object' } }];

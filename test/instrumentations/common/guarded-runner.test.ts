@@ -22,7 +22,17 @@ type ToyEvent = { text?: string; usage?: { input: number; output: number }; inte
 
 const toy: ProviderAdapter<ToyRequest, { usage?: { input: number; output: number } }, ToyEvent> = {
   describe: (r) =>
-    r.guarded === false ? undefined : { provider: 'openai', operation: 'chat', model: r.model, estimatedInputTokens: 10, maxOutputTokens: r.max ?? 1000, outputBoundSent: r.max !== undefined, stream: false },
+    r.guarded === false
+      ? undefined
+      : {
+          provider: 'openai',
+          operation: 'chat',
+          model: r.model,
+          estimatedInputTokens: 10,
+          maxOutputTokens: r.max ?? 1000,
+          outputBoundSent: r.max !== undefined,
+          stream: false,
+        },
   prepare: (r, decided) => {
     if (decided.maxOutputTokens !== undefined && decided.maxOutputTokens < 5) throw new Error('bound too small to write');
     return { ...r, model: decided.model, ...(decided.maxOutputTokens !== undefined ? { max: decided.maxOutputTokens } : {}) };
@@ -56,7 +66,11 @@ function setup(caps: object[] = []) {
     return decide(request);
   };
   const binding = { guard: made.guard, scope: { tenantId: 'acme' }, tracer: trace.getTracer('test') };
-  const outcomes = () => made.logStore.entries().map((e) => e.decision as SpendDecision).filter((d) => d.outcome !== undefined);
+  const outcomes = () =>
+    made.logStore
+      .entries()
+      .map((e) => e.decision as SpendDecision)
+      .filter((d) => d.outcome !== undefined);
   return { ...made, binding, requests, outcomes };
 }
 
@@ -95,7 +109,10 @@ describe('guarded runner', () => {
     const tiny = setup([{ amountCents: 1, window: 'per_call', action: 'block', clampMaxTokens: true, clampMinTokens: 1 }]);
     const before = tiny.guard.pendingCount;
     // The toy refuses bounds under 5: an input of 3990 tokens leaves room for only a few output tokens under 1 cent.
-    const refuse: ProviderAdapter<ToyRequest> = { ...toy, describe: (r) => ({ ...toy.describe(r)!, estimatedInputTokens: 3990 }) } as ProviderAdapter<ToyRequest>;
+    const refuse: ProviderAdapter<ToyRequest> = {
+      ...toy,
+      describe: (r) => ({ ...toy.describe(r)!, estimatedInputTokens: 3990 }),
+    } as ProviderAdapter<ToyRequest>;
     await expect(startGuardedCall(tiny.binding, refuse, { model: 'gpt-4o', max: 5000 })).rejects.toThrow('bound too small to write');
     expect(tiny.guard.pendingCount).toBe(before);
     expect(tiny.outcomes().map((o) => o.outcome)).toEqual(['released']);

@@ -1,6 +1,12 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { apiPromiseClassOf, deferredAPIPromise, isAPIPromiseClass, registerAPIPromiseClass, type APIPromiseClass } from '../../../instrumentations/common/stainless.js';
+import {
+  apiPromiseClassOf,
+  deferredAPIPromise,
+  isAPIPromiseClass,
+  registerAPIPromiseClass,
+  type APIPromiseClass,
+} from '../../../instrumentations/common/stainless.js';
 
 const require = createRequire(import.meta.url);
 const openai = require('openai') as typeof import('openai');

@@ -19,7 +19,11 @@ describe('unreported usage: the one rule', () => {
 
   it('fills only the parts not reported; a running output count is raised to the streamed estimate', () => {
     expect(fillUnreported(undefined, { inputTokens: 10, outputTokens: 500 })).toEqual({ inputTokens: 10, outputTokens: 500 });
-    expect(fillUnreported({ inputTokens: 40, cachedInputTokens: 30 }, { inputTokens: 10, outputTokens: 7 }, true)).toEqual({ inputTokens: 40, cachedInputTokens: 30, outputTokens: 7 });
+    expect(fillUnreported({ inputTokens: 40, cachedInputTokens: 30 }, { inputTokens: 10, outputTokens: 7 }, true)).toEqual({
+      inputTokens: 40,
+      cachedInputTokens: 30,
+      outputTokens: 7,
+    });
     expect(fillUnreported({ inputTokens: 40, outputTokens: 1 }, { inputTokens: 10, outputTokens: 7 }, true)).toEqual({ inputTokens: 40, outputTokens: 7 });
     expect(fillUnreported({ inputTokens: 40, outputTokens: 9 }, { inputTokens: 10, outputTokens: 7 }, true)).toEqual({ inputTokens: 40, outputTokens: 9 });
     // A cache breakdown without a reported input total is dropped (it cannot exceed the estimate).

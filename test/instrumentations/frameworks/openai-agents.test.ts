@@ -48,7 +48,10 @@ const RETRY_SETTINGS: [name: string, retry: Retry | undefined][] = [
   ['default settings', undefined],
   [
     'providerSuggested + networkError + httpStatus(429, 5xx)',
-    { maxRetries: 3, policy: retryPolicies.any(retryPolicies.providerSuggested(), retryPolicies.networkError(), retryPolicies.httpStatus([408, 409, 429, 500, 502, 503, 504])) },
+    {
+      maxRetries: 3,
+      policy: retryPolicies.any(retryPolicies.providerSuggested(), retryPolicies.networkError(), retryPolicies.httpStatus([408, 409, 429, 500, 502, 503, 504])),
+    },
   ],
   ['providerSuggested beside a policy that retries anything', { maxRetries: 3, policy: retryPolicies.any(retryPolicies.providerSuggested(), () => true) }],
 ];

@@ -26,7 +26,10 @@ afterAll(async () => {
 });
 
 function runApp(format: 'cjs' | 'esm', env: Record<string, string>): Promise<{ code: number | null; stderr: string; lines: Record<string, unknown>[] }> {
-  const args = format === 'cjs' ? ['--require', 'agentguard-spend/register', join(apps, 'agents-app.cjs')] : ['--import', 'agentguard-spend/register', join(apps, 'agents-app.mjs')];
+  const args =
+    format === 'cjs'
+      ? ['--require', 'agentguard-spend/register', join(apps, 'agents-app.cjs')]
+      : ['--import', 'agentguard-spend/register', join(apps, 'agents-app.mjs')];
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_')));
   const child = spawn(process.execPath, args, { cwd: root, env: { ...clean, ...env } });
   let stdout = '';
@@ -34,7 +37,16 @@ function runApp(format: 'cjs' | 'esm', env: Record<string, string>): Promise<{ c
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve) =>
-    child.on('close', (code) => resolve({ code, stderr, lines: stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) })),
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stderr,
+        lines: stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+      }),
+    ),
   );
 }
 

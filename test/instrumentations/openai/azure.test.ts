@@ -43,7 +43,12 @@ const downgradeCap = () => policy([{ amountCents: 2, window: 'per_call', action:
 type ClientOptions = ConstructorParameters<typeof sdk.AzureOpenAI>[0];
 const azure = (o: ClientOptions = {}) => new sdk.AzureOpenAI({ apiKey: 'azure-test-not-a-key', apiVersion: API_VERSION, endpoint: fake.url, ...o });
 
-function guardWith(t: TestGuard, mode: 'instrumentation' | 'wrapper', client: InstanceType<typeof sdk.OpenAI>, deployments: AzureDeployments | null = DEPLOYMENTS) {
+function guardWith(
+  t: TestGuard,
+  mode: 'instrumentation' | 'wrapper',
+  client: InstanceType<typeof sdk.OpenAI>,
+  deployments: AzureDeployments | null = DEPLOYMENTS,
+) {
   if (mode === 'instrumentation') {
     instrumentation.setConfig({ guard: t.guard, scope: { tenantId: 't1' }, ...(deployments ? { azureDeployments: deployments } : {}) });
     instrumentation.enable();
@@ -72,9 +77,27 @@ describe.each(['instrumentation', 'wrapper'] as const)('Azure deployments via %s
     expect(t.outcomes()[0]!.actualCents).toBe(expectedCents('gpt-4o', { input: USAGE.inputTokens, output: USAGE.outputTokens }));
   });
 
-  const DOWNGRADES: [name: string, client: () => InstanceType<typeof sdk.OpenAI>, call: (c: InstanceType<typeof sdk.OpenAI>) => Promise<unknown>, path: string, bodyModel: string][] = [
-    ['client deployment, chat', () => azure({ deployment: 'prod-chat' }), (c) => c.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 }), '/openai/deployments/prod-mini/chat/completions', 'gpt-4o-mini'],
-    ['per-call deployment, chat', () => azure(), (c) => c.chat.completions.create({ model: 'prod-chat', messages, max_tokens: 5000 }), '/openai/deployments/prod-mini/chat/completions', 'prod-mini'],
+  const DOWNGRADES: [
+    name: string,
+    client: () => InstanceType<typeof sdk.OpenAI>,
+    call: (c: InstanceType<typeof sdk.OpenAI>) => Promise<unknown>,
+    path: string,
+    bodyModel: string,
+  ][] = [
+    [
+      'client deployment, chat',
+      () => azure({ deployment: 'prod-chat' }),
+      (c) => c.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 }),
+      '/openai/deployments/prod-mini/chat/completions',
+      'gpt-4o-mini',
+    ],
+    [
+      'per-call deployment, chat',
+      () => azure(),
+      (c) => c.chat.completions.create({ model: 'prod-chat', messages, max_tokens: 5000 }),
+      '/openai/deployments/prod-mini/chat/completions',
+      'prod-mini',
+    ],
     [
       'deployment pinned in the base URL, chat',
       () => new sdk.AzureOpenAI({ apiKey: 'azure-test-not-a-key', apiVersion: API_VERSION, baseURL: `${fake.url}/openai/deployments/prod-chat` }),
@@ -91,7 +114,13 @@ describe.each(['instrumentation', 'wrapper'] as const)('Azure deployments via %s
       '/openai/deployments/prod-mini/chat/completions',
       'gpt-4o-mini',
     ],
-    ['Responses API', () => azure({ deployment: 'prod-chat' }), (c) => c.responses.create({ model: 'prod-chat', input: 'hi', max_output_tokens: 5000 }), '/openai/responses', 'prod-mini'],
+    [
+      'Responses API',
+      () => azure({ deployment: 'prod-chat' }),
+      (c) => c.responses.create({ model: 'prod-chat', input: 'hi', max_output_tokens: 5000 }),
+      '/openai/responses',
+      'prod-mini',
+    ],
     [
       'v1 API with a plain OpenAI client',
       () => new sdk.OpenAI({ apiKey: 'azure-test-not-a-key', baseURL: `${fake.url}/openai/v1` }),
@@ -136,7 +165,12 @@ describe('Azure deployments named after their models, without a map', () => {
     try {
       named.behaviour.usage = USAGE;
       const t = makeGuard([downgradeCap()]);
-      const client = guardWith(t, mode, new sdk.AzureOpenAI({ apiKey: 'azure-test-not-a-key', apiVersion: API_VERSION, endpoint: named.url, deployment: 'gpt-4o' }), null);
+      const client = guardWith(
+        t,
+        mode,
+        new sdk.AzureOpenAI({ apiKey: 'azure-test-not-a-key', apiVersion: API_VERSION, endpoint: named.url, deployment: 'gpt-4o' }),
+        null,
+      );
       await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 });
       expect(named.requests.map((r) => r.path)).toEqual(['/openai/deployments/gpt-4o-mini/chat/completions']);
       expect(t.decisions()).toMatchObject([{ action: 'downgrade', modelRequested: 'gpt-4o', modelResolved: 'gpt-4o-mini' }]);
@@ -162,8 +196,12 @@ describe('parseAzureDeployments', () => {
   });
 
   it('the instrumentation and the wrapper reject a malformed map', () => {
-    expect(() => new OpenAISpendGuardInstrumentation({ enabled: false, azureDeployments: { 'prod-chat': '' } })).toThrow(/azureDeployments: deployment "prod-chat" maps to ""/);
+    expect(() => new OpenAISpendGuardInstrumentation({ enabled: false, azureDeployments: { 'prod-chat': '' } })).toThrow(
+      /azureDeployments: deployment "prod-chat" maps to ""/,
+    );
     const t = makeGuard([]);
-    expect(() => withSpendGuard(azure(), { guard: t.guard, scope: { tenantId: 't1' }, azureDeployments: [] as unknown as AzureDeployments })).toThrow(/azureDeployments: expected an object/);
+    expect(() => withSpendGuard(azure(), { guard: t.guard, scope: { tenantId: 't1' }, azureDeployments: [] as unknown as AzureDeployments })).toThrow(
+      /azureDeployments: expected an object/,
+    );
   });
 });

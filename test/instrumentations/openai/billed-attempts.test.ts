@@ -49,7 +49,12 @@ beforeEach(() => {
 });
 
 function client(t: TestGuard, options: { maxRetries: number; timeout?: number; baseURL?: string }) {
-  const raw = new OpenAI({ apiKey: 'sk-test-not-a-key', baseURL: options.baseURL ?? `${fake.url}/v1`, maxRetries: options.maxRetries, timeout: options.timeout ?? 10_000 });
+  const raw = new OpenAI({
+    apiKey: 'sk-test-not-a-key',
+    baseURL: options.baseURL ?? `${fake.url}/v1`,
+    maxRetries: options.maxRetries,
+    timeout: options.timeout ?? 10_000,
+  });
   return withSpendGuard(raw, { guard: t.guard, scope: { tenantId: 't1' } });
 }
 

@@ -17,7 +17,6 @@ import { startFake } from '../../helpers/openai.js';
 const run = promisify(execFile);
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'openai');
 
-
 interface ChildResult {
   sdkVersion: string;
   contribOnTop: boolean;

@@ -52,7 +52,13 @@ function received(): Record<string, unknown> {
 
 function expectClamped(t: TestGuard, requested: number, clamped = 5000) {
   const [d] = t.decisions();
-  expect(d).toMatchObject({ action: 'allow', requestedMaxOutputTokens: requested, clampedMaxOutputTokens: clamped, estimatedOutputTokens: clamped, projectedCents: 5 });
+  expect(d).toMatchObject({
+    action: 'allow',
+    requestedMaxOutputTokens: requested,
+    clampedMaxOutputTokens: clamped,
+    estimatedOutputTokens: clamped,
+    projectedCents: 5,
+  });
 }
 
 describe.each<Mode>(['instrumentation', 'wrapper'])('openai clampMaxTokens via %s', (mode) => {
@@ -130,7 +136,9 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai clampMaxTokens via %
     // 6000 choices × 1 token = 6000 > 5000: clamped to 5000 in total, which is 0 per choice.
     const err = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 1, n: 6000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClampNotAppliedError);
-    expect((err as Error).message).toBe('agentguard: clampMaxTokens lowered the output bound to 5000 tokens, but the request asks for n=6000 choices, which cannot each get one output token; the call was not sent');
+    expect((err as Error).message).toBe(
+      'agentguard: clampMaxTokens lowered the output bound to 5000 tokens, but the request asks for n=6000 choices, which cannot each get one output token; the call was not sent',
+    );
     expect(fake.requests).toHaveLength(0);
     expect(t.outcomes()[0]).toMatchObject({ outcome: 'released', actualCents: 0 });
     expect(t.guard.pendingCount).toBe(0);

@@ -2,7 +2,15 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openaiAdapter } from '../../../instrumentations/openai/adapter.js';
-import { EXACT_COUNT_BUDGET, EXACT_COUNT_MS, EXACT_COUNT_WORK, exactCountTime, MAX_EXACT_RUN, PER_MESSAGE_OVERHEAD, REPLY_PRIMING } from '../../../instrumentations/openai/estimate.js';
+import {
+  EXACT_COUNT_BUDGET,
+  EXACT_COUNT_MS,
+  EXACT_COUNT_WORK,
+  exactCountTime,
+  MAX_EXACT_RUN,
+  PER_MESSAGE_OVERHEAD,
+  REPLY_PRIMING,
+} from '../../../instrumentations/openai/estimate.js';
 
 type Count = (s: string, o?: { disallowedSpecial?: Set<string> }) => number;
 const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: Count };
@@ -11,7 +19,8 @@ const real = (text: string) => countTokens(text, { disallowedSpecial: new Set() 
 const estimate = (model: string, messages: { role: string; content: string }[]) =>
   openaiAdapter('chat.completions').describe({ params: { model, messages }, options: undefined })!.estimatedInputTokens;
 /** What the model reads: every message's text with o200k_base, plus the chat framing. */
-const realCount = (messages: { content: string }[]) => messages.reduce((n, m) => n + real(m.content), 0) + messages.length * PER_MESSAGE_OVERHEAD + REPLY_PRIMING;
+const realCount = (messages: { content: string }[]) =>
+  messages.reduce((n, m) => n + real(m.content), 0) + messages.length * PER_MESSAGE_OVERHEAD + REPLY_PRIMING;
 
 const PROSE = 'The committee reviewed the quarterly figures and agreed to publish them next week. ';
 /** Expensive text for o200k_base: rare CJK, emoji and symbols, about one token per one or two characters. */
@@ -21,7 +30,14 @@ function expensive(n: number, seed: number): string {
   while (s.length < n) {
     x = (x * 1103515245 + 12345) % 2147483648;
     const pick = x % 4;
-    s += pick === 0 ? String.fromCodePoint(0x4e00 + (x % 20_000)) : pick === 1 ? String.fromCodePoint(0x1f300 + (x % 700)) : pick === 2 ? String.fromCharCode(0x21 + (x % 94)) : String.fromCodePoint(0xac00 + (x % 11_000));
+    s +=
+      pick === 0
+        ? String.fromCodePoint(0x4e00 + (x % 20_000))
+        : pick === 1
+          ? String.fromCodePoint(0x1f300 + (x % 700))
+          : pick === 2
+            ? String.fromCharCode(0x21 + (x % 94))
+            : String.fromCodePoint(0xac00 + (x % 11_000));
   }
   return s.slice(0, n);
 }
@@ -48,9 +64,13 @@ describe('openai input estimate: an upper bound for any text', () => {
     // Several texts per message: slices that straddle the exact-count budget.
     const message = fc.array(text, { minLength: 1, maxLength: 4 }).map((parts) => ({ role: 'user', content: parts.join('') }));
     fc.assert(
-      fc.property(fc.array(message, { minLength: 1, maxLength: 4 }), fc.constantFrom('gpt-4o', 'gpt-4.1-mini', 'o3', 'gpt-4', 'gpt-3.5-turbo'), (messages, model) => {
-        expect(estimate(model, messages)).toBeGreaterThanOrEqual(realCount(messages));
-      }),
+      fc.property(
+        fc.array(message, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('gpt-4o', 'gpt-4.1-mini', 'o3', 'gpt-4', 'gpt-3.5-turbo'),
+        (messages, model) => {
+          expect(estimate(model, messages)).toBeGreaterThanOrEqual(realCount(messages));
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -58,11 +78,11 @@ describe('openai input estimate: an upper bound for any text', () => {
   it('within the budget the count is exact; beyond it, the UTF-8 size', () => {
     exactCountTime.ms = Infinity; // exact counts asserted: a loaded machine could run past the time budget
     try {
-    const prose = PROSE.repeat(Math.ceil(EXACT_COUNT_BUDGET / PROSE.length));
-    const within = [{ role: 'user', content: prose.slice(0, EXACT_COUNT_BUDGET) }];
-    expect(estimate('gpt-4o', within)).toBe(realCount(within));
-    const beyond = [{ role: 'user', content: prose.slice(0, EXACT_COUNT_BUDGET) + '!' }];
-    expect(estimate('gpt-4o', beyond)).toBe(Buffer.byteLength(beyond[0]!.content) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+      const prose = PROSE.repeat(Math.ceil(EXACT_COUNT_BUDGET / PROSE.length));
+      const within = [{ role: 'user', content: prose.slice(0, EXACT_COUNT_BUDGET) }];
+      expect(estimate('gpt-4o', within)).toBe(realCount(within));
+      const beyond = [{ role: 'user', content: prose.slice(0, EXACT_COUNT_BUDGET) + '!' }];
+      expect(estimate('gpt-4o', beyond)).toBe(Buffer.byteLength(beyond[0]!.content) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
     } finally {
       exactCountTime.ms = EXACT_COUNT_MS;
     }

@@ -5,9 +5,19 @@ import { openaiAdapter, type TextEndpoint as OpenAIEndpoint } from '../../../ins
 const describeRequest = (endpoint: OpenAIEndpoint, params: object, options: unknown) => openaiAdapter(endpoint).describe({ params, options })!;
 const prepare = (endpoint: OpenAIEndpoint, params: object, options: unknown, model: string, maxOutputTokens?: number) =>
   openaiAdapter(endpoint).prepare({ params, options }, { model, maxOutputTokens });
-import { exactCountTime, DEFAULT_MAX_OUTPUT_TOKENS, IMAGE_TOKEN_ALLOWANCE, PER_MESSAGE_OVERHEAD, REPLY_PRIMING, EXACT_COUNT_BUDGET, EXACT_COUNT_MS } from '../../../instrumentations/openai/estimate.js';
+import {
+  exactCountTime,
+  DEFAULT_MAX_OUTPUT_TOKENS,
+  IMAGE_TOKEN_ALLOWANCE,
+  PER_MESSAGE_OVERHEAD,
+  REPLY_PRIMING,
+  EXACT_COUNT_BUDGET,
+  EXACT_COUNT_MS,
+} from '../../../instrumentations/openai/estimate.js';
 
-const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as { countTokens: (s: string, o?: { disallowedSpecial?: Set<string> }) => number };
+const { countTokens } = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as {
+  countTokens: (s: string, o?: { disallowedSpecial?: Set<string> }) => number;
+};
 
 describe('openai adapter: output bound', () => {
   const max = (endpoint: 'chat.completions' | 'responses', body: object) => describeRequest(endpoint, body, undefined).maxOutputTokens;
@@ -38,7 +48,13 @@ describe('openai adapter: input estimate', () => {
   it('counts message text with o200k_base plus a per-message overhead', () => {
     const a = 'You are a careful assistant.';
     const b = 'Summarize the quarterly report in three bullet points, please.';
-    const est = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'system', content: a }, { role: 'user', content: [{ type: 'text', text: b }] }] });
+    const est = input('chat.completions', {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system', content: a },
+        { role: 'user', content: [{ type: 'text', text: b }] },
+      ],
+    });
     expect(est).toBe(countTokens(a) + countTokens(b) + 2 * PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
   });
 
@@ -47,7 +63,10 @@ describe('openai adapter: input estimate', () => {
     const withTools = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], tools });
     expect(withTools).toBe(countTokens('hi') + countTokens(JSON.stringify(tools)) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
     const dataUrl = `data:image/png;base64,${'A'.repeat(300_000)}`;
-    const withImage = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl } }] }] });
+    const withImage = input('chat.completions', {
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl } }] }],
+    });
     expect(withImage).toBe(IMAGE_TOKEN_ALLOWANCE + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
     const responses = input('responses', {
       model: 'gpt-4o',
@@ -58,7 +77,15 @@ describe('openai adapter: input estimate', () => {
         { type: 'function_call_output', call_id: 'c1', output: '4' },
       ],
     });
-    expect(responses).toBe(countTokens('Be brief.') + countTokens('What is 2+2?') + countTokens('calc') + countTokens('{"x":2}') + countTokens('4') + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
+    expect(responses).toBe(
+      countTokens('Be brief.') +
+        countTokens('What is 2+2?') +
+        countTokens('calc') +
+        countTokens('{"x":2}') +
+        countTokens('4') +
+        PER_MESSAGE_OVERHEAD +
+        REPLY_PRIMING,
+    );
   });
 
   it('counts UTF-8 bytes (one token per byte at most) for models outside o200k_base', () => {
@@ -90,7 +117,13 @@ describe('openai adapter: input estimate', () => {
     const first = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'system', content: system }] });
     expect(first).toBe(countTokens(system) + PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
     const question = 'And what about the second quarter?';
-    const next = input('chat.completions', { model: 'gpt-4o', messages: [{ role: 'system', content: system }, { role: 'user', content: question }] });
+    const next = input('chat.completions', {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system', content: system },
+        { role: 'user', content: question },
+      ],
+    });
     expect(next).toBe(countTokens(system) + countTokens(question) + 2 * PER_MESSAGE_OVERHEAD + REPLY_PRIMING);
   });
 
@@ -115,22 +148,42 @@ describe('openai adapter: request preparation', () => {
 
   it('never mutates the caller’s body; turns on include_usage for chat streams only, and hides the chunk it asked for', () => {
     const body = { model: 'gpt-4o', messages: [], stream: true, stream_options: { include_obfuscation: false } };
-    expect(prepare('chat.completions', body, undefined, 'gpt-4o-mini').params).toEqual({ model: 'gpt-4o-mini', messages: [], stream: true, stream_options: { include_obfuscation: false, include_usage: true } });
+    expect(prepare('chat.completions', body, undefined, 'gpt-4o-mini').params).toEqual({
+      model: 'gpt-4o-mini',
+      messages: [],
+      stream: true,
+      stream_options: { include_obfuscation: false, include_usage: true },
+    });
     expect(body).toEqual({ model: 'gpt-4o', messages: [], stream: true, stream_options: { include_obfuscation: false } });
     const usageChunk = { choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } };
     expect(openaiAdapter('chat.completions').streamUsage({ params: body, options: undefined }).visible!(usageChunk)).toBe(false);
     const asked = { ...body, stream_options: { include_usage: true } };
     expect(openaiAdapter('chat.completions').streamUsage({ params: asked, options: undefined }).visible!(usageChunk)).toBe(true);
-    expect(prepare('responses', { model: 'gpt-4o', input: 'x', stream: true }, undefined, 'gpt-4o').params).toEqual({ model: 'gpt-4o', input: 'x', stream: true });
+    expect(prepare('responses', { model: 'gpt-4o', input: 'x', stream: true }, undefined, 'gpt-4o').params).toEqual({
+      model: 'gpt-4o',
+      input: 'x',
+      stream: true,
+    });
   });
 
   it('says whether the request sent its own output bound, and writes the decided bound where the request reads it', () => {
-    expect(describeRequest('chat.completions', { model: 'gpt-4o', messages: [] }, undefined)).toMatchObject({ outputBoundSent: false, maxOutputTokens: DEFAULT_MAX_OUTPUT_TOKENS });
-    expect(describeRequest('chat.completions', { model: 'gpt-4o', messages: [], max_tokens: 9 }, undefined)).toMatchObject({ outputBoundSent: true, maxOutputTokens: 9 });
-    expect(describeRequest('responses', { model: 'gpt-4o', input: 'x', max_output_tokens: 7 }, undefined)).toMatchObject({ outputBoundSent: true, maxOutputTokens: 7 });
+    expect(describeRequest('chat.completions', { model: 'gpt-4o', messages: [] }, undefined)).toMatchObject({
+      outputBoundSent: false,
+      maxOutputTokens: DEFAULT_MAX_OUTPUT_TOKENS,
+    });
+    expect(describeRequest('chat.completions', { model: 'gpt-4o', messages: [], max_tokens: 9 }, undefined)).toMatchObject({
+      outputBoundSent: true,
+      maxOutputTokens: 9,
+    });
+    expect(describeRequest('responses', { model: 'gpt-4o', input: 'x', max_output_tokens: 7 }, undefined)).toMatchObject({
+      outputBoundSent: true,
+      maxOutputTokens: 7,
+    });
     expect(describeRequest('responses', { model: 'gpt-4o', input: 'x' }, undefined).outputBoundSent).toBe(false);
     expect(prepare('chat.completions', { model: 'gpt-4o', messages: [] }, undefined, 'gpt-4o', 300).params).toMatchObject({ max_completion_tokens: 300 });
-    expect(prepare('chat.completions', { model: 'gpt-4o', messages: [], n: 2, max_tokens: 500 }, undefined, 'gpt-4o', 300).params).toMatchObject({ max_tokens: 150 });
+    expect(prepare('chat.completions', { model: 'gpt-4o', messages: [], n: 2, max_tokens: 500 }, undefined, 'gpt-4o', 300).params).toMatchObject({
+      max_tokens: 150,
+    });
     expect(prepare('responses', { model: 'gpt-4o', input: 'x' }, undefined, 'gpt-4o', 300).params).toMatchObject({ max_output_tokens: 300 });
   });
 });

@@ -37,7 +37,12 @@ const messages = [
 
 type Mode = 'instrumentation' | 'wrapper';
 
-function setup(mode: Mode, caps: Partial<SpendCap>[], extra: Partial<SpendPolicy> = {}, opts: { modeOverride?: 'shadow'; capabilityClaim?: 'read_only' } = {}): { client: Client; t: TestGuard } {
+function setup(
+  mode: Mode,
+  caps: Partial<SpendCap>[],
+  extra: Partial<SpendPolicy> = {},
+  opts: { modeOverride?: 'shadow'; capabilityClaim?: 'read_only' } = {},
+): { client: Client; t: TestGuard } {
   const t = makeGuard([policy(caps, extra)], opts.modeOverride ? { modeOverride: opts.modeOverride } : {});
   const raw = new OpenAI({ apiKey: 'sk-test-not-a-key', baseURL: `${fake.url}/v1`, maxRetries: 0 });
   if (mode === 'instrumentation') {
@@ -46,7 +51,10 @@ function setup(mode: Mode, caps: Partial<SpendCap>[], extra: Partial<SpendPolicy
     return { client: raw, t };
   }
   instrumentation.disable();
-  return { client: withSpendGuard(raw, { guard: t.guard, scope: { tenantId: 't1' }, ...(opts.capabilityClaim ? { capabilityClaim: opts.capabilityClaim } : {}) }), t };
+  return {
+    client: withSpendGuard(raw, { guard: t.guard, scope: { tenantId: 't1' }, ...(opts.capabilityClaim ? { capabilityClaim: opts.capabilityClaim } : {}) }),
+    t,
+  };
 }
 
 describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
@@ -199,7 +207,12 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
     expect(chunks.some((c) => 'usage' in c)).toBe(false);
     expect(chunks.map((c) => c.choices[0]!.delta.content ?? '').join('')).toBe('Hello from the');
     await until(() => t.outcomes().length === 1);
-    expect(t.outcomes()[0]).toMatchObject({ outcome: 'settled', actualInputTokens: 50_000, actualOutputTokens: 20_000, actualCents: expectedCents('gpt-4o', { input: 50_000, output: 20_000, cached: 10_000 }) });
+    expect(t.outcomes()[0]).toMatchObject({
+      outcome: 'settled',
+      actualInputTokens: 50_000,
+      actualOutputTokens: 20_000,
+      actualCents: expectedCents('gpt-4o', { input: 50_000, output: 20_000, cached: 10_000 }),
+    });
     expect(t.guard.pendingCount).toBe(0);
   });
 
@@ -286,7 +299,12 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
     await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 500 });
     await until(() => t.outcomes().length === 1);
     const d = t.decisions()[0]!;
-    expect(t.outcomes()[0]).toMatchObject({ outcome: 'released', actualInputTokens: d.estimatedInputTokens, actualOutputTokens: 500, actualCents: d.projectedCents });
+    expect(t.outcomes()[0]).toMatchObject({
+      outcome: 'released',
+      actualInputTokens: d.estimatedInputTokens,
+      actualOutputTokens: 500,
+      actualCents: d.projectedCents,
+    });
     expect(t.outcomes()[0]!.reasons[0]).toBe('released: UsageNotReported');
     expect(t.guard.pendingCount).toBe(0);
   });
@@ -304,7 +322,11 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
     await until(() => t.outcomes().length === 1);
     const d = t.decisions()[0]!;
     expect(Buffer.byteLength(text)).toBeGreaterThan(3);
-    expect(t.outcomes()[0]).toMatchObject({ outcome: 'released', actualInputTokens: d.estimatedInputTokens, actualOutputTokens: Math.ceil(Buffer.byteLength(text) / 3) });
+    expect(t.outcomes()[0]).toMatchObject({
+      outcome: 'released',
+      actualInputTokens: d.estimatedInputTokens,
+      actualOutputTokens: Math.ceil(Buffer.byteLength(text) / 3),
+    });
     expect(t.outcomes()[0]!.reasons[0]).toBe('released: StreamAbandoned');
     expect(t.guard.pendingCount).toBe(0);
   });
@@ -335,7 +357,9 @@ describe.each<Mode>(['instrumentation', 'wrapper'])('openai via %s', (mode) => {
     // 'flat-1c-per-1k-out' projects exactly 1 cent for max_tokens 1000.
     const { client, t } = setup(mode, [{ amountCents: 10, window: 'per_day', action: 'block' }]);
     fake.behaviour.delayMs = 150; // every decision happens before any call settles
-    const results = await Promise.allSettled(Array.from({ length: 50 }, () => client.chat.completions.create({ model: 'flat-1c-per-1k-out', messages, max_tokens: 1000 })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => client.chat.completions.create({ model: 'flat-1c-per-1k-out', messages, max_tokens: 1000 })),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
     expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof AgentGuardBlockedError)).toHaveLength(40);
     expect(fake.requests).toHaveLength(10);

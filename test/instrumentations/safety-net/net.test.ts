@@ -25,7 +25,11 @@ describe('which requests are provider calls', () => {
     expect(at('POST', 'https://api.openai.com/v1/chat/completions')).toMatchObject({ provider: 'openai', api: 'openai-chat' });
     expect(at('POST', 'https://api.openai.com/v1/responses')).toMatchObject({ api: 'openai-responses' });
     expect(at('POST', 'https://api.openai.com/v1/embeddings')).toMatchObject({ api: 'openai-embeddings' });
-    expect(at('POST', 'https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21')).toMatchObject({ provider: 'openai', api: 'openai-chat', pathModel: 'gpt4o-prod' });
+    expect(at('POST', 'https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21')).toMatchObject({
+      provider: 'openai',
+      api: 'openai-chat',
+      pathModel: 'gpt4o-prod',
+    });
     expect(at('POST', 'https://acme.openai.azure.com/openai/v1/responses')).toMatchObject({ api: 'openai-responses' });
     expect(at('POST', 'https://api.anthropic.com/v1/messages')).toMatchObject({ provider: 'anthropic', api: 'anthropic-messages' });
     expect(at('POST', 'https://bedrock-runtime.eu-west-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse-stream')).toMatchObject({
@@ -50,15 +54,29 @@ describe('which requests are provider calls', () => {
   });
 
   it('reads every provider’s usage in the engine’s semantics (cache inside input, reasoning inside output)', () => {
-    expect(wireUsage({ prompt_tokens: 100, completion_tokens: 20, prompt_tokens_details: { cached_tokens: 60 }, completion_tokens_details: { reasoning_tokens: 5 } })).toEqual({
+    expect(
+      wireUsage({
+        prompt_tokens: 100,
+        completion_tokens: 20,
+        prompt_tokens_details: { cached_tokens: 60 },
+        completion_tokens_details: { reasoning_tokens: 5 },
+      }),
+    ).toEqual({
       inputTokens: 100,
       outputTokens: 20,
       cachedInputTokens: 60,
       reasoningTokens: 5,
     });
-    expect(wireUsage({ input_tokens: 10, output_tokens: 7, cache_read_input_tokens: 80, cache_creation_input_tokens: 30 })).toEqual({ inputTokens: 120, outputTokens: 7, cachedInputTokens: 80, cacheWriteTokens: 30 });
+    expect(wireUsage({ input_tokens: 10, output_tokens: 7, cache_read_input_tokens: 80, cache_creation_input_tokens: 30 })).toEqual({
+      inputTokens: 120,
+      outputTokens: 7,
+      cachedInputTokens: 80,
+      cacheWriteTokens: 30,
+    });
     expect(wireUsage({ inputTokens: 10, outputTokens: 3, cacheReadInputTokens: 5 })).toEqual({ inputTokens: 15, outputTokens: 3, cachedInputTokens: 5 });
-    expect(wireUsage({ input_tokens: 40, output_tokens: 9, input_tokens_details: { cached_tokens: 8 }, output_tokens_details: { reasoning_tokens: 2 } })).toEqual({ inputTokens: 40, outputTokens: 9, cachedInputTokens: 8, reasoningTokens: 2 });
+    expect(
+      wireUsage({ input_tokens: 40, output_tokens: 9, input_tokens_details: { cached_tokens: 8 }, output_tokens_details: { reasoning_tokens: 2 } }),
+    ).toEqual({ inputTokens: 40, outputTokens: 9, cachedInputTokens: 8, reasoningTokens: 2 });
     expect(wireUsage({ prompt_tokens: 12, total_tokens: 12 })).toEqual({ inputTokens: 12, outputTokens: 0 });
   });
 });
@@ -72,8 +90,13 @@ const CAPS: Partial<SpendCap>[] = [
   { amountCents: 10, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini', reason: 'cheap' },
   { amountCents: 100, window: 'per_call', action: 'block', reason: 'over $1' },
 ];
-const bedrockCaps: Partial<SpendCap>[] = [{ amountCents: 10, window: 'per_call', action: 'downgrade', downgradeTo: 'anthropic.claude-3-haiku-20240307-v1:0', reason: 'cheap' }];
-const { guard, log } = makeGuard([policy({ id: 'openai', caps: CAPS as SpendCap[], scope: { tenantId: 'acme', provider: 'openai' } }), policy({ id: 'bedrock', caps: bedrockCaps as SpendCap[], scope: { tenantId: 'acme', provider: 'bedrock' } })]);
+const bedrockCaps: Partial<SpendCap>[] = [
+  { amountCents: 10, window: 'per_call', action: 'downgrade', downgradeTo: 'anthropic.claude-3-haiku-20240307-v1:0', reason: 'cheap' },
+];
+const { guard, log } = makeGuard([
+  policy({ id: 'openai', caps: CAPS as SpendCap[], scope: { tenantId: 'acme', provider: 'openai' } }),
+  policy({ id: 'bedrock', caps: bedrockCaps as SpendCap[], scope: { tenantId: 'acme', provider: 'bedrock' } }),
+]);
 
 beforeAll(async () => {
   const { provider } = setupOtel();
@@ -82,7 +105,13 @@ beforeAll(async () => {
   h2fake = createFakeProvider(['bedrock']);
   await h2fake.listenHttp2();
   const binding = { guard, scope: { tenantId: 'acme' }, tracer: provider.getTracer('net-test') };
-  const config: SafetyNetConfig = { mode, hosts: parseProviderHosts(`${new URL(fake.url).host},${new URL(h2fake.url).host}=bedrock`), binding: () => binding, warnBinding: () => binding, warn: (l) => warnings.push(l) };
+  const config: SafetyNetConfig = {
+    mode,
+    hosts: parseProviderHosts(`${new URL(fake.url).host},${new URL(h2fake.url).host}=bedrock`),
+    binding: () => binding,
+    warnBinding: () => binding,
+    warn: (l) => warnings.push(l),
+  };
   net = installSafetyNet(() => ({ ...config, mode }));
 });
 afterAll(async () => {
@@ -99,7 +128,11 @@ afterEach(() => {
 
 const outcomes = () => decisions(log).filter((d) => d.entryType === 'outcome');
 const calls = () => decisions(log).filter((d) => d.entryType !== 'outcome');
-const chat = (body: Record<string, unknown>) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], ...body }) });
+const chat = (body: Record<string, unknown>) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], ...body }),
+});
 
 describe('the net over fetch and node:http', () => {
   it('a Request object is decided and rewritten like init', async () => {
@@ -109,7 +142,11 @@ describe('the net over fetch and node:http', () => {
     expect(outcomes().at(-1)).toMatchObject({ outcome: 'settled', actualInputTokens: 25 });
     // The span conventions: the server the request went to, the response id and finish reasons.
     const span = setupOtel().exporter.getFinishedSpans().at(-1)!;
-    expect(span.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': Number(new URL(fake.url).port), 'gen_ai.response.finish_reasons': ['stop'] });
+    expect(span.attributes).toMatchObject({
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(fake.url).port),
+      'gen_ai.response.finish_reasons': ['stop'],
+    });
     expect(typeof span.attributes['gen_ai.response.id']).toBe('string');
   });
 
@@ -139,7 +176,10 @@ describe('the net over fetch and node:http', () => {
   it('an event stream the caller cancels is charged what it saw; an HTTP error is released at 0', async () => {
     fake.behaviour.streamChunks = 40;
     fake.behaviour.chunkDelayMs = 5;
-    const res = await fetch(`${fake.url}/v1/chat/completions`, chat({ model: 'gpt-4o-mini', max_tokens: 100, stream: true, stream_options: { include_usage: true } }));
+    const res = await fetch(
+      `${fake.url}/v1/chat/completions`,
+      chat({ model: 'gpt-4o-mini', max_tokens: 100, stream: true, stream_options: { include_usage: true } }),
+    );
     const reader = res.body!.getReader();
     for (let i = 0; i < 4; i++) await reader.read();
     await reader.cancel();
@@ -157,7 +197,11 @@ describe('the net over fetch and node:http', () => {
 
   it('a signed Bedrock request is decided, but a downgrade it cannot carry fails closed before anything is sent', async () => {
     const sonnet = encodeURIComponent('anthropic.claude-3-5-sonnet-20240620-v1:0');
-    const converse = (maxTokens: number) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }], inferenceConfig: { maxTokens } }) });
+    const converse = (maxTokens: number) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }], inferenceConfig: { maxTokens } }),
+    });
     const ok = await fetch(`${fake.url}/model/${sonnet}/converse`, converse(200));
     expect(ok.status).toBe(200);
     await ok.json();
@@ -169,12 +213,16 @@ describe('the net over fetch and node:http', () => {
 
   it('node:http: a block destroys the request before its body is written; GET requests pass untouched', async () => {
     const error = await new Promise<Error>((resolve) => {
-      const req = http.request(`${fake.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, () => resolve(new Error('unexpected response')));
+      const req = http.request(`${fake.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, () =>
+        resolve(new Error('unexpected response')),
+      );
       req.on('error', resolve);
       req.end(JSON.stringify({ model: 'gpt-4o', max_tokens: 200_000, messages: [] }));
     });
     expect(error).toBeInstanceOf(AgentGuardBlockedError);
-    const status = await new Promise<number>((resolve, reject) => http.get(`${fake.url}/v1/models`, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject));
+    const status = await new Promise<number>((resolve, reject) =>
+      http.get(`${fake.url}/v1/models`, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject),
+    );
     expect(status).toBe(404);
     expect(fake.requests.map((r) => r.method)).toEqual(['GET']);
   });
@@ -191,9 +239,18 @@ describe('the net over fetch and node:http', () => {
   });
 
   it('node:http2 (the AWS SDK’s default handler): decided, settled from the response; a downgrade a signed request cannot carry is refused before its body', async () => {
-    const client = new BedrockRuntimeClient({ region: 'us-east-1', endpoint: h2fake.url, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });
+    const client = new BedrockRuntimeClient({
+      region: 'us-east-1',
+      endpoint: h2fake.url,
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
     const converse = (maxTokens: number) =>
-      new ConverseCommand({ modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', messages: [{ role: 'user', content: [{ text: 'hi' }] }], inferenceConfig: { maxTokens } });
+      new ConverseCommand({
+        modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0',
+        messages: [{ role: 'user', content: [{ text: 'hi' }] }],
+        inferenceConfig: { maxTokens },
+      });
     try {
       const ok = await client.send(converse(200));
       expect(ok.usage?.outputTokens).toBeGreaterThan(0);

@@ -71,7 +71,12 @@ describe.each(['cjs', 'esm'] as const)('safety net, decide mode (the default), %
       ['openai', 'allow', GPT],
     ]);
     // Settled from what the provider reported: JSON bodies and event streams alike.
-    expect(log.decisions.filter((d) => d.action !== 'block').map((d) => log.outcomes.get(d.decisionId)).map((o) => [o?.outcome, o?.actualInputTokens, o?.actualOutputTokens])).toEqual([
+    expect(
+      log.decisions
+        .filter((d) => d.action !== 'block')
+        .map((d) => log.outcomes.get(d.decisionId))
+        .map((o) => [o?.outcome, o?.actualInputTokens, o?.actualOutputTokens]),
+    ).toEqual([
       ['settled', 25, 10],
       ['settled', 25, 10],
       ['settled', 20, 12],
@@ -91,7 +96,15 @@ describe('safety net modes', () => {
       { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200 },
       { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200 },
     ];
-    const run = await runAiSdkApp({ app: 'safety-net', format: 'cjs', provider: 'openai', calls, fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'block' } });
+    const run = await runAiSdkApp({
+      app: 'safety-net',
+      format: 'cjs',
+      provider: 'openai',
+      calls,
+      fakeUrl: fake.url,
+      ws,
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'block' },
+    });
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [false, 'UnguardedCallError'],
       [false, 'UnguardedCallError'],
@@ -106,7 +119,15 @@ describe('safety net modes', () => {
       { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200_000 },
       { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200 },
     ];
-    const run = await runAiSdkApp({ app: 'safety-net', format: 'esm', provider: 'openai', calls, fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'warn' } });
+    const run = await runAiSdkApp({
+      app: 'safety-net',
+      format: 'esm',
+      provider: 'openai',
+      calls,
+      fakeUrl: fake.url,
+      ws,
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'warn' },
+    });
     expect(run.results.map((r) => r.ok)).toEqual([true, true]);
     expect(fake.requests.map((r) => [model(r), bound(r)])).toEqual([
       [GPT, 200_000],
@@ -127,7 +148,18 @@ describe('safety net modes', () => {
 
   it('decide: a body the net cannot read is refused, never passed silently', async () => {
     ws = workspace();
-    const run = await runAiSdkApp({ app: 'safety-net', format: 'cjs', provider: 'openai', calls: [{ client: 'fetch', api: 'raw', body: 'model=gpt-4o&max_tokens=10' }, { client: 'http', api: 'raw', body: 'not json' }], fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts } });
+    const run = await runAiSdkApp({
+      app: 'safety-net',
+      format: 'cjs',
+      provider: 'openai',
+      calls: [
+        { client: 'fetch', api: 'raw', body: 'model=gpt-4o&max_tokens=10' },
+        { client: 'http', api: 'raw', body: 'not json' },
+      ],
+      fakeUrl: fake.url,
+      ws,
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts },
+    });
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [false, 'UnguardedCallError'],
       [false, 'UnguardedCallError'],
@@ -150,18 +182,27 @@ describe('safety net modes', () => {
 });
 
 describe('a call is never decided twice', () => {
-  it.each(['openai', 'anthropic', 'bedrock'] as const)('%s SDK calls its instrumentation decided pass the net (the fake host watched): one decision per call', async (provider) => {
-    ws = workspace();
-    const run = await runApp({ format: 'cjs', provider, calls: threeCalls(provider), fakeUrl: fake.url, env: { ...agentguardEnv(ws), AGENTGUARD_PROVIDER_HOSTS: hosts } });
-    expect(callResults(run).map((r) => r.ok)).toEqual([true, true, false]);
-    const log = await logOf(ws);
-    expect(log.decisions.map((d) => [d.provider, d.action])).toEqual([
-      [provider, 'allow'],
-      [provider, 'downgrade'],
-      [provider, 'block'],
-    ]);
-    expect(fake.requests.map(MODELS[provider].requested)).toEqual([MODELS[provider].expensive, MODELS[provider].cheap]);
-  });
+  it.each(['openai', 'anthropic', 'bedrock'] as const)(
+    '%s SDK calls its instrumentation decided pass the net (the fake host watched): one decision per call',
+    async (provider) => {
+      ws = workspace();
+      const run = await runApp({
+        format: 'cjs',
+        provider,
+        calls: threeCalls(provider),
+        fakeUrl: fake.url,
+        env: { ...agentguardEnv(ws), AGENTGUARD_PROVIDER_HOSTS: hosts },
+      });
+      expect(callResults(run).map((r) => r.ok)).toEqual([true, true, false]);
+      const log = await logOf(ws);
+      expect(log.decisions.map((d) => [d.provider, d.action])).toEqual([
+        [provider, 'allow'],
+        [provider, 'downgrade'],
+        [provider, 'block'],
+      ]);
+      expect(fake.requests.map(MODELS[provider].requested)).toEqual([MODELS[provider].expensive, MODELS[provider].cheap]);
+    },
+  );
 
   it('an explicit wrapper over the register-instrumented openai client (the fake host watched): decided by the wrapper only', async () => {
     ws = workspace();
@@ -178,9 +219,16 @@ describe('a call is never decided twice', () => {
       "client.chat.completions.create({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] })",
       '  .then((r) => console.log(JSON.stringify({ model: r.model, wrapperEntries: log.entries().length })));',
     ].join('\n');
-    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))), ...agentguardEnv(ws), FAKE_URL: fake.url, AGENTGUARD_PROVIDER_HOSTS: hosts };
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))),
+      ...agentguardEnv(ws),
+      FAKE_URL: fake.url,
+      AGENTGUARD_PROVIDER_HOSTS: hosts,
+    };
     const run = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-      execFile(process.execPath, ['--require', 'agentguard-spend/register', '-e', script], { cwd: root, env, encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr }))),
+      execFile(process.execPath, ['--require', 'agentguard-spend/register', '-e', script], { cwd: root, env, encoding: 'utf8' }, (err, stdout, stderr) =>
+        err ? reject(err) : resolve({ stdout, stderr }),
+      ),
     );
     expect(run.stderr).toBe('');
     // The wrapper's engine: its decision and outcome.
@@ -200,7 +248,14 @@ describe('a call is never decided twice', () => {
     for (const disabled of [undefined, 'ai-sdk']) {
       ws = workspace();
       fake.reset();
-      const run = await runAiSdkApp({ format: 'esm', provider: 'openai-chat', calls: [...calls], fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_DISABLED_INSTRUMENTATIONS: disabled } });
+      const run = await runAiSdkApp({
+        format: 'esm',
+        provider: 'openai-chat',
+        calls: [...calls],
+        fakeUrl: fake.url,
+        ws,
+        env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_DISABLED_INSTRUMENTATIONS: disabled },
+      });
       expect(run.results.map((r) => r.ok)).toEqual([true, true, true]);
       const log = await logOf(ws);
       expect(log.decisions.map((d) => [d.action, d.modelResolved])).toEqual([
@@ -227,7 +282,15 @@ describe('what no SDK-level guard knows is caught below', () => {
       { kind: 'mastraRouter', model: GPT, maxTokens: 20_000 },
       { kind: 'mastraRouter', model: GPT, maxTokens: 200_000 },
     ] as const;
-    const run = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [...calls], fakeUrl: fake.url, ws, needs: ['mastra'], env: { AGENTGUARD_PROVIDER_HOSTS: hosts } });
+    const run = await runAiSdkApp({
+      format: 'esm',
+      provider: 'openai',
+      calls: [...calls],
+      fakeUrl: fake.url,
+      ws,
+      needs: ['mastra'],
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts },
+    });
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [true, undefined],
       [true, undefined],
@@ -261,7 +324,7 @@ describe('start-up', () => {
     ws = workspace();
     const { spawnSync } = await import('node:child_process');
     const { root } = await import('../../helpers/register.js');
-    const script = "console.log(JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (http|https|http2)$/.test(m))))";
+    const script = 'console.log(JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (http|https|http2)$/.test(m))))';
     const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))), ...agentguardEnv(ws) };
     const r = spawnSync(process.execPath, ['--require', 'agentguard-spend/register', '-e', script], { cwd: root, env, encoding: 'utf8' });
     expect(r.status).toBe(0);
@@ -279,10 +342,17 @@ describe('start-up', () => {
       '  .then((r) => r.json())',
       '  .then((b) => console.log(JSON.stringify({ before, model: b.model })));',
     ].join('\n');
-    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))), ...agentguardEnv(ws), FAKE_URL: fake.url, AGENTGUARD_PROVIDER_HOSTS: hosts };
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))),
+      ...agentguardEnv(ws),
+      FAKE_URL: fake.url,
+      AGENTGUARD_PROVIDER_HOSTS: hosts,
+    };
     // Asynchronous: the fake answers from this process.
     const run = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-      execFile(process.execPath, ['--require', 'agentguard-spend/register', '-e', script], { cwd: root, env, encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr }))),
+      execFile(process.execPath, ['--require', 'agentguard-spend/register', '-e', script], { cwd: root, env, encoding: 'utf8' }, (err, stdout, stderr) =>
+        err ? reject(err) : resolve({ stdout, stderr }),
+      ),
     );
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({ before: false, model: GPT_MINI });

@@ -9,7 +9,12 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocketServer as WSS } from 'ws';
-import { AgentGuardUnguardedTransportError, installWebSocketGuard, webSocketGuardSettingsFromEnv, type InstalledWebSocketGuard } from '../../../instrumentations/websocket/index.js';
+import {
+  AgentGuardUnguardedTransportError,
+  installWebSocketGuard,
+  webSocketGuardSettingsFromEnv,
+  type InstalledWebSocketGuard,
+} from '../../../instrumentations/websocket/index.js';
 import { AgentGuardError } from '../../../src/index.js';
 
 const require = createRequire(import.meta.url);
@@ -51,7 +56,12 @@ afterAll(async () => {
 });
 
 function install(opts: { enforce?: boolean; mode?: 'block' | 'allow'; warn?: (l: string) => void } = {}): InstalledWebSocketGuard {
-  guard = installWebSocketGuard({ enforce: opts.enforce ?? true, mode: opts.mode ?? 'block', hosts: [new URL(watched.url).host], ...(opts.warn ? { warn: opts.warn } : {}) });
+  guard = installWebSocketGuard({
+    enforce: opts.enforce ?? true,
+    mode: opts.mode ?? 'block',
+    hosts: [new URL(watched.url).host],
+    ...(opts.warn ? { warn: opts.warn } : {}),
+  });
   guard.patchWs(ws);
   return guard;
 }
@@ -185,11 +195,15 @@ describe('websocket guard: the OpenAI Agents SDK', () => {
 describe('websocket guard: settings', () => {
   it('reads AGENTGUARD_UNGUARDED_WEBSOCKET and AGENTGUARD_PROVIDER_HOSTS, naming a bad value', () => {
     expect(webSocketGuardSettingsFromEnv({})).toEqual({ mode: 'block', hosts: [] });
-    expect(webSocketGuardSettingsFromEnv({ AGENTGUARD_UNGUARDED_WEBSOCKET: 'allow', AGENTGUARD_PROVIDER_HOSTS: 'llm.internal:8443=openai, *.example.com' })).toEqual({
+    expect(
+      webSocketGuardSettingsFromEnv({ AGENTGUARD_UNGUARDED_WEBSOCKET: 'allow', AGENTGUARD_PROVIDER_HOSTS: 'llm.internal:8443=openai, *.example.com' }),
+    ).toEqual({
       mode: 'allow',
       hosts: [{ host: 'llm.internal', port: 8443 }, { host: '*.example.com' }],
     });
-    expect(() => webSocketGuardSettingsFromEnv({ AGENTGUARD_UNGUARDED_WEBSOCKET: 'yes' })).toThrow(/AGENTGUARD_UNGUARDED_WEBSOCKET: expected one of block, allow, got "yes"/);
+    expect(() => webSocketGuardSettingsFromEnv({ AGENTGUARD_UNGUARDED_WEBSOCKET: 'yes' })).toThrow(
+      /AGENTGUARD_UNGUARDED_WEBSOCKET: expected one of block, allow, got "yes"/,
+    );
     expect(() => webSocketGuardSettingsFromEnv({ AGENTGUARD_PROVIDER_HOSTS: 'http://x/' })).toThrow(/AGENTGUARD_PROVIDER_HOSTS: entry "http:\/\/x\/"/);
   });
 });

@@ -99,6 +99,7 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
     const m = loadEngineModule();
     ensureContextManager();
     engine = m.startEngine(config, logExport, spendStoreNow ?? m.memorySpendStore(), warn, netSettings);
+    webSocketGuard();
     return engine;
   };
 
@@ -132,18 +133,21 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const aiSdkFactories = () => (startEngine(), loadEngineModule().aiSdkFactories);
   const net = netSettings ? installStartNet(() => (startEngine(), loadEngineModule().netFactories)) : undefined;
   const netBuiltins = new Set<string>(net ? NET_BUILTINS : []);
-  // Websocket transports to provider hosts are not decided: in enforce mode they fail closed (global WebSocket now, `ws` when loaded).
-  const webSockets = installWebSocketGuard({
-    ...webSocketSettings,
-    enforce: () => config.mode !== 'shadow' && (engine?.guard.policies ?? config.policies).some((p) => p.mode === 'enforce'),
-    warn,
-  });
+  // Websocket transports to provider hosts are not decided: in enforce mode they fail closed.
+  // Installed with the engine (reading Node's global WebSocket loads undici: ~25 ms), or at once when the app loads `ws`.
+  let webSockets: ReturnType<typeof installWebSocketGuard> | undefined;
+  const webSocketGuard = () =>
+    (webSockets ??= installWebSocketGuard({
+      ...webSocketSettings,
+      enforce: () => config.mode !== 'shadow' && (engine?.guard.policies ?? config.policies).some((p) => p.mode === 'enforce'),
+      warn,
+    }));
 
   const hooksInstalled = installModuleHooks(
     [...byPackage.keys(), ...aiSdkPackages, ...netBuiltins, WS_PACKAGE, OTEL_API],
     (packageName, moduleExports, byPath) => {
       if (packageName === OTEL_API) return void ensureContextManager();
-      if (packageName === WS_PACKAGE) return void webSockets.patchWs(moduleExports);
+      if (packageName === WS_PACKAGE) return void webSocketGuard().patchWs(moduleExports);
       if (netBuiltins.has(packageName)) return void net!.patchBuiltin(packageName as (typeof NET_BUILTINS)[number]);
       if (aiSdkPackages.has(packageName)) {
         try {

@@ -55,9 +55,11 @@ async function sendGuarded(binding: () => GuardBinding, client: unknown, origina
     output = await sendInCall(call, once, () => original.call(client, sent.command, sent.options));
   } catch (error) {
     // A 2xx whose body could not be deserialized: the model ran, so the projection is charged.
+    // Older SDKs throw the parser's SyntaxError without $metadata: it too can only come from a response body.
     const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
-    if (typeof status === 'number' && status >= 200 && status < 300) await call.releaseUnreported(undefined, 'the response body could not be read');
-    else await call.fail(error);
+    if ((typeof status === 'number' && status >= 200 && status < 300) || (error instanceof SyntaxError && status === undefined)) {
+      await call.releaseUnreported(undefined, 'the response body could not be read');
+    } else await call.fail(error);
     throw error;
   }
   const key = streamPropertyOf(sent);

@@ -203,7 +203,8 @@ const headerMiddleware = (next: (args: unknown) => Promise<unknown>) => async (a
     const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
     if (attempts) {
       if (typeof status === 'number') attempts.answered(status);
-      else attempts.failed(error);
+      // Older SDKs throw the parser's SyntaxError without $metadata: a body arrived, the attempt was answered.
+      else if (!(error instanceof SyntaxError)) attempts.failed(error);
     }
     throw error;
   }

@@ -1,6 +1,7 @@
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import { NetRewriteError } from './adapter.js';
 import { ResponseTap, openNetCall, watchedEndpoint, type NetCall, type SafetyNetConfig } from './net-call.js';
+import { holdBody, type WriteCb } from './hold-body.js';
 
 type RequestFn = (...args: unknown[]) => ClientRequest;
 
@@ -19,7 +20,7 @@ export function guardRequest(original: RequestFn, defaultProtocol: 'http:' | 'ht
     const config = net();
     if (!target || !watchedEndpoint(config, target.method, target.url)) return original.apply(this, args);
     const req = original.apply(this, args);
-    holdBody(req, config, target.method, target.url);
+    holdRequestBody(req, config, target.method, target.url);
     return req;
   };
 }
@@ -55,40 +56,13 @@ function targetOf(args: unknown[], defaultProtocol: string, get: boolean): { met
   }
 }
 
-type WriteCb = ((error?: Error | null) => void) | undefined;
-
-function holdBody(req: ClientRequest, config: SafetyNetConfig, method: string, url: URL): void {
-  const write = req.write;
-  const end = req.end;
-  const chunks: Buffer[] = [];
-  const toBuffer = (chunk: unknown, encoding?: unknown) =>
-    Buffer.isBuffer(chunk)
-      ? chunk
-      : typeof chunk === 'string'
-        ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding)
-        : Buffer.from(chunk as Uint8Array);
-  req.write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    chunks.push(toBuffer(chunk, encoding));
-    const done = (typeof encoding === 'function' ? encoding : cb) as WriteCb;
-    if (done) process.nextTick(done);
-    return true;
-  } as ClientRequest['write'];
-  req.end = function (chunk?: unknown, encoding?: unknown, cb?: unknown): ClientRequest {
-    let done: WriteCb;
-    if (typeof chunk === 'function') done = chunk as WriteCb;
-    else {
-      if (chunk !== undefined && chunk !== null) chunks.push(toBuffer(chunk, encoding));
-      done = (typeof encoding === 'function' ? encoding : cb) as WriteCb;
-    }
-    req.write = write;
-    req.end = end;
-    const original = Buffer.concat(chunks);
+function holdRequestBody(req: ClientRequest, config: SafetyNetConfig, method: string, url: URL): void {
+  holdBody(req, (original, end, done) => {
     void openNetCall(config, method, url, original.toString('utf8')).then(
       (netCall) => send(req, end, original, netCall, done),
       (error: Error) => req.destroy(error),
     );
-    return req;
-  } as ClientRequest['end'];
+  });
 }
 
 function send(req: ClientRequest, end: ClientRequest['end'], original: Buffer, netCall: NetCall | undefined, done: WriteCb): void {

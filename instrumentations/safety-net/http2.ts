@@ -1,9 +1,9 @@
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { NetRewriteError } from './adapter.js';
 import { ResponseTap, openNetCall, watchedEndpoint, type NetCall, type SafetyNetConfig } from './net-call.js';
+import { holdBody, type WriteCb } from './hold-body.js';
 
 type Connect = (authority: string | URL, ...rest: unknown[]) => ClientHttp2Session;
-type WriteCb = ((error?: Error | null) => void) | undefined;
 
 /**
  * `http2.connect`, guarded: on each session it returns, `request()` to a
@@ -42,37 +42,12 @@ export function guardHttp2Connect(original: Connect, net: () => SafetyNetConfig)
 }
 
 function holdStreamBody(stream: ClientHttp2Stream, config: SafetyNetConfig, method: string, url: URL, sentLength: boolean): void {
-  const write = stream.write;
-  const end = stream.end;
-  const chunks: Buffer[] = [];
-  const toBuffer = (chunk: unknown, encoding?: unknown) =>
-    Buffer.isBuffer(chunk)
-      ? chunk
-      : typeof chunk === 'string'
-        ? Buffer.from(chunk, (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding)
-        : Buffer.from(chunk as Uint8Array);
-  stream.write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    chunks.push(toBuffer(chunk, encoding));
-    const done = (typeof encoding === 'function' ? encoding : cb) as WriteCb;
-    if (done) process.nextTick(done);
-    return true;
-  } as ClientHttp2Stream['write'];
-  stream.end = function (chunk?: unknown, encoding?: unknown, cb?: unknown): ClientHttp2Stream {
-    let done: WriteCb;
-    if (typeof chunk === 'function') done = chunk as WriteCb;
-    else {
-      if (chunk !== undefined && chunk !== null) chunks.push(toBuffer(chunk, encoding));
-      done = (typeof encoding === 'function' ? encoding : cb) as WriteCb;
-    }
-    stream.write = write;
-    stream.end = end;
-    const original = Buffer.concat(chunks);
+  holdBody(stream, (original, end, done) => {
     void openNetCall(config, method, url, original.toString('utf8')).then(
       (netCall) => send(stream, end, original, netCall, sentLength, done),
       (error: Error) => refuse(stream, error),
     );
-    return stream;
-  } as ClientHttp2Stream['end'];
+  });
 }
 
 /**

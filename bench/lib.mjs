@@ -128,3 +128,17 @@ export class HeadOnlyLogStore {
     this.count++;
   }
 }
+
+/**
+ * Whether `value` meets a target written as `≤ 1.4`, `≥ 16000`, `≥ 9000 /core`
+ * or `≈ 1` (within 0.8–1.25): true or false, undefined when there is nothing to
+ * compare (no target, `(comparison)`, or no value).
+ */
+export function targetMet(value, target) {
+  if (typeof value !== 'number') return undefined;
+  if (/^≈\s*1\b/.test(target ?? '')) return value >= 0.8 && value <= 1.25;
+  const t = /^([≤≥])\s*([\d.]+)/.exec(target ?? '');
+  if (!t) return undefined;
+  const limit = Number(t[2]);
+  return t[1] === '≤' ? value <= limit : value >= limit;
+}

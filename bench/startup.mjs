@@ -3,8 +3,10 @@
 // with `--import`; each run a fresh process, all variants interleaved in one
 // run; medians. Figures: what the preload adds to the app's ready time and to
 // its first answer (from the loopback fake), as differences and ratios against
-// the same app without the preload. The register preload gets a real
-// configuration made in a temp dir (policy, key, log dir, tenant).
+// the same app without the preload, and for the first answer also against the
+// same app sending its first call through a bare loopback HTTP forwarder (the
+// least a proxy adds). The register preload gets a real configuration made in a
+// temp dir (policy, key, log dir, tenant).
 // Run with the Node the package targets (`npm run bench`, or `npx node bench/startup.mjs`).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -82,7 +84,7 @@ function stats(runs) {
   };
 }
 
-export async function startupResults({ runs = 15 } = {}) {
+export async function startupResults({ runs = 15, warmups = 2 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'agentguard-bench-startup-'));
   try {
     const env = envIn(dir);
@@ -92,6 +94,7 @@ export async function startupResults({ runs = 15 } = {}) {
       'node --require <register> app.cjs': ['--require', preload, 'app.cjs'],
       'node app.cjs + first call': ['first', 'app.cjs'],
       'node --require <register> app.cjs + first call': ['first', '--require', preload, 'app.cjs'],
+      'node app.cjs + first call via forwarder': ['forwarded', 'app.cjs'],
       'node app.mjs': ['app.mjs'],
       'node --import <register> app.mjs': ['--import', preload, 'app.mjs'],
       'node app.mjs + first call': ['first', 'app.mjs'],
@@ -101,16 +104,17 @@ export async function startupResults({ runs = 15 } = {}) {
     const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
     const names = Object.keys(variants);
     const fake = await startServerProcess('fake');
+    const forwarder = await startServerProcess('proxy', fake.url);
     const run = (n) => {
       const argv = variants[n];
-      const first = argv[0] === 'first';
+      const url = { first: fake.url, forwarded: forwarder.url }[argv[0]];
       return runOnce(
-        (first ? argv.slice(1) : argv).map((a) => apps[a] ?? a),
-        first ? { ...env, BENCH_FAKE_URL: fake.url } : env,
+        (url ? argv.slice(1) : argv).map((a) => apps[a] ?? a),
+        url ? { ...env, BENCH_FAKE_URL: url } : env,
       );
     };
     try {
-      for (let i = 0; i < 2; i++) for (const n of names) run(n); // warm the file cache
+      for (let i = 0; i < warmups; i++) for (const n of names) run(n); // warm the file cache
       for (let i = 0; i < runs; i++) {
         for (let k = 0; k < names.length; k++) {
           const n = names[(k + i) % names.length];
@@ -118,6 +122,7 @@ export async function startupResults({ runs = 15 } = {}) {
         }
       }
     } finally {
+      await forwarder.close();
       await fake.close();
     }
     const s = Object.fromEntries(names.map((n) => [n, stats(times[n])]));
@@ -137,6 +142,11 @@ export async function startupResults({ runs = 15 } = {}) {
     });
     const cjs = figures('cjs', '--require');
     const esm = figures('mjs', '--import');
+    // The first answer through the forwarder, and the preload's against it: a proxy hop costs its own first connection.
+    const viaForwarder = 'node app.cjs + first call via forwarder';
+    cjs.forwarderAddedToFirstCallMs = added('node app.cjs + first call', viaForwarder, 'firstCallMs');
+    cjs.forwarderFirstCallRatio = ratio('node app.cjs + first call', viaForwarder, 'firstCallMs');
+    cjs.firstCallRatioToForwarder = ratio(viaForwarder, 'node --require <register> app.cjs + first call', 'firstCallMs');
     return {
       preload,
       standIn,
@@ -156,7 +166,8 @@ export async function startupResults({ runs = 15 } = {}) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const res = await startupResults({ runs: process.argv.includes('--quick') ? 7 : 15 });
+  // --smoke: one process per variant, only to check the script runs.
+  const res = await startupResults(process.argv.includes('--smoke') ? { runs: 1, warmups: 0 } : { runs: process.argv.includes('--quick') ? 7 : 15 });
   report(
     'startup',
     Object.entries(res.variants).map(([variant, v]) => ({ variant, ...v })),

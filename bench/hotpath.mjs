@@ -159,7 +159,7 @@ export async function hotpathResults({ rounds = 20, perRound = 100, flightRounds
       }
     }
     // 32 in flight: calls/s, as a share of direct's in the same round.
-    const flight = Object.fromEntries(names.map((n) => [n, { calls: 0, ms: 0, perRound: [] }]));
+    const flight = Object.fromEntries(names.map((n) => [n, { calls: 0, ms: 0, threadUs: 0, perRound: [] }]));
     for (let r = 0; r < warmupRounds + flightRounds; r++) {
       const perSec = {};
       for (let k = 0; k < names.length; k++) {
@@ -169,14 +169,17 @@ export async function hotpathResults({ rounds = 20, perRound = 100, flightRounds
         if (r < warmupRounds) continue;
         flight[n].calls += res.calls;
         flight[n].ms += res.wallMs;
+        flight[n].threadUs += res.threadCpuUs;
       }
       if (r >= warmupRounds) for (const n of names) flight[n].perRound.push(perSec[n] / perSec.direct);
     }
 
     // The guard really ran: every call decided and settled, two entries each.
     const checks = {};
-    for (const c of clients.splice(0)) {
+    while (clients.length > 0) {
+      const c = clients[0];
       const fin = await c.close();
+      clients.shift();
       if (fin.exitCode !== 0) throw new Error(`${c.name}: client exited ${fin.exitCode}`);
       if (c.name === 'memory') {
         if (fin.memory.pendingCount !== 0) throw new Error(`memory: ${fin.memory.pendingCount} calls left unsettled`);
@@ -200,6 +203,7 @@ export async function hotpathResults({ rounds = 20, perRound = 100, flightRounds
         mainThreadCpuUs: round(threadUs(n), 1),
         processCpuUs: round(processUs(n), 1),
         callsPerSecInFlight: Math.round(callsPerSec(n)),
+        mainThreadCpuUsInFlight: round(flight[n].threadUs / flight[n].calls, 1),
       };
     }
     const forwarderAddedP50 = lat.forwarder.p50Us - lat.direct.p50Us;

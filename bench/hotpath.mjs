@@ -12,7 +12,9 @@
 // direct and over the forwarder; main-thread CPU per call (process.threadCpuUsage:
 // a signer worker or the threadpool are not the app's thread); calls/s with 32 in
 // flight as a ratio of direct.
-//   node bench/hotpath.mjs [--quick | --smoke]
+//   node bench/hotpath.mjs [--quick | --smoke] [--cpu-prof=batch,memory [--cpu-prof-dir=prof]]
+// --cpu-prof: those variants' apps write a V8 CPU profile when they exit (where a
+// missed target's time goes: `node bench/profile.mjs --summarize prof/<file>.cpuprofile`).
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,7 +117,16 @@ function latencyStats(samplesMs) {
  * `flightRounds` × `perFlight` calls with {@link IN_FLIGHT} in flight; the
  * first `warmupRounds` of each are discarded.
  */
-export async function hotpathResults({ rounds = 20, perRound = 100, flightRounds = 8, perFlight = 640, warmupRounds = 2, durabilities = DURABILITIES } = {}) {
+export async function hotpathResults({
+  rounds = 20,
+  perRound = 100,
+  flightRounds = 8,
+  perFlight = 640,
+  warmupRounds = 2,
+  durabilities = DURABILITIES,
+  cpuProf = [],
+  cpuProfDir = 'prof',
+} = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'agentguard-bench-hotpath-'));
   const fake = await startServerProcess('fake');
   const forwarder = await startServerProcess('proxy', fake.url);
@@ -141,6 +152,10 @@ export async function hotpathResults({ rounds = 20, perRound = 100, flightRounds
       ...Object.fromEntries(durabilities.map((d) => [d, { execArgv: ['--require', 'agentguard-spend/register'], env: registerEnv(d) }])),
     };
     const names = Object.keys(specs);
+    for (const n of cpuProf) {
+      if (!specs[n]) throw new Error(`--cpu-prof: unknown variant ${JSON.stringify(n)} (known: ${names.join(', ')})`);
+      specs[n].execArgv = [...(specs[n].execArgv ?? []), '--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=hotpath-${n}.cpuprofile`];
+    }
     for (const n of names) clients.push(await startClient(n, specs[n]));
     const byName = Object.fromEntries(clients.map((c) => [c.name, c]));
 
@@ -287,7 +302,8 @@ export const SIZES = {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const size = process.argv.includes('--smoke') ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
-  const res = await hotpathResults(SIZES[size]);
+  const opt = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const res = await hotpathResults({ ...SIZES[size], cpuProf: opt('cpu-prof')?.split(',') ?? [], cpuProfDir: opt('cpu-prof-dir') ?? 'prof' });
   report('hotpath', [], { machine: await machine(), size, ...res });
   table(
     `(8) the guarded openai call by durability, against direct and a bare loopback forwarder (µs; ${res.inFlight} in flight for calls/s; CPU of the app's main thread via ${res.cpuSource})`,

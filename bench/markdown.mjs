@@ -218,7 +218,7 @@ if (R.startup) {
   const t = R.startup.target ?? {};
   const within = (v, limit) => (limit === undefined ? '' : ` (target ≤ ${limit} ms: ${v <= limit ? 'met' : '**missed**'})`);
   p(
-    `Added by the preload: **${n(R.startup.addedMs)} ms** to ready${within(R.startup.addedMs, t.addedMs)}, **${n(R.startup.addedToFirstCallMs)} ms** to the first answer${within(R.startup.addedToFirstCallMs, t.addedToFirstCallMs)}.${R.startup.esm ? ` The ESM app with \`--import\`: ${n(R.startup.esm.addedMs)} ms and ${n(R.startup.esm.addedToFirstCallMs)} ms.` : ''}${R.startup.forwarderAddedToFirstCallMs !== undefined ? ` Sending the first call through a bare loopback forwarder instead adds ${n(R.startup.forwarderAddedToFirstCallMs)} ms to the first answer (a new connection to one more server).` : ''}`,
+    `Added by the preload: **${n(R.startup.addedMs)} ms** to ready${within(R.startup.addedMs, t.addedMs)}, **${n(R.startup.addedToFirstCallMs)} ms** to the first answer${within(R.startup.addedToFirstCallMs, t.addedToFirstCallMs)}.${R.startup.esm ? ` The ESM app with \`--import\`: ${n(R.startup.esm.addedMs)} ms to ready${within(R.startup.esm.addedMs, t.addedMs)}, ${n(R.startup.esm.addedToFirstCallMs)} ms to the first answer${within(R.startup.esm.addedToFirstCallMs, t.addedToFirstCallMs)}.` : ''}${R.startup.forwarderAddedToFirstCallMs !== undefined ? ` Sending the first call through a bare loopback forwarder instead adds ${n(R.startup.forwarderAddedToFirstCallMs)} ms to the first answer (a new connection to one more server).` : ''}`,
     '',
   );
 }
@@ -236,6 +236,6 @@ p(
   '',
   'The verification benchmark keeps its largest generated log in the OS temp directory between runs (fixed bench key; `node bench/verify.mjs --fresh` regenerates it).',
   '',
-  "To profile the hot path: `node --cpu-prof --cpu-prof-dir=prof bench/profile.mjs engine|openai|anthropic|bedrock|openai-direct [calls]`, then `node bench/profile.mjs --summarize prof/<file>.cpuprofile` (self time by function and package, and inclusive time of this package's functions).",
+  "To profile the hot path: `node --cpu-prof --cpu-prof-dir=prof bench/profile.mjs engine|openai|anthropic|bedrock|openai-direct [calls]`, or an app of the durability benchmark as it runs (`node bench/hotpath.mjs --quick --cpu-prof=batch,direct` writes `prof/hotpath-<variant>.cpuprofile`), then `node bench/profile.mjs --summarize prof/<file>.cpuprofile` (self time by function and package, and inclusive time of this package's functions).",
 );
 process.stdout.write(`${lines.join('\n')}\n`);

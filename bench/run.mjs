@@ -123,6 +123,18 @@ if (R.startup) {
     value: R.startup.addedToFirstCallMs,
     target: t.addedToFirstCallMs !== undefined ? `≤ ${t.addedToFirstCallMs}` : '',
   });
+  if (R.startup.esm) {
+    summary.push({
+      figure: 'start-up added ms (app ready), ESM app with --import',
+      value: R.startup.esm.addedMs,
+      target: t.addedMs !== undefined ? `≤ ${t.addedMs}` : '',
+    });
+    summary.push({
+      figure: 'start-up added ms (first answer in), ESM app with --import',
+      value: R.startup.esm.addedToFirstCallMs,
+      target: t.addedToFirstCallMs !== undefined ? `≤ ${t.addedToFirstCallMs}` : '',
+    });
+  }
   if (R.startup.forwarderAddedToFirstCallMs !== undefined) {
     summary.push({
       figure: 'start-up: first answer through the loopback forwarder, added ms (peer)',

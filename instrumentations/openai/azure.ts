@@ -53,6 +53,13 @@ export function parseAzureDeployments(text: string, source: string = AZURE_DEPLO
   return Object.freeze(out);
 }
 
+/** `base` with `over`'s entries on top (a name both list maps to `over`'s model); undefined when neither is given. */
+export function mergeAzureDeployments(base: AzureDeployments | undefined, over: AzureDeployments | undefined): AzureDeployments | undefined {
+  if (!base) return over;
+  if (!over) return base;
+  return Object.freeze({ ...base, ...over });
+}
+
 /** Checks a deployments map given in code; throws a `TypeError` naming `source` and the bad entry. */
 export function validateAzureDeployments(value: unknown, source = 'azureDeployments'): AzureDeployments {
   if (!value || typeof value !== 'object' || Array.isArray(value))

@@ -230,7 +230,8 @@ class Planner {
     const target = taken ? taken.cap.downgradeTo! : requested;
     if (taken) {
       tail.push(`downgrade to ${target}: ${capReason(taken)}`);
-      for (const c of fired) if (c.cap.action === 'block') tail.push(`block at ${requested} (clampMaxTokens): ${capReason(c)}; clamping at ${target} if needed`);
+      for (const c of fired)
+        if (c.cap.action === 'block') tail.push(`block at ${requested} (clampMaxTokens): ${capReason(c)}; clamping at ${target} if needed`);
     }
     const targetRates = target === requested ? rates : prices(target);
     if (!targetRates && rates) {

@@ -348,8 +348,21 @@ describe('planCall: what is only recorded', () => {
 });
 
 describe('planCall: a downgrade target the call cannot be sent to', () => {
-  const down = (amountCents: number, downgradeTo: string, id = 'down') => ({ id, amountCents, window: 'per_day' as const, action: 'downgrade' as const, downgradeTo });
-  const clampDay = (amountCents: number, extra = {}) => ({ id: 'day', amountCents, window: 'per_day' as const, action: 'block' as const, clampMaxTokens: true, ...extra });
+  const down = (amountCents: number, downgradeTo: string, id = 'down') => ({
+    id,
+    amountCents,
+    window: 'per_day' as const,
+    action: 'downgrade' as const,
+    downgradeTo,
+  });
+  const clampDay = (amountCents: number, extra = {}) => ({
+    id: 'day',
+    amountCents,
+    window: 'per_day' as const,
+    action: 'block' as const,
+    clampMaxTokens: true,
+    ...extra,
+  });
   const onAzure = (fields: Partial<CallRequest> = {}) => call({ ...out(20), routableModels: ['gpt-4o', 'claude-sonnet-4-5'], ...fields });
   const NOT_TAKEN =
     'downgrade to gpt-4o-mini not taken: no deployment this call can be sent to serves gpt-4o-mini (routable: gpt-4o, claude-sonnet-4-5); p-1/down per_day cap 5c: test cap';

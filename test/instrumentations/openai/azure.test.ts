@@ -143,32 +143,31 @@ describe.each(['instrumentation', 'wrapper'] as const)('Azure deployments via %s
     expect(t.outcomes()[0]!.actualCents).toBe(expectedCents('gpt-4o-mini', { input: USAGE.inputTokens, output: USAGE.outputTokens }));
   });
 
-  const NOT_SERVED: [name: string, client: () => InstanceType<typeof sdk.OpenAI>, call: (c: InstanceType<typeof sdk.OpenAI>) => Promise<unknown>, path: string, bodyModel: string][] =
+  const NOT_SERVED: [
+    name: string,
+    client: () => InstanceType<typeof sdk.OpenAI>,
+    call: (c: InstanceType<typeof sdk.OpenAI>) => Promise<unknown>,
+    path: string,
+    bodyModel: string,
+  ][] = [
     [
-      [
-        'client deployment, chat',
-        () => azure({ deployment: 'prod-chat', maxRetries: 3 }),
-        (c) => c.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 }),
-        '/openai/deployments/prod-chat/chat/completions',
-        'gpt-4o',
-      ],
-      [
-        'per-call deployment, chat stream',
-        () => azure(),
-        async (c) => {
-          for await (const _ of await c.chat.completions.create({ model: 'prod-chat', messages, max_tokens: 5000, stream: true }));
-        },
-        '/openai/deployments/prod-chat/chat/completions',
-        'prod-chat',
-      ],
-      [
-        'Responses API',
-        () => azure(),
-        (c) => c.responses.create({ model: 'prod-chat', input: 'hi', max_output_tokens: 5000 }),
-        '/openai/responses',
-        'prod-chat',
-      ],
-    ];
+      'client deployment, chat',
+      () => azure({ deployment: 'prod-chat', maxRetries: 3 }),
+      (c) => c.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 }),
+      '/openai/deployments/prod-chat/chat/completions',
+      'gpt-4o',
+    ],
+    [
+      'per-call deployment, chat stream',
+      () => azure(),
+      async (c) => {
+        for await (const _ of await c.chat.completions.create({ model: 'prod-chat', messages, max_tokens: 5000, stream: true }));
+      },
+      '/openai/deployments/prod-chat/chat/completions',
+      'prod-chat',
+    ],
+    ['Responses API', () => azure(), (c) => c.responses.create({ model: 'prod-chat', input: 'hi', max_output_tokens: 5000 }), '/openai/responses', 'prod-chat'],
+  ];
 
   it.each(NOT_SERVED)(
     'a downgrade no deployment serves is not taken: sent to the requested deployment, logged at its model, and the decision says why (%s)',
@@ -180,7 +179,12 @@ describe.each(['instrumentation', 'wrapper'] as const)('Azure deployments via %s
       expect((fake.requests[0]!.body as { model: string }).model).toBe(bodyModel);
       const [d] = t.decisions();
       expect(t.decisions()).toHaveLength(1);
-      expect(d).toMatchObject({ action: 'allow', modelRequested: 'gpt-4o', modelResolved: 'gpt-4o', triggeredCap: { action: 'downgrade', downgradeTo: 'gpt-4o-mini' } });
+      expect(d).toMatchObject({
+        action: 'allow',
+        modelRequested: 'gpt-4o',
+        modelResolved: 'gpt-4o',
+        triggeredCap: { action: 'downgrade', downgradeTo: 'gpt-4o-mini' },
+      });
       expect(d!.reasons).toEqual([
         'downgrade to gpt-4o-mini not taken: no deployment this call can be sent to serves gpt-4o-mini (routable: gpt-4o); p-openai/0 per_call cap 2c: cap 0',
       ]);

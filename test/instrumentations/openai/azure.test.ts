@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAzureRoutes } from '../../../fake-provider/azure.js';
 import { FakeProvider } from '../../../fake-provider/server.js';
-import { parseAzureDeployments, type AzureDeployments } from '../../../instrumentations/openai/azure.js';
+import { NoAzureDeploymentError, parseAzureDeployments, type AzureDeployments } from '../../../instrumentations/openai/azure.js';
 import { OpenAISpendGuardInstrumentation, withSpendGuard } from '../../../instrumentations/openai/index.js';
 import { expectedCents, makeGuard, policy, setupTracing, until, type TestGuard } from '../../helpers/openai.js';
 
@@ -194,6 +194,26 @@ describe.each(['instrumentation', 'wrapper'] as const)('Azure deployments via %s
       expect(cents).toBeGreaterThan(expectedCents('gpt-4o-mini', { input: USAGE.inputTokens, output: USAGE.outputTokens }));
     },
   );
+
+  it('a decision that names a model no deployment serves anyway (an engine ignoring routableModels) is not sent', async () => {
+    const t = makeGuard([downgradeCap()]);
+    const decide = t.guard.decide.bind(t.guard);
+    t.guard.decide = (request) => {
+      const { routableModels: _ignored, ...rest } = request;
+      return decide(rest);
+    };
+    const client = guardWith(t, mode, azure({ deployment: 'prod-chat', maxRetries: 3 }), { 'prod-chat': 'gpt-4o' });
+    const err = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NoAzureDeploymentError);
+    expect((err as Error).message).toContain('no Azure deployment serves gpt-4o-mini');
+    expect(fake.requests).toHaveLength(0);
+    expect(t.decisions()).toMatchObject([{ action: 'downgrade', modelResolved: 'gpt-4o-mini' }]);
+    await until(() => t.outcomes().length === 1);
+    expect(t.outcomes()[0]).toMatchObject({ outcome: 'released', actualCents: 0, reasons: ['released: NoAzureDeploymentError'] });
+  });
 
   it('a downgrade not taken beside a clamping block cap: clamped at the requested deployment', async () => {
     const t = makeGuard([

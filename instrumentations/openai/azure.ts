@@ -182,9 +182,14 @@ export function deploymentForModel(model: string, deployments: AzureDeployments)
  * map, where a deployment named after any model is assumed.
  */
 export function routableModels(deployments: AzureDeployments): readonly string[] | undefined {
-  const models = [...new Set(Object.values(deployments))];
-  return models.length > 0 ? models : undefined;
+  if (routableCache.has(deployments)) return routableCache.get(deployments);
+  const unique = [...new Set(Object.values(deployments))];
+  const models = unique.length > 0 ? Object.freeze(unique) : undefined;
+  // A map is replaced, not changed, when it is reloaded: one list per map object.
+  if (Object.isFrozen(deployments)) routableCache.set(deployments, models);
+  return models;
 }
+const routableCache = new WeakMap<AzureDeployments, readonly string[] | undefined>();
 
 /**
  * The OpenAI adapter of `endpoint` for a call through an Azure client: the

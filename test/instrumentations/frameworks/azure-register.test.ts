@@ -183,7 +183,8 @@ describe('AzureOpenAI under register, the policy file rewritten while the app ru
       writeFileSync(pricesFile, JSON.stringify(PRICES));
       const r = await runApp(ws, policyFile, {
         script: join(fixtures, 'azure-reload-app.cjs'),
-        env: { AGENTGUARD_PRICES: pricesFile },
+        // The environment's deployments stay on top of the file's across reloads.
+        env: { AGENTGUARD_PRICES: pricesFile, AGENTGUARD_AZURE_DEPLOYMENTS: 'eu-chat=gpt-4o' },
         onLine: (line) => {
           if (line.reload === 'add prod-mini') writeFileSync(policyFile, withMini);
           if (line.reload === 'remove prod-mini') writeFileSync(policyFile, withoutMini);
@@ -200,6 +201,10 @@ describe('AzureOpenAI under register, the policy file rewritten while the app ru
         '/openai/deployments/prod-chat/chat/completions',
         '/openai/deployments/prod-mini/chat/completions',
         '/openai/deployments/prod-chat/chat/completions',
+      ]);
+      expect(r.lines.filter((l) => 'inForce' in l)).toEqual([
+        { inForce: { 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini', 'eu-chat': 'gpt-4o' } },
+        { inForce: { 'prod-chat': 'gpt-4o', 'eu-chat': 'gpt-4o' } },
       ]);
       const { decisions, outcomes } = await signedLog(ws);
       expect(decisions.map((d) => [d.action, d.modelResolved, d.policyVersion])).toEqual([

@@ -29,7 +29,7 @@ export { AgentGuardBlockedError, PolicyValidationError, SpendStoreError } from '
 export { ClampNotAppliedError } from '../instrumentations/common/guarded-call.js';
 export { agentGuardBlockOf, isAgentGuardBlock } from '../instrumentations/common/blocked.js';
 export { parsePolicies, parsePolicy, type CapAction, type ScopeField, type SpendCap, type SpendPolicy, type SpendScope } from './engine/policy.js';
-export { loadPolicyFile } from './engine/policy-file.js';
+export { loadPolicyDocument, loadPolicyFile, type PolicyDocument } from './engine/policy-file.js';
 export { watchPolicyFile, type PolicyWatch, type PolicyWatchOptions } from './engine/policy-watch.js';
 export { generateKeypair, loadSigningKeysFromFile, publicKeyFromHex, signingKeysFromHex, signingKeysToHex, type SigningKeys } from './audit/keys.js';
 export { InMemoryDecisionLogStore, type InMemoryDecisionLogStoreOptions } from './engine/log-store.js';

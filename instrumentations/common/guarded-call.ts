@@ -247,6 +247,7 @@ export async function openGuardedCall(binding: GuardBinding, call: CallDescripti
       estimatedInputTokens: call.estimatedInputTokens,
       maxOutputTokens: call.maxOutputTokens,
       outputBoundSent: call.outputBoundSent,
+      ...(call.routableModels ? { routableModels: call.routableModels } : {}),
       stream: call.stream,
       ...(traced ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {}),
     } as CallRequest);

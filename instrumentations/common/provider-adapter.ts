@@ -100,6 +100,8 @@ export interface CallDescription {
    * policy's default bound, which `prepare` writes into the request.
    */
   outputBoundSent: boolean;
+  /** The models the call can be sent to, when not any (an Azure client's deployments); see `CallRequest.routableModels`. */
+  routableModels?: readonly string[];
   stream: boolean;
   /** Overrides taken from the call itself (stripped headers). */
   overrides?: SpendCallOverrides;

@@ -8,7 +8,10 @@ import type { OpenAIEndpoint } from './adapter.js';
  * Azure OpenAI: a call names a deployment, not a model, and Azure picks the
  * model from the deployment. The guard prices and decides the deployment's
  * model (from {@link AzureDeployments}), and a downgrade goes to a deployment
- * that serves the target model, so the call made is the call logged.
+ * that serves the target model; with a deployment map, a downgrade to a model
+ * no deployment serves is not taken (the call is described with the models
+ * the deployments serve as its `routableModels`, and the decision says so).
+ * The call made is the call logged.
  *
  * Where the deployment is named (openai SDK's `AzureOpenAI.buildRequest`):
  * chat completions go to `/deployments/<d>/chat/completions`, where `d` is the
@@ -50,6 +53,13 @@ export function parseAzureDeployments(text: string, source: string = AZURE_DEPLO
   return Object.freeze(out);
 }
 
+/** `base` with `over`'s entries on top (a name both list maps to `over`'s model); undefined when neither is given. */
+export function mergeAzureDeployments(base: AzureDeployments | undefined, over: AzureDeployments | undefined): AzureDeployments | undefined {
+  if (!base) return over;
+  if (!over) return base;
+  return Object.freeze({ ...base, ...over });
+}
+
 /** Checks a deployments map given in code; throws a `TypeError` naming `source` and the bad entry. */
 export function validateAzureDeployments(value: unknown, source = 'azureDeployments'): AzureDeployments {
   if (!value || typeof value !== 'object' || Array.isArray(value))
@@ -63,12 +73,14 @@ export function validateAzureDeployments(value: unknown, source = 'azureDeployme
 }
 
 /**
- * A call the policy downgraded on Azure, but no configured deployment serves
- * the target model. Sending it to the requested deployment would spend past
- * the cap that asked for the downgrade, so it fails closed: nothing is sent,
- * the reservation is released (the log's outcome says
- * `released: NoAzureDeploymentError`), and retry handlers leave it alone
- * (`status` 403, `x-should-retry: false`), as retrying cannot help.
+ * A decision that names a model no configured Azure deployment serves. The
+ * guard does not make one: a call through an Azure client carries the models
+ * its deployments serve (`CallRequest.routableModels`), and a downgrade to
+ * any other is not taken. Should a decision name one anyway, sending the call
+ * to the requested deployment would log a model that was not called, so it
+ * fails closed: nothing is sent, the reservation is released (the log's
+ * outcome says `released: NoAzureDeploymentError`), and retry handlers leave
+ * it alone (`status` 403, `x-should-retry: false`).
  */
 export class NoAzureDeploymentError extends AgentGuardError {
   /** The model the policy asked for. */
@@ -165,6 +177,21 @@ export function deploymentForModel(model: string, deployments: AzureDeployments)
 }
 
 /**
+ * The models a call can be sent to: those the configured deployments serve
+ * (the call's own deployment's model is always one); undefined without a
+ * map, where a deployment named after any model is assumed.
+ */
+export function routableModels(deployments: AzureDeployments): readonly string[] | undefined {
+  if (routableCache.has(deployments)) return routableCache.get(deployments);
+  const unique = [...new Set(Object.values(deployments))];
+  const models = unique.length > 0 ? Object.freeze(unique) : undefined;
+  // A map is replaced, not changed, when it is reloaded: one list per map object.
+  if (Object.isFrozen(deployments)) routableCache.set(deployments, models);
+  return models;
+}
+const routableCache = new WeakMap<AzureDeployments, readonly string[] | undefined>();
+
+/**
  * The OpenAI adapter of `endpoint` for a call through an Azure client: the
  * call is described with its deployment's model, and prepared for the
  * deployment that serves the decided model (see the module comment).
@@ -181,7 +208,9 @@ export function azureAdapter(
       const body = bodyOf(request);
       const deployment = deploymentOf(endpoint, shape, body);
       if (!deployment) return base.describe(request);
-      return base.describe({ ...request, params: { ...body, model: modelOfDeployment(deployment.name, deployments) } });
+      const described = base.describe({ ...request, params: { ...body, model: modelOfDeployment(deployment.name, deployments) } });
+      const routable = routableModels(deployments);
+      return described && routable ? { ...described, routableModels: routable } : described;
     },
     prepare(request, decided: PreparedCall): StainlessRequest {
       const body = bodyOf(request);

@@ -20,6 +20,14 @@ export interface CallRequest {
    * writes into the request. Absent or `true`: the request sent `maxOutputTokens`.
    */
   outputBoundSent?: boolean;
+  /**
+   * The models this call can be sent to, when it cannot go to any model (an
+   * Azure OpenAI call goes to a deployment, and only the configured deployments
+   * exist). The requested model always can. A downgrade to a model not listed
+   * is not taken: the call is decided at the requested model, and the
+   * decision's reasons say why. Absent: any model.
+   */
+  routableModels?: readonly string[];
   stream?: boolean;
   traceId?: string;
   spanId?: string;
@@ -34,6 +42,9 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
  * and every line the log writer produces must stay within what its reader accepts.
  */
 export const MAX_CALL_NAME_BYTES = 256;
+
+/** The most models a call may list as {@link CallRequest.routableModels} (one Azure resource's deployments fit well within it). */
+export const MAX_ROUTABLE_MODELS = 1000;
 
 function checkString(v: unknown, field: string, nonEmpty = true): void {
   if (typeof v !== 'string' || (nonEmpty && !v)) throw new TypeError(`CallRequest.${field}: expected a ${nonEmpty ? 'non-empty ' : ''}string, got ${short(v)}`);
@@ -64,6 +75,12 @@ export function validateRequest(r: CallRequest): void {
     throw new TypeError(`CallRequest.maxOutputTokens: expected a non-negative integer, got ${JSON.stringify(r.maxOutputTokens)}`);
   if (r.outputBoundSent !== undefined && typeof r.outputBoundSent !== 'boolean') {
     throw new TypeError(`CallRequest.outputBoundSent: expected a boolean, got ${JSON.stringify(r.outputBoundSent)}`);
+  }
+  if (r.routableModels !== undefined) {
+    if (!Array.isArray(r.routableModels)) throw new TypeError(`CallRequest.routableModels: expected an array of model names, got ${short(r.routableModels)}`);
+    if (r.routableModels.length > MAX_ROUTABLE_MODELS)
+      throw new TypeError(`CallRequest.routableModels: ${r.routableModels.length} models, more than the ${MAX_ROUTABLE_MODELS} allowed`);
+    r.routableModels.forEach((m, i) => checkString(m, `routableModels[${i}]`));
   }
   if (r.capabilityClaim !== undefined && !CAPABILITY_TIERS.includes(r.capabilityClaim)) {
     throw new TypeError(`CallRequest.capabilityClaim: expected one of ${CAPABILITY_TIERS.join(', ')}, got ${JSON.stringify(r.capabilityClaim)}`);

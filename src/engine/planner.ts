@@ -151,11 +151,19 @@ class Planner {
   readonly #in: PlanInput;
   readonly #caps: readonly CapRef[];
   readonly #tokensIn: number;
+  readonly #routable: ReadonlySet<string> | undefined;
 
   constructor(input: PlanInput) {
     this.#in = input;
     this.#caps = input.caps.caps;
     this.#tokensIn = input.request.estimatedInputTokens;
+    const listed = input.request.routableModels;
+    this.#routable = listed ? new Set([input.request.model, ...listed]) : undefined;
+  }
+
+  /** Whether the call can be sent to `model` (see `CallRequest.routableModels`). */
+  routable(model: string): boolean {
+    return !this.#routable || this.#routable.has(model);
   }
 
   #spent(c: CapRef): number {
@@ -192,6 +200,10 @@ class Planner {
    * plain block cap does, the downgrade target, where downgrade caps only
    * count. Clamping block caps lower the output bound at whichever model the
    * call goes to; a block cap that does not clamp wins wherever it fires.
+   * A target the call cannot be sent to (`CallRequest.routableModels`) is
+   * skipped for the next firing downgrade cap's; when none is left, the call
+   * is decided at the requested model as if no downgrade cap existed there
+   * (they only count), and the reasons say which downgrade was not taken.
    */
   choose(rates: TokenRates | null, bound: number, projected: number): Choice {
     const { request, prices } = this.#in;
@@ -200,19 +212,27 @@ class Planner {
     const fired = this.firedAt(requested, projected, false);
     if (fired.length === 0) return { ...base, blocked: false, action: 'allow', decider: undefined };
     const firstBlock = fired.find((c) => c.cap.action === 'block');
-    const downgrade = fired.find((c) => c.cap.action === 'downgrade');
+    const downgrades = fired.filter((c) => c.cap.action === 'downgrade');
     const plainBlock = fired.some((c) => c.cap.action === 'block' && !c.cap.clampMaxTokens);
     if (plainBlock) return { ...base, blocked: true, action: 'block', decider: firstBlock, lead: firedReasons(fired) };
-    if (!downgrade) {
+    if (downgrades.length === 0) {
       const clamp = this.clampAt(fired, requested, rates, bound, false);
       if (clamp)
         return { ...base, ...clamp, blocked: false, action: 'allow', decider: fired[0], tail: [clampReason(bound, clamp.bound, requested, requested, fired)] };
       return { ...base, blocked: true, action: 'block', decider: firstBlock, lead: [...firedReasons(fired), ...clampNote(fired, requested, rates)] };
     }
 
-    const target = downgrade.cap.downgradeTo!;
-    const tail = [`downgrade to ${target}: ${capReason(downgrade)}`];
-    for (const c of fired) if (c.cap.action === 'block') tail.push(`block at ${requested} (clampMaxTokens): ${capReason(c)}; clamping at ${target} if needed`);
+    // The first firing downgrade whose target the call can be sent to; the ones before it are noted and skipped.
+    const taken = downgrades.find((c) => this.routable(c.cap.downgradeTo!));
+    const tail = downgrades.slice(0, taken ? downgrades.indexOf(taken) : downgrades.length).map((c) => notRoutedReason(c, request));
+    // None can be taken: the call stays at the requested model, decided as if no downgrade cap existed (they only count there).
+    const downgrade = taken ?? downgrades[0]!;
+    const target = taken ? taken.cap.downgradeTo! : requested;
+    if (taken) {
+      tail.push(`downgrade to ${target}: ${capReason(taken)}`);
+      for (const c of fired)
+        if (c.cap.action === 'block') tail.push(`block at ${requested} (clampMaxTokens): ${capReason(c)}; clamping at ${target} if needed`);
+    }
     const targetRates = target === requested ? rates : prices(target);
     if (!targetRates && rates) {
       return {
@@ -259,6 +279,11 @@ class Planner {
       if (c.enforce && (c.cap.action === 'block' || c.cap.action === 'downgrade')) continue;
       if (!modelInSet(c.cap.models, model)) continue;
       if (this.#spent(c) + cents <= c.cap.amountCents) continue;
+      if (!c.enforce && c.cap.action === 'downgrade' && !this.routable(c.cap.downgradeTo!)) {
+        // Enforcement would not take it either: recorded, but not as a would-be downgrade.
+        reasons.push(`shadow: ${notRoutedReason(c, this.#in.request, 'would not be taken')}`);
+        continue;
+      }
       const would: SpendAction = c.enforce ? (c.cap.action === 'allow' ? 'allow' : 'shadow') : c.cap.action;
       reasons.push(`${c.enforce ? c.cap.action : `shadow: would ${c.cap.action}`}: ${capReason(c)}`);
       fires.push({ cap: triggeredCapOf(c.cap), key: c.key, rank: ACTION_RANK[would], policy: c.policy });
@@ -293,6 +318,17 @@ class Planner {
     }
     return best;
   }
+}
+
+const MAX_LISTED_ROUTES = 5;
+
+/** Why a firing downgrade cap was not taken: no model the call can be routed to is its target. */
+function notRoutedReason(c: CapRef, request: CallRequest, verdict = 'not taken'): string {
+  const target = c.cap.downgradeTo!;
+  const all = [...new Set([request.model, ...(request.routableModels ?? [])])];
+  // A reason stays short whatever the deployment list: the signed line has a size limit.
+  const to = all.length > MAX_LISTED_ROUTES ? `${all.slice(0, MAX_LISTED_ROUTES).join(', ')} and ${all.length - MAX_LISTED_ROUTES} more` : all.join(', ');
+  return `downgrade to ${target} ${verdict}: no deployment this call can be sent to serves ${target} (routable: ${to}); ${capReason(c)}`;
 }
 
 function clampMinimum(fired: readonly CapRef[]): number {

@@ -20,6 +20,7 @@ import { bindingFromInstrumentationConfig } from '../../instrumentations/common/
 import { instrumentationScope } from '../../instrumentations/common/scope-name.js';
 import { isAPIPromiseClass, registerAPIPromiseClass } from '../../instrumentations/common/stainless.js';
 import { PROVIDER as OPENAI } from '../../instrumentations/openai/adapter.js';
+import { mergeAzureDeployments, type AzureDeployments } from '../../instrumentations/openai/azure.js';
 import { guardCreate as guardOpenAICreate } from '../../instrumentations/openai/guard.js';
 import { SpendGuard } from '../engine/guard.js';
 import { watchPolicyFile, type PolicyWatch } from '../engine/policy-watch.js';
@@ -49,6 +50,8 @@ export interface Engine {
   logStore: RegisteredLogStore;
   spendStore: SpendStore;
   policyWatch: PolicyWatch;
+  /** The Azure deployment map in force: the policy file's (reloaded with it), then `AGENTGUARD_AZURE_DEPLOYMENTS`. */
+  azureDeployments(): AzureDeployments | undefined;
   /** Stops the policy watch, flushes and closes the log and the spend store. */
   close(): Promise<void>;
 }
@@ -84,7 +87,10 @@ export function startEngine(config: EnvConfig, logExport: LogExport, spendStore:
     ...(config.priceOverrides ? { pricing: { overrides: config.priceOverrides } } : {}),
     ...(config.mode === 'shadow' ? { modeOverride: 'shadow' as const } : {}),
   });
+  let azureDeployments = config.azureDeployments;
   const policyWatch = watchPolicyFile(config.policyPath, guard, {
+    azureDeployments: config.policyAzureDeployments,
+    onAzureDeployments: (fromFile) => (azureDeployments = mergeAzureDeployments(fromFile, config.envAzureDeployments)),
     onError: (err) => warn(`agentguard-spend: AGENTGUARD_POLICY: reload of ${config.policyPath} rejected, the policies in force stay: ${err.message}`),
   });
   const priceWatch =
@@ -110,7 +116,7 @@ export function startEngine(config: EnvConfig, logExport: LogExport, spendStore:
     }
     await spendStore.close?.().catch(() => undefined);
   };
-  return { guard, logStore, spendStore, policyWatch, close };
+  return { guard, logStore, spendStore, policyWatch, azureDeployments: () => azureDeployments, close };
 }
 
 type State = { instrumentation: InstrumentationLike };

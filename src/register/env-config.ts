@@ -5,7 +5,7 @@ import { shownPath } from '../audit/hex.js';
 import { DURABILITIES, type Durability } from '../engine/log-store.js';
 import { loadPolicyDocument, type PolicyDocument } from '../engine/policy-file.js';
 import { loadPriceFile, type PriceOverrides } from '../engine/price-file.js';
-import { parseAzureDeployments, type AzureDeployments } from '../../instrumentations/openai/azure.js';
+import { mergeAzureDeployments, parseAzureDeployments, type AzureDeployments } from '../../instrumentations/openai/azure.js';
 import type { SpendPolicy, SpendScope } from '../engine/policy.js';
 import { checkDowngradeTargets, resolvePricing } from '../engine/price-book.js';
 
@@ -59,8 +59,17 @@ export interface EnvConfig {
   pricesPath: string | undefined;
   /** The overrides read from {@link pricesPath} at start-up. */
   priceOverrides: PriceOverrides | undefined;
-  /** Azure deployment name → model: the policy file's `azureDeployments`, then `AGENTGUARD_AZURE_DEPLOYMENTS=prod-chat=gpt-4o,prod-mini=gpt-4o-mini` (read at start-up). */
+  /**
+   * Azure deployment name → model at start-up: the policy file's `azureDeployments`, then
+   * `AGENTGUARD_AZURE_DEPLOYMENTS=prod-chat=gpt-4o,prod-mini=gpt-4o-mini` (which wins for a
+   * name both list). The policy file's part is reloaded with the file: the map in force is
+   * `Registration.azureDeployments`.
+   */
   azureDeployments: AzureDeployments | undefined;
+  /** The policy file's `azureDeployments` at start-up. */
+  policyAzureDeployments: AzureDeployments | undefined;
+  /** `AGENTGUARD_AZURE_DEPLOYMENTS` (read at start-up). */
+  envAzureDeployments: AzureDeployments | undefined;
   /** Opt-out of fail-closed start-up: on bad configuration, warn and run unguarded. */
   failOpen: boolean;
 }
@@ -93,6 +102,7 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     throw new ConfigError('AGENTGUARD_POLICY', (err as Error).message);
   }
   const { policies } = document;
+  const envAzureDeployments = azureDeploymentsFromEnv(env);
   const scope = { tenantId: required(env, SCOPE_ENV.tenantId) } as SpendScope;
   for (const [field, name] of Object.entries(SCOPE_ENV) as [keyof typeof SCOPE_ENV, string][]) {
     const v = env[name];
@@ -139,7 +149,9 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     defaultMaxOutputTokens: positiveInteger(env, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'),
     reservationTtlMs: positiveInteger(env, 'AGENTGUARD_RESERVATION_TTL_MS'),
     ...pricesFromEnv(env),
-    azureDeployments: mergedDeployments(document.azureDeployments, azureDeploymentsFromEnv(env)),
+    azureDeployments: mergeAzureDeployments(document.azureDeployments, envAzureDeployments),
+    policyAzureDeployments: document.azureDeployments,
+    envAzureDeployments,
     failOpen: failOpenRequested(env),
   };
 }
@@ -152,12 +164,6 @@ function pricesFromEnv(env: Env): { pricesPath: string | undefined; priceOverrid
   } catch (err) {
     throw new ConfigError('AGENTGUARD_PRICES', (err as Error).message);
   }
-}
-
-/** The policy file's deployments, then the environment's (which win for a name both list). */
-function mergedDeployments(fromFile: AzureDeployments | undefined, fromEnv: AzureDeployments | undefined): AzureDeployments | undefined {
-  if (!fromFile) return fromEnv;
-  return Object.freeze({ ...fromFile, ...fromEnv });
 }
 
 function azureDeploymentsFromEnv(env: Env): AzureDeployments | undefined {

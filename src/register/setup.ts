@@ -15,6 +15,7 @@ import { installModuleHooks } from './module-hooks.js';
 import { patchProvider, type InstrumentationLike } from './provider-patches.js';
 import { installStartNet, NET_BUILTINS, safetyNetSettingsFromEnv } from './safety-net.js';
 import { installWebSocketGuard, webSocketGuardSettingsFromEnv } from '../../instrumentations/websocket/index.js';
+import type { AzureDeployments } from '../../instrumentations/openai/azure.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -37,6 +38,11 @@ export interface Registration {
   readonly contextManagerInstalled: boolean;
   /** Whether an ESM hook for the provider packages is in place (`module.registerHooks`, or `module.register` before Node 22.15). */
   readonly esmHookRegistered: boolean;
+  /**
+   * The Azure deployment map in force (reading it starts the engine): the policy
+   * file's `azureDeployments`, reloaded with the file, then `AGENTGUARD_AZURE_DEPLOYMENTS`.
+   */
+  readonly azureDeployments: AzureDeployments | undefined;
   /** The policy file watch (hot reload; reading it starts the engine). */
   readonly policyWatch: PolicyWatch;
   /** Whether the engine has started (at the first guarded call, or shortly after start-up). */
@@ -106,12 +112,16 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const instrumentationOf = (name: SdkInstrumentationName | 'ai-sdk'): InstrumentationLike => {
     let tracer: Tracer | undefined;
     return {
-      getConfig: () => ({
-        guard: startEngine().guard,
-        scope: config.scope,
-        ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}),
-        ...(config.azureDeployments ? { azureDeployments: config.azureDeployments } : {}),
-      }),
+      getConfig: () => {
+        const started = startEngine();
+        const azureDeployments = started.azureDeployments();
+        return {
+          guard: started.guard,
+          scope: config.scope,
+          ...(config.capabilityClaim ? { capabilityClaim: config.capabilityClaim } : {}),
+          ...(azureDeployments ? { azureDeployments } : {}),
+        };
+      },
       get tracer() {
         startEngine();
         return (tracer ??= loadEngineModule().tracerFor(name));
@@ -203,6 +213,9 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
       return contextManager === true;
     },
     esmHookRegistered: hooksInstalled.esm !== 'none',
+    get azureDeployments() {
+      return startEngine().azureDeployments();
+    },
     get policyWatch() {
       return startEngine().policyWatch;
     },

@@ -693,6 +693,13 @@ describe('input validation names the field', () => {
       { ...call(), capabilityClaim: 'root' },
       'CallRequest.capabilityClaim: expected one of read_only, data_write, payment_initiate, payment_execute, got "root"',
     ],
+    ['routableModels', { ...call(), routableModels: 'gpt-4o' }, 'CallRequest.routableModels: expected an array of model names, got "gpt-4o"'],
+    ['routableModels entry', { ...call(), routableModels: ['gpt-4o', ''] }, 'CallRequest.routableModels[1]: expected a non-empty string, got ""'],
+    [
+      'routableModels length',
+      { ...call(), routableModels: Array.from({ length: 1001 }, (_, i) => `m${i}`) },
+      'CallRequest.routableModels: 1001 models, more than the 1000 allowed',
+    ],
     ['not an object', null, 'CallRequest: expected an object'],
   ];
   it.each(bad)('CallRequest %s', async (_f, req, message) => {

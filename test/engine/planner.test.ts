@@ -346,3 +346,103 @@ describe('planCall: what is only recorded', () => {
     expect(keyOf()).toBe('p-1:agent|tenantId=acme,agentId|per_hour@2026-05-24T18:00');
   });
 });
+
+describe('planCall: a downgrade target the call cannot be sent to', () => {
+  const down = (amountCents: number, downgradeTo: string, id = 'down') => ({
+    id,
+    amountCents,
+    window: 'per_day' as const,
+    action: 'downgrade' as const,
+    downgradeTo,
+  });
+  const clampDay = (amountCents: number, extra = {}) => ({
+    id: 'day',
+    amountCents,
+    window: 'per_day' as const,
+    action: 'block' as const,
+    clampMaxTokens: true,
+    ...extra,
+  });
+  const onAzure = (fields: Partial<CallRequest> = {}) => call({ ...out(20), routableModels: ['gpt-4o', 'claude-sonnet-4-5'], ...fields });
+  const NOT_TAKEN =
+    'downgrade to gpt-4o-mini not taken: no deployment this call can be sent to serves gpt-4o-mini (routable: gpt-4o, claude-sonnet-4-5); p-1/down per_day cap 5c: test cap';
+
+  it('is not taken: allowed at the requested model, where the downgrade cap only counts; the reasons say why', () => {
+    const plan = planCall(input([policy({ caps: [down(5, 'gpt-4o-mini')] })], onAzure(), [9]));
+    expect([plan.action, plan.modelResolved, plan.maxOutputTokens]).toEqual(['allow', 'gpt-4o', 20_000]);
+    expect(plan.decision).toMatchObject({ action: 'allow', modelResolved: 'gpt-4o', projectedCents: 20, windowSpendBefore: 9, windowSpendAfter: 29 });
+    expect(plan.decision.triggeredCap).toMatchObject({ action: 'downgrade', downgradeTo: 'gpt-4o-mini' });
+    expect(plan.decision.reasons).toEqual([NOT_TAKEN]);
+    expect(plan.decision.projectedCentsRequested).toBeUndefined();
+    // The store must accept the reservation: the downgrade cap does not limit the counter.
+    expect(plan.reservation).toMatchObject({ cents: 20 });
+    expect(plan.reservation!.holds.map((h) => h.limitCents)).toEqual([null]);
+  });
+
+  it('the same call without routableModels is downgraded (any model can be called)', () => {
+    const plan = planCall(input([policy({ caps: [down(5, 'gpt-4o-mini')] })], call(out(20)), [9]));
+    expect([plan.action, plan.modelResolved]).toEqual(['downgrade', 'gpt-4o-mini']);
+  });
+
+  it('a routable target is taken as before', () => {
+    const plan = planCall(input([policy({ caps: [down(5, 'claude-sonnet-4-5')] })], onAzure(), [9]));
+    expect([plan.action, plan.modelResolved]).toEqual(['downgrade', 'claude-sonnet-4-5']);
+    expect(plan.decision.reasons).toEqual(['downgrade to claude-sonnet-4-5: p-1/down per_day cap 5c: test cap']);
+  });
+
+  it('chains: the next firing downgrade cap whose target is routable is taken, the skipped one is noted', () => {
+    const p = [policy({ caps: [down(5, 'gpt-4o-mini'), down(8, 'claude-sonnet-4-5', 'down2')] })];
+    const plan = planCall(input(p, onAzure(), [9, 9]));
+    expect([plan.action, plan.modelResolved]).toEqual(['downgrade', 'claude-sonnet-4-5']);
+    expect(plan.decision.triggeredCap).toMatchObject({ downgradeTo: 'claude-sonnet-4-5' });
+    expect(plan.decision.reasons).toEqual([NOT_TAKEN, 'downgrade to claude-sonnet-4-5: p-1/down2 per_day cap 8c: test cap']);
+    // At the target both downgrade caps only count.
+    expect(plan.reservation!.holds.map((h) => h.limitCents)).toEqual([null, null]);
+  });
+
+  it('beside a clamping block cap: clamped at the requested model, as without the downgrade cap', () => {
+    const p = [policy({ caps: [down(5, 'gpt-4o-mini'), clampDay(10)] })];
+    const plan = planCall(input(p, onAzure(), [0, 4]));
+    expect([plan.action, plan.modelResolved, plan.maxOutputTokens]).toEqual(['allow', 'gpt-4o', 6000]);
+    expect(plan.decision).toMatchObject({ projectedCents: 6, clampedMaxOutputTokens: 6000, triggeredCap: { action: 'downgrade' } });
+    expect(plan.decision.reasons).toEqual([NOT_TAKEN, 'clamped max output tokens 20000 → 6000: p-1/day per_day cap 10c: test cap']);
+    expect(plan.reservation!.holds.map((h) => h.limitCents)).toEqual([null, 10]);
+    // Without the downgrade cap, the same clamp.
+    const alone = planCall(input([policy({ caps: [clampDay(10)] })], onAzure(), [4]));
+    expect([alone.action, alone.maxOutputTokens, alone.decision.projectedCents]).toEqual(['allow', 6000, 6]);
+  });
+
+  it('beside a clamping block cap that cannot fit clampMinTokens: blocked at the requested model, the reasons say both', () => {
+    const p = [policy({ caps: [down(5, 'gpt-4o-mini'), clampDay(10, { clampMinTokens: 8000 })] })];
+    const plan = planCall(input(p, onAzure(), [0, 4]));
+    expect(plan.action).toBe('block');
+    expect(plan.reservation).toBeNull();
+    expect(plan.decision).toMatchObject({ modelResolved: 'gpt-4o', projectedCents: 20, triggeredCap: { action: 'block' } });
+    expect(plan.decision.reasons).toEqual(['block: p-1/day per_day cap 10c: test cap', 'clampMaxTokens: not even 8000 output tokens fit at gpt-4o', NOT_TAKEN]);
+  });
+
+  it('a block cap that does not clamp still wins', () => {
+    const p = [policy({ caps: [down(5, 'gpt-4o-mini'), { id: 'hard', amountCents: 15, window: 'per_day', action: 'block' }] })];
+    expect(planCall(input(p, onAzure(), [0, 0])).action).toBe('block');
+  });
+
+  it('an unroutable target without a price is skipped, not a block', () => {
+    const plan = planCall(input([policy({ caps: [down(5, 'nope')] })], onAzure(), [9]));
+    expect([plan.action, plan.modelResolved]).toEqual(['allow', 'gpt-4o']);
+  });
+
+  it('a shadow policy records that enforcement would not take it either', () => {
+    const p = [policy({ mode: 'shadow', caps: [down(5, 'gpt-4o-mini')] })];
+    const plan = planCall(input(p, onAzure(), [9]));
+    expect([plan.action, plan.modelResolved]).toEqual(['allow', 'gpt-4o']);
+    expect(plan.decision).toMatchObject({ action: 'allow', enforcementMode: 'shadow' });
+    expect(plan.decision.projectedCentsIfEnforced).toBeUndefined();
+    expect(plan.decision.reasons).toEqual([`shadow: ${NOT_TAKEN.replace('not taken', 'would not be taken')}`]);
+  });
+
+  it('a long list of routable models is cut in the reason', () => {
+    const many = Array.from({ length: 40 }, (_, i) => `m-${i}`);
+    const plan = planCall(input([policy({ caps: [down(5, 'gpt-4o-mini')] })], onAzure({ routableModels: many }), [9]));
+    expect(plan.decision.reasons[0]).toContain('(routable: gpt-4o, m-0, m-1, m-2, m-3 and 36 more)');
+  });
+});

@@ -85,4 +85,46 @@ describe('watchPolicyFile', () => {
     expect(errors[0]).toMatch(/policy p: caps\[0\] .*downgrades to "gpt-nonexistent", which has no price/);
     expect((await guard.decide(call)).decision.policyVersion).toBe(1);
   });
+
+  it('the document form: its azureDeployments are reloaded with the file, apart from the policies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentguard-watch-'));
+    const file = join(dir, 'policy.yaml');
+    const doc = (version: number, azureDeployments?: Record<string, unknown>) =>
+      JSON.stringify({ policies: [policy(version, 100)], ...(azureDeployments ? { azureDeployments } : {}) });
+    writeFileSync(file, doc(1, { 'prod-chat': 'gpt-4o' }));
+    const guard = new SpendGuard({ signingKeys: generateKeypair(), policies: loadPolicyFile(file) });
+    const maps: unknown[] = [];
+    const reloads: number[] = [];
+    const errors: string[] = [];
+    watcher = watchPolicyFile(file, guard, {
+      azureDeployments: { 'prod-chat': 'gpt-4o' },
+      onAzureDeployments: (d) => maps.push(d),
+      onReload: (p) => reloads.push(p[0]!.version),
+      onError: (e) => errors.push(e.message),
+      debounceMs: 10,
+    });
+    const reload = () => watcher!.reload();
+
+    // The same document again: nothing changed.
+    expect(reload()).toBe(false);
+    // Only the map changes: the map is reported, the policies stay as they are.
+    writeFileSync(file, doc(1, { 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' }));
+    await waitFor(() => maps.length === 1);
+    expect(maps).toEqual([{ 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' }]);
+    expect(reloads).toEqual([]);
+    // Only the policies change: the map is not reported again.
+    writeFileSync(file, doc(2, { 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' }));
+    expect(reload()).toBe(true);
+    expect([reloads, maps.length]).toEqual([[2], 1]);
+    // An invalid map rejects the whole file: neither its policies nor its map take effect.
+    writeFileSync(file, doc(3, { 'prod-chat': '' }));
+    expect(reload()).toBe(false);
+    expect(errors.at(-1)).toMatch(/azureDeployments: deployment "prod-chat" maps to "", expected a model name/);
+    expect([guard.policies[0]!.version, reloads, maps.length]).toEqual([2, [2], 1]);
+    // Removing the map reports undefined.
+    writeFileSync(file, doc(4));
+    expect(reload()).toBe(true);
+    expect(maps.at(-1)).toBeUndefined();
+    expect(maps).toHaveLength(2);
+  });
 });

@@ -165,11 +165,15 @@ describe('configFromEnv: prices and Azure deployments', () => {
     const config = configFromEnv({ ...base(), AGENTGUARD_POLICY: doc });
     expect(config.policies.map((p) => p.id)).toEqual(['tenant-daily']);
     expect(config.azureDeployments).toEqual({ 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' });
-    expect(configFromEnv({ ...base(), AGENTGUARD_POLICY: doc, AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4.1,eu-chat=gpt-4o' }).azureDeployments).toEqual({
+    const both = configFromEnv({ ...base(), AGENTGUARD_POLICY: doc, AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4.1,eu-chat=gpt-4o' });
+    expect(both.azureDeployments).toEqual({
       'prod-chat': 'gpt-4.1',
       'prod-mini': 'gpt-4o-mini',
       'eu-chat': 'gpt-4o',
     });
+    // Kept apart too: a reload of the file merges its new map under the environment's again.
+    expect(both.policyAzureDeployments).toEqual({ 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' });
+    expect(both.envAzureDeployments).toEqual({ 'prod-chat': 'gpt-4.1', 'eu-chat': 'gpt-4o' });
     // The same file is what the policy watch reloads.
     expect(loadPolicyFile(doc).map((p) => p.id)).toEqual(['tenant-daily']);
     const single = join(dir, 'policy-document-single.json');

@@ -2,7 +2,8 @@
  * Azure OpenAI with the real `AzureOpenAI` client against the fake's Azure
  * routes: calls are priced at their deployment's model, a downgrade is sent to
  * the deployment serving the target (asserted on the URL path and body the
- * fake received), and a downgrade no deployment serves is not sent at all.
+ * fake received), and a downgrade no deployment serves is not taken: the
+ * call goes to the requested deployment and the decision says why.
  * The log never names a model other than the one called.
  */
 import { createRequire } from 'node:module';
@@ -142,8 +143,65 @@ describe.each(['instrumentation', 'wrapper'] as const)('Azure deployments via %s
     expect(t.outcomes()[0]!.actualCents).toBe(expectedCents('gpt-4o-mini', { input: USAGE.inputTokens, output: USAGE.outputTokens }));
   });
 
-  it('a downgrade no deployment serves is not sent: released, and the error says why', async () => {
+  const NOT_SERVED: [
+    name: string,
+    client: () => InstanceType<typeof sdk.OpenAI>,
+    call: (c: InstanceType<typeof sdk.OpenAI>) => Promise<unknown>,
+    path: string,
+    bodyModel: string,
+  ][] = [
+    [
+      'client deployment, chat',
+      () => azure({ deployment: 'prod-chat', maxRetries: 3 }),
+      (c) => c.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 }),
+      '/openai/deployments/prod-chat/chat/completions',
+      'gpt-4o',
+    ],
+    [
+      'per-call deployment, chat stream',
+      () => azure(),
+      async (c) => {
+        for await (const _ of await c.chat.completions.create({ model: 'prod-chat', messages, max_tokens: 5000, stream: true }));
+      },
+      '/openai/deployments/prod-chat/chat/completions',
+      'prod-chat',
+    ],
+    ['Responses API', () => azure(), (c) => c.responses.create({ model: 'prod-chat', input: 'hi', max_output_tokens: 5000 }), '/openai/responses', 'prod-chat'],
+  ];
+
+  it.each(NOT_SERVED)(
+    'a downgrade no deployment serves is not taken: sent to the requested deployment, logged at its model, and the decision says why (%s)',
+    async (_name, makeClient, call, path, bodyModel) => {
+      const t = makeGuard([downgradeCap()]);
+      await call(guardWith(t, mode, makeClient(), { 'prod-chat': 'gpt-4o' }));
+      expect(fake.requests).toHaveLength(1);
+      expect(fake.requests[0]!.path).toBe(path);
+      expect((fake.requests[0]!.body as { model: string }).model).toBe(bodyModel);
+      const [d] = t.decisions();
+      expect(t.decisions()).toHaveLength(1);
+      expect(d).toMatchObject({
+        action: 'allow',
+        modelRequested: 'gpt-4o',
+        modelResolved: 'gpt-4o',
+        triggeredCap: { action: 'downgrade', downgradeTo: 'gpt-4o-mini' },
+      });
+      expect(d!.reasons).toEqual([
+        'downgrade to gpt-4o-mini not taken: no deployment this call can be sent to serves gpt-4o-mini (routable: gpt-4o); p-openai/0 per_call cap 2c: cap 0',
+      ]);
+      await until(() => t.outcomes().length === 1);
+      const cents = expectedCents('gpt-4o', { input: USAGE.inputTokens, output: USAGE.outputTokens });
+      expect(t.outcomes()[0]).toMatchObject({ outcome: 'settled', modelResolved: 'gpt-4o', actualCents: cents });
+      expect(cents).toBeGreaterThan(expectedCents('gpt-4o-mini', { input: USAGE.inputTokens, output: USAGE.outputTokens }));
+    },
+  );
+
+  it('a decision that names a model no deployment serves anyway (an engine ignoring routableModels) is not sent', async () => {
     const t = makeGuard([downgradeCap()]);
+    const decide = t.guard.decide.bind(t.guard);
+    t.guard.decide = (request) => {
+      const { routableModels: _ignored, ...rest } = request;
+      return decide(rest);
+    };
     const client = guardWith(t, mode, azure({ deployment: 'prod-chat', maxRetries: 3 }), { 'prod-chat': 'gpt-4o' });
     const err = await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 }).then(
       () => undefined,
@@ -152,9 +210,33 @@ describe.each(['instrumentation', 'wrapper'] as const)('Azure deployments via %s
     expect(err).toBeInstanceOf(NoAzureDeploymentError);
     expect((err as Error).message).toContain('no Azure deployment serves gpt-4o-mini');
     expect(fake.requests).toHaveLength(0);
-    expect(t.decisions()).toHaveLength(1);
+    expect(t.decisions()).toMatchObject([{ action: 'downgrade', modelResolved: 'gpt-4o-mini' }]);
     await until(() => t.outcomes().length === 1);
     expect(t.outcomes()[0]).toMatchObject({ outcome: 'released', actualCents: 0, reasons: ['released: NoAzureDeploymentError'] });
+  });
+
+  it('a downgrade not taken beside a clamping block cap: clamped at the requested deployment', async () => {
+    const t = makeGuard([
+      policy([
+        { amountCents: 2, window: 'per_call', action: 'downgrade', downgradeTo: 'gpt-4o-mini' },
+        // 5000 output tokens of gpt-4o project to 5c: clamped to what 3c pay for.
+        { amountCents: 3, window: 'per_day', action: 'block', clampMaxTokens: true },
+      ]),
+    ]);
+    fake.behaviour.usage = { inputTokens: 100, outputTokens: 90 };
+    const client = guardWith(t, mode, azure({ deployment: 'prod-chat' }), { 'prod-chat': 'gpt-4o' });
+    await client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 5000 });
+    expect(fake.requests.map((r) => r.path)).toEqual(['/openai/deployments/prod-chat/chat/completions']);
+    const sent = fake.requests[0]!.body as { model: string; max_tokens: number };
+    const [d] = t.decisions();
+    expect(d).toMatchObject({ action: 'allow', modelResolved: 'gpt-4o', requestedMaxOutputTokens: 5000 });
+    expect(sent).toMatchObject({ model: 'gpt-4o', max_tokens: d!.clampedMaxOutputTokens });
+    expect(d!.clampedMaxOutputTokens).toBeGreaterThan(2900);
+    expect(d!.clampedMaxOutputTokens).toBeLessThan(3000);
+    expect(d!.reasons[0]).toMatch(/^downgrade to gpt-4o-mini not taken: /);
+    expect(d!.reasons[1]).toMatch(/^clamped max output tokens 5000 → \d+: /);
+    await until(() => t.outcomes().length === 1);
+    expect(t.outcomes()[0]).toMatchObject({ modelResolved: 'gpt-4o', actualCents: expectedCents('gpt-4o', { input: 100, output: 90 }) });
   });
 });
 

@@ -36,6 +36,7 @@ import type { GuardFactories, InstrumentationLike } from './provider-patches.js'
 import { warmTokenizerLater } from './tokenizer-warmup.js';
 
 export { spendStoreFromUrl };
+export { webSocketFrameGuard } from './websocket-engine.js';
 export { assertChainSignerSync } from '../../exporters/file/signer-check.js';
 
 /** The default spend store (this process only). */

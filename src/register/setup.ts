@@ -14,7 +14,7 @@ import { INSTRUMENTATIONS } from './instrumentations.js';
 import { logExportFromEnv, type RegisteredLogStore } from './log-export.js';
 import { installModuleHooks } from './module-hooks.js';
 import { patchProvider, type InstrumentationLike } from './provider-patches.js';
-import { installStartNet, NET_BUILTINS, safetyNetSettingsFromEnv } from './safety-net.js';
+import { installStartNet, NET_BUILTINS, safetyNetSettingsFromEnv, UNDICI_PACKAGE } from './safety-net.js';
 import { installWebSocketGuard, webSocketGuardSettingsFromEnv } from '../../instrumentations/websocket/index.js';
 
 type Env = Record<string, string | undefined>;
@@ -158,11 +158,16 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
       })));
 
   const hooksInstalled = installModuleHooks(
-    [...byPackage.keys(), ...aiSdkPackages, ...netBuiltins, WS_PACKAGE, OTEL_API],
+    [...byPackage.keys(), ...aiSdkPackages, ...netBuiltins, ...(net ? [UNDICI_PACKAGE] : []), WS_PACKAGE, OTEL_API],
     (packageName, moduleExports, byPath) => {
       if (packageName === OTEL_API) return void ensureContextManager();
       if (packageName === WS_PACKAGE) return void webSocketGuard().patchWs(moduleExports);
       if (netBuiltins.has(packageName)) return void net!.patchBuiltin(packageName as (typeof NET_BUILTINS)[number]);
+      if (packageName === UNDICI_PACKAGE && net) {
+        if (net.patchUndici(moduleExports) > 0 || byPath || warned.has(packageName)) return;
+        warned.add(packageName);
+        return void warn(`agentguard-spend: undici was loaded, but no dispatcher was found on its exports; requests it makes are NOT caught by the safety net`);
+      }
       if (aiSdkPackages.has(packageName)) {
         try {
           if (patchAiSdkForRegister(moduleExports, aiSdkTarget, aiSdkFactories) > 0 || byPath || warned.has(packageName)) return;

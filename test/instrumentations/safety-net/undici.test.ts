@@ -117,6 +117,24 @@ describe('safety net over the npm undici package, other modes', () => {
     expect(fake.requests).toEqual([]);
   });
 
+  it("decide: a block through undici.fetch rejects as undici's fetch reports a failed request, with the block as its cause", async () => {
+    ws = workspace();
+    const calls: UndiciCall[] = [{ client: 'undici-fetch', api: 'openai-responses', model: GPT, maxTokens: 200_000, stream: true }];
+    const run = await runAiSdkApp({
+      app: 'safety-net',
+      format: 'esm',
+      provider: 'openai',
+      calls: asRaw(calls),
+      fakeUrl: fake.url,
+      ws,
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts },
+    });
+    expect(run.results).toEqual([expect.objectContaining({ ok: false, name: 'TypeError', cause: 'AgentGuardBlockedError' })]);
+    expect(fake.requests).toEqual([]);
+    const log = await logOf(ws);
+    expect(log.decisions.map((d) => d.action)).toEqual(['block']);
+  });
+
   it('warn: sent unchanged, one warning line, recorded in shadow', async () => {
     ws = workspace();
     const calls: UndiciCall[] = [{ client: 'undici-request', api: 'openai-chat', model: GPT, maxTokens: 200_000 }];

@@ -135,9 +135,9 @@ describe('Responses websocket under register: cut short and before the engine', 
     expect(outcome?.actualOutputTokens).toBeGreaterThan(0);
   });
 
-  it("a global WebSocket opened at start-up, before the engine's timer, is decided frame by frame", async () => {
+  it.each(['--require', '--import'])("a global WebSocket opened at start-up, before the engine's timer, is decided frame by frame (%s)", async (preload) => {
     ws = workspace();
-    const r = await run(['--require', 'agentguard-spend/register', join(apps, 'early-socket-app.cjs')], THREE);
+    const r = await run([preload, 'agentguard-spend/register', join(apps, 'early-socket-app.cjs')], THREE);
     expect(r.code).toBe(0);
     expect(r.lines).toEqual([
       { call: 0, ok: true, model: GPT },

@@ -36,7 +36,9 @@ const NET_MARK = decideOnce('provider-http');
 
 export function guardUndiciDispatch(original: DispatchFn, net: () => SafetyNetConfig): DispatchFn {
   return function agentguardDispatch(this: unknown, opts: DispatchOptions, handler: Handler): boolean {
-    if (!opts || typeof opts !== 'object' || opts[HANDLED] || !handler || typeof handler !== 'object') return original.call(this, opts, handler);
+    // Only POSTs are priced calls (`matchEndpoint`): everything else passes before any parsing.
+    if (!opts || typeof opts !== 'object' || opts[HANDLED] || !handler || typeof handler !== 'object' || !isPost(opts.method))
+      return original.call(this, opts, handler);
     const target = targetOf(opts, this);
     const config = net();
     if (!target || !watchedEndpoint(config, target.method, target.url)) return original.call(this, opts, handler);
@@ -88,6 +90,8 @@ function failThrough(original: DispatchFn, self: unknown, handler: Handler, erro
     // A dispatcher that throws instead: the handler was told nothing more can be done.
   }
 }
+
+const isPost = (method: unknown): boolean => method === 'POST' || (typeof method === 'string' && method.toUpperCase() === 'POST');
 
 function targetOf(opts: DispatchOptions, dispatcher: unknown): { method: string; url: URL } | undefined {
   try {

@@ -136,3 +136,28 @@ describe('Responses websocket frames, decided', () => {
     expect(t.decisions().map((d) => d.action)).toEqual(['block', 'allow']);
   });
 });
+
+describe("the openai SDK's own Responses websocket client (ResponsesWS, over ws)", () => {
+  it('decided per response.create: downgrade in the frame sent, a block as its error event with the block as cause', async () => {
+    const t = install(DOWNGRADE_BLOCK);
+    const { OpenAI } = require('openai') as typeof import('openai');
+    const { ResponsesWS } = require('openai/resources/responses/ws') as typeof import('openai/resources/responses/ws');
+    const client = new OpenAI({ apiKey: 'sk-test-not-a-key', baseURL: `${fake.url.replace('ws:', 'http:')}/v1` });
+    const rws = new ResponsesWS(client);
+    const errors: unknown[] = [];
+    const completed: string[] = [];
+    rws.on('error', (err) => errors.push(err));
+    rws.on('event', (event) => {
+      if (event.type === 'response.completed') completed.push(event.response.model);
+    });
+    rws.send({ type: 'response.create', model: 'gpt-4o', max_output_tokens: 20_000, input: 'hi' } as never);
+    await until(() => completed.length === 1, 5000);
+    rws.send({ type: 'response.create', model: 'gpt-4o', max_output_tokens: 200_000, input: 'hi' } as never);
+    await until(() => errors.length > 0, 5000);
+    rws.close();
+    expect(completed).toEqual(['gpt-4o-mini']);
+    expect(isAgentGuardBlock(errors[0])).toBe(true);
+    expect(fake.creates.map((f) => f.model)).toEqual(['gpt-4o-mini']);
+    expect(t.decisions().map((d) => d.action)).toEqual(['downgrade', 'block']);
+  });
+});

@@ -122,6 +122,11 @@ export class FrameSession implements FrameSessionLike {
       await call.fail(error);
       return this.#fail(error);
     }
+    if (this.#failed) {
+      // The socket closed while the frame was held: the call was not sent.
+      await call.fail(new Error('the websocket closed before the frame was sent'));
+      return;
+    }
     const open: OpenResponse = { call, reader: adapter.streamUsage(request), started: false };
     this.#open.push(open);
     try {

@@ -4,25 +4,26 @@ import { DEFAULT_WEBSOCKET_HOSTS, isResponsesUrl, isWatchedUrl, parseWebSocketHo
 import type { FrameGuard, FrameSessionLike } from './frames.js';
 
 /**
- * The websocket guard: no guard decides the `response.create` frames an app
- * sends over OpenAI's Realtime API or the Responses API's websocket mode, so
- * under enforce mode a connection to one is refused with
- * {@link AgentGuardUnguardedTransportError} instead of spending unguarded.
+ * The websocket guard, over the global `WebSocket` and the `ws` package's.
  *
- * - The global `WebSocket` (what the OpenAI Agents SDK's Responses websocket
- *   transport opens) is replaced by a subclass whose constructor, for a watched
- *   URL, makes no connection and returns a {@link RefusedWebSocket}: it fails
- *   as a refused connection does (`error` carrying the refusal, then `close`),
- *   so clients report the refusal through their usual path.
- * - The `ws` package's `WebSocket` (what `@openai/agents-realtime` opens in
- *   Node) is patched in place on its prototype, which its CommonJS and ESM
- *   entries share: `send` refuses every frame on a watched connection, so
- *   nothing billable leaves the process (a Realtime session bills only the
- *   responses its frames ask for). The global `WebSocket`'s `send` is patched
- *   the same way, for sockets made with a constructor captured earlier.
+ * - With a frame guard (`frames`), a socket to the Responses API's websocket
+ *   mode (`…/responses` on a watched host) connects, and each
+ *   `response.create` it sends is decided before it is sent (`./frames.ts`).
+ * - Any other socket to a watched host (the Realtime API) cannot be decided,
+ *   so under enforce mode it is refused with {@link AgentGuardUnguardedTransportError}:
+ *   the global `WebSocket` (what the OpenAI Agents SDK's Responses websocket
+ *   transport opens) is replaced by a subclass whose constructor, for such a
+ *   URL, makes no connection and returns a {@link RefusedWebSocket} (it fails
+ *   as a refused connection does, so clients report the refusal through their
+ *   usual path); the `ws` package's `WebSocket` (what `@openai/agents-realtime`
+ *   opens in Node) is patched in place on its prototype, which its CommonJS and
+ *   ESM entries share: `send` refuses every frame on such a connection.
+ * - The `send` of both prototypes is guarded, so sockets made with a
+ *   constructor captured before the guard was installed are covered too.
  *
  * Outside enforce mode (shadow), and with `AGENTGUARD_UNGUARDED_WEBSOCKET=allow`,
- * connections pass; `allow` writes one line to stderr the first time.
+ * sockets that would be refused pass; `allow` writes one line to stderr the
+ * first time. Frames are decided in every mode (the engine records shadow).
  */
 
 /** `block` (the default): refuse under enforce mode; `allow`: let through, with one warning line. */
@@ -74,6 +75,8 @@ export function webSocketGuardSettingsFromEnv(env: Record<string, string | undef
 }
 
 const SEND_PATCH = Symbol.for('agentguard-spend.websocket.send-guard');
+/** `WebSocket.OPEN`, the same in the WHATWG `WebSocket` and `ws`. */
+const OPEN = 1;
 
 type SendFn = (this: unknown, ...args: unknown[]) => unknown;
 type Ctor = new (...args: unknown[]) => object;
@@ -137,7 +140,8 @@ export function installWebSocketGuard(options: WebSocketGuardOptions): Installed
     const guarded = function (this: WatchedSocket, ...args: unknown[]) {
       const err = refusal(this?.url);
       if (err) throw err;
-      const session = this && typeof this === 'object' ? sessionOf(this) : undefined;
+      // Only an open socket sends: otherwise the original throws or drops the frame, as the app expects.
+      const session = this && typeof this === 'object' && this.readyState === OPEN ? sessionOf(this) : undefined;
       if (session) return session.send(args[0], (data) => original.apply(this, [data, ...args.slice(1)]));
       return original.apply(this, args);
     } as SendFn & { [SEND_PATCH]?: SendFn };
@@ -187,6 +191,7 @@ export function installWebSocketGuard(options: WebSocketGuardOptions): Installed
 /** A socket of the global `WebSocket` (an `EventTarget`) or of the `ws` package (an `EventEmitter` with `addEventListener`). */
 interface WatchedSocket {
   url?: unknown;
+  readyState?: number;
   close?(code?: number, reason?: string): void;
   terminate?(): void;
   addEventListener?(type: string, listener: (event: { data?: unknown }) => void): void;

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { sendJson, sleep, type FakeProvider, type FakeRequest, type FakeRoute } from './server.js';
+import { sendJson, sleep, type FakeBehaviour, type FakeProvider, type FakeRequest, type FakeRoute } from './server.js';
 
 /**
  * OpenAI routes of the fake provider: `POST /v1/chat/completions` and
@@ -27,8 +27,8 @@ interface OpenAIBody {
   stream_options?: { include_usage?: unknown } | null;
 }
 
-function usageOf(provider: FakeProvider) {
-  const u = { ...DEFAULT_USAGE, ...provider.behaviour.usage };
+function usageOf(behaviour: FakeBehaviour) {
+  const u = { ...DEFAULT_USAGE, ...behaviour.usage };
   return {
     input: u.inputTokens,
     output: u.outputTokens,
@@ -41,8 +41,8 @@ function modelOf(body: OpenAIBody): string {
   return typeof body?.model === 'string' ? body.model : 'unknown-model';
 }
 
-function pieces(provider: FakeProvider): string[] {
-  const n = Math.max(1, provider.behaviour.streamChunks ?? 3);
+function pieces(behaviour: FakeBehaviour): string[] {
+  const n = Math.max(1, behaviour.streamChunks ?? 3);
   const words = OPENAI_FAKE_TEXT.split(' ');
   return Array.from({ length: n }, (_, i) => (i === 0 ? '' : ' ') + (words[i % words.length] ?? 'x'));
 }
@@ -73,7 +73,7 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
   if (fail(res, provider)) return true;
   const body = (req.body ?? {}) as OpenAIBody;
   const model = modelOf(body);
-  const u = usageOf(provider);
+  const u = usageOf(provider.behaviour);
   const id = `chatcmpl-fake${++counter}`;
   const created = Math.floor(Date.now() / 1000);
   const usage = {
@@ -127,7 +127,7 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
     ...extra,
   });
   openSse(res);
-  const parts = pieces(provider);
+  const parts = pieces(provider.behaviour);
   const events: unknown[] = [chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }])];
   for (const p of parts) events.push(chunk([{ index: 0, delta: { content: p }, logprobs: null, finish_reason: null }]));
   events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]));
@@ -138,12 +138,15 @@ const chatCompletions: FakeRoute = async (req: FakeRequest, res, provider) => {
   return true;
 };
 
-const responses: FakeRoute = async (req: FakeRequest, res, provider) => {
-  if (req.method !== 'POST' || req.path !== '/v1/responses') return false;
-  if (fail(res, provider)) return true;
-  const body = (req.body ?? {}) as OpenAIBody;
-  const model = modelOf(body);
-  const u = usageOf(provider);
+/**
+ * One Responses API answer as the events a stream carries (`response.created`
+ * ... `response.completed` with usage), and the complete response body. The
+ * HTTP route sends them as server-sent events; the websocket fake
+ * (`./openai-websocket.ts`) as messages.
+ */
+export function responsesAnswer(body: unknown, behaviour: FakeBehaviour): { events: Record<string, unknown>[]; response: Record<string, unknown> } {
+  const model = modelOf((body ?? {}) as OpenAIBody);
+  const u = usageOf(behaviour);
   const id = `resp_fake${++counter}`;
   const msgId = `msg_fake${counter}`;
   const created_at = Math.floor(Date.now() / 1000);
@@ -182,16 +185,10 @@ const responses: FakeRoute = async (req: FakeRequest, res, provider) => {
     tools: [],
     top_p: 1,
     truncation: 'disabled',
-    usage: withUsage && !provider.behaviour.omitUsage ? usage : null,
+    usage: withUsage && !behaviour.omitUsage ? usage : null,
     metadata: {},
   });
-  if (body.stream !== true) {
-    return sendJson(res, 200, response('completed', [message(OPENAI_FAKE_TEXT, 'completed')], true), { 'x-request-id': `req_fake_${counter}` });
-  }
-  openSse(res);
-  let seq = 0;
-  const ev = (type: string, data: Record<string, unknown>) => writeEvent(res, provider, { type, sequence_number: seq++, ...data }, type);
-  const parts = pieces(provider);
+  const parts = pieces(behaviour);
   const text = parts.join('');
   const steps: [string, Record<string, unknown>][] = [
     ['response.created', { response: response('in_progress', [], false) }],
@@ -210,7 +207,20 @@ const responses: FakeRoute = async (req: FakeRequest, res, provider) => {
     ['response.output_item.done', { output_index: 0, item: message(text, 'completed') }],
     ['response.completed', { response: response('completed', [message(text, 'completed')], true) }],
   ];
-  for (const [type, data] of steps) if (!(await ev(type, data))) return true;
+  return {
+    events: steps.map(([type, data], seq) => ({ type, sequence_number: seq, ...data })),
+    response: response('completed', [message(OPENAI_FAKE_TEXT, 'completed')], true),
+  };
+}
+
+const responses: FakeRoute = async (req: FakeRequest, res, provider) => {
+  if (req.method !== 'POST' || req.path !== '/v1/responses') return false;
+  if (fail(res, provider)) return true;
+  const body = (req.body ?? {}) as OpenAIBody;
+  const answer = responsesAnswer(body, provider.behaviour);
+  if (body.stream !== true) return sendJson(res, 200, answer.response, { 'x-request-id': `req_fake_${counter}` });
+  openSse(res);
+  for (const event of answer.events) if (!(await writeEvent(res, provider, event, event.type as string))) return true;
   res.end();
   return true;
 };
@@ -224,7 +234,7 @@ const embeddings: FakeRoute = async (req: FakeRequest, res, provider) => {
   const inputs = Array.isArray(body.input) && body.input.length > 0 && typeof body.input[0] !== 'number' ? body.input.length : 1;
   const base64 = body.encoding_format === 'base64';
   const vector = base64 ? Buffer.from(new Float32Array(EMBEDDING).buffer).toString('base64') : EMBEDDING;
-  const u = usageOf(provider);
+  const u = usageOf(provider.behaviour);
   return sendJson(
     res,
     200,

@@ -1,4 +1,9 @@
+import { context } from '@opentelemetry/api';
+import { decideOnce } from '../common/decide-once.js';
 import { ResponseTap, openNetCall, watchedEndpoint, type SafetyNetConfig } from './net-call.js';
+
+/** The mark a request the net handled is sent under: a dispatcher below it (undici's, patched too) passes it. */
+const NET_MARK = decideOnce('provider-http');
 
 type Fetch = typeof globalThis.fetch;
 
@@ -25,7 +30,7 @@ export function guardFetch(original: Fetch, net: () => SafetyNetConfig): Fetch {
     }
     let response: Response;
     try {
-      response = await original(sendInput, sendInit);
+      response = await context.with(NET_MARK.markDecided(context.active()), () => original(sendInput, sendInit));
     } catch (error) {
       await netCall.call?.fail(error);
       throw error;

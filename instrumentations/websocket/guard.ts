@@ -1,27 +1,29 @@
 import { AgentGuardUnguardedTransportError, UNGUARDED_WEBSOCKET_ENV } from './errors.js';
 import { RefusedWebSocket } from './refused-socket.js';
-import { DEFAULT_WEBSOCKET_HOSTS, isWatchedUrl, parseWebSocketHosts, transportOf, type WatchedWebSocketHost } from './hosts.js';
+import { DEFAULT_WEBSOCKET_HOSTS, isResponsesUrl, isWatchedUrl, parseWebSocketHosts, transportOf, type WatchedWebSocketHost } from './hosts.js';
+import type { FrameGuard, FrameSessionLike } from './frames.js';
 
 /**
- * The websocket guard: no guard decides the `response.create` frames an app
- * sends over OpenAI's Realtime API or the Responses API's websocket mode, so
- * under enforce mode a connection to one is refused with
- * {@link AgentGuardUnguardedTransportError} instead of spending unguarded.
+ * The websocket guard, over the global `WebSocket` and the `ws` package's.
  *
- * - The global `WebSocket` (what the OpenAI Agents SDK's Responses websocket
- *   transport opens) is replaced by a subclass whose constructor, for a watched
- *   URL, makes no connection and returns a {@link RefusedWebSocket}: it fails
- *   as a refused connection does (`error` carrying the refusal, then `close`),
- *   so clients report the refusal through their usual path.
- * - The `ws` package's `WebSocket` (what `@openai/agents-realtime` opens in
- *   Node) is patched in place on its prototype, which its CommonJS and ESM
- *   entries share: `send` refuses every frame on a watched connection, so
- *   nothing billable leaves the process (a Realtime session bills only the
- *   responses its frames ask for). The global `WebSocket`'s `send` is patched
- *   the same way, for sockets made with a constructor captured earlier.
+ * - With a frame guard (`frames`), a socket to the Responses API's websocket
+ *   mode (`…/responses` on a watched host) connects, and each
+ *   `response.create` it sends is decided before it is sent (`./frames.ts`).
+ * - Any other socket to a watched host (the Realtime API) cannot be decided,
+ *   so under enforce mode it is refused with {@link AgentGuardUnguardedTransportError}:
+ *   the global `WebSocket` (what the OpenAI Agents SDK's Responses websocket
+ *   transport opens) is replaced by a subclass whose constructor, for such a
+ *   URL, makes no connection and returns a {@link RefusedWebSocket} (it fails
+ *   as a refused connection does, so clients report the refusal through their
+ *   usual path); the `ws` package's `WebSocket` (what `@openai/agents-realtime`
+ *   opens in Node) is patched in place on its prototype, which its CommonJS and
+ *   ESM entries share: `send` refuses every frame on such a connection.
+ * - The `send` of both prototypes is guarded, so sockets made with a
+ *   constructor captured before the guard was installed are covered too.
  *
  * Outside enforce mode (shadow), and with `AGENTGUARD_UNGUARDED_WEBSOCKET=allow`,
- * connections pass; `allow` writes one line to stderr the first time.
+ * sockets that would be refused pass; `allow` writes one line to stderr the
+ * first time. Frames are decided in every mode (the engine records shadow).
  */
 
 /** `block` (the default): refuse under enforce mode; `allow`: let through, with one warning line. */
@@ -38,6 +40,14 @@ export interface WebSocketGuardOptions {
   hosts?: readonly (string | WatchedWebSocketHost)[];
   /** Where the `allow` warning goes (default: one line on stderr). */
   warn?: (line: string) => void;
+  /**
+   * Decides the calls made over a Responses API websocket frame by frame
+   * (`createFrameGuard` of `./frames.ts`, built on first use): such sockets
+   * connect, and each `response.create` is decided before it is sent. Without
+   * it they are refused like the other transports. When it cannot be built
+   * (the engine did not start) the socket is refused with that error.
+   */
+  frames?: () => FrameGuard;
 }
 
 /** What {@link installWebSocketGuard} installed. */
@@ -65,6 +75,8 @@ export function webSocketGuardSettingsFromEnv(env: Record<string, string | undef
 }
 
 const SEND_PATCH = Symbol.for('agentguard-spend.websocket.send-guard');
+/** `WebSocket.OPEN`, the same in the WHATWG `WebSocket` and `ws`. */
+const OPEN = 1;
 
 type SendFn = (this: unknown, ...args: unknown[]) => unknown;
 type Ctor = new (...args: unknown[]) => object;
@@ -81,9 +93,18 @@ export function installWebSocketGuard(options: WebSocketGuardOptions): Installed
   let warned = false;
 
   /** The error to refuse `rawUrl` with, or undefined to let it through. */
-  const refusal = (rawUrl: unknown): AgentGuardUnguardedTransportError | undefined => {
+  const refusal = (rawUrl: unknown): Error | undefined => {
     const url = toUrl(rawUrl);
-    if (!url || !isWatchedUrl(url, hosts) || !enforce()) return undefined;
+    if (!url || !isWatchedUrl(url, hosts)) return undefined;
+    if (options.frames && isResponsesUrl(url)) {
+      try {
+        frameGuard ??= options.frames();
+        return undefined;
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    if (!enforce()) return undefined;
     if (mode === 'allow') {
       if (!warned) {
         warned = true;
@@ -96,14 +117,32 @@ export function installWebSocketGuard(options: WebSocketGuardOptions): Installed
     return new AgentGuardUnguardedTransportError(transportOf(url), url);
   };
 
+  let frameGuard: FrameGuard | undefined;
+  const sessions = new WeakMap<object, FrameSessionLike>();
+  /** The frame session of a socket to a watched Responses websocket (opened at its first frame, or construction). */
+  const sessionOf = (socket: WatchedSocket): FrameSessionLike | undefined => {
+    const known = sessions.get(socket);
+    if (known) return known;
+    const url = toUrl(socket.url);
+    if (!url || !options.frames || !isResponsesUrl(url) || !isWatchedUrl(url, hosts)) return undefined;
+    frameGuard ??= options.frames();
+    const session = frameGuard.session(url, { fail: (error) => failSocket(socket, error) });
+    sessions.set(socket, session);
+    listen(socket, session);
+    return session;
+  };
+
   const restores: (() => void)[] = [];
   const patchSend = (proto: Record<string | symbol, unknown> | undefined): boolean => {
     if (!proto || typeof proto.send !== 'function') return false;
     const current = proto.send as SendFn & { [SEND_PATCH]?: SendFn };
     const original = current[SEND_PATCH] ?? current;
-    const guarded = function (this: { url?: unknown }, ...args: unknown[]) {
+    const guarded = function (this: WatchedSocket, ...args: unknown[]) {
       const err = refusal(this?.url);
       if (err) throw err;
+      // Only an open socket sends: otherwise the original throws or drops the frame, as the app expects.
+      const session = this && typeof this === 'object' && this.readyState === OPEN ? sessionOf(this) : undefined;
+      if (session) return session.send(args[0], (data) => original.apply(this, [data, ...args.slice(1)]));
       return original.apply(this, args);
     } as SendFn & { [SEND_PATCH]?: SendFn };
     guarded[SEND_PATCH] = original;
@@ -124,6 +163,8 @@ export function installWebSocketGuard(options: WebSocketGuardOptions): Installed
         // A refused URL gets a socket that fails as a refused connection does, carrying the refusal.
         if (err) return new RefusedWebSocket(toUrl(args[0])!, err);
         super(...args);
+        // Listening from the start, so every event of its responses is seen.
+        sessionOf(this as WatchedSocket);
       }
     };
     Object.defineProperty(Guarded, SEND_PATCH, { value: Base });
@@ -145,6 +186,63 @@ export function installWebSocketGuard(options: WebSocketGuardOptions): Installed
       for (const restore of restores.splice(0).reverse()) restore();
     },
   };
+}
+
+/** A socket of the global `WebSocket` (an `EventTarget`) or of the `ws` package (an `EventEmitter` with `addEventListener`). */
+interface WatchedSocket {
+  url?: unknown;
+  readyState?: number;
+  close?(code?: number, reason?: string): void;
+  terminate?(): void;
+  addEventListener?(type: string, listener: (event: { data?: unknown }) => void): void;
+  dispatchEvent?(event: Event): boolean;
+  on?(event: string, listener: (...args: unknown[]) => void): void;
+  emit?(event: string, ...args: unknown[]): boolean;
+  listenerCount?(event: string): number;
+}
+
+/** Feeds the server's messages and the socket's close to its frame session. */
+function listen(socket: WatchedSocket, session: FrameSessionLike): void {
+  if (typeof socket.on === 'function') {
+    socket.on('message', (data: unknown) => session.received(textOf(data) ?? ''));
+    socket.on('close', () => session.closed());
+    return;
+  }
+  socket.addEventListener?.('message', (event) => {
+    const data = event.data;
+    if (typeof Blob !== 'undefined' && data instanceof Blob) void data.text().then((t) => session.received(t));
+    else session.received(textOf(data) ?? '');
+  });
+  socket.addEventListener?.('close', () => session.closed());
+}
+
+/**
+ * Surfaces `error` as the socket's own failure, then closes it: the `ws`
+ * package's `error` event (when anything listens), or the global
+ * `WebSocket`'s `error` event whose `error` is `error` (what clients, the
+ * OpenAI Agents SDK's included, reject their pending request with).
+ */
+function failSocket(socket: WatchedSocket, error: unknown): void {
+  if (typeof socket.emit === 'function') {
+    if ((socket.listenerCount?.('error') ?? 0) > 0) socket.emit('error', error);
+    socket.terminate?.();
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  socket.dispatchEvent?.(Object.assign(new Event('error'), { error, message }));
+  try {
+    socket.close?.(1000);
+  } catch {
+    // Already closing.
+  }
+}
+
+function textOf(data: unknown): string | undefined {
+  if (typeof data === 'string') return data;
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  return undefined;
 }
 
 function toUrl(raw: unknown): URL | undefined {

@@ -45,6 +45,11 @@ export function isWatchedUrl(url: URL, hosts: readonly WatchedWebSocketHost[]): 
   return hosts.some((h) => (h.port === undefined || h.port === port) && (h.host.startsWith('*.') ? name.endsWith(h.host.slice(1)) : name === h.host));
 }
 
+/** Whether `url` is the Responses API's websocket mode (`…/responses`), whose calls the frame guard decides. */
+export function isResponsesUrl(url: URL): boolean {
+  return /\/responses\/?$/.test(url.pathname);
+}
+
 /** What the connection is, for the error: named by the API its path serves. */
 export function transportOf(url: URL): string {
   if (/\/realtime(?:\/|$)/.test(url.pathname)) return 'OpenAI Realtime API websocket';

@@ -1,5 +1,3 @@
-import type { AgentGuardUnguardedTransportError } from './errors.js';
-
 /**
  * What the guarded global `WebSocket` constructor returns for a refused URL: a
  * socket that fails the way a connection the network refused does (the
@@ -28,9 +26,9 @@ export class RefusedWebSocket extends EventTarget {
   onmessage: ((event: Event) => void) | null = null;
   onerror: ((event: Event) => void) | null = null;
   onclose: ((event: Event) => void) | null = null;
-  readonly #refusal: AgentGuardUnguardedTransportError;
+  readonly #refusal: Error;
 
-  constructor(url: URL, refusal: AgentGuardUnguardedTransportError) {
+  constructor(url: URL, refusal: Error) {
     super();
     this.url = url.href;
     this.#refusal = refusal;

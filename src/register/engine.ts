@@ -12,6 +12,7 @@ import { guardModelMethod } from '../../instrumentations/ai-sdk/patch.js';
 import { guardFetch } from '../../instrumentations/safety-net/fetch.js';
 import { guardRequest } from '../../instrumentations/safety-net/http.js';
 import { guardHttp2Connect } from '../../instrumentations/safety-net/http2.js';
+import { guardUndiciDispatch } from '../../instrumentations/safety-net/undici.js';
 import { PROVIDER as ANTHROPIC } from '../../instrumentations/anthropic/adapter.js';
 import { guardCreate as guardAnthropicCreate, type MessagesCreate } from '../../instrumentations/anthropic/guard.js';
 import { PROVIDER as BEDROCK } from '../../instrumentations/bedrock/adapter.js';
@@ -37,6 +38,7 @@ import type { GuardFactories, InstrumentationLike } from './provider-patches.js'
 import { warmTokenizerLater } from './tokenizer-warmup.js';
 
 export { spendStoreFromUrl };
+export { webSocketFrameGuard } from './websocket-engine.js';
 export { assertChainSignerSync } from '../../exporters/file/signer-check.js';
 
 /** The default spend store (this process only). */
@@ -149,11 +151,12 @@ const netConfig = () => {
   return activeNet.config();
 };
 
-/** The safety net's guards over the original `fetch`, `http(s).request`/`get` and `http2.connect`. */
+/** The safety net's guards over the original `fetch`, `http(s).request`/`get`, `http2.connect` and undici's `dispatch`. */
 export const netFactories: NetFactories = {
   fetch: (original) => guardFetch(original as typeof fetch, netConfig),
   request: (original, protocol, get) => guardRequest(original as Parameters<typeof guardRequest>[0], protocol, netConfig, get),
   http2Connect: (original) => guardHttp2Connect(original as Parameters<typeof guardHttp2Connect>[0], netConfig),
+  undiciDispatch: (original) => guardUndiciDispatch(original as Parameters<typeof guardUndiciDispatch>[0], netConfig),
 };
 
 /** The AI SDK providers' guarded `doGenerate`/`doStream`/`doEmbed`, configured through the wrapper's state. */

@@ -44,6 +44,7 @@ export interface NetFactories {
   fetch(original: AnyFn): AnyFn;
   request(original: AnyFn, protocol: 'http:' | 'https:', get: boolean): AnyFn;
   http2Connect(original: AnyFn): AnyFn;
+  undiciDispatch(original: AnyFn): AnyFn;
 }
 
 /** The builtin modules the net patches when the app first loads each (besides the global `fetch`, wrapped at once). */
@@ -62,9 +63,26 @@ function lazy(build: () => AnyFn, name: string): AnyFn {
   return wrapper;
 }
 
-/** The installed start-stage net: `patchBuiltin` is the module hooks' callback for `http`, `https`, `http2`. */
+/** The npm package whose dispatchers the net patches when the app loads it. */
+export const UNDICI_PACKAGE = 'undici';
+
+/** The installed start-stage net: the module hooks' callbacks for `http`, `https`, `http2`, and the `undici` package. */
 export interface StartNet {
   patchBuiltin(name: NetBuiltin): void;
+  /** Patches the `dispatch` of a loaded `undici`'s dispatchers, and of the global dispatcher; returns how many prototypes. */
+  patchUndici(moduleExports: unknown): number;
+}
+
+const UNDICI_PATCHED = Symbol.for('agentguard-spend.register.undici-dispatch');
+/** undici's global dispatcher, shared by the npm package and Node's `fetch`. */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/** The first prototype on `obj`'s chain with its own `dispatch` (undici's `DispatcherBase`). */
+function dispatchOwner(obj: unknown): Record<string | symbol, unknown> | undefined {
+  for (let p = obj; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    if (Object.hasOwn(p as object, 'dispatch') && typeof (p as { dispatch?: unknown }).dispatch === 'function') return p as Record<string | symbol, unknown>;
+  }
+  return undefined;
 }
 
 /**
@@ -102,6 +120,21 @@ export function installStartNet(factories: () => NetFactories): StartNet {
       }
       // ES modules importing the builtin see the wrappers too.
       syncBuiltinESMExports();
+    },
+    patchUndici(moduleExports) {
+      const ns = moduleExports as { Client?: { prototype?: unknown }; default?: { Client?: { prototype?: unknown } } } | undefined;
+      const Client = ns?.Client ?? ns?.default?.Client;
+      const owners = [dispatchOwner(Client?.prototype), dispatchOwner((globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER])];
+      let count = 0;
+      for (const owner of new Set(owners)) {
+        if (!owner) continue;
+        count++;
+        if (owner[UNDICI_PATCHED]) continue;
+        const dispatch = owner.dispatch as AnyFn;
+        owner.dispatch = lazy(() => factories().undiciDispatch(dispatch), 'dispatch');
+        Object.defineProperty(owner, UNDICI_PATCHED, { value: true });
+      }
+      return count;
     },
   };
   g[INSTALLED] = net;

@@ -1,3 +1,4 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Tracer } from '@opentelemetry/api';
@@ -13,7 +14,7 @@ import { INSTRUMENTATIONS } from './instrumentations.js';
 import { logExportFromEnv, type RegisteredLogStore } from './log-export.js';
 import { installModuleHooks } from './module-hooks.js';
 import { patchProvider, type InstrumentationLike } from './provider-patches.js';
-import { installStartNet, NET_BUILTINS, safetyNetSettingsFromEnv } from './safety-net.js';
+import { installStartNet, NET_BUILTINS, safetyNetSettingsFromEnv, UNDICI_PACKAGE } from './safety-net.js';
 import { installWebSocketGuard, webSocketGuardSettingsFromEnv } from '../../instrumentations/websocket/index.js';
 import type { AzureDeployments } from '../../instrumentations/openai/azure.js';
 
@@ -143,22 +144,40 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const aiSdkFactories = () => (startEngine(), loadEngineModule().aiSdkFactories);
   const net = netSettings ? installStartNet(() => (startEngine(), loadEngineModule().netFactories)) : undefined;
   const netBuiltins = new Set<string>(net ? NET_BUILTINS : []);
-  // Websocket transports to provider hosts are not decided: in enforce mode they fail closed.
-  // Installed with the engine (reading Node's global WebSocket loads undici: ~25 ms), or at once when the app loads `ws`.
+  // Websocket transports to provider hosts: Responses API websockets are decided frame by frame, the others
+  // fail closed in enforce mode. Installed with the engine (reading Node's global WebSocket loads undici:
+  // ~25 ms), at once when the app loads `ws`, or at undici's first request (a global WebSocket's handshake).
   let webSockets: ReturnType<typeof installWebSocketGuard> | undefined;
+  const stopWatchingUndici = onFirstUndiciRequest(() => {
+    try {
+      startEngine();
+    } catch {
+      // Installed without the engine: a provider socket's frames cannot be decided, so they are refused.
+    }
+    webSocketGuard();
+  });
   const webSocketGuard = () =>
-    (webSockets ??= installWebSocketGuard({
-      ...webSocketSettings,
-      enforce: () => config.mode !== 'shadow' && (engine?.guard.policies ?? config.policies).some((p) => p.mode === 'enforce'),
-      warn,
-    }));
+    (webSockets ??=
+      (stopWatchingUndici(),
+      installWebSocketGuard({
+        ...webSocketSettings,
+        enforce: () => config.mode !== 'shadow' && (engine?.guard.policies ?? config.policies).some((p) => p.mode === 'enforce'),
+        warn,
+        // Responses API websockets: each `response.create` decided by the engine (started here if it has not yet).
+        frames: () => loadEngineModule().webSocketFrameGuard(startEngine().guard, config),
+      })));
 
   const hooksInstalled = installModuleHooks(
-    [...byPackage.keys(), ...aiSdkPackages, ...netBuiltins, WS_PACKAGE, OTEL_API],
+    [...byPackage.keys(), ...aiSdkPackages, ...netBuiltins, ...(net ? [UNDICI_PACKAGE] : []), WS_PACKAGE, OTEL_API],
     (packageName, moduleExports, byPath) => {
       if (packageName === OTEL_API) return void ensureContextManager();
       if (packageName === WS_PACKAGE) return void webSocketGuard().patchWs(moduleExports);
       if (netBuiltins.has(packageName)) return void net!.patchBuiltin(packageName as (typeof NET_BUILTINS)[number]);
+      if (packageName === UNDICI_PACKAGE && net) {
+        if (net.patchUndici(moduleExports) > 0 || byPath || warned.has(packageName)) return;
+        warned.add(packageName);
+        return void warn(`agentguard-spend: undici was loaded, but no dispatcher was found on its exports; requests it makes are NOT caught by the safety net`);
+      }
       if (aiSdkPackages.has(packageName)) {
         try {
           if (patchAiSdkForRegister(moduleExports, aiSdkTarget, aiSdkFactories) > 0 || byPath || warned.has(packageName)) return;
@@ -229,6 +248,31 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
 const OTEL_API = '@opentelemetry/api';
 /** The `ws` package, whose sockets the websocket guard refuses to provider hosts in enforce mode. */
 const WS_PACKAGE = 'ws';
+
+/**
+ * Calls `install` (once) when undici creates its first request, synchronously,
+ * before anything is sent: Node's global `WebSocket` makes its handshake
+ * request inside its constructor, so a socket opened before the engine's timer
+ * gets a guarded `send` before it can send a frame. Reading (or even
+ * describing) the global `WebSocket` at start-up would load undici; a
+ * diagnostics channel subscription loads nothing.
+ * Returns the function that unsubscribes (idempotent).
+ */
+function onFirstUndiciRequest(install: () => void): () => void {
+  const channel = diagnosticsChannel.channel('undici:request:create');
+  let subscribed = true;
+  const unsubscribe = () => {
+    if (!subscribed) return;
+    subscribed = false;
+    channel.unsubscribe(listener);
+  };
+  const listener = () => {
+    unsubscribe();
+    install();
+  };
+  channel.subscribe(listener);
+  return unsubscribe;
+}
 
 /** `AGENTGUARD_UNGUARDED_WEBSOCKET` and the provider hosts it watches. @throws ConfigError naming the variable. */
 function webSocketSettingsFromEnv(env: Env): ReturnType<typeof webSocketGuardSettingsFromEnv> {

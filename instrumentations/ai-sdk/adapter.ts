@@ -1,5 +1,6 @@
 import { isProxy } from 'node:util/types';
 import { AgentGuardError } from '../../src/audit/errors.js';
+import { deploymentForModel, modelOfDeployment, NoAzureDeploymentError, type AzureDeployments } from '../common/azure-deployments.js';
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import { serverOfUrl, type ServerAddress } from '../common/server-address.js';
 import type { ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
@@ -30,6 +31,37 @@ export function providerOf(modelProvider: string): string {
   if (p.startsWith('anthropic')) return 'anthropic';
   if (p.startsWith('amazon-bedrock') || p.startsWith('bedrock')) return 'bedrock';
   return p.split('.')[0] || p;
+}
+
+/** Whether an AI SDK model's `provider` string is `@ai-sdk/azure`'s (`azure.chat`, `azure.responses`...): its `modelId` names a deployment. */
+export function isAzureModel(modelProvider: string): boolean {
+  return modelProvider.toLowerCase().startsWith('azure');
+}
+
+/**
+ * The model a call asks for: the model's `modelId`, or for an Azure model the
+ * model its deployment serves (`azureDeployments`, else the deployment's own
+ * name, Azure's common convention).
+ */
+export function requestedModel(model: { provider: string; modelId: string }, azureDeployments: AzureDeployments | undefined): string {
+  return isAzureModel(model.provider) ? modelOfDeployment(model.modelId, azureDeployments ?? {}) : model.modelId;
+}
+
+/**
+ * The `modelId` to call for the decided model: the decided model itself, or
+ * for an Azure model the deployment that serves it (the call's own when the
+ * model is unchanged). Throws `NoAzureDeploymentError` when a downgrade has
+ * no deployment to go to: sending it to the requested one would spend past
+ * the cap, and the log must not name a model that was not called.
+ */
+export function modelIdToCall(model: { provider: string; modelId: string }, decidedModel: string, azureDeployments: AzureDeployments | undefined): string {
+  if (!isAzureModel(model.provider)) return decidedModel;
+  const deployments = azureDeployments ?? {};
+  const requested = modelOfDeployment(model.modelId, deployments);
+  if (decidedModel === requested) return model.modelId;
+  const target = deploymentForModel(decidedModel, deployments);
+  if (target === undefined) throw new NoAzureDeploymentError(requested, decidedModel, deployments);
+  return target;
 }
 
 /**
@@ -136,18 +168,19 @@ export function serverOfModel(model: unknown): ServerAddress | undefined {
  * The AI SDK's language models as a {@link ProviderAdapter}: a call is
  * `{ model, options, stream }` at the `doGenerate`/`doStream` seam.
  *
- * - describe: provider from the model's `provider` string, `modelId`, the
- *   input estimate, the output bound, the stream flag, and per-call scope
+ * - describe: provider from the model's `provider` string, `modelId` (for
+ *   `@ai-sdk/azure`, the model its deployment serves), the input estimate, the output bound, the stream flag, and per-call scope
  *   overrides from `x-agentguard-*` headers in the call options.
  * - prepare: the decision's model is called on a sibling of the model
  *   instance (`Object.create(model)` with its own `modelId`): every official
  *   provider builds its request (body `model`, Bedrock's URL path) from
- *   `this.modelId` when the call is made, so only that call changes. The
+ *   `this.modelId` when the call is made, so only that call changes (on
+ *   Azure, the `modelId` of the deployment serving the decided model). The
  *   output bound is written as `maxOutputTokens` (less an Anthropic thinking
  *   budget, which the provider adds back), and the override headers removed.
  */
 export const aiSdkAdapter: ProviderAdapter<LanguageModelCall, unknown, unknown> & {
-  /** The model instance to call `doGenerate`/`doStream` on for a prepared call. */
+  /** The model instance to call `doGenerate`/`doStream` on for a prepared call (throws `NoAzureDeploymentError`, see {@link modelIdToCall}). */
   modelFor(call: LanguageModelCall, model: string): LanguageModelLike;
 } = {
   describe(call) {
@@ -156,7 +189,7 @@ export const aiSdkAdapter: ProviderAdapter<LanguageModelCall, unknown, unknown> 
     const description: CallDescription = {
       provider: providerOf(call.model.provider),
       operation: AI_SDK_OPERATION,
-      model: call.model.modelId,
+      model: requestedModel(call.model, call.azureDeployments),
       estimatedInputTokens: estimateInputTokens(call.options),
       maxOutputTokens: outputBound(call),
       outputBoundSent: outputBoundSent(call),
@@ -177,12 +210,13 @@ export const aiSdkAdapter: ProviderAdapter<LanguageModelCall, unknown, unknown> 
       if (bound - budget < 1) throw new ClampNotAppliedError(bound, `the call's thinking budget of ${budget} tokens leaves no room for output`);
       options.maxOutputTokens = bound - budget;
     }
-    return { model: aiSdkAdapter.modelFor(call, decided.model), options, stream: call.stream };
+    return { model: aiSdkAdapter.modelFor(call, decided.model), options, stream: call.stream, azureDeployments: call.azureDeployments };
   },
 
   modelFor(call, model) {
-    if (model === call.model.modelId) return call.model;
-    return siblingModel(call.model, model);
+    const id = modelIdToCall(call.model, model, call.azureDeployments);
+    if (id === call.model.modelId) return call.model;
+    return siblingModel(call.model, id);
   },
 
   responseUsage(result): ReportedUsage {

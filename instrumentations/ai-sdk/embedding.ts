@@ -3,7 +3,8 @@ import { openGuardedCall, type CallDescription, type GuardBinding } from '../com
 import type { ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { StreamedOutput } from '../common/unreported-usage.js';
 import { takeOverrideHeaders } from '../common/scope-context.js';
-import { providerOf, serverOfModel, siblingModel } from './adapter.js';
+import type { AzureDeployments } from '../common/azure-deployments.js';
+import { modelIdToCall, providerOf, requestedModel, serverOfModel, siblingModel } from './adapter.js';
 import { aiSdkOnce, providerHttpOnce } from './guarded-model-call.js';
 
 /** An embedding model as the AI SDK's providers implement it (`EmbeddingModelV2`/`V3`/`V4`). */
@@ -24,6 +25,8 @@ export interface EmbedOptions {
 export interface EmbedCall {
   model: EmbeddingModelLike;
   options: EmbedOptions;
+  /** Azure deployment name → model, for an `@ai-sdk/azure` embedding model. */
+  azureDeployments?: AzureDeployments | undefined;
 }
 
 /** `gen_ai.operation.name` of an embedding call. */
@@ -45,7 +48,7 @@ export const aiSdkEmbeddingAdapter: ProviderAdapter<EmbedCall, unknown, never> =
     return {
       provider: providerOf(call.model.provider),
       operation: AI_SDK_EMBEDDINGS_OPERATION,
-      model: call.model.modelId,
+      model: requestedModel(call.model, call.azureDeployments),
       // One token per UTF-8 byte at most: a bound on what the provider counts.
       estimatedInputTokens: bytes,
       maxOutputTokens: 0,
@@ -60,8 +63,9 @@ export const aiSdkEmbeddingAdapter: ProviderAdapter<EmbedCall, unknown, never> =
     const options = { ...call.options };
     const { headers, overrides } = takeOverrideHeaders(call.options.headers);
     if (overrides.scope || overrides.capabilityClaim) options.headers = headers as EmbedOptions['headers'];
-    const model = decided.model === call.model.modelId ? call.model : (siblingModel(call.model as never, decided.model) as unknown as EmbeddingModelLike);
-    return { model, options };
+    const id = modelIdToCall(call.model, decided.model, call.azureDeployments);
+    const model = id === call.model.modelId ? call.model : (siblingModel(call.model as never, id) as unknown as EmbeddingModelLike);
+    return { model, options, azureDeployments: call.azureDeployments };
   },
   responseUsage(result): ReportedUsage {
     const tokens = (result as { usage?: { tokens?: unknown } } | undefined)?.usage?.tokens;
@@ -96,9 +100,13 @@ export async function runGuardedEmbedCall(binding: GuardBinding, call: EmbedCall
 }
 
 /** The guarded `doEmbed`: a call an outer layer already decided passes straight through. */
-export function guardEmbedMethod(original: EmbedMethod, getBinding: () => GuardBinding): EmbedMethod {
+export function guardEmbedMethod(
+  original: EmbedMethod,
+  getBinding: () => GuardBinding,
+  getAzureDeployments: () => AzureDeployments | undefined = () => undefined,
+): EmbedMethod {
   return function agentguardEmbed(this: EmbeddingModelLike, options: EmbedOptions): Promise<unknown> {
     if (aiSdkOnce.alreadyDecided()) return aiSdkOnce.passThrough(() => Promise.resolve(original.call(this, options)));
-    return runGuardedEmbedCall(getBinding(), { model: this, options: options ?? {} }, original);
+    return runGuardedEmbedCall(getBinding(), { model: this, options: options ?? {}, azureDeployments: getAzureDeployments() }, original);
   };
 }

@@ -32,7 +32,11 @@ export {
   outputBound,
   providerOf,
   siblingModel,
+  isAzureModel,
+  requestedModel,
+  modelIdToCall,
 } from './adapter.js';
+export { NoAzureDeploymentError, type AzureDeployments } from '../common/azure-deployments.js';
 export { runGuardedModelCall, aiSdkOnce } from './guarded-model-call.js';
 export {
   aiSdkEmbeddingAdapter,

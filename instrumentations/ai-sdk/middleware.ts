@@ -1,3 +1,4 @@
+import { validateAzureDeployments, type AzureDeployments } from '../common/azure-deployments.js';
 import { bindingFromWrapperOptions, type SpendGuardWrapperOptions } from '../common/binding.js';
 import { runGuardedModelCall, type ModelMethod } from './guarded-model-call.js';
 import type { LanguageModelCallOptions, LanguageModelLike } from './model-call.js';
@@ -11,6 +12,16 @@ interface WrapArgs {
   model: LanguageModelLike;
   doGenerate: () => PromiseLike<unknown>;
   doStream: () => PromiseLike<unknown>;
+}
+
+/** Options of {@link spendGuardMiddleware}. */
+export interface SpendGuardMiddlewareOptions extends SpendGuardWrapperOptions {
+  /**
+   * Azure deployment name → the model it serves (e.g. `{ 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' }`),
+   * for `@ai-sdk/azure` models, whose `modelId` is a deployment: calls are priced at the deployment's
+   * model, and a downgrade goes to a deployment serving the target (or fails closed with `NoAzureDeploymentError`).
+   */
+  azureDeployments?: AzureDeployments;
 }
 
 /** The language-model middleware `spendGuardMiddleware` returns (structurally the AI SDK's `LanguageModelMiddleware`). */
@@ -33,11 +44,13 @@ export interface SpendGuardLanguageModelMiddleware {
  * A downgrade calls the provider's model instance with the cheaper model id,
  * so put this middleware innermost (last in a `middleware` array, directly
  * around the provider's model): over another wrapper a downgrade cannot reach
- * the provider and fails closed (`DowngradeNotAppliedError`). Under
+ * the provider and fails closed (`DowngradeNotAppliedError`). For
+ * `@ai-sdk/azure` models give `azureDeployments`. Under
  * `register` as well, each call is still decided once.
  */
-export function spendGuardMiddleware(options: SpendGuardWrapperOptions): SpendGuardLanguageModelMiddleware {
+export function spendGuardMiddleware(options: SpendGuardMiddlewareOptions): SpendGuardLanguageModelMiddleware {
   const binding = bindingFromWrapperOptions(options, AI_SDK_INSTRUMENTATION_NAME);
+  const azureDeployments = options.azureDeployments === undefined ? undefined : validateAzureDeployments(options.azureDeployments);
   const method = (model: LanguageModelLike, name: 'doGenerate' | 'doStream'): ModelMethod => {
     const fn = model[name] as unknown as ModelMethod;
     return function (this: LanguageModelLike, callOptions: LanguageModelCallOptions) {
@@ -45,7 +58,9 @@ export function spendGuardMiddleware(options: SpendGuardWrapperOptions): SpendGu
     };
   };
   return {
-    wrapGenerate: ({ params, model }) => runGuardedModelCall(binding, { model, options: params, stream: false }, method(model, 'doGenerate')) as Promise<never>,
-    wrapStream: ({ params, model }) => runGuardedModelCall(binding, { model, options: params, stream: true }, method(model, 'doStream')) as Promise<never>,
+    wrapGenerate: ({ params, model }) =>
+      runGuardedModelCall(binding, { model, options: params, stream: false, azureDeployments }, method(model, 'doGenerate')) as Promise<never>,
+    wrapStream: ({ params, model }) =>
+      runGuardedModelCall(binding, { model, options: params, stream: true, azureDeployments }, method(model, 'doStream')) as Promise<never>,
   };
 }

@@ -3,6 +3,7 @@
  * every specification version it guards (`LanguageModelV2`, `V3`, `V4`) fits
  * without importing `@ai-sdk/provider`.
  */
+import type { AzureDeployments } from '../common/azure-deployments.js';
 
 /** A language model as the AI SDK's providers implement it. */
 export interface LanguageModelLike {
@@ -31,6 +32,8 @@ export interface LanguageModelCall {
   model: LanguageModelLike;
   options: LanguageModelCallOptions;
   stream: boolean;
+  /** Azure deployment name → model, for an `@ai-sdk/azure` model (whose `modelId` is the deployment). */
+  azureDeployments?: AzureDeployments | undefined;
 }
 
 /** What `doStream` resolves to: the parts stream and the request/response metadata. */

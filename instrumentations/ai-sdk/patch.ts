@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import type { AzureDeployments } from '../common/azure-deployments.js';
 import { findCoexistingWrapper, installCoexistingWrapper, uninstallCoexistingWrapper } from '../common/coexisting-wrap.js';
 import type { GuardBinding } from '../common/guarded-call.js';
 import { guardEmbedMethod, type EmbedMethod } from './embedding.js';
@@ -11,13 +12,16 @@ export { AI_SDK_PROVIDER_MODULES, AI_SDK_SUPPORTED_VERSIONS, embeddingModelProto
 /** Where the patched methods find the engine: read at every call, so a re-patch switches it. */
 export interface AiSdkPatchTarget {
   getBinding(): GuardBinding;
+  /** Azure deployment name → model, for `@ai-sdk/azure` models (read at every call). */
+  azureDeployments?(): AzureDeployments | undefined;
 }
 
 /**
  * Patches `doGenerate` and `doStream` of every language-model class (and
  * `doEmbed` of every embedding-model class) reached
  * from `moduleExports` (one loaded copy of `@ai-sdk/openai`,
- * `@ai-sdk/anthropic` or `@ai-sdk/amazon-bedrock`), so every call made on any
+ * `@ai-sdk/anthropic`, `@ai-sdk/amazon-bedrock`, `@ai-sdk/azure` or
+ * `@ai-sdk/openai-compatible`), so every call made on any
  * of their models — by `generateText`, `streamText`, `generateObject`,
  * `streamObject`, tool loops, agents, Mastra, or a direct `doGenerate` — is
  * decided once, sent with the decision's model and output bound, and settled.
@@ -35,14 +39,23 @@ export function patchAiSdkProvider(moduleExports: unknown, target: AiSdkPatchTar
   for (const proto of protos) {
     for (const method of METHODS) {
       installCoexistingWrapper(proto, method, WRAPPER_STATE, target, (original, state) =>
-        guardModelMethod(original as ModelMethod, method === 'doStream', () => state.instrumentation.getBinding()),
+        guardModelMethod(
+          original as ModelMethod,
+          method === 'doStream',
+          () => state.instrumentation.getBinding(),
+          () => state.instrumentation.azureDeployments?.(),
+        ),
       );
     }
   }
   // `embed`/`embedMany`: priced by input tokens.
   for (const proto of embeddingModelPrototypes(moduleExports)) {
     installCoexistingWrapper(proto, 'doEmbed', WRAPPER_STATE, target, (original, state) =>
-      guardEmbedMethod(original as EmbedMethod, () => state.instrumentation.getBinding()),
+      guardEmbedMethod(
+        original as EmbedMethod,
+        () => state.instrumentation.getBinding(),
+        () => state.instrumentation.azureDeployments?.(),
+      ),
     );
   }
   return protos.length;
@@ -61,9 +74,14 @@ export function isPatchedModel(model: unknown): boolean {
 }
 
 /** The guarded `doGenerate`/`doStream`: a call an outer layer already decided passes straight through. */
-export function guardModelMethod(original: ModelMethod, stream: boolean, getBinding: () => GuardBinding): ModelMethod {
+export function guardModelMethod(
+  original: ModelMethod,
+  stream: boolean,
+  getBinding: () => GuardBinding,
+  getAzureDeployments: () => AzureDeployments | undefined = () => undefined,
+): ModelMethod {
   return function agentguardModelCall(this: LanguageModelLike, options: LanguageModelCallOptions): Promise<unknown> {
     if (aiSdkOnce.alreadyDecided()) return aiSdkOnce.passThrough(() => Promise.resolve(original.call(this, options)));
-    return runGuardedModelCall(getBinding(), { model: this, options: options ?? {}, stream }, original);
+    return runGuardedModelCall(getBinding(), { model: this, options: options ?? {}, stream, azureDeployments: getAzureDeployments() }, original);
   };
 }

@@ -12,6 +12,27 @@ const LANGCHAIN_RETRYABLE = Symbol.for('langchain.errors.retryable');
 const NO_RETRY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'x-should-retry': 'false' });
 
 /**
+ * The Vercel AI SDK's mark of an `APICallError` (`APICallError.isInstance`
+ * reads it, in every copy of `@ai-sdk/provider`). Mastra's model-call retry
+ * (`p-retry`'s `shouldRetry`) retries every error except an `APICallError`
+ * whose `isRetryable` is false.
+ */
+const AI_SDK_API_CALL_ERROR = Symbol.for('vercel.ai.error.AI_APICallError');
+
+/**
+ * Marks `error` as final for the frameworks' retry handlers that do not read a
+ * status: LangChain's non-retryable mark, and the AI SDK's `APICallError` mark
+ * with `isRetryable: false` and `statusCode: 403` (non-enumerable: they add
+ * nothing to the error's JSON). For errors that asking again cannot change.
+ */
+export function markNotRetryable(error: Error): void {
+  Object.defineProperty(error, LANGCHAIN_RETRYABLE, { value: false, configurable: true });
+  Object.defineProperty(error, AI_SDK_API_CALL_ERROR, { value: true, configurable: true });
+  Object.defineProperty(error, 'isRetryable', { value: false, configurable: true });
+  Object.defineProperty(error, 'statusCode', { value: 403, configurable: true });
+}
+
+/**
  * Thrown by wrappers and instrumentations when a decision is `block`, before the
  * provider is contacted. Carries the signed decision, the cap that fired and why.
  *
@@ -21,8 +42,9 @@ const NO_RETRY_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'x-sh
  * statuses never retried; the OpenAI Agents SDK's provider advice, the Vercel
  * AI SDK and the provider SDKs retry only 408, 409, 429 and 5xx),
  * `headers['x-should-retry'] = 'false'` (the provider advice the OpenAI Agents
- * SDK's `retryPolicies.providerSuggested()` reads as a veto), and LangChain's
- * own non-retryable mark. See `docs/decisions.md`.
+ * SDK's `retryPolicies.providerSuggested()` reads as a veto), LangChain's
+ * own non-retryable mark, and the AI SDK's non-retryable `APICallError` mark
+ * (Mastra's retry reads it). See `docs/decisions.md`.
  */
 export class AgentGuardBlockedError extends AgentGuardError {
   /** The decision that blocked the call (already signed and logged). */
@@ -50,7 +72,7 @@ export class AgentGuardBlockedError extends AgentGuardError {
     this.status = 403;
     this.code = 'agentguard_blocked';
     this.headers = NO_RETRY_HEADERS;
-    Object.defineProperty(this, LANGCHAIN_RETRYABLE, { value: false, configurable: true });
+    markNotRetryable(this);
   }
 }
 

@@ -3,7 +3,8 @@ import { AI_SDK_MODEL_METHODS, AI_SDK_WRAPPER_STATE, embeddingModelPrototypes, l
 
 /**
  * Patches a loaded copy of an AI SDK provider package (`@ai-sdk/openai`,
- * `@ai-sdk/anthropic`, `@ai-sdk/amazon-bedrock`) for `register` without
+ * `@ai-sdk/anthropic`, `@ai-sdk/amazon-bedrock`, `@ai-sdk/azure`,
+ * `@ai-sdk/openai-compatible`) for `register` without
  * loading the engine: each wrapper of `doGenerate`/`doStream`/`doEmbed` builds
  * the enforcing function from the engine bundle at its first call. Installed
  * with the marker of `patchAiSdkProvider`, so the public patch applied as
@@ -16,6 +17,8 @@ type AnyFn = (this: any, ...args: any[]) => any;
 /** Where the wrappers find the engine's binding: the shape of `patchAiSdkProvider`'s target. */
 export interface AiSdkTarget {
   getBinding(): import('../../instrumentations/common/guarded-call.js').GuardBinding;
+  /** `AGENTGUARD_AZURE_DEPLOYMENTS` (and the policy file's map), for `@ai-sdk/azure` models. */
+  azureDeployments?(): import('../../instrumentations/common/azure-deployments.js').AzureDeployments | undefined;
 }
 
 /** What the engine bundle provides to build the enforcing functions. */

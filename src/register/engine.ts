@@ -21,7 +21,7 @@ import { bindingFromInstrumentationConfig } from '../../instrumentations/common/
 import { instrumentationScope } from '../../instrumentations/common/scope-name.js';
 import { isAPIPromiseClass, registerAPIPromiseClass } from '../../instrumentations/common/stainless.js';
 import { PROVIDER as OPENAI } from '../../instrumentations/openai/adapter.js';
-import { mergeAzureDeployments, type AzureDeployments } from '../../instrumentations/openai/azure.js';
+import { mergeAzureDeployments, type AzureDeployments } from '../../instrumentations/common/azure-deployments.js';
 import { guardCreate as guardOpenAICreate } from '../../instrumentations/openai/guard.js';
 import { SpendGuard } from '../engine/guard.js';
 import { watchPolicyFile, type PolicyWatch } from '../engine/policy-watch.js';
@@ -161,8 +161,19 @@ export const netFactories: NetFactories = {
 
 /** The AI SDK providers' guarded `doGenerate`/`doStream`/`doEmbed`, configured through the wrapper's state. */
 export const aiSdkFactories: AiSdkFactories = {
-  model: (original, stream, state) => guardModelMethod(original as ModelMethod, stream, () => state.instrumentation.getBinding()),
-  embed: (original, state) => guardEmbedMethod(original as EmbedMethod, () => state.instrumentation.getBinding()),
+  model: (original, stream, state) =>
+    guardModelMethod(
+      original as ModelMethod,
+      stream,
+      () => state.instrumentation.getBinding(),
+      () => state.instrumentation.azureDeployments?.(),
+    ),
+  embed: (original, state) =>
+    guardEmbedMethod(
+      original as EmbedMethod,
+      () => state.instrumentation.getBinding(),
+      () => state.instrumentation.azureDeployments?.(),
+    ),
 };
 
 export { bindingFromInstrumentationConfig };

@@ -5,7 +5,7 @@ import { shownPath } from '../audit/hex.js';
 import { DURABILITIES, type Durability } from '../engine/log-store.js';
 import { loadPolicyDocument, type PolicyDocument } from '../engine/policy-file.js';
 import { loadPriceFile, type PriceOverrides } from '../engine/price-file.js';
-import { mergeAzureDeployments, parseAzureDeployments, type AzureDeployments } from '../../instrumentations/openai/azure.js';
+import { mergeAzureDeployments, parseAzureDeployments, type AzureDeployments } from '../../instrumentations/common/azure-deployments.js';
 import type { SpendPolicy, SpendScope } from '../engine/policy.js';
 import { checkDowngradeTargets, resolvePricing } from '../engine/price-book.js';
 

@@ -1,7 +1,7 @@
 import { installCoexistingWrapper, type CoexistingWrapperState } from '../../instrumentations/common/coexisting-wrap.js';
 import type { SpendGuardInstrumentationConfig } from '../../instrumentations/common/binding.js';
 import type { SdkInstrumentationName } from './env-config.js';
-import type { AzureDeployments } from '../../instrumentations/openai/azure.js';
+import type { AzureDeployments } from '../../instrumentations/common/azure-deployments.js';
 
 /**
  * Patches a loaded copy of a provider package for `register` without loading

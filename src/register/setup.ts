@@ -16,7 +16,7 @@ import { installModuleHooks } from './module-hooks.js';
 import { patchProvider, type InstrumentationLike } from './provider-patches.js';
 import { installStartNet, NET_BUILTINS, safetyNetSettingsFromEnv, UNDICI_PACKAGE } from './safety-net.js';
 import { installWebSocketGuard, webSocketGuardSettingsFromEnv } from '../../instrumentations/websocket/index.js';
-import type { AzureDeployments } from '../../instrumentations/openai/azure.js';
+import type { AzureDeployments } from '../../instrumentations/common/azure-deployments.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -140,6 +140,7 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const aiSdkInstrumentation = instrumentationOf('ai-sdk');
   const aiSdkTarget: AiSdkTarget = {
     getBinding: () => loadEngineModule().bindingFromInstrumentationConfig(aiSdkInstrumentation.getConfig(), aiSdkInstrumentation.tracer),
+    azureDeployments: () => config.azureDeployments,
   };
   const aiSdkFactories = () => (startEngine(), loadEngineModule().aiSdkFactories);
   const net = netSettings ? installStartNet(() => (startEngine(), loadEngineModule().netFactories)) : undefined;

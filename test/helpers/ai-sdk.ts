@@ -5,8 +5,12 @@ import { agentguardEnv, chainsOnDisk, cli, root, type Workspace } from './regist
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
 
-/** The AI SDK provider an app uses: `openai` (Responses API), `openai-chat`, `anthropic`, `bedrock`. */
-export type AiSdkAppProvider = 'openai' | 'openai-chat' | 'anthropic' | 'bedrock';
+/**
+ * The AI SDK provider an app uses: `openai` (Responses API), `openai-chat`, `anthropic`, `bedrock`,
+ * `azure` (`@ai-sdk/azure` Responses on Azure's v1 API), `azure-chat` (its chat model on deployment
+ * URLs), `compatible` (`@ai-sdk/openai-compatible`; these three need `needs: ['azure' | 'compatible']`).
+ */
+export type AiSdkAppProvider = 'openai' | 'openai-chat' | 'anthropic' | 'bedrock' | 'azure' | 'azure-chat' | 'compatible';
 
 /** One call of the AI SDK test app (see test/fixtures/ai-sdk/calls.cjs). */
 export interface AiSdkCall {

@@ -168,8 +168,16 @@ const API: Record<string, { dist: string; values: string[]; types: string[] }> =
   },
   'agentguard-spend/instrumentations/ai-sdk': {
     dist: 'instrumentations/ai-sdk/index',
-    values: ['AiSdkSpendGuardInstrumentation', 'spendGuardMiddleware', 'withSpendScope'],
-    types: ['SpendCallOverrides', 'SpendGuardInstrumentationConfig', 'SpendGuardLanguageModelMiddleware', 'SpendGuardWrapperOptions'],
+    values: ['AiSdkSpendGuardInstrumentation', 'NoAzureDeploymentError', 'spendGuardMiddleware', 'withSpendScope'],
+    types: [
+      'AiSdkInstrumentationConfig',
+      'AzureDeployments',
+      'SpendCallOverrides',
+      'SpendGuardInstrumentationConfig',
+      'SpendGuardLanguageModelMiddleware',
+      'SpendGuardMiddlewareOptions',
+      'SpendGuardWrapperOptions',
+    ],
   },
   'agentguard-spend/register': { dist: 'register-main', values: ['EXIT_CONFIG', 'registration'], types: ['Registration'] },
 };

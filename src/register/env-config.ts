@@ -125,10 +125,11 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     }
   }
   const onUnknownModel = oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block');
+  const prices = pricesFromEnv(env);
   if (onUnknownModel === 'block') {
-    // Checked before anything starts (stores, log), as SpendGuard would refuse them.
+    // Checked before anything starts (stores, log), as SpendGuard would refuse them; AGENTGUARD_PRICES may price a target.
     try {
-      checkDowngradeTargets(policies, resolvePricing(undefined));
+      checkDowngradeTargets(policies, resolvePricing(prices.priceOverrides ? { overrides: prices.priceOverrides } : undefined));
     } catch (err) {
       throw new ConfigError('AGENTGUARD_POLICY', `${(err as Error).message} (or AGENTGUARD_ON_UNKNOWN_MODEL=allow)`);
     }
@@ -148,7 +149,7 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
     onUnknownModel,
     defaultMaxOutputTokens: positiveInteger(env, 'AGENTGUARD_DEFAULT_MAX_OUTPUT_TOKENS'),
     reservationTtlMs: positiveInteger(env, 'AGENTGUARD_RESERVATION_TTL_MS'),
-    ...pricesFromEnv(env),
+    ...prices,
     azureDeployments: mergeAzureDeployments(document.azureDeployments, envAzureDeployments),
     policyAzureDeployments: document.azureDeployments,
     envAzureDeployments,

@@ -148,6 +148,18 @@ describe('configFromEnv: prices and Azure deployments', () => {
     expect(err.message).toContain('openai.prod-chat.outputPerMTok');
   });
 
+  it('a downgrade target without a price stops start-up unless AGENTGUARD_PRICES prices it', () => {
+    const gateway = join(dir, 'gateway-policy.json');
+    const caps = [{ amountCents: 10, window: 'per_call', action: 'downgrade', downgradeTo: 'small-model', reason: 'cheap' }];
+    writeFileSync(gateway, JSON.stringify({ ...policy, scope: { tenantId: 'acme', provider: 'acme-llm' }, caps }));
+    const err = errorOf(() => configFromEnv({ ...base(), AGENTGUARD_POLICY: gateway }));
+    expect(err.variable).toBe('AGENTGUARD_POLICY');
+    expect(err.message).toMatch(/"small-model", which has no price for provider acme-llm/);
+    const prices = join(dir, 'gateway-prices.json');
+    writeFileSync(prices, JSON.stringify({ 'acme-llm': { 'small-model': { inputPerMTok: 0.1, outputPerMTok: 0.4 } } }));
+    expect(configFromEnv({ ...base(), AGENTGUARD_POLICY: gateway, AGENTGUARD_PRICES: prices }).policies[0]!.caps[0]!.downgradeTo).toBe('small-model');
+  });
+
   it('AGENTGUARD_AZURE_DEPLOYMENTS: deployment=model pairs; a malformed entry names the variable', () => {
     expect(configFromEnv({ ...base(), AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4o, prod-mini=gpt-4o-mini' }).azureDeployments).toEqual({
       'prod-chat': 'gpt-4o',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider, RecordedRequest } from '../../../fake-provider/index.js';
 import { logOf, runAiSdkApp, type AiSdkAppProvider, type AiSdkCall } from '../../helpers/ai-sdk.js';
-import { allText, MODELS, PROMPT, startFake, workspace, type Workspace } from '../../helpers/register.js';
+import { allText, MODELS, PROMPT, startFake, workspace, type ProviderName, type Workspace } from '../../helpers/register.js';
 
 // Unmodified AI SDK apps (ESM-only packages: `import`, and `require(esm)` from
 // CommonJS) under `node --require|--import agentguard-spend/register`, against
@@ -19,7 +19,7 @@ afterEach(() => {
   ws?.cleanup();
 });
 
-const engineProvider = (p: AiSdkAppProvider) => (p === 'openai-chat' ? 'openai' : p);
+const engineProvider = (p: AiSdkAppProvider) => (p === 'openai-chat' ? 'openai' : p) as ProviderName;
 /** The model the fake was asked for: the body's `model`, or Bedrock's URL path. */
 const requestedModel = (r: RecordedRequest) => (r.path.startsWith('/model/') ? decodeURIComponent(r.path.split('/')[2]!) : (r.body as { model: string }).model);
 /** The output bound the fake was asked for. */

@@ -49,8 +49,8 @@ export interface SpendGuardLanguageModelMiddleware {
  * `register` as well, each call is still decided once.
  */
 export function spendGuardMiddleware(options: SpendGuardMiddlewareOptions): SpendGuardLanguageModelMiddleware {
+  const azureDeployments = options?.azureDeployments === undefined ? undefined : validateAzureDeployments(options.azureDeployments);
   const binding = bindingFromWrapperOptions(options, AI_SDK_INSTRUMENTATION_NAME);
-  const azureDeployments = options.azureDeployments === undefined ? undefined : validateAzureDeployments(options.azureDeployments);
   const method = (model: LanguageModelLike, name: 'doGenerate' | 'doStream'): ModelMethod => {
     const fn = model[name] as unknown as ModelMethod;
     return function (this: LanguageModelLike, callOptions: LanguageModelCallOptions) {

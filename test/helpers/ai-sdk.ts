@@ -19,6 +19,8 @@ export interface AiSdkCall {
   maxTokens?: number;
   stream?: boolean;
   abortAfterParts?: number;
+  /** Mastra calls: the model-call retries asked for (`modelSettings.maxRetries`); unset, Mastra's default. */
+  retries?: number;
 }
 
 /** One raw provider request of the safety-net test app (see test/fixtures/safety-net/calls.cjs). */

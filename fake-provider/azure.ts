@@ -6,7 +6,7 @@ import { sendJson, type FakeRequest, type FakeRoute } from './server.js';
  * `POST /openai/deployments/{deployment}/chat/completions?api-version=…`,
  * `POST /openai/responses?api-version=…` (the deployment in the body's
  * `model`), and the v1 API `POST /openai/v1/chat/completions` and
- * `/openai/v1/responses` (the deployment in the body's `model`). The model
+ * `/openai/v1/responses`, `/openai/v1/embeddings` (the deployment in the body's `model`). The model
  * answering is the deployment's, as on Azure: responses name it, and a
  * deployment the fake does not know gets Azure's 404 `DeploymentNotFound`.
  * Bodies and streams are the OpenAI routes' (see `./openai.ts`).
@@ -21,6 +21,7 @@ export const DEFAULT_AZURE_DEPLOYMENTS: Readonly<Record<string, string>> = Objec
   'gpt-4o-mini': 'gpt-4o-mini',
   'prod-chat': 'gpt-4o',
   'prod-mini': 'gpt-4o-mini',
+  'prod-embed': 'text-embedding-3-small',
 });
 
 const DEPLOYMENT_PATH = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/;
@@ -35,7 +36,7 @@ export function createAzureRoutes(deployments: Readonly<Record<string, string>> 
     let deployment: unknown;
     if (inPath) [openaiPath, deployment] = ['/v1/chat/completions', decodeURIComponent(inPath[1]!)];
     else if (req.path === '/openai/responses') [openaiPath, deployment] = ['/v1/responses', body.model];
-    else if (req.path === '/openai/v1/chat/completions' || req.path === '/openai/v1/responses')
+    else if (req.path === '/openai/v1/chat/completions' || req.path === '/openai/v1/responses' || req.path === '/openai/v1/embeddings')
       [openaiPath, deployment] = [req.path.slice('/openai'.length), body.model];
     else return false;
     if (!req.path.startsWith('/openai/v1/') && !new URL(req.raw.url ?? '/', 'http://fake').searchParams.get('api-version')) {

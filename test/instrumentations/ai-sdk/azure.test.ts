@@ -108,3 +108,36 @@ describe('@ai-sdk/azure under register: no deployment serves the target', () => 
     expect(log.verified).toBe(true);
   });
 });
+
+describe('@ai-sdk/azure embeddings under register', () => {
+  it('embed and embedMany on a deployment are priced at its model, decided once, settled from the reported input (ESM)', async () => {
+    ws = workspace();
+    const run = await runAiSdkApp({
+      format: 'esm',
+      provider: 'azure',
+      calls: [
+        { kind: 'embed', model: 'prod-embed' },
+        { kind: 'embedMany', model: 'prod-embed' },
+      ],
+      fakeUrl: fake.url,
+      ws,
+      needs: ['azure'],
+      env: { AGENTGUARD_AZURE_DEPLOYMENTS: `${DEPLOYMENTS},prod-embed=text-embedding-3-small`, ...netWatchesFake() },
+    });
+    expect(run.results).toEqual([expect.objectContaining({ ok: true, dims: 3 }), expect.objectContaining({ ok: true, count: 2 })]);
+    expect(fake.requests.map((r) => [r.path, deploymentOf(r)])).toEqual([
+      ['/openai/v1/embeddings', 'prod-embed'],
+      ['/openai/v1/embeddings', 'prod-embed'],
+    ]);
+    const log = await logOf(ws);
+    expect(log.decisions.map((d) => [d.provider, d.action, d.modelRequested, d.estimatedOutputTokens])).toEqual([
+      ['openai', 'allow', 'text-embedding-3-small', 0],
+      ['openai', 'allow', 'text-embedding-3-small', 0],
+    ]);
+    expect([...log.outcomes.values()].map((o) => [o.outcome, o.actualInputTokens, o.actualOutputTokens])).toEqual([
+      ['settled', 25, 0],
+      ['settled', 25, 0],
+    ]);
+    expect(log.verified).toBe(true);
+  });
+});

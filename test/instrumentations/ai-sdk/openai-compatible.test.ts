@@ -8,7 +8,8 @@ import { startFake, workspace, type Workspace } from '../../helpers/register.js'
 // Unmodified `@ai-sdk/openai-compatible` apps under `node --require|--import agentguard-spend/register`,
 // against the fake's OpenAI routes on 127.0.0.1. The provider name and the model id come from the
 // model; `acme-llm` is priced by AGENTGUARD_PRICES, `groq` by the built-in price table. The fake's
-// host is not a provider host the safety net knows: the model classes' patch is the only guard.
+// host is not a provider host the safety net knows: the model classes' patch is the only guard
+// (and when the host is watched, the net leaves the decided calls alone).
 
 let fake: FakeProvider;
 let ws: Workspace;
@@ -65,7 +66,10 @@ describe.each(['cjs', 'esm'] as const)('@ai-sdk/openai-compatible under register
       { kind: 'streamText', model: 'big-model', maxTokens: 200 },
       { kind: 'generateText', model: 'mystery-model', maxTokens: 200 },
     ];
-    const run = await runAiSdkApp({ format, provider: 'compatible', calls, fakeUrl: fake.url, ws, needs: ['compatible'], env: setup.env });
+    // The fake's host watched by the net as an OpenAI host: a call decided again there (its model has no
+    // OpenAI price) would be blocked, so every call below is decided by the class patch alone.
+    const env = { ...setup.env, AGENTGUARD_PROVIDER_HOSTS: `${new URL(fake.url).host}=openai` };
+    const run = await runAiSdkApp({ format, provider: 'compatible', calls, fakeUrl: fake.url, ws, needs: ['compatible'], env });
     expect(run.code).toBe(0);
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [true, undefined],

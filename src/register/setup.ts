@@ -140,7 +140,8 @@ export function setupFromEnv(env: Env = process.env, hooks: SetupHooks = {}): Re
   const aiSdkInstrumentation = instrumentationOf('ai-sdk');
   const aiSdkTarget: AiSdkTarget = {
     getBinding: () => loadEngineModule().bindingFromInstrumentationConfig(aiSdkInstrumentation.getConfig(), aiSdkInstrumentation.tracer),
-    azureDeployments: () => config.azureDeployments,
+    // The map in force, read at every call (as for the OpenAI integration).
+    azureDeployments: () => aiSdkInstrumentation.getConfig().azureDeployments,
   };
   const aiSdkFactories = () => (startEngine(), loadEngineModule().aiSdkFactories);
   const net = netSettings ? installStartNet(() => (startEngine(), loadEngineModule().netFactories)) : undefined;

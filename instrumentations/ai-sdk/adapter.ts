@@ -1,6 +1,6 @@
 import { isProxy } from 'node:util/types';
 import { AgentGuardError } from '../../src/audit/errors.js';
-import { deploymentForModel, modelOfDeployment, NoAzureDeploymentError, type AzureDeployments } from '../common/azure-deployments.js';
+import { deploymentForModel, modelOfDeployment, NoAzureDeploymentError, routableModels, type AzureDeployments } from '../common/azure-deployments.js';
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import { serverOfUrl, type ServerAddress } from '../common/server-address.js';
 import type { ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
@@ -48,11 +48,21 @@ export function requestedModel(model: { provider: string; modelId: string }, azu
 }
 
 /**
+ * The models an Azure model's call can be sent to: those the deployments
+ * serve (a downgrade to any other is not taken); undefined for any other
+ * model, or without a map (a deployment named after any model is assumed).
+ */
+export function routableModelsOf(model: { provider: string }, azureDeployments: AzureDeployments | undefined): readonly string[] | undefined {
+  return isAzureModel(model.provider) && azureDeployments ? routableModels(azureDeployments) : undefined;
+}
+
+/**
  * The `modelId` to call for the decided model: the decided model itself, or
  * for an Azure model the deployment that serves it (the call's own when the
- * model is unchanged). Throws `NoAzureDeploymentError` when a downgrade has
- * no deployment to go to: sending it to the requested one would spend past
- * the cap, and the log must not name a model that was not called.
+ * model is unchanged). Throws `NoAzureDeploymentError` when a decision names a
+ * model no deployment serves (the engine does not make one: the call carries
+ * {@link routableModelsOf}): sending it to the requested deployment would log
+ * a model that was not called.
  */
 export function modelIdToCall(model: { provider: string; modelId: string }, decidedModel: string, azureDeployments: AzureDeployments | undefined): string {
   if (!isAzureModel(model.provider)) return decidedModel;
@@ -186,10 +196,12 @@ export const aiSdkAdapter: ProviderAdapter<LanguageModelCall, unknown, unknown> 
   describe(call) {
     if (!call.model || typeof call.model.modelId !== 'string' || typeof call.model.provider !== 'string') return undefined;
     const { overrides } = takeOverrideHeaders(call.options.headers);
+    const routable = routableModelsOf(call.model, call.azureDeployments);
     const description: CallDescription = {
       provider: providerOf(call.model.provider),
       operation: AI_SDK_OPERATION,
       model: requestedModel(call.model, call.azureDeployments),
+      ...(routable ? { routableModels: routable } : {}),
       estimatedInputTokens: estimateInputTokens(call.options),
       maxOutputTokens: outputBound(call),
       outputBoundSent: outputBoundSent(call),

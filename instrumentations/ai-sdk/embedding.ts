@@ -4,7 +4,7 @@ import type { ProviderAdapter, ReportedUsage, StreamUsageReader } from '../commo
 import { StreamedOutput } from '../common/unreported-usage.js';
 import { takeOverrideHeaders } from '../common/scope-context.js';
 import type { AzureDeployments } from '../common/azure-deployments.js';
-import { modelIdToCall, providerOf, requestedModel, serverOfModel, siblingModel } from './adapter.js';
+import { modelIdToCall, providerOf, requestedModel, routableModelsOf, serverOfModel, siblingModel } from './adapter.js';
 import { aiSdkOnce, providerHttpOnce } from './guarded-model-call.js';
 
 /** An embedding model as the AI SDK's providers implement it (`EmbeddingModelV2`/`V3`/`V4`). */
@@ -45,10 +45,12 @@ export const aiSdkEmbeddingAdapter: ProviderAdapter<EmbedCall, unknown, never> =
     const values = Array.isArray(call.options.values) ? call.options.values : [];
     let bytes = 0;
     for (const v of values) bytes += Buffer.byteLength(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''), 'utf8');
+    const routable = routableModelsOf(call.model, call.azureDeployments);
     return {
       provider: providerOf(call.model.provider),
       operation: AI_SDK_EMBEDDINGS_OPERATION,
       model: requestedModel(call.model, call.azureDeployments),
+      ...(routable ? { routableModels: routable } : {}),
       // One token per UTF-8 byte at most: a bound on what the provider counts.
       estimatedInputTokens: bytes,
       maxOutputTokens: 0,

@@ -35,6 +35,7 @@ export {
   isAzureModel,
   requestedModel,
   modelIdToCall,
+  routableModelsOf,
 } from './adapter.js';
 export { NoAzureDeploymentError, type AzureDeployments } from '../common/azure-deployments.js';
 export { runGuardedModelCall, aiSdkOnce } from './guarded-model-call.js';

@@ -83,28 +83,23 @@ describe.each(matrix)('@ai-sdk/azure under register, unmodified %s app, %s model
 });
 
 describe('@ai-sdk/azure under register: no deployment serves the target', () => {
-  it('a downgrade with no deployment of the target is not sent anywhere: NoAzureDeploymentError, released, never logged as the target (CJS)', async () => {
+  it('a downgrade no deployment serves is not taken: the call goes to the requested deployment, and the decision says why (CJS)', async () => {
     ws = workspace();
     const run = await runAiSdkApp({
       format: 'cjs',
       provider: 'azure-chat',
-      calls: [
-        { kind: 'generateText', model: 'prod-chat', maxTokens: 20_000 },
-        { kind: 'generateText', model: 'prod-chat', maxTokens: 200 },
-      ],
+      calls: [{ kind: 'generateText', model: 'prod-chat', maxTokens: 20_000 }],
       fakeUrl: fake.url,
       ws,
       needs: ['azure'],
       env: { AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4o' },
     });
-    expect(run.results).toEqual([expect.objectContaining({ ok: false, name: 'NoAzureDeploymentError' }), expect.objectContaining({ ok: true })]);
-    expect(run.results[0]!.message).toMatch(/no Azure deployment serves gpt-4o-mini/);
+    expect(run.results).toEqual([expect.objectContaining({ ok: true })]);
     expect(fake.requests.map((r) => r.path)).toEqual(['/openai/deployments/prod-chat/chat/completions']);
     const log = await logOf(ws);
-    const [first, second] = log.decisions;
-    expect(first).toMatchObject({ action: 'downgrade', modelResolved: 'gpt-4o-mini' });
-    expect(log.outcomes.get(first!.decisionId)).toMatchObject({ outcome: 'released', actualCents: 0, reasons: ['released: NoAzureDeploymentError'] });
-    expect(log.outcomes.get(second!.decisionId)).toMatchObject({ outcome: 'settled', actualInputTokens: 25, actualOutputTokens: 10 });
+    expect(log.decisions.map((d) => [d.action, d.modelRequested, d.modelResolved])).toEqual([['allow', 'gpt-4o', 'gpt-4o']]);
+    expect(log.decisions[0]!.reasons.join(' ')).toMatch(/downgrade to gpt-4o-mini not taken/);
+    expect(log.outcomes.get(log.decisions[0]!.decisionId)).toMatchObject({ outcome: 'settled', actualInputTokens: 25, actualOutputTokens: 10 });
     expect(log.verified).toBe(true);
   });
 });

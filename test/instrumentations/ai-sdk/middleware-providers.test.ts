@@ -36,7 +36,7 @@ function setup(cheap: string, azureDeployments?: AzureDeployments, provider = 'o
   const wrap = (model: LanguageModel) => wrapLanguageModel({ model: model as never, middleware: middleware as unknown as LanguageModelMiddleware });
   const calls = () => decisions(log).filter((d) => d.entryType !== 'outcome');
   const outcomes = () => decisions(log).filter((d) => d.entryType === 'outcome');
-  return { wrap, calls, outcomes };
+  return { guard, wrap, calls, outcomes };
 }
 
 describe('spendGuardMiddleware over @ai-sdk/azure', () => {
@@ -68,12 +68,25 @@ describe('spendGuardMiddleware over @ai-sdk/azure', () => {
     ]);
   });
 
-  it('a downgrade no deployment serves fails closed before any fetch (NoAzureDeploymentError, released)', async () => {
+  it('a downgrade no deployment serves is not taken: sent to the requested deployment, the decision says why', async () => {
     const t = setup('gpt-4o-mini', { 'prod-chat': 'gpt-4o' });
-    const model = t.wrap(azure().chat('prod-chat'));
-    const err = await generateText({ model, prompt, maxOutputTokens: 20_000, maxRetries: 0 }).catch((e: unknown) => e);
+    await generateText({ model: t.wrap(azure().chat('prod-chat')), prompt, maxOutputTokens: 20_000, maxRetries: 0 });
+    expect(fake.requests.map((r) => r.path)).toEqual(['/openai/deployments/prod-chat/chat/completions']);
+    expect(t.calls().map((d) => [d.action, d.modelResolved])).toEqual([['allow', 'gpt-4o']]);
+    expect(t.calls()[0]!.reasons.join(' ')).toMatch(/downgrade to gpt-4o-mini not taken/);
+  });
+
+  it('a decision that names a model no deployment serves anyway (an engine ignoring routableModels) is not sent: NoAzureDeploymentError, released', async () => {
+    const t = setup('gpt-4o-mini', { 'prod-chat': 'gpt-4o' });
+    const decide = t.guard.decide.bind(t.guard);
+    t.guard.decide = (request) => {
+      const { routableModels: _ignored, ...rest } = request;
+      return decide(rest);
+    };
+    const err = await generateText({ model: t.wrap(azure().chat('prod-chat')), prompt, maxOutputTokens: 20_000, maxRetries: 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NoAzureDeploymentError);
     expect(fake.requests).toHaveLength(0);
+    expect(t.calls().map((d) => [d.action, d.modelResolved])).toEqual([['downgrade', 'gpt-4o-mini']]);
     expect(t.outcomes().map((o) => [o.outcome, o.actualCents, o.reasons])).toEqual([['released', 0, ['released: NoAzureDeploymentError']]]);
   });
 

@@ -1,14 +1,23 @@
+import * as azureProvider from '@ai-sdk/azure';
 import { createAzure } from '@ai-sdk/azure';
+import * as compatibleProvider from '@ai-sdk/openai-compatible';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { trace } from '@opentelemetry/api';
 import { generateText, streamText, wrapLanguageModel, type LanguageModel, type LanguageModelMiddleware } from 'ai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeProvider, type FakeProvider } from '../../../fake-provider/index.js';
-import { NoAzureDeploymentError, spendGuardMiddleware, type AzureDeployments } from '../../../instrumentations/ai-sdk/internals.js';
+import {
+  NoAzureDeploymentError,
+  patchAiSdkProvider,
+  spendGuardMiddleware,
+  unpatchAiSdkProvider,
+  type AzureDeployments,
+} from '../../../instrumentations/ai-sdk/internals.js';
 import { AgentGuardBlockedError, generateKeypair, InMemoryDecisionLogStore, SpendGuard, type SpendCap } from '../../../src/index.js';
 import { decisions, policy } from '../../helpers/anthropic.js';
 
 // spendGuardMiddleware (no register) over `@ai-sdk/azure` and `@ai-sdk/openai-compatible` models,
-// with the real packages against the fake.
+// and the load-time patch of their classes (as register applies it), with the real packages against the fake.
 
 let fake: FakeProvider;
 beforeAll(async () => {
@@ -128,6 +137,38 @@ describe('spendGuardMiddleware over @ai-sdk/openai-compatible', () => {
       ['settled', 25, 10],
       ['settled', 25, 10],
       ['settled', 25, 10],
+    ]);
+  });
+});
+
+describe('the load-time patch of @ai-sdk/azure and @ai-sdk/openai-compatible (no middleware)', () => {
+  it("finds their classes (Azure's default instance, openai-compatible's exports) and guards calls on any model of them", async () => {
+    const t = setup('gpt-4o-mini', { 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' });
+    const compat = setup('small-model', undefined, 'acme-llm');
+    const binding = (guard: SpendGuard) => () => ({ guard, scope: { tenantId: 'acme' }, tracer: trace.getTracer('t') });
+    const deployments = { 'prod-chat': 'gpt-4o', 'prod-mini': 'gpt-4o-mini' };
+    expect(patchAiSdkProvider(azureProvider, { getBinding: binding(t.guard), azureDeployments: () => deployments })).toBeGreaterThanOrEqual(3); // chat, responses, completion
+    expect(patchAiSdkProvider(compatibleProvider, { getBinding: binding(compat.guard) })).toBe(2); // chat, completion
+    try {
+      const azure = createAzure({ baseURL: `${fake.url}/openai`, apiKey: 'azure-test', useDeploymentBasedUrls: true, apiVersion: '2024-10-21' });
+      await generateText({ model: azure.chat('prod-chat'), prompt, maxOutputTokens: 20_000, maxRetries: 0 });
+      const gateway = createOpenAICompatible({ name: 'acme-llm', baseURL: `${fake.url}/v1`, apiKey: 'sk-test', includeUsage: true });
+      await generateText({ model: gateway.chatModel('big-model'), prompt, maxOutputTokens: 20_000, maxRetries: 0 });
+      await expect(generateText({ model: gateway.chatModel('big-model'), prompt, maxOutputTokens: 200_000, maxRetries: 0 })).rejects.toBeInstanceOf(
+        AgentGuardBlockedError,
+      );
+    } finally {
+      unpatchAiSdkProvider(azureProvider);
+      unpatchAiSdkProvider(compatibleProvider);
+    }
+    expect(fake.requests.map((r) => [r.path, (r.body as { model: string }).model])).toEqual([
+      ['/openai/deployments/prod-mini/chat/completions', 'prod-mini'],
+      ['/v1/chat/completions', 'small-model'],
+    ]);
+    expect(t.calls().map((d) => [d.action, d.modelResolved])).toEqual([['downgrade', 'gpt-4o-mini']]);
+    expect(compat.calls().map((d) => [d.action, d.modelResolved])).toEqual([
+      ['downgrade', 'small-model'],
+      ['block', 'big-model'],
     ]);
   });
 });

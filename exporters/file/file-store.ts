@@ -137,6 +137,15 @@ export class FileDecisionLogStore implements DecisionLogStore {
     else this.#signers.push(signer);
   }
 
+  /**
+   * True in `batch` durability: an entry is only queued when `append`
+   * resolves, so `SpendGuard` signs entries off the caller's thread and
+   * appends them once signed (see {@link DecisionLogStore.acceptsDeferred}).
+   */
+  get acceptsDeferred(): boolean {
+    return this.durability === 'batch';
+  }
+
   async head(): Promise<ChainHead | null> {
     await this.ready();
     return this.#writer!.head;

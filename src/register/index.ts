@@ -59,7 +59,7 @@ function installExitHooks(registration: Registration): void {
       }
       if (process.listenerCount(signal) > 1) {
         // The app handles this signal itself: make what is logged so far durable, let it exit.
-        void registration.logStore.flush().catch(() => undefined);
+        void registration.guard.flush().catch(() => undefined);
         return;
       }
       process.removeListener(signal, onSignal);

@@ -241,16 +241,26 @@ export class SpendGuard {
    * refused entries meanwhile (they stay queued and are handed over again).
    */
   async flush(): Promise<void> {
-    while (this.#outcomes.size > 0) await Promise.allSettled([...this.#outcomes]);
-    await this.#ledger.flush();
+    await this.#handOver();
     await (this.#logStore as { flush?: () => Promise<void> }).flush?.();
   }
 
   /** {@link flush}es, then closes the log store if it can (`close()`). Call on exit. */
   async close(): Promise<void> {
-    while (this.#outcomes.size > 0) await Promise.allSettled([...this.#outcomes]);
-    await this.#ledger.flush();
+    await this.#handOver();
     await (this.#logStore as { close?: () => Promise<void> }).close?.();
+  }
+
+  /** Waits for running outcomes and for every entry recorded so far to be signed and in the log store. */
+  async #handOver(): Promise<void> {
+    while (this.#outcomes.size > 0) await Promise.allSettled([...this.#outcomes]);
+    try {
+      await this.#ledger.flush();
+    } catch {
+      // The store refused an entry: let it write what it kept (a full disk with room again), then hand over once more.
+      await (this.#logStore as { flush?: () => Promise<void> }).flush?.();
+      await this.#ledger.flush();
+    }
   }
 
   /** Decides a call, reserves its worst case, signs and logs the decision. */

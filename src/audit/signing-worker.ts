@@ -26,6 +26,9 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/** How long the thread may go without answering a batch while batches are out before it is taken for dead. */
+const STALL_MS = 5_000;
+
 interface InFlight {
   resolve: (signatures: Uint8Array) => void;
   reject: (error: Error) => void;
@@ -46,6 +49,8 @@ export class SigningWorker {
   #nextKeyId = 1;
   #nextBatchId = 1;
   readonly #inFlight = new Map<number, InFlight>();
+  #answered = 0;
+  #watchdog: NodeJS.Timeout | null = null;
 
   /** Whether batches can go to the thread now (started and up); starts it on first ask. */
   get usable(): boolean {
@@ -80,7 +85,10 @@ export class SigningWorker {
     }
     const id = this.#nextBatchId++;
     return new Promise<Uint8Array>((resolve, reject) => {
-      if (this.#inFlight.size === 0) worker.ref(); // a batch being signed keeps the process up until it is done
+      if (this.#inFlight.size === 0) {
+        worker.ref(); // a batch being signed keeps the process up until it is done
+        this.#watch();
+      }
       this.#inFlight.set(id, { resolve, reject });
       worker.postMessage({ type: 'sign', id, key: keyId, hashes }, [hashes.buffer as ArrayBuffer]);
     });
@@ -97,6 +105,23 @@ export class SigningWorker {
     this.#fail(new Error('the signing thread was terminated'));
   }
 
+  /**
+   * While batches are out, a thread that answers none for {@link STALL_MS} is
+   * taken for dead (terminated): its batches are signed on the caller's thread.
+   */
+  #watch(): void {
+    if (this.#watchdog) return;
+    let answered = this.#answered;
+    this.#watchdog = setInterval(() => {
+      if (this.#inFlight.size === 0) {
+        clearInterval(this.#watchdog!);
+        this.#watchdog = null;
+      } else if (this.#answered === answered) void this.terminate();
+      answered = this.#answered;
+    }, STALL_MS);
+    this.#watchdog.unref();
+  }
+
   #start(): void {
     let worker: Worker;
     try {
@@ -107,7 +132,6 @@ export class SigningWorker {
       return;
     }
     this.#worker = worker;
-    worker.unref();
     worker.on('online', () => {
       this.#online = true;
     });
@@ -115,16 +139,21 @@ export class SigningWorker {
       const waiting = this.#inFlight.get(m.id);
       if (!waiting) return;
       this.#inFlight.delete(m.id);
+      this.#answered++;
       if (this.#inFlight.size === 0) worker.unref();
       if (m.signatures) waiting.resolve(m.signatures);
       else waiting.reject(new Error(`the signing thread failed a batch (${m.error ?? 'Error'})`));
     });
     worker.on('error', (err) => this.#fail(err));
     worker.on('exit', (code) => this.#fail(new Error(`the signing thread exited (code ${code})`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
   }
 
   #fail(error: Error): void {
     this.#dead = true;
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#watchdog = null;
     this.#online = false;
     const waiting = [...this.#inFlight.values()];
     this.#inFlight.clear();

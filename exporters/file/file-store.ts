@@ -228,6 +228,22 @@ export class FileDecisionLogStore implements DecisionLogStore {
     else await this.#writer!.flush();
   }
 
+  /**
+   * For a process that is exiting now (an `exit` listener, after
+   * `process.exit()`, where nothing asynchronous runs any more): writes the
+   * entries still queued (batch mode) with synchronous writes, unless a write
+   * is in flight at that moment (see {@link ChainFileWriter.writePendingSync}).
+   * `SpendGuard.flushSync()` calls it after handing over its own pending entries.
+   */
+  flushSync(): void {
+    const writer = this.#writer;
+    if (!writer) return;
+    if (this.#processor && !this.#batchError()) {
+      for (const entry of this.#processor.takeQueued()) writer.enqueue(entry);
+    }
+    writer.writePendingSync();
+  }
+
   /** The last failed batch write, until the entries it kept are written. */
   #batchError(): Error | null {
     const error = this.#processor!.lastError;

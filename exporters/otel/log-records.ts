@@ -265,6 +265,11 @@ export class OtelLogRecordStore implements DecisionLogStore {
     await this.#flushProviders();
   }
 
+  /** For a process that is exiting: the inner store's synchronous flush (records are handed to the LoggerProvider at append). */
+  flushSync(): void {
+    (this.#inner as { flushSync?: () => void } | undefined)?.flushSync?.();
+  }
+
   /**
    * Emits a last checkpoint, closes the inner store, and flushes the
    * LoggerProviders (it does not shut them down: they are the app's). Rejects

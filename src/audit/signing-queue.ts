@@ -10,6 +10,8 @@ interface Item {
   entry: DecisionLogEntry;
   signer: Signer;
   handedOver?: (() => void) | undefined;
+  /** Handed on (its hand-over may still be pending). */
+  handed?: boolean;
 }
 
 interface Batch {
@@ -109,6 +111,36 @@ export class SigningQueue {
     });
   }
 
+  /**
+   * For a process that is exiting (`process.exit()`): signs everything still
+   * waiting or out on the signing thread here, now, and hands every entry not
+   * yet handed on over synchronously, in order (without waiting for the
+   * hand-overs to resolve). Stops at a hand-over that throws.
+   */
+  drainSync(): void {
+    for (const batch of this.#batches) if (!batch.done) this.#signHere(batch);
+    const items = this.#waiting;
+    this.#waiting = [];
+    for (const run of runsBySigner(items)) {
+      const batch: Batch = { items: run, done: false };
+      this.#signHere(batch);
+      this.#batches.push(batch);
+    }
+    while (this.#batches.length > 0) for (const item of this.#batches.shift()!.items) this.#signed.push(item);
+    for (const item of this.#signed) {
+      if (item.handed) continue;
+      try {
+        const handed = this.#deliver(item.entry);
+        if (handed) handed.catch(() => undefined);
+      } catch {
+        return;
+      }
+      item.handed = true;
+      item.handedOver?.();
+      item.handedOver = undefined;
+    }
+  }
+
   /** Sends what is waiting: to the signing thread when it is up and no batch is out there, else signs it here. */
   #dispatch(): void {
     if (this.#waiting.length === 0) return;
@@ -173,11 +205,15 @@ export class SigningQueue {
       while (this.#signed.length > 0) {
         const item = this.#signed[0]!;
         try {
-          const handed = this.#deliver(item.entry);
-          item.handedOver?.();
-          item.handedOver = undefined;
-          if (handed) await handed;
+          if (!item.handed) {
+            const handed = this.#deliver(item.entry);
+            item.handed = true;
+            item.handedOver?.();
+            item.handedOver = undefined;
+            if (handed) await handed;
+          }
         } catch (err) {
+          item.handed = false;
           this.#failed(err instanceof Error ? err : new Error(String(err)));
           return;
         }

@@ -235,6 +235,15 @@ export class SpendGuard {
   }
 
   /**
+   * Entries signed so far by the signing thread (with {@link signsOffThread});
+   * the others were signed on the caller's thread: before the thread was up,
+   * or after it died.
+   */
+  get entriesSignedOffThread(): number {
+    return this.#ledger.signedOffThread;
+  }
+
+  /**
    * Waits until every settlement and release started so far is done, every
    * entry recorded so far is signed and handed to the log store, and then
    * flushes the log store if it can (`flush()`). Rejects when the log store
@@ -243,6 +252,18 @@ export class SpendGuard {
   async flush(): Promise<void> {
     await this.#handOver();
     await (this.#logStore as { flush?: () => Promise<void> }).flush?.();
+  }
+
+  /**
+   * For a process that is exiting now (an `exit` listener, after `process.exit()`):
+   * signs every entry still pending on this thread, hands them to the log store
+   * synchronously, and asks the store to write what it holds synchronously if
+   * it can (`flushSync()`; the file store does). Outcomes whose settlement has
+   * not reached the ledger yet cannot be waited for here.
+   */
+  flushSync(): void {
+    this.#ledger.flushSync();
+    (this.#logStore as { flushSync?: () => void }).flushSync?.();
   }
 
   /** {@link flush}es, then closes the log store if it can (`close()`). Call on exit. */

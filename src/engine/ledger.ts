@@ -121,6 +121,11 @@ export class DecisionLedger {
     return this.#signing ? this.#signing.flush() : Promise.resolve();
   }
 
+  /** For a process that is exiting: signs what is pending here and hands it to the log store synchronously. */
+  flushSync(): void {
+    this.#signing?.drainSync();
+  }
+
   /** Decisions recorded whose calls proceeded and are not yet settled or released. */
   get pendingCount(): number {
     return this.#pending.size;

@@ -27,6 +27,13 @@ interface FlushWaiter {
 
 /** First wait before handing over an entry again after a failed hand-over; doubles up to {@link RETRY_MAX_MS}. */
 const RETRY_FIRST_MS = 50;
+/**
+ * How long entries gather before a batch goes to the signing thread: each
+ * batch costs a wake-up of that thread and a message back, so entries of calls
+ * made one after another share one. A flush sends at once; so does a full batch.
+ */
+const GATHER_MS = 4;
+const FULL_BATCH = 256;
 const RETRY_MAX_MS = 2_000;
 
 /**
@@ -49,6 +56,7 @@ export class SigningQueue {
   #pushed = 0;
   #delivered = 0;
   #scheduled = false;
+  #gatherTimer: NodeJS.Timeout | null = null;
   #workerBatches = 0;
   #draining = false;
   #error: Error | null = null;
@@ -107,7 +115,7 @@ export class SigningQueue {
     return new Promise<void>((resolve, reject) => {
       this.#flushes.push({ target, resolve, reject });
       if (this.#error) this.#retryNow();
-      else this.#dispatch();
+      else this.#dispatch(true);
     });
   }
 
@@ -118,6 +126,10 @@ export class SigningQueue {
    * hand-overs to resolve). Stops at a hand-over that throws.
    */
   drainSync(): void {
+    if (this.#gatherTimer) {
+      clearTimeout(this.#gatherTimer);
+      this.#gatherTimer = null;
+    }
     for (const batch of this.#batches) if (!batch.done) this.#signHere(batch);
     const items = this.#waiting;
     this.#waiting = [];
@@ -142,10 +154,23 @@ export class SigningQueue {
   }
 
   /** Sends what is waiting: to the signing thread when it is up and no batch is out there, else signs it here. */
-  #dispatch(): void {
+  #dispatch(now = false): void {
     if (this.#waiting.length === 0) return;
     // One batch out on the thread at a time: what arrives meanwhile goes in the next, bigger batch.
     if (this.#workerBatches > 0) return;
+    if (!now && this.#waiting.length < FULL_BATCH && this.#worker.usable) {
+      this.#gatherTimer ??= setTimeout(() => {
+        this.#gatherTimer = null;
+        this.#dispatch(true);
+      }, GATHER_MS);
+      // Never what keeps a process up: beforeExit and exit flush what is waiting.
+      this.#gatherTimer.unref();
+      return;
+    }
+    if (this.#gatherTimer) {
+      clearTimeout(this.#gatherTimer);
+      this.#gatherTimer = null;
+    }
     const items = this.#waiting;
     this.#waiting = [];
     for (const run of runsBySigner(items)) {
@@ -171,14 +196,14 @@ export class SigningQueue {
         this.#signedOnThread += batch.items.length;
         batch.done = true;
         this.#collect();
-        this.#dispatch();
+        this.#dispatch(this.#flushes.length > 0);
       },
       () => {
         // The thread failed or died: this batch (and every later one) is signed here, in order.
         this.#workerBatches--;
         this.#signHere(batch);
         this.#collect();
-        this.#dispatch();
+        this.#dispatch(true);
       },
     );
   }

@@ -268,8 +268,11 @@ export class SpendGuard {
 
   /** {@link flush}es, then closes the log store if it can (`close()`). Call on exit. */
   async close(): Promise<void> {
-    await this.#handOver();
-    await (this.#logStore as { close?: () => Promise<void> }).close?.();
+    try {
+      await this.#handOver();
+    } finally {
+      await (this.#logStore as { close?: () => Promise<void> }).close?.();
+    }
   }
 
   /** Waits for running outcomes and for every entry recorded so far to be signed and in the log store. */

@@ -102,11 +102,6 @@ export class DecisionLedger {
     return this.#signing !== null;
   }
 
-  /** Entries recorded and not yet signed and handed to the log store (0 when signing on the caller's thread). */
-  get signingBacklog(): number {
-    return this.#signing?.backlog ?? 0;
-  }
-
   /** The entries signed off the caller's thread so far that the signing thread signed (the rest fell back to this thread). */
   get signedOffThread(): number {
     return this.#signing?.signedOffThread ?? 0;

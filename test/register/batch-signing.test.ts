@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../fake-provider/index.js';
@@ -124,5 +124,36 @@ describe('register, batch durability: signing off the caller’s thread', () => 
     const verified = await verifyDecisionLog(ws.logDir, publicKeyFromHex(ws.publicKeyHex));
     expect(verified.chains[0]!.entries).toBe(entries.length);
     expect(verified.ok).toBe(true);
+  });
+});
+
+describe('the signing thread from the built package (no file to find: its code runs by eval)', () => {
+  const script = (load: string) => `
+    ${load}
+    const guard = new SpendGuard({
+      signingKeys: generateKeypair(),
+      policy: parsePolicy({ id: 'p', name: 'p', scope: { tenantId: 't' }, mode: 'enforce', version: 1, effectiveFrom: '2020-01-01T00:00:00Z', caps: [] }),
+    });
+    const call = { provider: 'openai', model: 'gpt-4o-mini', scope: { tenantId: 't' }, estimatedInputTokens: 10, maxOutputTokens: 10 };
+    (async () => {
+      for (let round = 0; round < 20; round++) {
+        const results = await Promise.all(Array.from({ length: 50 }, () => guard.decide(call)));
+        for (const r of results) void guard.settle(r, { inputTokens: 1, outputTokens: 1 });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await guard.flush();
+      console.log(JSON.stringify({ offThread: guard.entriesSignedOffThread, pending: guard.pendingCount }));
+    })();`;
+
+  it.each([
+    ['CommonJS (require)', ['-e', script("const { SpendGuard, generateKeypair, parsePolicy } = require('agentguard-spend');")]],
+    ['ESM (import)', ['--input-type=module', '-e', script("import { SpendGuard, generateKeypair, parsePolicy } from 'agentguard-spend';")]],
+  ])('%s: the default store signs 2000 entries, mostly on the signing thread, and the process exits', (_name, args) => {
+    const r = spawnSync(process.execPath, args as string[], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { offThread: number; pending: number };
+    expect(out.pending).toBe(0);
+    expect(out.offThread).toBeGreaterThan(1000);
   });
 });

@@ -87,6 +87,19 @@ export class BatchDecisionLogProcessor {
     return new Promise((resolve) => this.#waiters.push({ index, resolve }));
   }
 
+  /**
+   * Removes and returns every queued entry, in order, for a caller that writes
+   * them itself synchronously (a process that is exiting). Waiting producers are let go.
+   */
+  takeQueued(): DecisionLogEntry[] {
+    const taken = this.#queue;
+    this.#queue = [];
+    this.#dequeued += taken.length;
+    this.#releaseWaiters();
+    this.#clearTimer();
+    return taken;
+  }
+
   /** Exports everything queued so far, then flushes the exporter. Rejects with the last export error. */
   async forceFlush(): Promise<void> {
     const target = this.#accepted;

@@ -1,3 +1,4 @@
+import { fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, open, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/audit/chain.js';
@@ -343,6 +344,47 @@ export class ChainFileWriter {
         await this.#unlock();
       }
     }
+  }
+
+  /**
+   * For a process that is exiting (nothing asynchronous runs any more):
+   * writes the lines enqueued and not yet written with synchronous writes, in
+   * order, opening a new part's file if needed (left open: the process ends).
+   * Writes nothing while an asynchronous write is in flight, after a failed
+   * write, or once closed: whether the bytes in flight reach the file is not
+   * known, and lines written after them could land out of order. Returns
+   * whether nothing is left unwritten. Checkpoints are not written here.
+   */
+  writePendingSync(): boolean {
+    if (this.#closed || this.#inflight || this.#repair) return this.#pending.length === 0;
+    const fds = new Map<number, number>();
+    if (this.#fh) fds.set(this.#fhPart, this.#fh.fd);
+    try {
+      while (this.#pending.length > 0) {
+        const { part, day } = this.#pending[0]!;
+        let n = 0;
+        while (n < this.#pending.length && this.#pending[n]!.part === part) n++;
+        const group = this.#pending.slice(0, n);
+        const buf = Buffer.concat(group.map((p) => p.bytes));
+        let fd = fds.get(part);
+        if (fd === undefined) {
+          const path = join(this.dir, chainFileName(this.chainId, day, part));
+          fd = openSync(path, 'a', 0o640);
+          fds.set(part, fd);
+          if (!this.#files.includes(path)) this.#files.push(path);
+        }
+        let done = 0;
+        while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done);
+        if (this.#fsync) fdatasyncSync(fd);
+        this.#pending.splice(0, n);
+        this.#written += n;
+        const last = group[n - 1]!;
+        this.#writtenHead = { sequence: last.sequence, entryHash: last.entryHash };
+      }
+    } catch {
+      return false;
+    }
+    return true;
   }
 
   async #writePending(): Promise<void> {

@@ -137,6 +137,15 @@ export class FileDecisionLogStore implements DecisionLogStore {
     else this.#signers.push(signer);
   }
 
+  /**
+   * True in `batch` durability: an entry is only queued when `append`
+   * resolves, so `SpendGuard` signs entries off the caller's thread and
+   * appends them once signed (see {@link DecisionLogStore.acceptsDeferred}).
+   */
+  get acceptsDeferred(): boolean {
+    return this.durability === 'batch';
+  }
+
   async head(): Promise<ChainHead | null> {
     await this.ready();
     return this.#writer!.head;
@@ -217,6 +226,22 @@ export class FileDecisionLogStore implements DecisionLogStore {
     await this.ready();
     if (this.#processor) await this.#flushBatch();
     else await this.#writer!.flush();
+  }
+
+  /**
+   * For a process that is exiting now (an `exit` listener, after
+   * `process.exit()`, where nothing asynchronous runs any more): writes the
+   * entries still queued (batch mode) with synchronous writes, unless a write
+   * is in flight at that moment (see {@link ChainFileWriter.writePendingSync}).
+   * `SpendGuard.flushSync()` calls it after handing over its own pending entries.
+   */
+  flushSync(): void {
+    const writer = this.#writer;
+    if (!writer) return;
+    if (this.#processor && !this.#batchError()) {
+      for (const entry of this.#processor.takeQueued()) writer.enqueue(entry);
+    }
+    writer.writePendingSync();
   }
 
   /** The last failed batch write, until the entries it kept are written. */

@@ -194,6 +194,17 @@ export class OtelLogRecordStore implements DecisionLogStore {
   }
 
   /**
+   * Without an inner store, true: a record is only handed to the app's
+   * LoggerProvider when `append` resolves (its processor exports it later),
+   * so `SpendGuard` signs entries off the caller's thread and appends them
+   * once signed. With one, the inner store's (the file store: true in `batch`
+   * durability only). See {@link DecisionLogStore.acceptsDeferred}.
+   */
+  get acceptsDeferred(): boolean {
+    return this.#inner ? this.#inner.acceptsDeferred === true : true;
+  }
+
+  /**
    * Emits the entry's record. With an inner store: once the inner store has
    * the entry (and rejects when it does). Without: at once, or held until a
    * LoggerProvider takes it; rejects, emitting nothing, when the hold is full.
@@ -252,6 +263,11 @@ export class OtelLogRecordStore implements DecisionLogStore {
     await this.#inner?.flush?.();
     this.#drain();
     await this.#flushProviders();
+  }
+
+  /** For a process that is exiting: the inner store's synchronous flush (records are handed to the LoggerProvider at append). */
+  flushSync(): void {
+    (this.#inner as { flushSync?: () => void } | undefined)?.flushSync?.();
   }
 
   /**

@@ -107,12 +107,23 @@ export class GuardedCall {
     if (response.finishReasons?.length) this.span.setAttribute(ATTR.GEN_AI_RESPONSE_FINISH_REASONS, response.finishReasons);
   }
 
-  /** Settles the reservation with the provider's reported usage and ends the span. */
+  /**
+   * Settles the reservation with the provider's reported usage and ends the
+   * span. When the guard signs off the caller's thread (a log store that
+   * queues entries), resolves at once and the settlement, its outcome entry
+   * and the span's end follow after the caller resumes (`SpendGuard.flush()`
+   * waits for them); otherwise resolves when they are done.
+   */
   async settle(usage: UsageTokens, responseModel?: string): Promise<void> {
     if (this.#done) return;
     this.#done = true;
     setUsageAttributes(this.span, usage);
     if (responseModel) this.span.setAttribute(ATTR.GEN_AI_RESPONSE_MODEL, responseModel);
+    const settling = this.#settle(usage);
+    if (!this.#guard.signsOffThread) await settling;
+  }
+
+  async #settle(usage: UsageTokens): Promise<void> {
     try {
       const outcome = await this.#guard.settle(this.result.decision, usage, { unansweredAttempts: this.attempts.unanswered });
       setOutcomeAttributes(this.span, outcome);
@@ -127,13 +138,19 @@ export class GuardedCall {
 
   /**
    * The call failed or was aborted: release the reservation (charging any usage
-   * the provider did report), mark the span as an error and end it.
+   * the provider did report), mark the span as an error and end it. Like
+   * {@link settle}, resolves at once when the guard signs off the caller's thread.
    */
   async fail(error: unknown, usage?: UsageTokens): Promise<void> {
     if (this.#done) return;
     this.#done = true;
     if (usage) setUsageAttributes(this.span, usage);
     recordError(this.span, error);
+    const releasing = this.#release(error, usage);
+    if (!this.#guard.signsOffThread) await releasing;
+  }
+
+  async #release(error: unknown, usage: UsageTokens | undefined): Promise<void> {
     try {
       const outcome = await this.#guard.release(this.result.decision, errorName(error), usage, { unansweredAttempts: this.attempts.unanswered });
       setOutcomeAttributes(this.span, outcome);

@@ -101,14 +101,29 @@ export function computeEntryHash(body: HashedEntryBody): string {
   return sha256Hex(entryCanonicalJson(hashed));
 }
 
-/** Builds and signs the entry that follows `head` (or the genesis entry when `head` is null). */
-export function signEntry<D extends DecisionPayload>(decision: D, head: ChainHead | null, signer: Signer): DecisionLogEntry<D> {
+/**
+ * Builds the entry that follows `head` (or the genesis entry when `head` is
+ * null), hashed and linked but not signed: `signature` is the empty string
+ * until {@link signLinkedEntry} fills it in. The hash does not depend on the
+ * signature, so it can be handed out (e.g. on a span) before signing.
+ */
+export function linkEntry<D extends DecisionPayload>(decision: D, head: ChainHead | null, signer: Pick<Signer, 'fingerprint'>): DecisionLogEntry<D> {
   const sequence = head ? head.sequence + 1 : 0;
   const previousHash = head ? head.entryHash : GENESIS_HASH;
   const signerFingerprint = signer.fingerprint;
   const entryHash = computeEntryHash({ sequence, decision, previousHash, signerFingerprint });
-  const signature = bytesToHex(signer.sign(Buffer.from(entryHash, 'hex')));
-  return { sequence, decision, previousHash, entryHash, signature, signerFingerprint };
+  return { sequence, decision, previousHash, entryHash, signature: '', signerFingerprint };
+}
+
+/** Signs a {@link linkEntry} entry in place (Ed25519 over the raw bytes of its hash) and returns it. */
+export function signLinkedEntry<D extends DecisionPayload>(entry: DecisionLogEntry<D>, signer: Signer): DecisionLogEntry<D> {
+  entry.signature = bytesToHex(signer.sign(Buffer.from(entry.entryHash, 'hex')));
+  return entry;
+}
+
+/** Builds and signs the entry that follows `head` (or the genesis entry when `head` is null). */
+export function signEntry<D extends DecisionPayload>(decision: D, head: ChainHead | null, signer: Signer): DecisionLogEntry<D> {
+  return signLinkedEntry(linkEntry(decision, head, signer), signer);
 }
 
 /**
@@ -135,7 +150,16 @@ export class ChainWriter {
 
   /** Signs `decision` as the next entry and advances the head. */
   append<D extends DecisionPayload>(decision: D): DecisionLogEntry<D> {
-    const entry = signEntry(decision, this.#head, this.#signer);
+    return signLinkedEntry(this.link(decision), this.#signer);
+  }
+
+  /**
+   * Hashes and links `decision` as the next entry and advances the head,
+   * leaving the signature to the caller (see {@link linkEntry}): it must be
+   * signed by {@link signer} as it was when this was called.
+   */
+  link<D extends DecisionPayload>(decision: D): DecisionLogEntry<D> {
+    const entry = linkEntry(decision, this.#head, this.#signer);
     this.#head = { sequence: entry.sequence, entryHash: entry.entryHash };
     return entry;
   }
@@ -156,12 +180,16 @@ export class ChainWriter {
    * `newSigner`'s public key, signed by the OUTGOING key, then signs every
    * later entry with `newSigner`. The chain goes on (no new genesis). Returns
    * the signer-change entry, which the caller must store like any other.
+   * With `signLater` it is only linked (see {@link link}): the caller signs it
+   * with the outgoing key.
    */
-  rotate(newSigner: Signer, reason: string, timestampMs: number = Date.now()): DecisionLogEntry<SignerChangeDecision> {
+  rotate(newSigner: Signer, reason: string, timestampMs: number = Date.now(), options: { signLater?: boolean } = {}): DecisionLogEntry<SignerChangeDecision> {
     if (newSigner.fingerprint === this.#signer.fingerprint) {
       throw new TypeError(`rotate: the incoming key (${newSigner.fingerprint}) is the key already signing`);
     }
-    const entry = this.append(signerChangeDecision(newSigner.publicKey, reason, timestampMs));
+    const decision = signerChangeDecision(newSigner.publicKey, reason, timestampMs);
+    // signLater: linked only; the caller signs it with the outgoing key (the signer before this call).
+    const entry = options.signLater ? this.link(decision) : this.append(decision);
     this.#signer = newSigner;
     return entry;
   }

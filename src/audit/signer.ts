@@ -28,10 +28,25 @@ export function createSigner(keys: SigningKeys, backend: SignerBackend = nodeHas
   if (!Buffer.from(derived).equals(Buffer.from(publicKey))) throw new TypeError('signing keys: the public key is not the one of the private key');
   if (backend === 'node') {
     const key = privateKeyObject(keys.privateKey);
-    return { publicKey, fingerprint, sign: (message) => new Uint8Array(crypto.sign(null, message, key)) };
+    const signer: Signer = { publicKey, fingerprint, sign: (message) => new Uint8Array(crypto.sign(null, message, key)) };
+    signingKeyObjects.set(signer, key);
+    return signer;
   }
   const seed = new Uint8Array(keys.privateKey);
   return { publicKey, fingerprint, sign: (message) => ed.sign(message, seed) };
+}
+
+/** The private KeyObject of each node:crypto signer made here, for the signing worker; never on the signer itself. */
+const signingKeyObjects = new WeakMap<Signer, crypto.KeyObject>();
+
+/**
+ * The node:crypto private KeyObject behind a signer made by {@link createSigner}
+ * with the `node` backend (what the signing worker is handed, once per key);
+ * undefined for any other signer, which then signs on the calling thread.
+ * @internal
+ */
+export function signerKeyObject(signer: Signer): crypto.KeyObject | undefined {
+  return signingKeyObjects.get(signer);
 }
 
 const publicKeyCache = new Map<string, crypto.KeyObject>();

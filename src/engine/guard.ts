@@ -27,7 +27,14 @@ export interface SpendGuardConfig {
   policies?: SpendPolicy[];
   /** Window counters (default: in this process's memory). */
   spendStore?: SpendStore;
-  /** Where signed entries go (default: the most recent entries in memory, see {@link InMemoryDecisionLogStore}). */
+  /**
+   * Where signed entries go (default: the most recent entries in memory, see
+   * {@link InMemoryDecisionLogStore}, signed off the caller's thread). A store
+   * with `acceptsDeferred` (the file store in `batch` durability, the
+   * OpenTelemetry log-record store) gets its entries signed in batches off the
+   * caller's thread, in order, after the calls proceed: call {@link SpendGuard.flush}
+   * or {@link SpendGuard.close} before reading or closing it.
+   */
   logStore?: DecisionLogStore;
   signingKeys: SigningKeys;
   pricing?: PriceTable | PricingConfig;
@@ -144,6 +151,9 @@ export class SpendGuard {
   readonly #ledger: DecisionLedger;
   readonly #metrics: SpendMetrics | null;
   readonly #maxTokensPerCall: number;
+  readonly #logStore: DecisionLogStore;
+  /** Settlements and releases running (awaited by {@link flush}). */
+  readonly #outcomes = new Set<Promise<unknown>>();
 
   constructor(config: SpendGuardConfig) {
     if (!config || !config.signingKeys) throw new TypeError('SpendGuardConfig.signingKeys is required');
@@ -167,9 +177,10 @@ export class SpendGuard {
     this.#defaultMaxOutputTokens = d;
     this.#metrics = config.metrics === false ? null : new SpendMetrics(config.metrics);
     const costBasis = () => this.#pricing.basis;
+    this.#logStore = config.logStore ?? new InMemoryDecisionLogStore({ deferred: true });
     this.#ledger = new DecisionLedger({
       spendStore: this.#spendStore,
-      logStore: config.logStore ?? new InMemoryDecisionLogStore(),
+      logStore: this.#logStore,
       signingKeys: config.signingKeys,
       signerBackend: config.signerBackend,
       reservationTtlMs: this.#ttlMs,
@@ -211,6 +222,69 @@ export class SpendGuard {
   /** Decisions reserved but not yet settled or released. */
   get pendingCount(): number {
     return this.#ledger.pendingCount;
+  }
+
+  /**
+   * Whether entries are signed off the caller's thread and handed to the log
+   * store after the call proceeds (its store has `acceptsDeferred`). Then a
+   * decision's `entry.signature` is filled in once signed, and an adapter may
+   * let the caller resume before the outcome is settled and logged.
+   */
+  get signsOffThread(): boolean {
+    return this.#ledger.signsOffThread;
+  }
+
+  /**
+   * Entries signed so far by the signing thread (with {@link signsOffThread});
+   * the others were signed on the caller's thread: before the thread was up,
+   * or after it died.
+   */
+  get entriesSignedOffThread(): number {
+    return this.#ledger.signedOffThread;
+  }
+
+  /**
+   * Waits until every settlement and release started so far is done, every
+   * entry recorded so far is signed and handed to the log store, and then
+   * flushes the log store if it can (`flush()`). Rejects when the log store
+   * refused entries meanwhile (they stay queued and are handed over again).
+   */
+  async flush(): Promise<void> {
+    await this.#handOver();
+    await (this.#logStore as { flush?: () => Promise<void> }).flush?.();
+  }
+
+  /**
+   * For a process that is exiting now (an `exit` listener, after `process.exit()`):
+   * signs every entry still pending on this thread, hands them to the log store
+   * synchronously, and asks the store to write what it holds synchronously if
+   * it can (`flushSync()`; the file store does). Outcomes whose settlement has
+   * not reached the ledger yet cannot be waited for here.
+   */
+  flushSync(): void {
+    this.#ledger.flushSync();
+    (this.#logStore as { flushSync?: () => void }).flushSync?.();
+  }
+
+  /** {@link flush}es, then closes the log store if it can (`close()`). Call on exit. */
+  async close(): Promise<void> {
+    try {
+      await this.#handOver();
+    } finally {
+      await (this.#logStore as { close?: () => Promise<void> }).close?.();
+    }
+  }
+
+  /** Waits for running outcomes and for every entry recorded so far to be signed and in the log store. */
+  async #handOver(): Promise<void> {
+    while (this.#outcomes.size > 0) await Promise.allSettled([...this.#outcomes]);
+    try {
+      await this.#ledger.flush();
+    } catch {
+      // The store refused an entry: let it write what it kept (a full disk with room again), then hand over once more.
+      await (this.#logStore as { flush?: () => Promise<void> }).flush?.();
+      await this.#ledger.flush();
+    }
   }
 
   /** Decides a call, reserves its worst case, signs and logs the decision. */
@@ -321,7 +395,7 @@ export class SpendGuard {
     validateUsage(usage);
     const attempts = checkAttempts(options);
     const pending = this.#ledger.take(decision);
-    return this.#finish(pending, 'settled', 'settled from provider-reported usage', usage, attempts);
+    return this.#tracked(this.#finish(pending, 'settled', 'settled from provider-reported usage', usage, attempts));
   }
 
   /**
@@ -339,7 +413,15 @@ export class SpendGuard {
     if (usage) validateUsage(usage);
     const attempts = checkAttempts(options);
     const pending = this.#ledger.take(decision);
-    return this.#finish(pending, 'released', `released: ${reason}`, usage, attempts);
+    return this.#tracked(this.#finish(pending, 'released', `released: ${reason}`, usage, attempts));
+  }
+
+  /** Keeps `outcome` in {@link #outcomes} while it runs, so {@link flush} waits for it. */
+  #tracked<T>(outcome: Promise<T>): Promise<T> {
+    this.#outcomes.add(outcome);
+    const done = () => void this.#outcomes.delete(outcome);
+    outcome.then(done, done);
+    return outcome;
   }
 
   async #finish(pending: PendingDecision, kind: 'settled' | 'released', reason: string, reported: UsageTokens | undefined, attempts: number) {

@@ -5,6 +5,7 @@ import { AgentGuardError } from '../audit/errors.js';
 import type { SigningKeys } from '../audit/keys.js';
 import type { SignerChangeDecision } from '../audit/rotation.js';
 import { createSigner, type SignerBackend } from '../audit/signer.js';
+import { SigningQueue } from '../audit/signing-queue.js';
 import type { DecisionLogStore } from './log-store.js';
 import type { Plan } from './planner.js';
 import type { TokenRates, UsageTokens } from './pricing.js';
@@ -66,6 +67,12 @@ export interface LedgerConfig {
 const PENDING_RETENTION_MS = 24 * 3_600_000;
 
 /**
+ * Entries signed off the caller's thread that may wait to be handed to the log
+ * store before a new decision waits for them (the store is slower than the calls).
+ */
+const MAX_SIGNING_BACKLOG = 8192;
+
+/**
  * The signed record of decisions: appends each decision to the hash chain and
  * the log store, keeps the calls that proceed pending, appends their outcome
  * (settled or released) and gives budgets back when an entry cannot be logged.
@@ -76,10 +83,42 @@ export class DecisionLedger {
   #signingKeys: SigningKeys;
   #chain: ChainWriter | null = null;
   #ready: Promise<ChainWriter> | null = null;
+  /** Set when the log store takes entries after their calls proceed: entries are signed off the caller's thread. */
+  readonly #signing: SigningQueue | null;
 
   constructor(config: LedgerConfig) {
     this.#config = config;
     this.#signingKeys = config.signingKeys;
+    const store = config.logStore;
+    this.#signing = store.acceptsDeferred === true ? new SigningQueue((entry) => store.append(entry)) : null;
+  }
+
+  /**
+   * Whether entries are signed off the caller's thread and handed to the log
+   * store after the call proceeds (a store with `acceptsDeferred`): outcomes
+   * can then be settled after the caller resumes.
+   */
+  get signsOffThread(): boolean {
+    return this.#signing !== null;
+  }
+
+  /** The entries signed off the caller's thread so far that the signing thread signed (the rest fell back to this thread). */
+  get signedOffThread(): number {
+    return this.#signing?.signedOffThread ?? 0;
+  }
+
+  /**
+   * Resolves once every entry recorded so far is signed and handed to the log
+   * store (its `append` resolved). Rejects when a hand-over failed meanwhile
+   * (the entries stay queued and are handed over again).
+   */
+  flush(): Promise<void> {
+    return this.#signing ? this.#signing.flush() : Promise.resolve();
+  }
+
+  /** For a process that is exiting: signs what is pending here and hands it to the log store synchronously. */
+  flushSync(): void {
+    this.#signing?.drainSync();
   }
 
   /** Decisions recorded whose calls proceeded and are not yet settled or released. */
@@ -123,10 +162,17 @@ export class DecisionLedger {
             () => undefined,
           )
         : undefined;
+    const signing = this.#signing;
+    if (signing?.deliveryError) {
+      // The log store is refusing entries: as with a store that rejects, the call does not proceed.
+      await giveBack();
+      throw new AgentGuardError(`decision log append failed: ${signing.deliveryError.message}`, { cause: signing.deliveryError });
+    }
     const previousHead = chain.head;
     let entry: DecisionLogEntry<SpendDecision>;
     try {
-      entry = chain.append(decision);
+      // Off-thread signing: hashed and linked now (the entry hash is final), signed in a batch later.
+      entry = signing ? chain.link(decision) : chain.append(decision);
     } catch (err) {
       // A decision that cannot be signed (e.g. not canonicalizable) must not keep its hold.
       await giveBack();
@@ -145,6 +191,11 @@ export class DecisionLedger {
         ...(call.outputUnbounded ? { outputUnbounded: true } : {}),
       });
       if (this.#pending.size % 1024 === 0) this.#dropStalePending(nowMs);
+    }
+    if (signing) {
+      signing.push(entry, chain.signer);
+      if (signing.backlog > MAX_SIGNING_BACKLOG) await signing.flush().catch(() => undefined);
+      return { action: plan.action, modelResolved: plan.modelResolved, maxOutputTokens: plan.maxOutputTokens, decision, entry };
     }
     try {
       await this.#config.logStore.append(entry);
@@ -235,6 +286,12 @@ export class DecisionLedger {
       ...(original.traceId ? { traceId: original.traceId } : {}),
       ...(original.spanId ? { spanId: original.spanId } : {}),
     };
+    if (this.#signing) {
+      // Handed to the store once signed, in chain order; a store refusing it is retried (the call already happened).
+      const entry = chain.link(decision);
+      this.#signing.push(entry, chain.signer);
+      return entry;
+    }
     const previousHead = chain.head;
     const entry = chain.append(decision);
     try {
@@ -253,8 +310,22 @@ export class DecisionLedger {
   async rotate(newKeys: SigningKeys, reason: string, nowMs: number): Promise<DecisionLogEntry<SignerChangeDecision>> {
     const chain = await this.chain();
     const signer = createSigner(newKeys, this.#config.signerBackend);
-    const entry = chain.rotate(signer, reason, nowMs);
+    const outgoing = chain.signer;
+    const entry = chain.rotate(signer, reason, nowMs, { signLater: this.#signing !== null });
     this.#signingKeys = newKeys;
+    if (this.#signing) {
+      // Signed by the outgoing key like every entry before it; returned once signed and handed over.
+      // The store gets the incoming key right after the signer_change entry, as when signing here.
+      this.#signing.push(entry, outgoing, () => this.#config.logStore.attachSigner?.(signer));
+      try {
+        await this.#signing.flush();
+      } catch (err) {
+        throw new AgentGuardError(`decision log append failed for the signer_change entry at sequence ${entry.sequence}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      return entry;
+    }
     try {
       const appended = this.#config.logStore.append(entry);
       // After the signer_change entry is handed over, so a checkpointing store

@@ -30,6 +30,17 @@ export interface DecisionLogStore {
   /** Records an entry; resolves when it is as durable as the store promises. */
   append(entry: DecisionLogEntry): Promise<void> | void;
   /**
+   * Optional: true when the store does not promise that an entry is durable
+   * when `append` resolves (it queues it), so it may as well receive the entry
+   * after the call it records has proceeded. `SpendGuard` then hashes and
+   * links each entry at decide time, signs entries in batches off the
+   * caller's thread, and appends them in sequence order once signed; outcomes
+   * are settled after the caller resumes. `SpendGuard.flush()` / `close()`
+   * wait for them. Stores that make the call wait for the entry (the file
+   * store's `write` and `fsync`) leave it unset.
+   */
+  readonly acceptsDeferred?: boolean;
+  /**
    * Optional: receives the key that signs the chain, for a store that signs
    * checkpoints of it (the file store does). `SpendGuard` calls it before its
    * first entry, and on `rotateSigningKey` with the incoming key right after
@@ -40,6 +51,13 @@ export interface DecisionLogStore {
 
 /** Options of {@link InMemoryDecisionLogStore}. */
 export interface InMemoryDecisionLogStoreOptions {
+  /**
+   * Let `SpendGuard` hand entries over after their calls proceed, signed off
+   * the caller's thread ({@link DecisionLogStore.acceptsDeferred}); default
+   * false: an entry is in the store when `decide` resolves. The store
+   * `SpendGuard` makes when none is configured sets it.
+   */
+  deferred?: boolean;
   /**
    * How many of the most recent entries to keep (default 10 000, about 10 MB).
    * Older entries are dropped, oldest first. `Infinity` keeps every entry: for
@@ -60,6 +78,7 @@ export const DEFAULT_IN_MEMORY_LOG_CAPACITY = 10_000;
  */
 export class InMemoryDecisionLogStore implements DecisionLogStore {
   readonly #capacity: number;
+  readonly acceptsDeferred: boolean;
   /** Ring buffer: `#count` entries starting at `#start`. */
   readonly #ring: DecisionLogEntry[] = [];
   #start = 0;
@@ -73,6 +92,7 @@ export class InMemoryDecisionLogStore implements DecisionLogStore {
       throw new TypeError(`InMemoryDecisionLogStore: capacity: expected a positive integer or Infinity, got ${JSON.stringify(capacity)}`);
     }
     this.#capacity = capacity;
+    this.acceptsDeferred = options.deferred === true;
   }
 
   /** The most entries kept at once. */

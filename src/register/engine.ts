@@ -110,7 +110,8 @@ export function startEngine(config: EnvConfig, logExport: LogExport, spendStore:
     priceWatch?.close();
     await netOpened?.close().catch(() => undefined);
     try {
-      await logStore.close();
+      // The guard first waits for outcomes still settling and entries still being signed, then closes the log.
+      await guard.close();
     } catch (err) {
       warn(
         `agentguard-spend: ${logExport === 'otel' ? 'AGENTGUARD_LOG_EXPORT' : 'AGENTGUARD_LOG_DIR'}: closing the decision log failed: ${(err as Error).message}`,

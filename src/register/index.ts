@@ -14,7 +14,8 @@
  * variable and exit code 78, unless `AGENTGUARD_FAIL_OPEN=true` or
  * `AGENTGUARD_MODE=shadow` (then: a warning, and the app runs unguarded).
  *
- * The log is flushed and closed on `beforeExit`, SIGTERM and SIGINT. When the
+ * The log is flushed and closed on `beforeExit`, SIGTERM and SIGINT, and
+ * written synchronously on `exit` (after `process.exit()`). When the
  * app has no handler of its own for the signal, the signal's default action
  * (exit) follows the flush; when it has one, the app decides when to exit.
  * @packageDocumentation
@@ -48,6 +49,16 @@ function start(): Registration | null {
 function installExitHooks(registration: Registration): void {
   // The event loop emptied: the app is done. Close once (closing adds work, so this fires again).
   process.once('beforeExit', () => void registration.shutdown());
+  // process.exit() skips beforeExit and runs nothing asynchronous: what the guard still holds
+  // (batch durability) is signed here and written synchronously.
+  process.once('exit', () => {
+    if (!registration.engineStarted) return;
+    try {
+      registration.guard.flushSync();
+    } catch {
+      // Exiting: nothing left to report to.
+    }
+  });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const onSignal = () => {
       if (!registration.engineStarted) {
@@ -59,7 +70,7 @@ function installExitHooks(registration: Registration): void {
       }
       if (process.listenerCount(signal) > 1) {
         // The app handles this signal itself: make what is logged so far durable, let it exit.
-        void registration.logStore.flush().catch(() => undefined);
+        void registration.guard.flush().catch(() => undefined);
         return;
       }
       process.removeListener(signal, onSignal);

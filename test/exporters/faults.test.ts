@@ -127,12 +127,13 @@ describe.runIf(canMount)('a full disk', () => {
     });
   }
 
-  it('batch: entries already acknowledged are kept and written once space is back; a call made while writes fail is refused and never logged', async () => {
+  it('batch: entries already acknowledged are kept and written once space is back; a call made once the store refuses entries fails and is never logged', async () => {
     const dir = tinyFilesystem(96);
     const store = await FileDecisionLogStore.open({ dir, durability: 'batch', batch: { scheduledDelayMillis: 10 } });
     const guard = guardWith({ signingKeys: keys, logStore: store, policy: openPolicy() });
+    expect(guard.signsOffThread).toBe(true);
     await guard.decide(call(1000));
-    await store.flush();
+    await guard.flush();
     const filler = fill(dir);
     // Acknowledged at once: the calls go ahead; the file's last page may take a line or two.
     const acknowledged: number[] = [];
@@ -140,20 +141,24 @@ describe.runIf(canMount)('a full disk', () => {
     for (let m = 2000; m < 2020 && !failure; m++) {
       await guard.decide(call(m));
       acknowledged.push(m);
-      failure = await store.flush().then(
+      failure = await guard.flush().then(
         () => null,
         (err: unknown) => err,
       );
     }
     expect(String(failure)).toMatch(/ENOSPC/);
-    // While the last write failed, a new call fails and its entry is not queued either.
-    await expect(guard.decide(call(3000))).rejects.toThrow(/^decision log append failed: decision log write failed: ENOSPC/);
+    // Signed off the caller's thread, the next call goes ahead before its entry reaches the store: the store refuses
+    // it while its last write failed, and it is kept (the call happened) and handed over again.
+    await guard.decide(call(3000));
+    await expect(guard.flush()).rejects.toThrow(/ENOSPC/);
+    // From then on a new call fails and nothing of it is signed or queued.
+    await expect(guard.decide(call(3001))).rejects.toThrow(/^decision log append failed: decision log write failed: ENOSPC/);
     rmSync(filler);
-    await store.flush();
+    await guard.flush();
     await guard.decide(call(4000));
-    await store.close();
+    await guard.close();
     const marks = logLines(dir).map((e) => (e.decision as { estimatedInputTokens?: number }).estimatedInputTokens);
-    expect(marks).toEqual([1000, ...acknowledged, 4000]);
+    expect(marks).toEqual([1000, ...acknowledged, 3000, 4000]);
 
     expect((await verifyDecisionLog(dir, keys.publicKey)).ok).toBe(true);
   });

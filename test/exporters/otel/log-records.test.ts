@@ -113,19 +113,26 @@ describe('OtelLogRecordStore: signed entries as OpenTelemetry log records', () =
     expect(store.chainId).toMatch(/^agentguard-/);
   });
 
-  it('with no LoggerProvider taking records, a full hold fails the call (the chain stays linked) instead of signing entries nobody keeps', async () => {
+  it('with no LoggerProvider taking records, a full hold fails the next calls (the refused entry is kept, the chain stays linked) instead of signing entries nobody keeps', async () => {
     const keys = generateKeypair();
     const store = new OtelLogRecordStore({ maxPending: 2, checkpoints: false });
     const guard = guardWith({ signingKeys: keys, logStore: store, policy: openPolicy() });
+    expect(guard.signsOffThread).toBe(true);
     await oneCall(guard);
-    await expect(oneCall(guard)).rejects.toThrow(/2 records wait for an OpenTelemetry LoggerProvider.*entry 2 not accepted/);
+    await guard.flush();
+    // Entries reach the store after their calls went ahead: the refused one (2) is kept and handed over again.
+    await oneCall(guard);
+    await expect(guard.flush()).rejects.toThrow(/2 records wait for an OpenTelemetry LoggerProvider.*entry 2 not accepted/);
+    // While the store refuses entries, calls fail before anything is signed.
+    await expect(oneCall(guard)).rejects.toThrow(/^decision log append failed: decision log: 2 records wait/);
     await expect(store.close()).rejects.toThrow(/2 records \(from sequence 0\) were never emitted/);
     const exported = registerLogs();
-    await oneCall(guard); // the chain continues at sequence 2
-    await store.flush();
+    await guard.flush();
+    await oneCall(guard); // the chain continues at sequence 4
+    await guard.flush();
     const entries = entriesOf(exported.getFinishedLogRecords()).map((r) => JSON.parse(r.body as string) as DecisionLogEntry);
-    expect(entries.map((e) => e.sequence)).toEqual([0, 1, 2, 3]);
-    expect(verifyChain(entries, keys.publicKey)).toEqual({ ok: true, count: 4 });
+    expect(entries.map((e) => e.sequence)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(verifyChain(entries, keys.publicKey)).toEqual({ ok: true, count: 6 });
   });
 
   it('a pipeline that drops records of unsampled traces still gets every entry (without trace context: the ids stay in the signed body)', async () => {
@@ -136,6 +143,7 @@ describe('OtelLogRecordStore: signed entries as OpenTelemetry log records', () =
     const traceId = 'a'.repeat(32);
     const spanId = 'b'.repeat(16);
     await guard.decide({ provider: 'openai', model: 'big', scope: { tenantId: 't' }, estimatedInputTokens: 10, maxOutputTokens: 10, traceId, spanId });
+    await guard.flush();
     const [r] = entriesOf(exported.getFinishedLogRecords());
     expect(r!.spanContext).toBeUndefined();
     expect(JSON.parse(r!.body as string).decision).toMatchObject({ traceId, spanId });

@@ -36,7 +36,7 @@ beforeAll(async () => {
 afterAll(() => fake.close());
 
 /** Runs the child until it is killed; returns the max_tokens of each chat call the fake received. */
-async function runUntilKilled(dir: string, durability: string, concurrency: number, killAt: number, delayMs: number): Promise<number[]> {
+async function runUntilKilled(dir: string, durability: string, concurrency: number, killAt: number, delayMs: number, maxFileBytes: number): Promise<number[]> {
   fake.reset();
   const proc = spawn(process.execPath, [child], {
     env: {
@@ -48,6 +48,7 @@ async function runUntilKilled(dir: string, durability: string, concurrency: numb
       SEED_HEX: signingKeysToHex(keys).privateKeyHex,
       FAKE_URL: fake.url,
       CONCURRENCY: String(concurrency),
+      MAX_FILE_BYTES: String(maxFileBytes),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -73,14 +74,21 @@ type Decision = { entryType: string; decisionId: string; estimatedOutputTokens?:
 describe('guarded OpenAI calls, kill -9 at random points (real child, real SDK, fake provider)', () => {
   // Kill points are random; each run prints them so a failure can be replayed.
   const runs = (['write', 'fsync'] as const).flatMap((durability) =>
-    [1, 4].map((concurrency) => ({ durability, concurrency, killAt: 5 + Math.floor(Math.random() * 60), delayMs: Math.floor(Math.random() * 3) })),
+    // 4 in flight writes small files (~10 entries each): the kill may land in a rotation.
+    [1, 4].map((concurrency) => ({
+      durability,
+      concurrency,
+      maxFileBytes: concurrency === 1 ? 64 << 20 : 12_000,
+      killAt: 5 + Math.floor(Math.random() * 60),
+      delayMs: Math.floor(Math.random() * 3),
+    })),
   );
   it.each(runs)(
-    '$durability mode, $concurrency in flight, killed at call $killAt ($delayMs ms later): every call the provider saw has its decision in the log, in order, and the chain verifies and resumes',
-    async ({ durability, concurrency, killAt, delayMs }) => {
+    '$durability mode, $concurrency in flight, files of $maxFileBytes bytes, killed at call $killAt ($delayMs ms later): every call the provider saw has its decision in the log, in order, and the chain verifies and resumes',
+    async ({ durability, concurrency, maxFileBytes, killAt, delayMs }) => {
       const t = tempDir();
       try {
-        const seen = await runUntilKilled(t.dir, durability, concurrency, killAt, delayMs);
+        const seen = await runUntilKilled(t.dir, durability, concurrency, killAt, delayMs, maxFileBytes);
         expect(seen.length).toBeGreaterThanOrEqual(killAt);
         const entries = await logEntries(t.dir);
         // Nothing lost in the middle or reordered: sequences 0..n-1, each linked to the one before.
@@ -97,6 +105,7 @@ describe('guarded OpenAI calls, kill -9 at random points (real child, real SDK, 
           if (outcome !== undefined) expect(outcome).toBeGreaterThan(at.get(`${d.decisionId}decision`)!);
         }
 
+        if (maxFileBytes < 64 << 20) expect((await listChains(t.dir))[0]!.files.length).toBeGreaterThan(1);
         const library = await verifyDecisionLog(t.dir, keys.publicKey);
         expect(library.chains.map((c) => ({ ok: c.ok, entries: c.entries }))).toEqual([{ ok: true, entries: entries.length }]);
         // The chain resumes after the crash (lock taken over, torn tail set aside) and the CLI verifies it.

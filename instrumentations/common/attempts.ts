@@ -80,6 +80,10 @@ function attemptLogIn(init: unknown): AttemptLog | undefined {
 
 type Fetch = (this: unknown, ...args: unknown[]) => Promise<unknown>;
 const counted = new WeakSet<object>();
+/** Clients whose transport is counted (a wrapper's proxy may hand out a new bound `fetch` on every read). */
+const countedClients = new WeakSet<object>();
+/** Fetch inits already counted: a transport wrapped twice (a proxy's bound copy, two copies of this package) counts an attempt once. */
+const countedInits = new WeakSet<object>();
 
 /**
  * Makes a Stainless client's transport (its `fetch` property, called once per
@@ -91,13 +95,20 @@ const counted = new WeakSet<object>();
  */
 export function countFetchAttempts(client: unknown): void {
   if (!client || typeof client !== 'object') return;
+  if (countedClients.has(client)) return;
   const holder = client as { fetch?: unknown };
   const fetch = holder.fetch;
   if (typeof fetch !== 'function' || counted.has(fetch)) return;
+  countedClients.add(client);
   const original = fetch as Fetch;
   const countedFetch = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
-    const log = attemptLogIn(args[1]) ?? current.getStore();
+    const init = args[1];
+    const log = attemptLogIn(init) ?? current.getStore();
     if (!log) return original.apply(this, args);
+    if (init && typeof init === 'object') {
+      if (countedInits.has(init)) return original.apply(this, args);
+      countedInits.add(init);
+    }
     log.sent++;
     let response: unknown;
     try {

@@ -95,9 +95,15 @@ describe('anthropic: billed attempts and unreadable bodies', () => {
       return next({ url, method, headers, body, signal });
     };
     const client = withAnthropicSpendGuard(
-      new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 1, timeout: 150, openTelemetry: false, middleware: [rebuild] } as ConstructorParameters<
-        typeof Anthropic
-      >[0]),
+      // `middleware` exists in the locked SDK only: typed loosely so the test compiles against older ones too.
+      new Anthropic({
+        baseURL: fake.url,
+        apiKey: 'k',
+        maxRetries: 1,
+        timeout: 150,
+        openTelemetry: false,
+        middleware: [rebuild],
+      } as unknown as ConstructorParameters<typeof Anthropic>[0]),
       { guard, scope: { tenantId: 'acme' } },
     );
     const res = await client.messages.create(params);

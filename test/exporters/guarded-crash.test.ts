@@ -74,12 +74,12 @@ type Decision = { entryType: string; decisionId: string; estimatedOutputTokens?:
 describe('guarded OpenAI calls, kill -9 at random points (real child, real SDK, fake provider)', () => {
   // Kill points are random; each run prints them so a failure can be replayed.
   const runs = (['write', 'fsync'] as const).flatMap((durability) =>
-    // 4 in flight writes small files (~10 entries each): the kill may land in a rotation.
+    // 4 in flight writes small files (a few entries each): the kill may land in a rotation.
     [1, 4].map((concurrency) => ({
       durability,
       concurrency,
-      maxFileBytes: concurrency === 1 ? 64 << 20 : 12_000,
-      killAt: 5 + Math.floor(Math.random() * 60),
+      maxFileBytes: concurrency === 1 ? 64 << 20 : 4_000,
+      killAt: 20 + Math.floor(Math.random() * 50),
       delayMs: Math.floor(Math.random() * 3),
     })),
   );

@@ -5,6 +5,9 @@
 // on a shared machine hits them alike. Prints JSON: per variant p50/p99 and
 // CPU per call, added over direct, and the ratio to direct. Then the OpenAI
 // call again with a file log in `write` and in `fsync` mode, for each build.
+// The builds share the process: a build that enters an AsyncLocalStorage makes
+// Node hook every promise, which slows all variants alike; compare such builds
+// in separate runs (this file without --base, in each checkout).
 //   npm run build && node bench/hot-path.mjs [--base <checkout with a built dist>] [--quick] [--only openai,…,durability]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -210,11 +210,10 @@ export async function sdkWorkload(kind, calls) {
   }
 }
 
-/** For ad-hoc A/B: the fake provider, a guard and each provider's clients (direct and wrapped). */
-export async function sdkClients(name) {
-  const guard = benchGuard();
+/** For ad-hoc A/B: the fake provider, a guard (given, or one logging in memory) and a provider's clients (direct and wrapped). */
+export async function sdkClients(name, guard = benchGuard()) {
   const fake = await startServerProcess('fake');
-  const p = providers(guard)[name];
+  const p = name === 'ai-sdk' ? await aiSdkProvider(guard) : providers(guard)[name];
   p.inst.disable();
   return { guard, fake, call: p.call, direct: p.client(fake.url), wrapped: p.wrap(p.client(fake.url)) };
 }

@@ -1,5 +1,5 @@
-import { fdatasyncSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GENESIS_HASH, type ChainHead, type DecisionLogEntry } from '../../src/audit/chain.js';
 import { signerFingerprint } from '../../src/audit/keys.js';
@@ -97,6 +97,15 @@ interface PendingLine {
   bytes: Buffer;
 }
 
+/** Where the chain stood after a write: entries written so far, the last one, its part, and the file's size. */
+interface WriteMark {
+  count: number;
+  head: ChainHead | null;
+  part: number;
+  day: string;
+  bytes: number;
+}
+
 const DEFAULT_MAX_FILE_BYTES = 64 << 20;
 
 /**
@@ -105,9 +114,10 @@ const DEFAULT_MAX_FILE_BYTES = 64 << 20;
  * in the next part (sequence and `previousHash` carry on), and a reopened chain
  * always continues in a new part after its last file.
  *
- * Writes are group commits: {@link enqueue} is synchronous and keeps order,
- * {@link flush} writes everything enqueued so far in as few `write` calls as
- * possible (and one `fdatasync` in fsync mode), however many callers wait on it.
+ * {@link enqueue} is synchronous and keeps order; {@link flush} writes
+ * everything enqueued so far at once with `writeSync` (one call per file),
+ * and in fsync mode waits for an `fdatasync` that is a group commit: one runs
+ * at a time on the threadpool, and entries written meanwhile share the next.
  * After a failed write the unwritten entries stay queued for the next flush,
  * or are dropped and the chain returns to the last entry written
  * ({@link ChainFileOptions.onWriteFailure}).
@@ -125,22 +135,34 @@ export class ChainFileWriter {
   readonly #dropFailed: boolean;
   /** The first signer attached was checked against the chain's head. */
   #signerChecked = false;
-  /** The last entry written, and where the file stood after it: what a dropped write returns to. */
+  /** The last entry written (and synced in fsync mode), and where the file stood after it: what a dropped write returns to. */
   #writtenHead: ChainHead | null;
   #writtenPart: number;
   #writtenPartDay = '';
   #writtenPartBytes = 0;
-  /** Bytes in the file #fh writes to. */
-  #fhBytes = 0;
+  /** The last entry written to the file (synced or not), and where the file stood after it. */
+  #wrote: WriteMark;
+  /** The file being written: descriptor, part, path, and its size. */
+  #fd: number | null = null;
+  #fdPart = 0;
+  #fdPath = '';
+  #fdBytes = 0;
   /** A file left with part of a failed write, to cut back before the next write. */
   #repair: { path: string; size: number } | null = null;
   #pending: PendingLine[] = [];
+  /** Entries enqueued (less those dropped), written to the file, and durable (synced in fsync mode; else written). */
   #enqueued = 0;
   #written = 0;
-  #inflight: Promise<void> | null = null;
-  #fh: FileHandle | null = null;
-  #fhPart = 0;
-  #fhPath = '';
+  #synced = 0;
+  /** The `fdatasync` in flight (fsync mode), the descriptor it runs on, and descriptors to close once it is done. */
+  #syncing: Promise<void> | null = null;
+  #syncingFd: number | null = null;
+  readonly #retired: number[] = [];
+  /** Counts drops: a sync started before one no longer speaks for the file. */
+  #epoch = 0;
+  #dropError: Error | null = null;
+  /** Checkpoints being stored, in order. */
+  #checkpointing: Promise<void> | null = null;
   #part: number;
   #partDay = '';
   #partBytes = 0;
@@ -168,6 +190,7 @@ export class ChainFileWriter {
     this.#dropFailed = options.onWriteFailure === 'drop';
     this.#part = recovery.lastPart; // the first line opens part lastPart + 1
     this.#writtenPart = recovery.lastPart;
+    this.#wrote = { count: 0, head: recovery.head, part: recovery.lastPart, day: '', bytes: 0 };
     this.#partBytes = 0;
     this.#files = [...recovery.files];
     this.#maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -246,9 +269,9 @@ export class ChainFileWriter {
     return this.#files;
   }
 
-  /** Entries enqueued but not yet written. */
+  /** Entries enqueued but not yet written (in fsync mode: or not yet synced). */
   get pendingCount(): number {
-    return this.#enqueued - this.#written;
+    return this.#enqueued - this.#synced;
   }
 
   /**
@@ -291,6 +314,21 @@ export class ChainFileWriter {
     this.#checkpointer?.observe(entry);
   }
 
+  /** Whether `entry` is the next entry of the chain (it follows the head). */
+  follows(entry: DecisionLogEntry): boolean {
+    return this.#head ? entry.sequence === this.#head.sequence + 1 && entry.previousHash === this.#head.entryHash : entry.sequence === 0;
+  }
+
+  /** How many times failed writes dropped entries (drop mode); with {@link dropError}, the last failure. */
+  get drops(): number {
+    return this.#epoch;
+  }
+
+  /** The failure that last dropped entries, or null. */
+  get dropError(): Error | null {
+    return this.#dropError;
+  }
+
   /** The last entry written to the file (and synced in fsync mode), or null. */
   get writtenHead(): ChainHead | null {
     return this.#writtenHead;
@@ -301,24 +339,25 @@ export class ChainFileWriter {
    * fsync mode, fdatasync'd). Rejects if a write of one of them fails; the
    * unwritten entries then stay queued for the next flush, or are dropped
    * (see {@link ChainFileOptions.onWriteFailure}).
+   *
+   * The write itself is synchronous (`writeSync`: a couple of µs for a line,
+   * where an async write is a threadpool round trip), so the entries are in
+   * the file when `flush` returns its promise. In fsync mode the `fdatasync`
+   * runs on the threadpool and is a group commit: entries written while one
+   * is in flight share the next one.
    */
   async flush(): Promise<void> {
     const target = this.#enqueued;
-    let joined = 0;
-    while (this.#written < target) {
-      const mine = !this.#inflight;
-      this.#inflight ??= this.#writePending().finally(() => {
-        this.#inflight = null;
-      });
+    if (this.#written < target) {
       try {
-        await this.#inflight;
+        this.#writePending();
       } catch (err) {
-        if (this.#written >= target) return; // ours were written before a later group failed
-        // A write started before this flush may have failed before the cause was gone: try once ourselves.
-        if (!mine && this.#enqueued >= target && joined++ === 0) continue;
-        throw err;
+        // Ours may have been written before a later part failed (keep mode).
+        if (this.#written < target) throw err;
       }
     }
+    if (this.#synced < target) await this.#syncThrough(target);
+    if (this.#checkpointing) await this.#checkpointing;
   }
 
   /**
@@ -331,14 +370,17 @@ export class ChainFileWriter {
       await this.flush();
       if (this.#checkpointer && this.#head) {
         this.#checkpointer.checkpointNow();
+        await this.#checkpointing;
         await this.#checkpointer.store(this.#head.sequence);
       }
     } finally {
       this.#closed = true;
-      const fh = this.#fh;
-      this.#fh = null;
+      await this.#syncing?.catch(() => undefined);
+      await this.#checkpointing;
+      const fd = this.#fd;
+      this.#fd = null;
       try {
-        if (fh) await fh.close();
+        if (fd !== null) closeSync(fd);
         await this.#checkpointer?.close();
       } finally {
         await this.#unlock();
@@ -348,113 +390,151 @@ export class ChainFileWriter {
 
   /**
    * For a process that is exiting (nothing asynchronous runs any more):
-   * writes the lines enqueued and not yet written with synchronous writes, in
-   * order, opening a new part's file if needed (left open: the process ends).
-   * Writes nothing while an asynchronous write is in flight, after a failed
-   * write, or once closed: whether the bytes in flight reach the file is not
-   * known, and lines written after them could land out of order. Returns
+   * writes the lines enqueued and not yet written, in order, and in fsync mode
+   * `fdatasync`s them, all synchronously. Writes nothing once closed. Returns
    * whether nothing is left unwritten. Checkpoints are not written here.
    */
   writePendingSync(): boolean {
-    if (this.#closed || this.#inflight || this.#repair) return this.#pending.length === 0;
-    const fds = new Map<number, number>();
-    if (this.#fh) fds.set(this.#fhPart, this.#fh.fd);
+    if (this.#closed) return this.#pending.length === 0;
     try {
-      while (this.#pending.length > 0) {
-        const { part, day } = this.#pending[0]!;
-        let n = 0;
-        while (n < this.#pending.length && this.#pending[n]!.part === part) n++;
-        const group = this.#pending.slice(0, n);
-        const buf = Buffer.concat(group.map((p) => p.bytes));
-        let fd = fds.get(part);
-        if (fd === undefined) {
-          const path = join(this.dir, chainFileName(this.chainId, day, part));
-          fd = openSync(path, 'a', 0o640);
-          fds.set(part, fd);
-          if (!this.#files.includes(path)) this.#files.push(path);
-        }
-        let done = 0;
-        while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done);
-        if (this.#fsync) fdatasyncSync(fd);
-        this.#pending.splice(0, n);
-        this.#written += n;
-        const last = group[n - 1]!;
-        this.#writtenHead = { sequence: last.sequence, entryHash: last.entryHash };
-      }
+      this.#writePending();
+      if (this.#fsync && this.#fd !== null) fdatasyncSync(this.#fd);
     } catch {
       return false;
     }
     return true;
   }
 
-  async #writePending(): Promise<void> {
+  /** Writes every queued entry now, in as few `write` calls as there are parts among them. */
+  #writePending(): void {
     while (this.#pending.length > 0) {
-      const part = this.#pending[0]!.part;
-      const day = this.#pending[0]!.day;
-      let n = 0;
+      const { part, day } = this.#pending[0]!;
+      let n = 1;
       while (n < this.#pending.length && this.#pending[n]!.part === part) n++;
-      const group = this.#pending.slice(0, n);
-      const buf = group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((p) => p.bytes));
+      const group = n === this.#pending.length ? this.#pending : this.#pending.slice(0, n);
+      const buf = n === 1 ? group[0]!.bytes : Buffer.concat(group.map((p) => p.bytes));
       let done = 0;
       try {
         if (this.#repair) {
-          await truncate(this.#repair.path, this.#repair.size);
+          truncateSync(this.#repair.path, this.#repair.size);
           this.#repair = null;
         }
-        const fh = await this.#fileFor(part, day);
-        while (done < buf.length) {
-          const { bytesWritten } = await fh.write(buf, done, buf.length - done);
-          done += bytesWritten;
-        }
-        if (this.#fsync) await fh.datasync();
+        const fd = this.#fileFor(part, day);
+        while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done);
       } catch (err) {
-        if (this.#dropFailed) await this.#dropPending(done);
-        else this.#dropWritten(group, done);
+        if (this.#dropFailed) {
+          this.#dropError = err as Error;
+          this.#dropPending(done);
+        } else this.#dropWritten(group, done);
         throw err;
       }
-      this.#fhBytes += buf.length;
-      this.#pending.splice(0, n);
-      this.#written += n;
+      this.#fdBytes += buf.length;
       const last = group[n - 1]!;
-      this.#writtenHead = { sequence: last.sequence, entryHash: last.entryHash };
-      this.#writtenPart = part;
-      this.#writtenPartDay = day;
-      this.#writtenPartBytes = this.#fhBytes;
-      // Checkpoints only ever name entries that are already written (and synced).
-      if (this.#checkpointer) await this.#checkpointer.store(group[n - 1]!.sequence);
+      if (n === this.#pending.length) this.#pending = [];
+      else this.#pending.splice(0, n);
+      this.#written += n;
+      this.#wrote = { count: this.#written, head: { sequence: last.sequence, entryHash: last.entryHash }, part, day, bytes: this.#fdBytes };
+      if (!this.#fsync) this.#markDurable(this.#wrote);
+    }
+  }
+
+  /** fsync mode: waits until entries up to `target` are fdatasync'd, starting one `fdatasync` at a time. */
+  async #syncThrough(target: number): Promise<void> {
+    const epoch = this.#epoch;
+    while (this.#synced < target) {
+      // Dropped after a failed write or sync (drop mode): they are not in the file any more.
+      if (this.#epoch !== epoch) throw this.#dropError ?? new Error(`decision log ${this.chainId}: entries dropped after a failed write`);
+      this.#syncing ??= this.#startSync();
+      try {
+        await this.#syncing;
+      } catch (err) {
+        if (this.#synced >= target) return;
+        throw err;
+      }
+    }
+  }
+
+  /** One `fdatasync` of the current file on the threadpool; covers every entry written when it starts. */
+  #startSync(): Promise<void> {
+    const fd = this.#fd!;
+    const mark = this.#wrote;
+    const epoch = this.#epoch;
+    this.#syncingFd = fd;
+    return new Promise<void>((resolve, reject) => {
+      fdatasync(fd, (err) => {
+        this.#syncing = null;
+        this.#syncingFd = null;
+        for (const r of this.#retired.splice(0)) closeQuietly(r);
+        // A failure is moot for entries synced since (a rotation syncs the old file at once).
+        if (err && epoch === this.#epoch && mark.count > this.#synced) {
+          this.#dropError = err;
+          if (this.#dropFailed) this.#dropPending(0);
+          reject(err);
+          return;
+        }
+        if (epoch === this.#epoch) this.#markDurable(mark);
+        resolve();
+      });
+    });
+  }
+
+  /** Entries up to `mark` are as durable as the mode promises: they are what a failure returns to. */
+  #markDurable(mark: WriteMark): void {
+    if (mark.count <= this.#synced) return;
+    this.#synced = mark.count;
+    this.#writtenHead = mark.head;
+    this.#writtenPart = mark.part;
+    this.#writtenPartDay = mark.day;
+    this.#writtenPartBytes = mark.bytes;
+    // Checkpoints only ever name entries that are already written (and synced).
+    const cp = this.#checkpointer;
+    if (cp && mark.head && cp.hasDue(mark.head.sequence)) {
+      const sequence = mark.head.sequence;
+      const next = (this.#checkpointing ?? Promise.resolve()).then(() => cp.store(sequence));
+      this.#checkpointing = next;
+      void next.finally(() => {
+        if (this.#checkpointing === next) this.#checkpointing = null;
+      });
     }
   }
 
   /**
-   * After a failed write (`done` bytes of it written), drops every entry not
-   * yet written and returns the chain to the last entry written; the file is
-   * cut back to its last whole line now, or before the next write.
+   * After a failed write (`done` bytes of it written) or sync, drops every
+   * entry not yet durable and returns the chain to the last entry that is;
+   * the file is cut back to it now, or before the next write.
    */
-  async #dropPending(done: number): Promise<void> {
-    const fh = this.#fh;
-    if (fh && done > 0) this.#repair = { path: this.#fhPath, size: this.#fhBytes };
-    this.#fh = null;
-    await fh?.close().catch(() => undefined);
-    // A file this failure opened for a new part and left empty goes too: the part is started again later.
-    if (fh && this.#fhPart > this.#writtenPart && this.#fhBytes === 0) {
-      const path = this.#fhPath;
-      this.#repair = null;
-      await unlink(path).then(
-        () => this.#files.splice(this.#files.indexOf(path), 1),
-        () => undefined,
-      );
+  #dropPending(done: number): void {
+    const fd = this.#fd;
+    if (fd !== null) {
+      this.#fd = null;
+      this.#retire(fd);
+      if (this.#fdPart > this.#writtenPart) {
+        // A file opened for a new part holding nothing durable goes: the part is started again later.
+        try {
+          unlinkSync(this.#fdPath);
+          this.#files.splice(this.#files.indexOf(this.#fdPath), 1);
+        } catch {
+          // Left as is: recovery reads it as the chain's continuation, which it is not yet; cut it back instead.
+          this.#repair = { path: this.#fdPath, size: 0 };
+        }
+      } else if (this.#fdBytes + done > this.#writtenPartBytes) {
+        this.#repair = { path: this.#fdPath, size: this.#writtenPartBytes };
+      }
     }
-    const dropped = this.#pending.length;
+    const dropped = this.#enqueued - this.#synced;
     this.#pending = [];
     this.#enqueued -= dropped;
+    this.#written = this.#synced;
+    this.#epoch++;
     this.#head = this.#writtenHead;
     this.#part = this.#writtenPart;
     this.#partDay = this.#writtenPartDay;
     this.#partBytes = this.#writtenPartBytes;
+    this.#wrote = { count: this.#synced, head: this.#writtenHead, part: this.#writtenPart, day: this.#writtenPartDay, bytes: this.#writtenPartBytes };
     this.#checkpointer?.rewind(this.#writtenHead);
     if (this.#repair) {
       try {
-        await truncate(this.#repair.path, this.#repair.size);
+        truncateSync(this.#repair.path, this.#repair.size);
         this.#repair = null;
       } catch {
         // Still failing (e.g. read-only): cut back before the next write.
@@ -471,26 +551,59 @@ export class ChainFileWriter {
       whole++;
     }
     if (whole < group.length && left > 0) group[whole]!.bytes = group[whole]!.bytes.subarray(left);
+    if (whole > 0) {
+      const last = group[whole - 1]!;
+      this.#fdBytes += done - left;
+      this.#written += whole;
+      this.#wrote = {
+        count: this.#written,
+        head: { sequence: last.sequence, entryHash: last.entryHash },
+        part: last.part,
+        day: last.day,
+        bytes: this.#fdBytes,
+      };
+      if (!this.#fsync) this.#markDurable(this.#wrote);
+    }
+    this.#fdBytes += left;
     this.#pending.splice(0, whole);
-    this.#written += whole;
   }
 
-  async #fileFor(part: number, day: string): Promise<FileHandle> {
-    if (this.#fh && this.#fhPart === part) return this.#fh;
-    if (this.#fh) {
-      const old = this.#fh;
-      this.#fh = null;
-      if (this.#fsync) await old.datasync();
-      await old.close();
+  /** The file of `part`, opened (and the previous one synced in fsync mode, and closed) if need be. */
+  #fileFor(part: number, day: string): number {
+    if (this.#fd !== null && this.#fdPart === part) return this.#fd;
+    if (this.#fd !== null) {
+      // The chain moves to a new file: what the old one holds is synced before it is let go.
+      if (this.#fsync && this.#written > this.#synced) {
+        fdatasyncSync(this.#fd);
+        this.#markDurable(this.#wrote);
+      }
+      const old = this.#fd;
+      this.#fd = null;
+      this.#retire(old);
     }
     const path = join(this.dir, chainFileName(this.chainId, day, part));
-    this.#fh = await open(path, 'a', 0o640);
-    this.#fhPart = part;
-    this.#fhPath = path;
-    this.#fhBytes = (await this.#fh.stat()).size;
+    const fd = openSync(path, 'a', 0o640);
+    this.#fd = fd;
+    this.#fdPart = part;
+    this.#fdPath = path;
+    this.#fdBytes = fstatSync(fd).size;
     if (!this.#files.includes(path)) this.#files.push(path);
-    if (this.#fsync) await syncDir(this.dir);
-    return this.#fh;
+    if (this.#fsync) syncDir(this.dir);
+    return fd;
+  }
+
+  /** Closes a file descriptor, once no `fdatasync` is running on it. */
+  #retire(fd: number): void {
+    if (fd === this.#syncingFd) this.#retired.push(fd);
+    else closeQuietly(fd);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already unusable: nothing more to release.
   }
 }
 
@@ -510,11 +623,11 @@ function fingerprintOf(key: Uint8Array | string): string {
   return signerFingerprint(key);
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
+function syncDir(dir: string): void {
+  const d = openSync(dir, 'r');
   try {
-    await d.sync();
+    fsyncSync(d);
   } finally {
-    await d.close();
+    closeSync(d);
   }
 }

@@ -253,6 +253,11 @@ export class ChainCheckpointer {
     this.#guard(() => this.#queue(this.#writer!.checkpoint()));
   }
 
+  /** Whether a queued checkpoint names an entry up to `writtenSequence` (so {@link store} has work). */
+  hasDue(writtenSequence: number): boolean {
+    return this.#due.length > 0 && this.#due[0]!.sequence <= writtenSequence;
+  }
+
   /**
    * Stores the queued checkpoints whose entries are written (sequence up to
    * `writtenSequence`): appends them to the checkpoint file (fdatasync'd in

@@ -7,6 +7,16 @@ import { ChainLockedError } from './lock.js';
 import { FileDecisionLogExporter } from './file-exporter.js';
 import type { ChainRecovery } from './recovery.js';
 
+interface FailingAppends {
+  error: Error;
+  appends: { sequence: number; reject: (err: Error) => void }[];
+}
+
+function appendFailure(sequence: number, err: Error): Error {
+  const failure = new Error(`decision log write failed, entry ${sequence} not written: ${err.message}`, { cause: err });
+  return Object.assign(failure, { code: (err as NodeJS.ErrnoException).code });
+}
+
 /** Options of a {@link FileDecisionLogStore}. */
 export interface FileDecisionLogStoreOptions extends Omit<ChainFileOptions, 'fsync'> {
   /** Default `write`. */
@@ -42,6 +52,8 @@ export class FileDecisionLogStore implements DecisionLogStore {
   #retryFlush: Promise<void> | null = null;
   /** Appends waiting for their write (write and fsync modes). */
   readonly #waiting = new Set<{ sequence: number; reject: (err: Error) => void }>();
+  /** Appends failed by the last drop, rejected together on the next turn of the event loop. */
+  #failing: FailingAppends | null = null;
   /** Signers attached before the chain was open, in order. */
   #signers: Signer[] = [];
 
@@ -187,38 +199,65 @@ export class FileDecisionLogStore implements DecisionLogStore {
       return this.#processor.onEntry(entry);
     }
     const writer = this.#writer!;
+    // Linked to an entry a failed write just dropped: fails with it.
+    if (this.#failing && !writer.follows(entry)) return this.#failWith(this.#failing, entry.sequence);
     try {
       writer.enqueue(entry);
     } catch (err) {
       return Promise.reject(err);
     }
+    const drops = writer.drops;
+    const flushed = writer.flush(); // writes now (synchronously); in fsync mode waits for the fdatasync
+    if (writer.drops !== drops) {
+      flushed.catch(() => undefined);
+      return this.#failWith(this.#openFailing(writer, writer.dropError!), entry.sequence);
+    }
     return new Promise<void>((resolve, reject) => {
       const waiting = { sequence: entry.sequence, reject };
       this.#waiting.add(waiting);
-      writer.flush().then(
+      flushed.then(
         () => {
           this.#waiting.delete(waiting);
           resolve();
         },
-        (err: Error) => this.#failDropped(writer, err),
+        (err: Error) => {
+          this.#openFailing(writer, err);
+          // Not dropped, yet not written as promised: fails alone.
+          if (this.#waiting.delete(waiting)) reject(appendFailure(entry.sequence, err));
+        },
       );
     });
   }
 
   /**
-   * Rejects the appends whose entries a failed write dropped, latest first: a
-   * caller that takes back its entry when its append fails (`SpendGuard`
-   * rewinds its chain one entry at a time) then ends on the last entry the
+   * After a failed write dropped entries: the appends whose entries it
+   * dropped, and those that arrive linked to them before the next turn of the
+   * event loop, are rejected together then, latest first. A caller that takes
+   * back its entry when its append fails (`SpendGuard` rewinds its chain one
+   * entry at a time, and only from its head) then ends on the last entry the
    * file holds, and its next entry links to it.
    */
-  #failDropped(writer: ChainFileWriter, err: Error): void {
-    const last = writer.writtenHead?.sequence ?? -1;
-    const dropped = [...this.#waiting].filter((w) => w.sequence > last).sort((a, b) => b.sequence - a.sequence);
-    for (const w of dropped) {
-      this.#waiting.delete(w);
-      const failure = new Error(`decision log write failed, entry ${w.sequence} not written: ${err.message}`, { cause: err });
-      w.reject(Object.assign(failure, { code: (err as NodeJS.ErrnoException).code }));
+  #openFailing(writer: ChainFileWriter, err: Error): FailingAppends {
+    let failing = this.#failing;
+    if (!failing) {
+      const opened: FailingAppends = { error: err, appends: [] };
+      failing = this.#failing = opened;
+      setImmediate(() => {
+        if (this.#failing === opened) this.#failing = null;
+        for (const w of opened.appends.sort((a, b) => b.sequence - a.sequence)) w.reject(appendFailure(w.sequence, opened.error));
+      });
     }
+    const last = writer.writtenHead?.sequence ?? -1;
+    for (const w of this.#waiting) {
+      if (w.sequence <= last) continue;
+      this.#waiting.delete(w);
+      failing.appends.push(w);
+    }
+    return failing;
+  }
+
+  #failWith(failing: FailingAppends, sequence: number): Promise<void> {
+    return new Promise<void>((_resolve, reject) => failing.appends.push({ sequence, reject }));
   }
 
   /** Waits until every appended entry is written (batch mode: exported). */
@@ -231,8 +270,8 @@ export class FileDecisionLogStore implements DecisionLogStore {
   /**
    * For a process that is exiting now (an `exit` listener, after
    * `process.exit()`, where nothing asynchronous runs any more): writes the
-   * entries still queued (batch mode) with synchronous writes, unless a write
-   * is in flight at that moment (see {@link ChainFileWriter.writePendingSync}).
+   * entries still queued (batch mode) with synchronous writes (and, in fsync
+   * mode, a synchronous `fdatasync`; see {@link ChainFileWriter.writePendingSync}).
    * `SpendGuard.flushSync()` calls it after handing over its own pending entries.
    */
   flushSync(): void {

@@ -13,7 +13,7 @@
 import { ClampNotAppliedError, type CallDescription } from '../common/guarded-call.js';
 import type { PreparedCall, ProviderAdapter, ReportedUsage, StreamUsageReader } from '../common/provider-adapter.js';
 import { mergeOverrides, type SpendCallOverrides } from '../common/scope-context.js';
-import { currentAttemptLog } from '../common/attempts.js';
+import { currentAttemptLog, type AttemptLog } from '../common/attempts.js';
 import { byteSizeBound } from '../common/estimate.js';
 import { StreamedOutput, type PartialUsage } from '../common/unreported-usage.js';
 import {
@@ -194,7 +194,8 @@ const headerMiddleware = (next: (args: unknown) => Promise<unknown>) => async (a
   // A deserialize-step middleware runs once per attempt (the SDK's retry middleware is a step
   // above): each attempt is recorded in the guarded call's attempt log, so retries that may
   // have run are charged.
-  const attempts = currentAttemptLog();
+  const input = (args as { input?: unknown }).input;
+  const attempts = (input && typeof input === 'object' ? ATTEMPT_LOGS.get(input) : undefined) ?? currentAttemptLog();
   if (attempts) attempts.sent++;
   let result: { response?: { headers?: Record<string, string>; statusCode?: number } };
   try {
@@ -209,7 +210,6 @@ const headerMiddleware = (next: (args: unknown) => Promise<unknown>) => async (a
     throw error;
   }
   if (attempts && typeof result?.response?.statusCode === 'number') attempts.answered(result.response.statusCode);
-  const input = (args as { input?: unknown }).input;
   const sink = input && typeof input === 'object' ? CAPTURED_HEADERS.get(input) : undefined;
   if (sink && result?.response?.headers) Object.assign(sink, result.response.headers);
   return result;
@@ -260,6 +260,22 @@ function withOutputBound(name: GuardedCommandName, input: Record<string, unknown
   const text = JSON.stringify(bounded);
   out.body = typeof input.body === 'string' ? text : new TextEncoder().encode(text);
   return out;
+}
+
+/** The attempt log of each prepared command's input (see {@link countAttemptsOf}). */
+const ATTEMPT_LOGS = new WeakMap<object, AttemptLog>();
+
+/**
+ * Has the header middleware of a prepared command (see {@link prepare}) record
+ * each of its attempts in `log`, keyed by the command's own input, so no async
+ * scope is needed. False when the command carries no such middleware (an SDK
+ * without the middleware-stack API).
+ */
+export function countAttemptsOf(command: unknown, log: AttemptLog): boolean {
+  const input = (command as { input?: unknown } | null)?.input;
+  if (!input || typeof input !== 'object' || !CAPTURED_HEADERS.has(input)) return false;
+  ATTEMPT_LOGS.set(input, log);
+  return true;
 }
 
 /**

@@ -2,7 +2,15 @@ import { context } from '@opentelemetry/api';
 import { decideOnce } from '../common/decide-once.js';
 import type { GuardBinding } from '../common/guarded-call.js';
 import { finishResponse, observeStream, sendInCall, startGuardedCall } from '../common/guarded-runner.js';
-import { bedrockAdapter, bedrockRequestId, guardedCommandName, streamPropertyOf, type BedrockRequest, type BedrockSendOptions } from './adapter.js';
+import {
+  bedrockAdapter,
+  bedrockRequestId,
+  countAttemptsOf,
+  guardedCommandName,
+  streamPropertyOf,
+  type BedrockRequest,
+  type BedrockSendOptions,
+} from './adapter.js';
 import { isObject } from './models.js';
 import { bedrockServerOf } from './server.js';
 
@@ -41,6 +49,9 @@ export function guardSend(binding: () => GuardBinding, client: unknown, original
   return undefined;
 }
 
+/** Clients whose attempts are counted in an async scope (a call of theirs answered with no attempt counted by input). */
+const scopedClients = new WeakSet<object>();
+
 /**
  * Decides, sends the prepared command, and settles: at once for Converse and
  * InvokeModel, when the event stream ends for ConverseStream and
@@ -52,7 +63,11 @@ async function sendGuarded(binding: () => GuardBinding, client: unknown, origina
   const { call, request: sent } = started;
   let output: unknown;
   try {
-    output = await sendInCall(call, once, () => original.call(client, sent.command, sent.options));
+    // The header middleware finds the call's attempt log by the command's input: no async scope unless it cannot.
+    const scoped = scopedClients.has(client as object) || !countAttemptsOf(sent.command, call.attempts);
+    output = await sendInCall(call, once, () => original.call(client, sent.command, sent.options), scoped);
+    // An answer without an attempt counted: this client's middleware saw another input; count its later calls in a scope.
+    if (call.attempts.sent === 0 && client && typeof client === 'object') scopedClients.add(client);
   } catch (error) {
     // A 2xx whose body could not be deserialized: the model ran, so the projection is charged.
     // Older SDKs throw the parser's SyntaxError without $metadata: it too can only come from a response body.

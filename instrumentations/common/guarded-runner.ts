@@ -50,13 +50,16 @@ export async function startGuardedCall<Request>(
 
 /**
  * Runs `send` inside the call's span context, marked as decided for `once`
- * (a guarded layer of the same SDK below passes it through), recording its
- * HTTP attempts in the call's attempt log. A synchronous
- * throw releases the call.
+ * (a guarded layer of the same SDK below passes it through). With `scoped`
+ * (default), its HTTP attempts are recorded in the call's attempt log through
+ * an async scope ({@link withAttemptLog}); a caller whose transport gets the
+ * log with each request passes false, and no async scope is entered. A
+ * synchronous throw releases the call.
  */
-export function sendInCall<T>(call: GuardedCall, once: DecideOnce, send: () => T): T {
+export function sendInCall<T>(call: GuardedCall, once: DecideOnce, send: () => T, scoped = true): T {
   try {
-    return withAttemptLog(call.attempts, () => context.with(once.markDecided(call.context), send));
+    const inContext = () => context.with(once.markDecided(call.context), send);
+    return scoped ? withAttemptLog(call.attempts, inContext) : inContext();
   } catch (error) {
     void call.fail(error);
     throw error;

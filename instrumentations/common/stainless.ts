@@ -1,6 +1,6 @@
 import { context, type Context } from '@opentelemetry/api';
 import { AgentGuardError } from '../../src/audit/errors.js';
-import { countFetchAttempts } from './attempts.js';
+import { countFetchAttempts, withAttemptLogInFetchOptions } from './attempts.js';
 import type { DecideOnce } from './decide-once.js';
 import type { GuardBinding, GuardedCall } from './guarded-call.js';
 import { finishResponse, finishStreamCall, observeStream, sendInCall, startGuardedCall, type StartedCall } from './guarded-runner.js';
@@ -291,8 +291,10 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
       if (!s) return { inner: original.apply(self, args) };
       started = { ...s, caller };
       const sent = s.request;
-      const sendArgs = args.length >= 2 || sent.options !== undefined ? [sent.params, sent.options, ...rest] : [sent.params];
-      return { inner: sendInCall(s.call, source.once, () => original.apply(self, sendArgs)) };
+      // The call's attempt log rides with the request to the counted fetch; an async scope only where it may not arrive.
+      const sendOptions = withAttemptLogInFetchOptions(sent.options, s.call.attempts);
+      const scoped = attemptsNeedScope(client, sent.options);
+      return { inner: sendInCall(s.call, source.once, () => original.apply(self, [sent.params, sendOptions, ...rest]), scoped) };
     })();
 
     const outer = deferredAPIPromise(APIPromise, client, {
@@ -307,6 +309,9 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
       observe: async (data) => {
         if (!started) return data;
         const { call, description, caller } = started;
+        // A response without an attempt counted: this client's requests lose the log on the way (a middleware
+        // rebuilding the fetch init, say); its later calls count attempts in an async scope.
+        if (call.attempts.sent === 0) scopedClients.add(client as object);
         if (description.stream && isStainlessStream(data)) observeStainlessStream(data, call, adapter.streamUsage(caller));
         else await finishResponse(call, adapter.responseUsage(data));
         return data;
@@ -319,6 +324,32 @@ export function guardStainlessCreate(original: CreateFn, source: StainlessCreate
     if (source.parse === 'shared' && typeof outer.asResponse === 'function') keepInnerWithResponse(outer, run);
     return outer;
   };
+}
+
+/** Clients whose attempts are counted in an async scope (see {@link attemptsNeedScope}). */
+const scopedClients = new WeakSet<object>();
+
+/**
+ * Whether a guarded call's attempts must be counted in an async scope: the
+ * log rides in `fetchOptions`, which reaches the client's `fetch` unless a
+ * fetch middleware (Anthropic's client or request `middleware`, a backend's)
+ * rebuilds the init on the way, or a call of this client already lost it.
+ */
+function attemptsNeedScope(client: unknown, options: unknown): boolean {
+  if (!client || typeof client !== 'object') return true;
+  if (scopedClients.has(client)) return true;
+  const c = client as { middleware?: unknown; backendMiddleware?: unknown };
+  if (Array.isArray(c.middleware) && c.middleware.length > 0) return true;
+  if (typeof c.backendMiddleware === 'function') {
+    try {
+      const backend: unknown = (c.backendMiddleware as () => unknown).call(client);
+      if (!Array.isArray(backend) || backend.length > 0) return true;
+    } catch {
+      return true;
+    }
+  }
+  const middleware = options && typeof options === 'object' ? (options as { middleware?: unknown }).middleware : undefined;
+  return Array.isArray(middleware) ? middleware.length > 0 : middleware !== undefined;
 }
 
 /**

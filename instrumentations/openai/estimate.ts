@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { inputTokenBound, utf8Bytes } from '../common/estimate.js';
 
@@ -133,7 +133,7 @@ export function countTextTokens(model: string, texts: string[]): number {
   for (const t of texts) {
     if (!t) continue;
     if (encoder) {
-      const hit = cachedCount(t);
+      const { key, hit } = cachedCount(t);
       if (hit !== undefined) {
         n += hit;
         continue;
@@ -141,7 +141,7 @@ export function countTextTokens(model: string, texts: string[]): number {
       if (t.length <= budget && !hasLongRun(t)) {
         budget -= t.length;
         deadline ||= performance.now() + exactCountTime.ms;
-        const exact = exactCount(encoder, t, deadline, work);
+        const exact = exactCount(encoder, t, key, deadline, work);
         if (exact !== undefined) {
           n += exact;
           continue;
@@ -154,7 +154,7 @@ export function countTextTokens(model: string, texts: string[]): number {
 }
 
 /** The exact count, remembered; undefined when the work budget or the deadline ran out first, or the tokenizer threw. */
-function exactCount(encoder: Tokenizer, text: string, deadline: number, work: { left: number }): number | undefined {
+function exactCount(encoder: Tokenizer, text: string, key: string | null, deadline: number, work: { left: number }): number | undefined {
   let n = 0;
   let pieces = 0;
   try {
@@ -168,7 +168,7 @@ function exactCount(encoder: Tokenizer, text: string, deadline: number, work: { 
   } catch {
     return undefined;
   }
-  remember(text, n);
+  remember(key, n);
   return n;
 }
 
@@ -212,24 +212,26 @@ const COUNT_CACHE_MIN_CHARS = 64;
 const countCache = new Map<string, number>();
 
 function cacheKey(text: string): string {
-  return createHash('sha256').update(text).digest('base64');
+  // One-shot: no Hash object per text (Node ≥ 22, as the package requires).
+  return hash('sha256', text, 'base64');
 }
 
-function cachedCount(text: string): number | undefined {
-  if (text.length < COUNT_CACHE_MIN_CHARS) return undefined;
+/** The cached count of `text` and its cache key (null when the text is too short to cache). */
+function cachedCount(text: string): { key: string | null; hit: number | undefined } {
+  if (text.length < COUNT_CACHE_MIN_CHARS) return { key: null, hit: undefined };
   const key = cacheKey(text);
   const hit = countCache.get(key);
   if (hit !== undefined) {
     countCache.delete(key);
     countCache.set(key, hit);
   }
-  return hit;
+  return { key, hit };
 }
 
-function remember(text: string, n: number): void {
-  if (text.length < COUNT_CACHE_MIN_CHARS) return;
+function remember(key: string | null, n: number): void {
+  if (key === null) return;
   if (countCache.size >= COUNT_CACHE_ENTRIES) countCache.delete(countCache.keys().next().value!);
-  countCache.set(cacheKey(text), n);
+  countCache.set(key, n);
 }
 
 /**

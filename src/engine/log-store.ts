@@ -12,7 +12,7 @@ import type { Signer } from '../audit/signer.js';
  *   can still lose what the kernel had not flushed.
  * - `fsync`: written and `fdatasync`'d before `append` resolves. Survives power
  *   loss, as far as the disk honours flushes. Concurrent appends share one
- *   write and one fdatasync (group commit).
+ *   fdatasync (group commit).
  */
 export type Durability = 'batch' | 'write' | 'fsync';
 

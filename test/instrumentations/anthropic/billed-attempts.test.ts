@@ -66,6 +66,57 @@ describe('anthropic: billed attempts and unreadable bodies', () => {
     });
   });
 
+  it('a wrapped client used for many calls counts each attempt once (its transport is wrapped once)', async () => {
+    const { guard, log } = makeGuard();
+    const client = withAnthropicSpendGuard(
+      new Anthropic({ baseURL: fake.url, apiKey: 'k', maxRetries: 1, timeout: 150, openTelemetry: false } as ConstructorParameters<typeof Anthropic>[0]),
+      { guard, scope: { tenantId: 'acme' } },
+    );
+    for (let i = 0; i < 5; i++) await client.messages.create(params);
+    knobs.hangFirst = 1;
+    const res = await client.messages.create(params);
+    expect(fake.requests).toHaveLength(7);
+    const o = await settled(log);
+    expect(o).toMatchObject({
+      outcome: 'settled',
+      unansweredAttempts: 1,
+      actualInputTokens: res.usage.input_tokens + lastDecision(log)!.estimatedInputTokens!,
+    });
+  });
+
+  it('a client middleware that rebuilds the request (dropping the attempt log it carries): retried attempts are still charged', async () => {
+    const { guard, log } = makeGuard();
+    knobs.hangFirst = 1;
+    let rebuilt = 0;
+    // Passes on only the standard fields: whatever else the SDK put in the request is gone.
+    const rebuild = (request: Record<string, unknown>, next: (r: unknown) => Promise<unknown>) => {
+      rebuilt++;
+      const { url, method, headers, body, signal } = request;
+      return next({ url, method, headers, body, signal });
+    };
+    const client = withAnthropicSpendGuard(
+      // `middleware` exists in the locked SDK only: typed loosely so the test compiles against older ones too.
+      new Anthropic({
+        baseURL: fake.url,
+        apiKey: 'k',
+        maxRetries: 1,
+        timeout: 150,
+        openTelemetry: false,
+        middleware: [rebuild],
+      } as unknown as ConstructorParameters<typeof Anthropic>[0]),
+      { guard, scope: { tenantId: 'acme' } },
+    );
+    const res = await client.messages.create(params);
+    expect(fake.requests).toHaveLength(2);
+    expect(rebuilt).toBe(2);
+    const o = await settled(log);
+    expect(o).toMatchObject({
+      outcome: 'settled',
+      unansweredAttempts: 1,
+      actualInputTokens: res.usage.input_tokens + lastDecision(log)!.estimatedInputTokens!,
+    });
+  });
+
   it('a 200 with a non-JSON body is charged its projection (UsageNotReported)', async () => {
     const { guard, log } = makeGuard();
     knobs.notJson = true;

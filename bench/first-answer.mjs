@@ -3,7 +3,9 @@
 // preload, for openai, anthropic and bedrock (bench/first-answer/). Each run is a fresh
 // process, all variants interleaved in one run; medians. Figures: ms the preload adds to
 // the app's ready time and to its first answer (from the loopback fake), and the ratios.
-//   npx node bench/first-answer.mjs [--runs 15] [--providers openai,bedrock] [--formats cjs,mjs]
+//   npx node bench/first-answer.mjs [--runs 15] [--providers openai,bedrock] [--formats cjs,mjs] [--compile-cache]
+// --compile-cache: every process (with and without the preload) runs with NODE_COMPILE_CACHE
+// set to one fresh directory (warmed by the first round), as a user who opts into V8's cache.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +48,7 @@ function runOnce(args, env) {
   return JSON.parse(r.stdout);
 }
 
-export async function firstAnswerResults({ runs = 15, providers = ['openai', 'anthropic', 'bedrock'], formats = ['cjs', 'mjs'] } = {}) {
+export async function firstAnswerResults({ runs = 15, providers = ['openai', 'anthropic', 'bedrock'], formats = ['cjs', 'mjs'], compileCache = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'agentguard-bench-first-answer-'));
   const { preload } = registerPreload();
   const variants = [];
@@ -66,7 +68,7 @@ export async function firstAnswerResults({ runs = 15, providers = ['openai', 'an
   const samples = new Map(variants.map((v) => [v.name, []]));
   const fake = await startServerProcess('fake');
   try {
-    const env = { ...envIn(dir), BENCH_FAKE_URL: fake.url };
+    const env = { ...envIn(dir), BENCH_FAKE_URL: fake.url, ...(compileCache ? { NODE_COMPILE_CACHE: join(dir, 'compile-cache') } : {}) };
     const run = (v) => runOnce(v.args, { ...env, BENCH_PROVIDER: v.provider });
     for (const v of variants) run(v); // warm the file cache
     for (let i = 0; i < runs; i++)
@@ -96,6 +98,7 @@ export async function firstAnswerResults({ runs = 15, providers = ['openai', 'an
     }
   return {
     runs,
+    compileCache,
     rows,
     target: TARGETS,
     met: {
@@ -110,6 +113,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     runs: Number(arg('runs', '15')),
     providers: arg('providers', 'openai,anthropic,bedrock').split(','),
     formats: arg('formats', 'cjs,mjs').split(','),
+    compileCache: process.argv.includes('--compile-cache'),
   });
   report('first-answer', res.rows, { machine: await machine(), ...res, rows: undefined });
   table('first answer after start, per provider (fresh process each run; medians)', res.rows);

@@ -93,6 +93,8 @@ export async function firstAnswerResults({ runs = 15, providers = ['openai', 'an
         guardedFirstCallMs: round(med(guarded, 'firstCallMs'), 1),
         addedToFirstCallMs: round(med(guarded, 'firstCallMs') - med(plain, 'firstCallMs'), 1),
         firstCallRatio: round(med(guarded, 'firstCallMs') / med(plain, 'firstCallMs'), 3),
+        // CPU ms of the process (all threads): what the preload costs, less shaken by other load on the machine than wall time.
+        addedCpuMs: round(med(guarded, 'cpuReadyMs') - med(plain, 'cpuReadyMs'), 1),
         addedCpuToFirstCallMs: round(med(guarded, 'cpuFirstCallMs') - med(plain, 'cpuFirstCallMs'), 1),
       });
     }

@@ -3,6 +3,7 @@ import { canonicalJson } from '../audit/canonical-json.js';
 import { sha256Hex } from '../audit/hash.js';
 import { GENAI_PRICES_DATA_VERSION } from './genai-prices-data.js';
 import { ASK_LIBRARY, dataModelPrice } from './genai-prices-lookup.js';
+import { installedPackageVersion } from './installed-version.js';
 
 /**
  * Money inside the engine is integer nanocents (1e-9 cent) so that fractional
@@ -231,15 +232,5 @@ function warmGenaiPrices(): void {
 
 let cachedVersion: string | undefined;
 function genaiPricesVersion(): string {
-  if (cachedVersion === undefined) {
-    try {
-      const req = createRequire(import.meta.url);
-      const main = req.resolve('@pydantic/genai-prices');
-      const pkg = req(main.replace(/dist[\\/][^\\/]+$/, 'package.json')) as { version?: string };
-      cachedVersion = pkg.version ?? 'unknown';
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return cachedVersion;
+  return (cachedVersion ??= installedPackageVersion('@pydantic/genai-prices', import.meta.url) ?? 'unknown');
 }

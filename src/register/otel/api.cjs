@@ -9,31 +9,12 @@
 // the same globals, and it loads as part of one file instead of the ~50 files of
 // the package (~15 ms of CPU on the first guarded call). Any other installed
 // version is loaded and used as it is.
-const { readFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
-const { dirname, join } = require('node:path');
-
-const installed = createRequire(__filename);
-
-/** The version of the API this package resolves, or undefined when it cannot be read. */
-function installedVersion() {
-  try {
-    let dir = dirname(installed.resolve('@opentelemetry/api'));
-    for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-      let pkg;
-      try {
-        pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      } catch {
-        continue;
-      }
-      if (pkg.name === '@opentelemetry/api') return pkg.version;
-    }
-  } catch {
-    // Not installed: the require below reports it.
-  }
-  return undefined;
-}
+const { pathToFileURL } = require('node:url');
+// Bundled by the build (this file is never run from source).
+const { installedPackageVersion } = require('../../engine/installed-version.ts');
 
 // eslint-disable-next-line no-undef -- defined by the build (tsup.config.ts)
 const bundledVersion = __AGENTGUARD_OTEL_API_VERSION__;
-module.exports = installedVersion() === bundledVersion ? require('@opentelemetry/api') : installed('@opentelemetry/api');
+const installedVersion = installedPackageVersion('@opentelemetry/api', pathToFileURL(__filename).href);
+module.exports = installedVersion === bundledVersion ? require('@opentelemetry/api') : createRequire(__filename)('@opentelemetry/api');

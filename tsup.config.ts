@@ -1,5 +1,5 @@
-import { copyFileSync } from 'node:fs';
-import { build } from 'esbuild';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { build, type Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
 /** Library entry points (each a subpath export in package.json), built with types. */
@@ -69,8 +69,11 @@ export default defineConfig({
  * (configuration, validation, module hooks); the engine is `register-engine.cjs`,
  * loaded at the first guarded call or on a timer. Each is one CommonJS file,
  * so start-up resolves and compiles one module instead of a graph of chunks.
- * `@opentelemetry/api` stays external: the app's OpenTelemetry setup and ours
- * must meet in one API. Packages loaded on first use stay external too.
+ * `@opentelemetry/api` and `@opentelemetry/context-async-hooks` are two more
+ * files, `register-otel-api.cjs` and `register-otel-context.cjs`, that both
+ * stages share: the API is the installed one, or the bundled copy when the
+ * installed one is its version (src/register/otel/api.cjs). Packages loaded on
+ * first use stay external.
  */
 async function buildRegister() {
   const common = {
@@ -84,8 +87,6 @@ async function buildRegister() {
     keepNames: true,
     logLevel: 'warning',
     external: [
-      '@opentelemetry/api',
-      '@opentelemetry/context-async-hooks',
       '@opentelemetry/instrumentation',
       'ioredis',
       'yaml',
@@ -98,14 +99,37 @@ async function buildRegister() {
       '@smithy/*',
     ],
   } as const;
-  await build({
+  const cjs = {
     ...common,
-    entryPoints: { 'register-main': 'src/register/index.ts', 'register-engine': 'src/register/engine.ts' },
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
     format: 'cjs',
     define: { 'import.meta.url': '__agentguardModuleUrl' },
     banner: { js: "const __agentguardModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  } as const;
+  await build({ ...cjs, entryPoints: { 'register-main': 'src/register/index.ts', 'register-engine': 'src/register/engine.ts' }, plugins: [sharedOtel] });
+  await build({
+    ...cjs,
+    entryPoints: { 'register-otel-api': 'src/register/otel/api.cjs' },
+    define: { ...cjs.define, __AGENTGUARD_OTEL_API_VERSION__: JSON.stringify(otelApiVersion()) },
   });
+  await build({ ...cjs, entryPoints: { 'register-otel-context': 'src/register/otel/context.cjs' }, plugins: [sharedOtel] });
   await build({ ...common, entryPoints: { 'register-hooks': 'src/register/esm-hooks.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' }, format: 'esm' });
+}
+
+/** The register bundles' `@opentelemetry/api` and context manager: the shared files next to them. */
+const sharedOtel: Plugin = {
+  name: 'agentguard-shared-otel',
+  setup(b) {
+    b.onResolve({ filter: /^@opentelemetry\/api$/ }, () => ({ path: './register-otel-api.cjs', external: true }));
+    // Not from the file that bundles it.
+    b.onResolve({ filter: /^@opentelemetry\/context-async-hooks$/ }, (args) =>
+      args.importer.endsWith('context.cjs') ? undefined : { path: './register-otel-context.cjs', external: true },
+    );
+  },
+};
+
+/** The version of `@opentelemetry/api` bundled into `register-otel-api.cjs`. */
+function otelApiVersion(): string {
+  return (JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')) as { version: string }).version;
 }

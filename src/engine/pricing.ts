@@ -1,6 +1,9 @@
 import { createRequire } from 'node:module';
 import { canonicalJson } from '../audit/canonical-json.js';
 import { sha256Hex } from '../audit/hash.js';
+import { GENAI_PRICES_DATA_VERSION } from './genai-prices-data.js';
+import { ASK_LIBRARY, dataModelPrice } from './genai-prices-lookup.js';
+import { installedPackageVersion } from './installed-version.js';
 
 /**
  * Money inside the engine is integer nanocents (1e-9 cent) so that fractional
@@ -107,14 +110,26 @@ type GenaiPrice = Record<string, number | Tiered | undefined>;
  * The price table of `@pydantic/genai-prices` (MIT, maintained by Pydantic),
  * read from the data bundled in the installed package; it never fetches prices
  * over the network. Long-context tiers apply by the call's input size.
+ *
+ * The providers `openai`, `anthropic` and `bedrock` are priced from this
+ * package's copy of the library's data for them (`genai-prices-data.ts`,
+ * written from the library at build time and held to it by a differential
+ * test) when the installed library is the version it was taken from: the
+ * same prices, without loading the library's ~480 KB bundle on the first
+ * call's path. Any other provider, or another installed version, is priced by
+ * the library itself.
  */
 export class GenaiPricesTable implements PriceTable {
   readonly basis: string;
   readonly #cache = new Map<string, GenaiPrice | null>();
+  /** Whether the package's copy of the data is the installed library's. */
+  readonly #data: boolean;
 
   constructor() {
-    this.basis = `@pydantic/genai-prices@${genaiPricesVersion()}`;
-    warmGenaiPrices();
+    const version = genaiPricesVersion();
+    this.basis = `@pydantic/genai-prices@${version}`;
+    this.#data = version === GENAI_PRICES_DATA_VERSION;
+    if (!this.#data) warmGenaiPrices();
   }
 
   rates(provider: string, model: string, inputTokens: number): TokenRates | null {
@@ -122,8 +137,12 @@ export class GenaiPricesTable implements PriceTable {
     let price = this.#cache.get(key);
     if (price === undefined) {
       const providerId = GENAI_PRICES_PROVIDER[provider] ?? provider;
-      const result = genaiPrices().calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId });
-      price = result ? (result.model_price as GenaiPrice) : null;
+      const fromData = this.#data ? dataModelPrice(providerId, model, new Date()) : ASK_LIBRARY;
+      if (fromData !== ASK_LIBRARY) price = fromData as GenaiPrice | null;
+      else {
+        const result = genaiPrices().calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId });
+        price = result ? (result.model_price as GenaiPrice) : null;
+      }
       this.#cache.set(key, price);
     }
     if (!price) return null;
@@ -192,10 +211,11 @@ let genaiPricesModule: GenaiPrices | undefined;
 let genaiPricesWarmUp: ReturnType<typeof setTimeout> | undefined;
 
 /**
- * The price data (a large bundle, ~40-100 ms to load) is loaded on first use,
- * not at import: start-up under `--require agentguard-spend/register` does not
- * pay it. A table schedules the load for just after start-up on a timer that
- * does not keep the process alive (the first decision loads it if it comes first).
+ * The library (a large bundle, ~30 ms of CPU to load) is loaded on first use,
+ * not at import. A table that prices with it (the data copy is not the
+ * installed version's) schedules the load for just after start-up on a timer
+ * that does not keep the process alive (the first decision loads it if it
+ * comes first).
  */
 function genaiPrices(): GenaiPrices {
   return (genaiPricesModule ??= createRequire(import.meta.url)('@pydantic/genai-prices') as GenaiPrices);
@@ -212,15 +232,5 @@ function warmGenaiPrices(): void {
 
 let cachedVersion: string | undefined;
 function genaiPricesVersion(): string {
-  if (cachedVersion === undefined) {
-    try {
-      const req = createRequire(import.meta.url);
-      const main = req.resolve('@pydantic/genai-prices');
-      const pkg = req(main.replace(/dist[\\/][^\\/]+$/, 'package.json')) as { version?: string };
-      cachedVersion = pkg.version ?? 'unknown';
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return cachedVersion;
+  return (cachedVersion ??= installedPackageVersion('@pydantic/genai-prices', import.meta.url) ?? 'unknown');
 }

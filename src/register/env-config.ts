@@ -126,7 +126,8 @@ export function configFromEnv(env: Env = process.env): EnvConfig {
   }
   const onUnknownModel = oneOf(env, 'AGENTGUARD_ON_UNKNOWN_MODEL', ['block', 'allow'] as const, 'block');
   const prices = pricesFromEnv(env);
-  if (onUnknownModel === 'block') {
+  // The price table is built only for a policy that downgrades (its target must have a price).
+  if (onUnknownModel === 'block' && policies.some((p) => p.caps.some((cap) => cap.downgradeTo))) {
     // Checked before anything starts (stores, log), as SpendGuard would refuse them; AGENTGUARD_PRICES may price a target.
     try {
       checkDowngradeTargets(policies, resolvePricing(prices.priceOverrides ? { overrides: prices.priceOverrides } : undefined));

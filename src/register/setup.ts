@@ -300,8 +300,9 @@ function ensureContextManager(): void {
   if (contextManager !== undefined) return;
   contextManager = false; // loading the API below comes back through the hook
   try {
-    const { context } = requireHere(OTEL_API) as typeof import('@opentelemetry/api');
-    const { AsyncLocalStorageContextManager } = requireHere('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
+    // The API and context manager the engine uses too (built next to this file; see tsup.config.ts).
+    const { context } = requireHere('./register-otel-api.cjs') as typeof import('@opentelemetry/api');
+    const { AsyncLocalStorageContextManager } = requireHere('./register-otel-context.cjs') as typeof import('@opentelemetry/context-async-hooks');
     const manager = new AsyncLocalStorageContextManager();
     contextManager = context.setGlobalContextManager(manager.enable());
     if (!contextManager) manager.disable();

@@ -8,7 +8,7 @@
 // The builds share the process: a build that enters an AsyncLocalStorage makes
 // Node hook every promise, which slows all variants alike; compare such builds
 // in separate runs (this file without --base, in each checkout).
-//   npm run build && node bench/hot-path.mjs [--base <checkout with a built dist>] [--quick] [--only openai,…,durability]
+//   npm run build && node bench/compare-builds.mjs [--base <checkout with a built dist>] [--quick] [--only openai,…,durability]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -87,7 +87,7 @@ for (const name of ['openai', 'anthropic', 'bedrock', 'ai-sdk']) {
 // The OpenAI call with a file log: each build, write and fsync.
 const durability = {};
 if (!only || only.includes('durability')) {
-  const dir = mkdtempSync(join(tmpdir(), 'agentguard-hot-path-'));
+  const dir = mkdtempSync(join(tmpdir(), 'agentguard-compare-builds-'));
   const setups = {};
   const stores = [];
   try {

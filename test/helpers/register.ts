@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { listChains, readChain } from '../../exporters/file/reader.js';
 import { createFakeProvider, type FakeProvider, type RecordedRequest } from '../../fake-provider/index.js';
 import { generateKeypair, signingKeysToHex, type DecisionLogEntry, type SpendDecision } from '../../src/index.js';
@@ -93,6 +94,43 @@ export async function startFake(): Promise<FakeProvider> {
   const fake = createFakeProvider();
   await fake.listen();
   return fake;
+}
+
+/** What {@link useFakeProvider} gives a test file. */
+export interface FakeProviderFixture {
+  /** The file's fake provider; started in `beforeAll`, so call it inside a test or hook. */
+  fake(): FakeProvider;
+  /** A new {@link workspace}, removed after the test that made it. */
+  workspace(mode?: 'enforce' | 'shadow'): Workspace;
+}
+
+/**
+ * Registers the lifecycle every register test file shares: one fake provider started before its
+ * tests and closed after them, its recorded requests cleared after each test, and the workspaces
+ * a test made removed after it.
+ */
+export function useFakeProvider(): FakeProviderFixture {
+  let fake: FakeProvider | undefined;
+  const made: Workspace[] = [];
+  beforeAll(async () => {
+    fake = await startFake();
+  });
+  afterAll(() => fake?.close());
+  afterEach(() => {
+    fake?.reset();
+    for (const w of made.splice(0)) w.cleanup();
+  });
+  return {
+    fake() {
+      if (!fake) throw new Error('useFakeProvider: the fake provider starts in beforeAll; use fake() inside a test or hook');
+      return fake;
+    },
+    workspace(mode) {
+      const w = workspace(mode);
+      made.push(w);
+      return w;
+    },
+  };
 }
 
 export interface AppRun {

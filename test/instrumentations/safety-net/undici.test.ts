@@ -1,25 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeProvider, RecordedRequest } from '../../../fake-provider/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '../../../fake-provider/index.js';
 import { logOf, runAiSdkApp, type RawCall } from '../../helpers/ai-sdk.js';
-import { MODELS, startFake, workspace, type Workspace } from '../../helpers/register.js';
+import { MODELS, useFakeProvider, type Workspace } from '../../helpers/register.js';
 
 // The safety net under register over the npm `undici` package used directly (`undici.request`,
 // `undici.fetch`, a `Pool`), and over the global fetch when the app made an npm `Agent` the
 // global dispatcher: each provider request decided once, downgrade in the body the fake received,
 // block before anything is sent, settled from the response; `block` mode refuses.
 
-let fake: FakeProvider;
+const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
-let hosts: string;
-beforeAll(async () => {
-  fake = await startFake();
-  hosts = new URL(fake.url).host;
-});
-afterAll(() => fake.close());
-afterEach(() => {
-  fake.reset();
-  ws?.cleanup();
-});
+const hosts = () => new URL(fake().url).host;
 
 type UndiciCall = Omit<RawCall, 'client'> & { client: 'undici-request' | 'undici-fetch' | 'undici-pool' | 'undici-global-fetch' };
 const asRaw = (calls: UndiciCall[]) => calls as unknown as RawCall[];
@@ -43,9 +34,9 @@ describe.each(['cjs', 'esm'] as const)('safety net over the npm undici package, 
       format,
       provider: 'openai',
       calls: asRaw(calls),
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts },
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts() },
     });
     expect(run.stderr).not.toMatch(/NOT caught/);
     expect(run.code).toBe(0);
@@ -57,7 +48,7 @@ describe.each(['cjs', 'esm'] as const)('safety net over the npm undici package, 
       [true, GPT_MINI],
       [true, GPT_MINI],
     ]);
-    expect(fake.requests.map((r) => [r.path, model(r)])).toEqual([
+    expect(fake().requests.map((r) => [r.path, model(r)])).toEqual([
       ['/v1/chat/completions', GPT],
       ['/v1/chat/completions', GPT_MINI],
       ['/v1/messages', HAIKU],
@@ -65,7 +56,7 @@ describe.each(['cjs', 'esm'] as const)('safety net over the npm undici package, 
       ['/v1/chat/completions', GPT_MINI],
     ]);
     // The rewritten body went with its own length.
-    expect(fake.requests[1]!.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(fake.requests[1]!.body))));
+    expect(fake().requests[1]!.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(fake().requests[1]!.body))));
 
     const log = await logOf(ws);
     expect(log.verified).toBe(true);
@@ -104,9 +95,9 @@ describe('safety net over the npm undici package, other modes', () => {
       format: 'cjs',
       provider: 'openai',
       calls: asRaw(calls),
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'block' },
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts(), AGENTGUARD_UNGUARDED: 'block' },
     });
     expect(run.code).toBe(0);
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
@@ -114,7 +105,7 @@ describe('safety net over the npm undici package, other modes', () => {
       [false, 'UnguardedCallError'],
     ]);
     expect(run.results[0]!.message).toContain('AGENTGUARD_UNGUARDED=warn');
-    expect(fake.requests).toEqual([]);
+    expect(fake().requests).toEqual([]);
   });
 
   it("decide: a block through undici.fetch rejects as undici's fetch reports a failed request, with the block as its cause", async () => {
@@ -125,12 +116,12 @@ describe('safety net over the npm undici package, other modes', () => {
       format: 'esm',
       provider: 'openai',
       calls: asRaw(calls),
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts },
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts() },
     });
     expect(run.results).toEqual([expect.objectContaining({ ok: false, name: 'TypeError', cause: 'AgentGuardBlockedError' })]);
-    expect(fake.requests).toEqual([]);
+    expect(fake().requests).toEqual([]);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => d.action)).toEqual(['block']);
   });
@@ -143,13 +134,13 @@ describe('safety net over the npm undici package, other modes', () => {
       format: 'cjs',
       provider: 'openai',
       calls: asRaw(calls),
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'warn' },
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts(), AGENTGUARD_UNGUARDED: 'warn' },
     });
     expect(run.results.map((r) => [r.ok, r.model])).toEqual([[true, GPT]]);
     expect(run.stderr.match(/AGENTGUARD_UNGUARDED=warn/g)).toHaveLength(1);
-    expect(fake.requests.map(model)).toEqual([GPT]);
+    expect(fake().requests.map(model)).toEqual([GPT]);
     const log = await logOf(ws);
     expect(log.verified).toBe(true);
     expect(log.decisions.map((d) => [d.action, d.enforcementMode])).toEqual([['block', 'shadow']]);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { DecisionLogEntry, SpendDecision } from '../../src/index.js';
 import { agentguardEnv, chainsOnDisk, cli, root, type Workspace } from './register.js';
 
@@ -98,4 +99,26 @@ export async function logOf(ws: Workspace) {
   );
   const verify = cli(['verify', ws.logDir, '--public-key', `${ws.keyFile}.pub`]);
   return { chains, decisions, outcomes, verified: verify.status === 0 && /intact, 0 failed/.test(verify.stdout) };
+}
+
+/** What a run's signed log must hold, for {@link expectSignedLog}. */
+export interface ExpectedLog {
+  /** Every decision in order, as `[provider, action, modelResolved]`. */
+  decisions: [string, string, string | undefined][];
+  /** The `[input, output]` tokens each call not blocked settled with, in order. */
+  settled: [number, number][];
+}
+
+/** Asserts that the run's log verifies, holds exactly these decisions, and settled every call not blocked as expected; returns the log. */
+export async function expectSignedLog(ws: Workspace, expected: ExpectedLog) {
+  const log = await logOf(ws);
+  expect(log.verified).toBe(true);
+  expect(log.decisions.map((d) => [d.provider, d.action, d.modelResolved])).toEqual(expected.decisions);
+  expect(
+    log.decisions
+      .filter((d) => d.action !== 'block')
+      .map((d) => log.outcomes.get(d.decisionId))
+      .map((o) => [o?.outcome, o?.actualInputTokens, o?.actualOutputTokens]),
+  ).toEqual(expected.settled.map(([input, output]) => ['settled', input, output]));
+  return log;
 }

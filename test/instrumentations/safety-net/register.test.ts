@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../../../fake-provider/index.js';
-import { logOf, runAiSdkApp, type RawCall } from '../../helpers/ai-sdk.js';
+import { expectSignedLog, logOf, runAiSdkApp, type RawCall } from '../../helpers/ai-sdk.js';
 import { agentguardEnv, allText, callResults, MODELS, PROMPT, runApp, threeCalls, useFakeProvider, type Workspace } from '../../helpers/register.js';
 
 // The safety net under register: raw `fetch` and `node:http` requests (no
@@ -10,6 +10,10 @@ import { agentguardEnv, allText, callResults, MODELS, PROMPT, runApp, threeCalls
 const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
 const hosts = () => new URL(fake().url).host;
+
+/** The safety-net app (raw fetch and node:http requests) under register, the fake's host watched. */
+const runNetApp = (format: 'cjs' | 'esm', calls: RawCall[], env: Record<string, string> = {}) =>
+  runAiSdkApp({ app: 'safety-net', format, provider: 'openai', calls, fakeUrl: fake().url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts(), ...env } });
 
 const model = (r: RecordedRequest) => (r.body as { model: string }).model;
 const bound = (r: RecordedRequest) => (r.body as { max_tokens: number }).max_tokens;
@@ -28,15 +32,7 @@ describe.each(['cjs', 'esm'] as const)('safety net, decide mode (the default), %
       { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200_000 },
       { client: 'http', api: 'openai-chat', model: GPT, maxTokens: 200, stream: true },
     ];
-    const run = await runAiSdkApp({
-      app: 'safety-net',
-      format,
-      provider: 'openai',
-      calls,
-      fakeUrl: fake().url,
-      ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts() },
-    });
+    const run = await runNetApp(format, calls);
     expect(run.code).toBe(0);
     expect(run.results.map((r) => [r.ok, r.ok ? r.model : r.name])).toEqual([
       [true, GPT],
@@ -58,30 +54,25 @@ describe.each(['cjs', 'esm'] as const)('safety net, decide mode (the default), %
     // node:http's Content-Length was rewritten with the body.
     expect(fake().requests[3]!.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(fake().requests[3]!.body))));
 
-    const log = await logOf(ws);
-    expect(log.verified).toBe(true);
-    expect(log.decisions.map((d) => [d.provider, d.action, d.modelResolved])).toEqual([
-      ['openai', 'allow', GPT],
-      ['openai', 'downgrade', GPT_MINI],
-      ['openai', 'block', GPT],
-      ['anthropic', 'downgrade', HAIKU],
-      ['openai', 'downgrade', GPT_MINI],
-      ['anthropic', 'block', CLAUDE],
-      ['openai', 'allow', GPT],
-    ]);
-    // Settled from what the provider reported: JSON bodies and event streams alike.
-    expect(
-      log.decisions
-        .filter((d) => d.action !== 'block')
-        .map((d) => log.outcomes.get(d.decisionId))
-        .map((o) => [o?.outcome, o?.actualInputTokens, o?.actualOutputTokens]),
-    ).toEqual([
-      ['settled', 25, 10],
-      ['settled', 25, 10],
-      ['settled', 20, 12],
-      ['settled', 25, 10],
-      ['settled', 25, 10],
-    ]);
+    await expectSignedLog(ws, {
+      decisions: [
+        ['openai', 'allow', GPT],
+        ['openai', 'downgrade', GPT_MINI],
+        ['openai', 'block', GPT],
+        ['anthropic', 'downgrade', HAIKU],
+        ['openai', 'downgrade', GPT_MINI],
+        ['anthropic', 'block', CLAUDE],
+        ['openai', 'allow', GPT],
+      ],
+      // Settled from what the provider reported: JSON bodies and event streams alike.
+      settled: [
+        [25, 10],
+        [25, 10],
+        [20, 12],
+        [25, 10],
+        [25, 10],
+      ],
+    });
     const text = allText(ws.logDir);
     expect(text).not.toContain(PROMPT);
     expect(text).not.toContain('sk-test-app');
@@ -95,15 +86,7 @@ describe('safety net modes', () => {
       { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200 },
       { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200 },
     ];
-    const run = await runAiSdkApp({
-      app: 'safety-net',
-      format: 'cjs',
-      provider: 'openai',
-      calls,
-      fakeUrl: fake().url,
-      ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts(), AGENTGUARD_UNGUARDED: 'block' },
-    });
+    const run = await runNetApp('cjs', calls, { AGENTGUARD_UNGUARDED: 'block' });
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [false, 'UnguardedCallError'],
       [false, 'UnguardedCallError'],
@@ -118,15 +101,7 @@ describe('safety net modes', () => {
       { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200_000 },
       { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200 },
     ];
-    const run = await runAiSdkApp({
-      app: 'safety-net',
-      format: 'esm',
-      provider: 'openai',
-      calls,
-      fakeUrl: fake().url,
-      ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts(), AGENTGUARD_UNGUARDED: 'warn' },
-    });
+    const run = await runNetApp('esm', calls, { AGENTGUARD_UNGUARDED: 'warn' });
     expect(run.results.map((r) => r.ok)).toEqual([true, true]);
     expect(fake().requests.map((r) => [model(r), bound(r)])).toEqual([
       [GPT, 200_000],
@@ -147,18 +122,10 @@ describe('safety net modes', () => {
 
   it('decide: a body the net cannot read is refused, never passed silently', async () => {
     ws = workspace();
-    const run = await runAiSdkApp({
-      app: 'safety-net',
-      format: 'cjs',
-      provider: 'openai',
-      calls: [
-        { client: 'fetch', api: 'raw', body: 'model=gpt-4o&max_tokens=10' },
-        { client: 'http', api: 'raw', body: 'not json' },
-      ],
-      fakeUrl: fake().url,
-      ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts() },
-    });
+    const run = await runNetApp('cjs', [
+      { client: 'fetch', api: 'raw', body: 'model=gpt-4o&max_tokens=10' },
+      { client: 'http', api: 'raw', body: 'not json' },
+    ]);
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [false, 'UnguardedCallError'],
       [false, 'UnguardedCallError'],

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeResponsesWebSocket } from '../../../fake-provider/openai-websocket.js';
-import { logOf } from '../../helpers/ai-sdk.js';
+import { expectSignedLog, logOf } from '../../helpers/ai-sdk.js';
 import { agentguardEnv, allText, MODELS, PROMPT, root, workspace, type Workspace } from '../../helpers/register.js';
 
 const apps = join(root, 'test', 'fixtures', 'websocket');
@@ -95,24 +95,19 @@ describe.each(['cjs', 'esm'] as const)('OpenAI Agents SDK, Responses websocket t
       [GPT_MINI, 20_000],
     ]);
 
-    const log = await logOf(ws);
-    expect(log.verified).toBe(true);
-    expect(log.decisions.map((d) => [d.provider, d.action, d.modelResolved])).toEqual([
-      ['openai', 'allow', GPT],
-      ['openai', 'downgrade', GPT_MINI],
-      ['openai', 'block', GPT],
-      ['openai', 'downgrade', GPT_MINI],
-    ]);
-    expect(
-      log.decisions
-        .filter((d) => d.action !== 'block')
-        .map((d) => log.outcomes.get(d.decisionId))
-        .map((o) => [o?.outcome, o?.actualInputTokens, o?.actualOutputTokens]),
-    ).toEqual([
-      ['settled', 25, 10],
-      ['settled', 25, 10],
-      ['settled', 25, 10],
-    ]);
+    await expectSignedLog(ws, {
+      decisions: [
+        ['openai', 'allow', GPT],
+        ['openai', 'downgrade', GPT_MINI],
+        ['openai', 'block', GPT],
+        ['openai', 'downgrade', GPT_MINI],
+      ],
+      settled: [
+        [25, 10],
+        [25, 10],
+        [25, 10],
+      ],
+    });
     expect(allText(ws.logDir)).not.toContain(PROMPT);
   });
 });

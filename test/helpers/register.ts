@@ -203,6 +203,41 @@ export function runApp(o: AppOptions): Promise<AppRun> {
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, lines })));
 }
 
+/** What {@link runNode} saw of a child process. */
+export interface NodeRun {
+  code: number | null;
+  stderr: string;
+  /** The JSON lines of stdout. */
+  lines: Record<string, unknown>[];
+}
+
+/**
+ * Runs `node ...args` from the package root with this process's environment, minus every
+ * `AGENTGUARD_` variable, plus `env`. Stdout lines that start with `{` are parsed; with
+ * `everyLineJson`, every non-empty line must be JSON (the run fails otherwise).
+ */
+export function runNode(args: string[], env: Record<string, string>, o: { everyLineJson?: boolean } = {}): Promise<NodeRun> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_')));
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...clean, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve, reject) =>
+    child.on('close', (code) => {
+      try {
+        const lines = stdout
+          .split('\n')
+          .filter((l) => (o.everyLineJson ? l !== '' : l.startsWith('{')))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        resolve({ code, stderr, lines });
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }),
+  );
+}
+
 /** The call result lines of a run. */
 export function callResults(run: AppRun) {
   return run.lines.filter((l) => 'call' in l) as { call: number; ok: boolean; model?: string | null; name?: string; message?: string }[];

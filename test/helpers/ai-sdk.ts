@@ -26,7 +26,7 @@ export interface AiSdkCall {
 
 /** One raw provider request of the safety-net test app (see test/fixtures/safety-net/calls.cjs). */
 export interface RawCall {
-  client: 'fetch' | 'http';
+  client: 'fetch' | 'http' | 'undici-request' | 'undici-fetch' | 'undici-pool' | 'undici-global-fetch';
   api: 'openai-chat' | 'openai-responses' | 'anthropic' | 'raw';
   model?: string;
   maxTokens?: number;
@@ -84,6 +84,23 @@ export function runAiSdkApp(o: {
       resolve({ code, stderr, results });
     }),
   );
+}
+
+/** Runs the safety-net app (raw provider requests) under register, the fake's host watched by the net through AGENTGUARD_PROVIDER_HOSTS. */
+export function runSafetyNetApp(
+  format: 'cjs' | 'esm',
+  calls: RawCall[],
+  o: { fakeUrl: string; ws: Workspace; env?: Record<string, string> },
+): Promise<AiSdkRun> {
+  return runAiSdkApp({
+    app: 'safety-net',
+    format,
+    provider: 'openai',
+    calls,
+    fakeUrl: o.fakeUrl,
+    ws: o.ws,
+    env: { AGENTGUARD_PROVIDER_HOSTS: new URL(o.fakeUrl).host, ...o.env },
+  });
 }
 
 /** The one chain of a run's log: decisions, outcomes (keyed by decision id), and whether `verify` passes. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../../../fake-provider/index.js';
-import { expectSignedLog, logOf, runAiSdkApp, type RawCall } from '../../helpers/ai-sdk.js';
+import { expectSignedLog, logOf, runAiSdkApp, runSafetyNetApp, type RawCall } from '../../helpers/ai-sdk.js';
 import { agentguardEnv, allText, callResults, MODELS, PROMPT, runApp, threeCalls, useFakeProvider, type Workspace } from '../../helpers/register.js';
 
 // The safety net under register: raw `fetch` and `node:http` requests (no
@@ -12,8 +12,7 @@ let ws: Workspace;
 const hosts = () => new URL(fake().url).host;
 
 /** The safety-net app (raw fetch and node:http requests) under register, the fake's host watched. */
-const runNetApp = (format: 'cjs' | 'esm', calls: RawCall[], env: Record<string, string> = {}) =>
-  runAiSdkApp({ app: 'safety-net', format, provider: 'openai', calls, fakeUrl: fake().url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts(), ...env } });
+const runNetApp = (format: 'cjs' | 'esm', calls: RawCall[], env?: Record<string, string>) => runSafetyNetApp(format, calls, { fakeUrl: fake().url, ws, env });
 
 const model = (r: RecordedRequest) => (r.body as { model: string }).model;
 const bound = (r: RecordedRequest) => (r.body as { max_tokens: number }).max_tokens;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../../../fake-provider/index.js';
-import { expectSignedLog, logOf, runAiSdkApp, type RawCall } from '../../helpers/ai-sdk.js';
+import { expectSignedLog, logOf, runSafetyNetApp, type RawCall } from '../../helpers/ai-sdk.js';
 import { MODELS, useFakeProvider, type Workspace } from '../../helpers/register.js';
 
 // The safety net under register over the npm `undici` package used directly (`undici.request`,
@@ -10,21 +10,10 @@ import { MODELS, useFakeProvider, type Workspace } from '../../helpers/register.
 
 const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
-const hosts = () => new URL(fake().url).host;
 
-type UndiciCall = Omit<RawCall, 'client'> & { client: 'undici-request' | 'undici-fetch' | 'undici-pool' | 'undici-global-fetch' };
-
-/** The safety-net app making these undici calls under register, the fake's host watched. */
-const runUndiciApp = (format: 'cjs' | 'esm', calls: UndiciCall[], env: Record<string, string> = {}) =>
-  runAiSdkApp({
-    app: 'safety-net',
-    format,
-    provider: 'openai',
-    calls: calls as unknown as RawCall[],
-    fakeUrl: fake().url,
-    ws,
-    env: { AGENTGUARD_PROVIDER_HOSTS: hosts(), ...env },
-  });
+/** The safety-net app making these calls under register, the fake's host watched. */
+const runUndiciApp = (format: 'cjs' | 'esm', calls: RawCall[], env?: Record<string, string>) =>
+  runSafetyNetApp(format, calls, { fakeUrl: fake().url, ws, env });
 
 const model = (r: RecordedRequest) => (r.body as { model: string }).model;
 const { expensive: GPT, cheap: GPT_MINI } = MODELS.openai;
@@ -33,7 +22,7 @@ const { expensive: CLAUDE, cheap: HAIKU } = MODELS.anthropic;
 describe.each(['cjs', 'esm'] as const)('safety net over the npm undici package, decide mode, %s app', (format) => {
   it('undici.request, undici.fetch, a Pool, and the global fetch over an undici Agent: decided once each; verify ok', async () => {
     ws = workspace();
-    const calls: UndiciCall[] = [
+    const calls: RawCall[] = [
       { client: 'undici-request', api: 'openai-chat', model: GPT, maxTokens: 200 },
       { client: 'undici-fetch', api: 'openai-chat', model: GPT, maxTokens: 20_000 },
       { client: 'undici-pool', api: 'openai-chat', model: GPT, maxTokens: 200_000 },
@@ -85,7 +74,7 @@ describe.each(['cjs', 'esm'] as const)('safety net over the npm undici package, 
 describe('safety net over the npm undici package, other modes', () => {
   it('block: undici.request and a Pool fail closed with the error naming the setting; nothing is sent', async () => {
     ws = workspace();
-    const calls: UndiciCall[] = [
+    const calls: RawCall[] = [
       { client: 'undici-request', api: 'openai-chat', model: GPT, maxTokens: 200 },
       { client: 'undici-pool', api: 'anthropic', model: CLAUDE, maxTokens: 200 },
     ];
@@ -101,7 +90,7 @@ describe('safety net over the npm undici package, other modes', () => {
 
   it("decide: a block through undici.fetch rejects as undici's fetch reports a failed request, with the block as its cause", async () => {
     ws = workspace();
-    const calls: UndiciCall[] = [{ client: 'undici-fetch', api: 'openai-responses', model: GPT, maxTokens: 200_000, stream: true }];
+    const calls: RawCall[] = [{ client: 'undici-fetch', api: 'openai-responses', model: GPT, maxTokens: 200_000, stream: true }];
     const run = await runUndiciApp('esm', calls);
     expect(run.results).toEqual([expect.objectContaining({ ok: false, name: 'TypeError', cause: 'AgentGuardBlockedError' })]);
     expect(fake().requests).toEqual([]);
@@ -111,7 +100,7 @@ describe('safety net over the npm undici package, other modes', () => {
 
   it('warn: sent unchanged, one warning line, recorded in shadow', async () => {
     ws = workspace();
-    const calls: UndiciCall[] = [{ client: 'undici-request', api: 'openai-chat', model: GPT, maxTokens: 200_000 }];
+    const calls: RawCall[] = [{ client: 'undici-request', api: 'openai-chat', model: GPT, maxTokens: 200_000 }];
     const run = await runUndiciApp('cjs', calls, { AGENTGUARD_UNGUARDED: 'warn' });
     expect(run.results.map((r) => [r.ok, r.model])).toEqual([[true, GPT]]);
     expect(run.stderr.match(/AGENTGUARD_UNGUARDED=warn/g)).toHaveLength(1);

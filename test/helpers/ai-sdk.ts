@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { DecisionLogEntry, SpendDecision } from '../../src/index.js';
 import { agentguardEnv, chainsOnDisk, cli, root, type Workspace } from './register.js';
 
@@ -25,7 +26,7 @@ export interface AiSdkCall {
 
 /** One raw provider request of the safety-net test app (see test/fixtures/safety-net/calls.cjs). */
 export interface RawCall {
-  client: 'fetch' | 'http';
+  client: 'fetch' | 'http' | 'undici-request' | 'undici-fetch' | 'undici-pool' | 'undici-global-fetch';
   api: 'openai-chat' | 'openai-responses' | 'anthropic' | 'raw';
   model?: string;
   maxTokens?: number;
@@ -85,6 +86,23 @@ export function runAiSdkApp(o: {
   );
 }
 
+/** Runs the safety-net app (raw provider requests) under register, the fake's host watched by the net through AGENTGUARD_PROVIDER_HOSTS. */
+export function runSafetyNetApp(
+  format: 'cjs' | 'esm',
+  calls: RawCall[],
+  o: { fakeUrl: string; ws: Workspace; env?: Record<string, string> },
+): Promise<AiSdkRun> {
+  return runAiSdkApp({
+    app: 'safety-net',
+    format,
+    provider: 'openai',
+    calls,
+    fakeUrl: o.fakeUrl,
+    ws: o.ws,
+    env: { AGENTGUARD_PROVIDER_HOSTS: new URL(o.fakeUrl).host, ...o.env },
+  });
+}
+
 /** The one chain of a run's log: decisions, outcomes (keyed by decision id), and whether `verify` passes. */
 export async function logOf(ws: Workspace) {
   const chains = await chainsOnDisk(ws.logDir);
@@ -98,4 +116,26 @@ export async function logOf(ws: Workspace) {
   );
   const verify = cli(['verify', ws.logDir, '--public-key', `${ws.keyFile}.pub`]);
   return { chains, decisions, outcomes, verified: verify.status === 0 && /intact, 0 failed/.test(verify.stdout) };
+}
+
+/** What a run's signed log must hold, for {@link expectSignedLog}. */
+export interface ExpectedLog {
+  /** Every decision in order, as `[provider, action, modelResolved]`. */
+  decisions: [string, string, string | undefined][];
+  /** The `[input, output]` tokens each call not blocked settled with, in order. */
+  settled: [number, number][];
+}
+
+/** Asserts that the run's log verifies, holds exactly these decisions, and settled every call not blocked as expected; returns the log. */
+export async function expectSignedLog(ws: Workspace, expected: ExpectedLog) {
+  const log = await logOf(ws);
+  expect(log.verified).toBe(true);
+  expect(log.decisions.map((d) => [d.provider, d.action, d.modelResolved])).toEqual(expected.decisions);
+  expect(
+    log.decisions
+      .filter((d) => d.action !== 'block')
+      .map((d) => log.outcomes.get(d.decisionId))
+      .map((o) => [o?.outcome, o?.actualInputTokens, o?.actualOutputTokens]),
+  ).toEqual(expected.settled.map(([input, output]) => ['settled', input, output]));
+  return log;
 }

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { listChains, readChain } from '../../exporters/file/reader.js';
 import { createFakeProvider, type FakeProvider, type RecordedRequest } from '../../fake-provider/index.js';
 import { generateKeypair, signingKeysToHex, type DecisionLogEntry, type SpendDecision } from '../../src/index.js';
@@ -95,6 +96,43 @@ export async function startFake(): Promise<FakeProvider> {
   return fake;
 }
 
+/** What {@link useFakeProvider} gives a test file. */
+export interface FakeProviderFixture {
+  /** The file's fake provider; started in `beforeAll`, so call it inside a test or hook. */
+  fake(): FakeProvider;
+  /** A new {@link workspace}, removed after the test that made it. */
+  workspace(mode?: 'enforce' | 'shadow'): Workspace;
+}
+
+/**
+ * Registers the lifecycle every register test file shares: one fake provider started before its
+ * tests and closed after them, its recorded requests cleared after each test, and the workspaces
+ * a test made removed after it.
+ */
+export function useFakeProvider(): FakeProviderFixture {
+  let fake: FakeProvider | undefined;
+  const made: Workspace[] = [];
+  beforeAll(async () => {
+    fake = await startFake();
+  });
+  afterAll(() => fake?.close());
+  afterEach(() => {
+    fake?.reset();
+    for (const w of made.splice(0)) w.cleanup();
+  });
+  return {
+    fake() {
+      if (!fake) throw new Error('useFakeProvider: the fake provider starts in beforeAll; use fake() inside a test or hook');
+      return fake;
+    },
+    workspace(mode) {
+      const w = workspace(mode);
+      made.push(w);
+      return w;
+    },
+  };
+}
+
 export interface AppRun {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -163,6 +201,41 @@ export function runApp(o: AppOptions): Promise<AppRun> {
   });
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, lines })));
+}
+
+/** What {@link runNode} saw of a child process. */
+export interface NodeRun {
+  code: number | null;
+  stderr: string;
+  /** The JSON lines of stdout. */
+  lines: Record<string, unknown>[];
+}
+
+/**
+ * Runs `node ...args` from the package root with this process's environment, minus every
+ * `AGENTGUARD_` variable, plus `env`. Stdout lines that start with `{` are parsed; with
+ * `everyLineJson`, every non-empty line must be JSON (the run fails otherwise).
+ */
+export function runNode(args: string[], env: Record<string, string>, o: { everyLineJson?: boolean } = {}): Promise<NodeRun> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_')));
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...clean, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve, reject) =>
+    child.on('close', (code) => {
+      try {
+        const lines = stdout
+          .split('\n')
+          .filter((l) => (o.everyLineJson ? l !== '' : l.startsWith('{')))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        resolve({ code, stderr, lines });
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }),
+  );
 }
 
 /** The call result lines of a run. */

@@ -1,10 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeProvider } from '../../fake-provider/index.js';
+import { describe, expect, it } from 'vitest';
 import { verifyDecisionLog } from '../../src/audit.js';
 import { publicKeyFromHex } from '../../src/audit/keys.js';
-import { agentguardEnv, chainsOnDisk, cli, root, startFake, workspace, type Workspace } from '../helpers/register.js';
+import { agentguardEnv, chainsOnDisk, cli, root, useFakeProvider, type Workspace } from '../helpers/register.js';
 
 // Batch durability under `node --require agentguard-spend/register` (the bundled
 // engine): entries are signed in the one signing thread, in batches, and reach
@@ -12,16 +11,8 @@ import { agentguardEnv, chainsOnDisk, cli, root, startFake, workspace, type Work
 
 const app = join(root, 'test', 'fixtures', 'register', 'signing-app.cjs');
 
-let fake: FakeProvider;
+const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
-beforeAll(async () => {
-  fake = await startFake();
-});
-afterAll(() => fake.close());
-afterEach(() => {
-  fake.reset();
-  ws?.cleanup();
-});
 
 interface Run {
   code: number | null;
@@ -34,7 +25,7 @@ interface Run {
 function runSigningApp(env: Record<string, string>, killAfterMs?: number): Promise<Run> {
   const child = spawn(process.execPath, ['--require', 'agentguard-spend/register', app], {
     cwd: root,
-    env: { ...process.env, ...agentguardEnv(ws), AGENTGUARD_DURABILITY: 'batch', FAKE_URL: fake.url, ...env },
+    env: { ...process.env, ...agentguardEnv(ws), AGENTGUARD_DURABILITY: 'batch', FAKE_URL: fake().url, ...env },
   });
   const lines: Record<string, unknown>[] = [];
   let buffered = '';

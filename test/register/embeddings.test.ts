@@ -1,32 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeProvider } from '../../fake-provider/index.js';
-import {
-  agentguardEnv,
-  allText,
-  callResults,
-  chainsOnDisk,
-  cli,
-  decisionsOf,
-  PROMPT,
-  runApp,
-  startFake,
-  workspace,
-  type Workspace,
-} from '../helpers/register.js';
+import { describe, expect, it } from 'vitest';
+import { agentguardEnv, allText, callResults, chainsOnDisk, cli, decisionsOf, PROMPT, runApp, useFakeProvider, type Workspace } from '../helpers/register.js';
 
 // `openai.embeddings.create` in an unmodified app under `--require` / `--import agentguard-spend/register`.
 
-let fake: FakeProvider;
+const { fake, workspace } = useFakeProvider();
 let ws: Workspace | undefined;
-beforeAll(async () => {
-  fake = await startFake();
-});
-afterAll(() => fake.close());
-afterEach(() => {
-  fake.reset();
-  ws?.cleanup();
-});
 
 const LARGE = 'text-embedding-3-large';
 const SMALL = 'text-embedding-3-small';
@@ -56,7 +35,7 @@ describe.each(['cjs', 'esm'] as const)('register, unmodified %s app: openai embe
         { model: LARGE, maxTokens: 0, embed: 0 },
         { model: LARGE, maxTokens: 0, embed: 100_000 },
       ],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       env: agentguardEnv(ws),
     });
     expect(run.stderr).toBe('');
@@ -65,7 +44,7 @@ describe.each(['cjs', 'esm'] as const)('register, unmodified %s app: openai embe
       [true, LARGE],
       [true, SMALL],
     ]);
-    expect(fake.requests.map((r) => [r.path, (r.body as { model: string }).model])).toEqual([
+    expect(fake().requests.map((r) => [r.path, (r.body as { model: string }).model])).toEqual([
       ['/v1/embeddings', LARGE],
       ['/v1/embeddings', SMALL],
     ]);

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeProvider } from '../../fake-provider/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   agentguardEnv,
   AVAILABLE,
@@ -10,11 +9,10 @@ import {
   cli,
   decisionsOf,
   MODELS,
-  root,
-  startFake,
-  threeCalls,
-  workspace,
   type ProviderName,
+  root,
+  threeCalls,
+  useFakeProvider,
   type Workspace,
 } from '../helpers/register.js';
 
@@ -58,16 +56,8 @@ function runNode(args: string[], env: Record<string, string | undefined>): Promi
 
 const results = (run: Run) => run.lines.filter((l) => 'call' in l).map((l) => l.ok);
 
-let fake: FakeProvider;
+const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
-beforeAll(async () => {
-  fake = await startFake();
-});
-afterAll(() => fake.close());
-afterEach(() => {
-  fake.reset();
-  ws?.cleanup();
-});
 
 /** The three calls of every provider: allowed, downgraded, blocked before the network; the log verifies. */
 async function expectEnforced(run: Run, provider: ProviderName): Promise<void> {
@@ -75,7 +65,7 @@ async function expectEnforced(run: Run, provider: ProviderName): Promise<void> {
   expect(run.code).toBe(0);
   expect(results(run)).toEqual([true, true, false]);
   // (The OpenTelemetry app's own GET /health aside.)
-  const providerRequests = fake.requests.filter((r) => r.path !== '/health');
+  const providerRequests = fake().requests.filter((r) => r.path !== '/health');
   expect(providerRequests.map(MODELS[provider].requested)).toEqual([MODELS[provider].expensive, MODELS[provider].cheap]);
   const chains = await chainsOnDisk(ws.logDir);
   expect(decisionsOf(chains[0]!.entries).map((d) => d.action)).toEqual(['allow', 'downgrade', 'block']);
@@ -83,7 +73,7 @@ async function expectEnforced(run: Run, provider: ProviderName): Promise<void> {
 }
 
 describe.each(AVAILABLE)('register hooks, %s', (provider) => {
-  const env = () => ({ ...agentguardEnv(ws), FAKE_URL: fake.url, APP_PROVIDER: provider, APP_CALLS: JSON.stringify(threeCalls(provider)) });
+  const env = () => ({ ...agentguardEnv(ws), FAKE_URL: fake().url, APP_PROVIDER: provider, APP_CALLS: JSON.stringify(threeCalls(provider)) });
 
   it('a CommonJS app that loads the SDK with import() is guarded', async () => {
     ws = workspace();
@@ -109,7 +99,7 @@ describe.each(AVAILABLE)('register hooks, %s', (provider) => {
 describe('register start-up', () => {
   it('loads no schema library, no InstrumentationBase, no require/import-in-the-middle, and the engine only at the first guarded call', async () => {
     ws = workspace();
-    const run = await runNode(['--require', 'agentguard-spend/register', join(fixtures, 'loaded-modules.cjs')], { ...agentguardEnv(ws), FAKE_URL: fake.url });
+    const run = await runNode(['--require', 'agentguard-spend/register', join(fixtures, 'loaded-modules.cjs')], { ...agentguardEnv(ws), FAKE_URL: fake().url });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const stage = (s: string) => run.lines.find((l) => l.stage === s) as { files: string[]; engineStarted: boolean };
@@ -129,7 +119,7 @@ describe('register start-up', () => {
     expect(after.files.filter((f) => /@pydantic[/\\]genai-prices[/\\]dist/.test(f))).toEqual([]);
     // The tokenizer table is not loaded on the first call's path (only the stand-in is in the cache).
     expect(after.files.filter((f) => /gpt-tokenizer/.test(f) && !/o200k_base\.c?js$/.test(f))).toEqual([]);
-    expect(fake.requests).toHaveLength(1);
+    expect(fake().requests).toHaveLength(1);
     const [chain] = await chainsOnDisk(ws.logDir);
     expect(chain!.entries.map((e) => e.decision.entryType ?? 'decision')).toHaveLength(2);
   });
@@ -146,7 +136,7 @@ describe("register with the app's own OpenTelemetry ESM loader (import-in-the-mi
     const provider: ProviderName = 'openai';
     const run = await runNode([...preloads, join(fixtures, 'otel-app.mjs')], {
       ...agentguardEnv(ws),
-      FAKE_URL: fake.url,
+      FAKE_URL: fake().url,
       APP_PROVIDER: provider,
       APP_CALLS: JSON.stringify(threeCalls(provider)),
     });

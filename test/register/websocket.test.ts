@@ -1,13 +1,12 @@
 // Websocket transports under register, in real child processes: to a watched provider host,
 // enforce mode refuses them with an error naming the setting; AGENTGUARD_UNGUARDED_WEBSOCKET=allow
 // lets them through with one warning; a bad setting stops start-up (exit 78).
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocketServer as WSS } from 'ws';
-import { agentguardEnv, root, workspace, type Workspace } from '../helpers/register.js';
+import { agentguardEnv, root, runNode, workspace, type NodeRun, type Workspace } from '../helpers/register.js';
 
 const ws = createRequire(import.meta.url)('ws') as typeof import('ws');
 const app = join(root, 'test', 'fixtures', 'register', 'websocket-app.cjs');
@@ -28,25 +27,8 @@ afterEach(() => {
   ws_?.cleanup();
 });
 
-function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string; lines: Record<string, unknown>[] }> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_')));
-  const child = spawn(process.execPath, ['--require', 'agentguard-spend/register', app], { cwd: root, env: { ...clean, WS_URL: url, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) =>
-    child.on('close', (code) =>
-      resolve({
-        code,
-        stderr,
-        lines: stdout
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as Record<string, unknown>),
-      }),
-    ),
-  );
+function run(env: Record<string, string>): Promise<NodeRun> {
+  return runNode(['--require', 'agentguard-spend/register', app], { WS_URL: url, ...env }, { everyLineJson: true });
 }
 
 describe('register: websocket transports to provider hosts', () => {

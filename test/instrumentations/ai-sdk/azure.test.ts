@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeProvider, RecordedRequest } from '../../../fake-provider/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '../../../fake-provider/index.js';
 import { logOf, runAiSdkApp, type AiSdkCall } from '../../helpers/ai-sdk.js';
-import { allText, startFake, workspace, type Workspace } from '../../helpers/register.js';
+import { allText, useFakeProvider, type Workspace } from '../../helpers/register.js';
 
 // Unmodified `@ai-sdk/azure` apps under `node --require|--import agentguard-spend/register`,
 // against the fake's Azure routes. The model is the deployment: AGENTGUARD_AZURE_DEPLOYMENTS maps
@@ -9,19 +9,11 @@ import { allText, startFake, workspace, type Workspace } from '../../helpers/reg
 // The fake's host is watched by the safety net as well (AGENTGUARD_PROVIDER_HOSTS), so a call the
 // AI SDK integration decided and the net decided again would show as two decisions.
 
-let fake: FakeProvider;
+const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
-beforeAll(async () => {
-  fake = await startFake();
-});
-afterAll(() => fake.close());
-afterEach(() => {
-  fake.reset();
-  ws?.cleanup();
-});
 
 const DEPLOYMENTS = 'prod-chat=gpt-4o,prod-mini=gpt-4o-mini';
-const netWatchesFake = () => ({ AGENTGUARD_PROVIDER_HOSTS: `${new URL(fake.url).host}=openai` });
+const netWatchesFake = () => ({ AGENTGUARD_PROVIDER_HOSTS: `${new URL(fake().url).host}=openai` });
 /** The deployment a request went to: the URL path (deployment URLs) or the body's `model` (Azure's v1 API). */
 const deploymentOf = (r: RecordedRequest) => /^\/openai\/deployments\/([^/]+)\//.exec(r.path)?.[1] ?? (r.body as { model: string }).model;
 
@@ -40,7 +32,7 @@ describe.each(matrix)('@ai-sdk/azure under register, unmodified %s app, %s model
       format,
       provider,
       calls,
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
       needs: ['azure'],
       env: { AGENTGUARD_AZURE_DEPLOYMENTS: DEPLOYMENTS, ...netWatchesFake() },
@@ -50,8 +42,8 @@ describe.each(matrix)('@ai-sdk/azure under register, unmodified %s app, %s model
     expect(run.results[2]).toMatchObject({ name: 'AgentGuardBlockedError' });
 
     // Three requests: the downgrade went to prod-mini (in the URL path for deployment URLs, in the body on the v1 API).
-    expect(fake.requests.map(deploymentOf)).toEqual(['prod-chat', 'prod-mini', 'prod-chat']);
-    const paths = fake.requests.map((r) => r.path);
+    expect(fake().requests.map(deploymentOf)).toEqual(['prod-chat', 'prod-mini', 'prod-chat']);
+    const paths = fake().requests.map((r) => r.path);
     if (provider === 'azure-chat') {
       expect(paths).toEqual([
         '/openai/deployments/prod-chat/chat/completions',
@@ -89,13 +81,13 @@ describe('@ai-sdk/azure under register: no deployment serves the target', () => 
       format: 'cjs',
       provider: 'azure-chat',
       calls: [{ kind: 'generateText', model: 'prod-chat', maxTokens: 20_000 }],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
       needs: ['azure'],
       env: { AGENTGUARD_AZURE_DEPLOYMENTS: 'prod-chat=gpt-4o' },
     });
     expect(run.results).toEqual([expect.objectContaining({ ok: true })]);
-    expect(fake.requests.map((r) => r.path)).toEqual(['/openai/deployments/prod-chat/chat/completions']);
+    expect(fake().requests.map((r) => r.path)).toEqual(['/openai/deployments/prod-chat/chat/completions']);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => [d.action, d.modelRequested, d.modelResolved])).toEqual([['allow', 'gpt-4o', 'gpt-4o']]);
     expect(log.decisions[0]!.reasons.join(' ')).toMatch(/downgrade to gpt-4o-mini not taken/);
@@ -114,13 +106,13 @@ describe('@ai-sdk/azure embeddings under register', () => {
         { kind: 'embed', model: 'prod-embed' },
         { kind: 'embedMany', model: 'prod-embed' },
       ],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
       needs: ['azure'],
       env: { AGENTGUARD_AZURE_DEPLOYMENTS: `${DEPLOYMENTS},prod-embed=text-embedding-3-small`, ...netWatchesFake() },
     });
     expect(run.results).toEqual([expect.objectContaining({ ok: true, dims: 3 }), expect.objectContaining({ ok: true, count: 2 })]);
-    expect(fake.requests.map((r) => [r.path, deploymentOf(r)])).toEqual([
+    expect(fake().requests.map((r) => [r.path, deploymentOf(r)])).toEqual([
       ['/openai/v1/embeddings', 'prod-embed'],
       ['/openai/v1/embeddings', 'prod-embed'],
     ]);

@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeProvider } from '../../../fake-provider/index.js';
+import { describe, expect, it } from 'vitest';
 import { logOf, runAiSdkApp, type AiSdkCall } from '../../helpers/ai-sdk.js';
-import { startFake, workspace, type Workspace } from '../../helpers/register.js';
+import { useFakeProvider, type Workspace } from '../../helpers/register.js';
 
 // Unmodified `@ai-sdk/openai-compatible` apps under `node --require|--import agentguard-spend/register`,
 // against the fake's OpenAI routes on 127.0.0.1. The provider name and the model id come from the
@@ -11,16 +10,8 @@ import { startFake, workspace, type Workspace } from '../../helpers/register.js'
 // host is not a provider host the safety net knows: the model classes' patch is the only guard
 // (and when the host is watched, the net leaves the decided calls alone).
 
-let fake: FakeProvider;
+const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
-beforeAll(async () => {
-  fake = await startFake();
-});
-afterAll(() => fake.close());
-afterEach(() => {
-  fake.reset();
-  ws?.cleanup();
-});
 
 const policy = (provider: string, caps: object[]) => ({
   id: `${provider}-per-call`,
@@ -68,8 +59,8 @@ describe.each(['cjs', 'esm'] as const)('@ai-sdk/openai-compatible under register
     ];
     // The fake's host watched by the net as an OpenAI host: a call decided again there (its model has no
     // OpenAI price) would be blocked, so every call below is decided by the class patch alone.
-    const env = { ...setup.env, AGENTGUARD_PROVIDER_HOSTS: `${new URL(fake.url).host}=openai` };
-    const run = await runAiSdkApp({ format, provider: 'compatible', calls, fakeUrl: fake.url, ws, needs: ['compatible'], env });
+    const env = { ...setup.env, AGENTGUARD_PROVIDER_HOSTS: `${new URL(fake().url).host}=openai` };
+    const run = await runAiSdkApp({ format, provider: 'compatible', calls, fakeUrl: fake().url, ws, needs: ['compatible'], env });
     expect(run.code).toBe(0);
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [true, undefined],
@@ -79,7 +70,7 @@ describe.each(['cjs', 'esm'] as const)('@ai-sdk/openai-compatible under register
       [false, 'AgentGuardBlockedError'],
     ]);
     // The blocked calls never left the process; the downgrade is in the body the fake received.
-    expect(fake.requests.map((r) => [r.path, (r.body as { model: string }).model])).toEqual([
+    expect(fake().requests.map((r) => [r.path, (r.body as { model: string }).model])).toEqual([
       ['/v1/chat/completions', 'big-model'],
       ['/v1/chat/completions', 'small-model'],
       ['/v1/chat/completions', 'big-model'],
@@ -112,7 +103,7 @@ describe('@ai-sdk/openai-compatible: a provider the price table knows, and no ot
       format: 'esm',
       provider: 'compatible',
       calls: [{ kind: 'generateText', model: 'llama-3.3-70b-versatile', maxTokens: 500 }],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
       needs: ['compatible'],
       env: { ...setup.env, APP_COMPATIBLE_NAME: 'groq' },
@@ -132,13 +123,13 @@ describe('@ai-sdk/openai-compatible: a provider the price table knows, and no ot
       format: 'cjs',
       provider: 'compatible',
       calls: [{ kind: 'generateText', model: 'big-model', maxTokens: 200_000 }],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
       needs: ['compatible'],
       env: { ...setup.env, AGENTGUARD_DISABLED_INSTRUMENTATIONS: 'ai-sdk' },
     });
     expect(run.results).toEqual([expect.objectContaining({ ok: true })]);
-    expect(fake.requests).toHaveLength(1);
+    expect(fake().requests).toHaveLength(1);
     const log = await logOf(ws);
     expect(log.decisions).toHaveLength(0);
   });

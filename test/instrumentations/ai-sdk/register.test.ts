@@ -1,23 +1,15 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeProvider, RecordedRequest } from '../../../fake-provider/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '../../../fake-provider/index.js';
 import { logOf, runAiSdkApp, type AiSdkAppProvider, type AiSdkCall } from '../../helpers/ai-sdk.js';
-import { allText, MODELS, PROMPT, startFake, workspace, type ProviderName, type Workspace } from '../../helpers/register.js';
+import { allText, MODELS, PROMPT, type ProviderName, useFakeProvider, type Workspace } from '../../helpers/register.js';
 
 // Unmodified AI SDK apps (ESM-only packages: `import`, and `require(esm)` from
 // CommonJS) under `node --require|--import agentguard-spend/register`, against
 // the fake provider. The policy: over 10c per call → the cheap model, over $1 → blocked.
 
-let fake: FakeProvider;
+const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
-beforeAll(async () => {
-  fake = await startFake();
-});
-afterAll(() => fake.close());
-afterEach(() => {
-  fake.reset();
-  ws?.cleanup();
-});
 
 const engineProvider = (p: AiSdkAppProvider) => (p === 'openai-chat' ? 'openai' : p) as ProviderName;
 /** The model the fake was asked for: the body's `model`, or Bedrock's URL path. */
@@ -43,14 +35,14 @@ describe.each(matrix)('AI SDK under register, unmodified %s app, %s provider', (
       { kind: 'streamText', model: expensive, maxTokens: 200 },
       { kind: 'generateObject', model: expensive, maxTokens: 300 },
     ];
-    const run = await runAiSdkApp({ format, provider, calls, fakeUrl: fake.url, ws });
+    const run = await runAiSdkApp({ format, provider, calls, fakeUrl: fake().url, ws });
     expect(run.code).toBe(0);
     expect(run.results.map((r) => r.ok)).toEqual([true, true, false, true, true]);
     expect(run.results[2]).toMatchObject({ name: 'AgentGuardBlockedError' });
 
     // The fake saw 4 requests: the blocked call never left the process; the downgrade is in the request.
-    expect(fake.requests.map(requestedModel)).toEqual([expensive, cheap, expensive, expensive]);
-    expect(fake.requests.map(requestedBound)).toEqual([200, 20_000, 200, 300]);
+    expect(fake().requests.map(requestedModel)).toEqual([expensive, cheap, expensive, expensive]);
+    expect(fake().requests.map(requestedBound)).toEqual([200, 20_000, 200, 300]);
 
     const log = await logOf(ws);
     expect(log.verified).toBe(true);
@@ -77,16 +69,16 @@ describe.each(matrix)('AI SDK under register, unmodified %s app, %s provider', (
 describe('AI SDK under register: tool loops, abandoned streams, no policy surprises', () => {
   it('a tool loop is two calls, each decided once (ESM, OpenAI chat)', async () => {
     ws = workspace();
-    fake.behaviour.toolCall = true;
+    fake().behaviour.toolCall = true;
     const run = await runAiSdkApp({
       format: 'esm',
       provider: 'openai-chat',
       calls: [{ kind: 'toolLoop', model: 'gpt-4o', maxTokens: 300 }],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
     });
     expect(run.results).toEqual([expect.objectContaining({ ok: true, steps: 2, toolRuns: 1 })]);
-    expect(fake.requestsTo('/v1/chat/completions')).toHaveLength(2);
+    expect(fake().requestsTo('/v1/chat/completions')).toHaveLength(2);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => d.action)).toEqual(['allow', 'allow']);
     expect([...log.outcomes.values()].map((o) => o.outcome)).toEqual(['settled', 'settled']);
@@ -95,13 +87,13 @@ describe('AI SDK under register: tool loops, abandoned streams, no policy surpri
 
   it('a stream the app aborts mid-way is charged what was streamed, not left open (CJS, Anthropic)', async () => {
     ws = workspace();
-    fake.behaviour.chunkDelayMs = 30;
-    fake.behaviour.streamChunks = 20;
+    fake().behaviour.chunkDelayMs = 30;
+    fake().behaviour.streamChunks = 20;
     const run = await runAiSdkApp({
       format: 'cjs',
       provider: 'anthropic',
       calls: [{ kind: 'streamText', model: MODELS.anthropic.expensive, maxTokens: 200, abortAfterParts: 1 }],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
     });
     expect(run.results).toEqual([expect.objectContaining({ ok: true, aborted: true })]);
@@ -122,11 +114,11 @@ describe('AI SDK under register: tool loops, abandoned streams, no policy surpri
       format: 'esm',
       provider: 'openai',
       calls: [{ kind: 'generateText', model: 'gpt-4o', maxTokens: 200_000 }],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       preload: false,
     });
     expect(run.results).toEqual([expect.objectContaining({ ok: true })]);
-    expect(fake.requests).toHaveLength(1);
+    expect(fake().requests).toHaveLength(1);
   });
 });
 
@@ -143,11 +135,11 @@ describe('AI SDK embeddings under register', () => {
         { kind: 'embed', model },
         { kind: 'embedMany', model },
       ],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
     });
     expect(run.results).toEqual([expect.objectContaining({ ok: true, dims: 3 }), expect.objectContaining({ ok: true, count: 2 })]);
-    expect(fake.requestsTo('/v1/embeddings')).toHaveLength(2);
+    expect(fake().requestsTo('/v1/embeddings')).toHaveLength(2);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => [d.provider, d.action, d.modelRequested, d.estimatedOutputTokens])).toEqual([
       ['openai', 'allow', model, 0],
@@ -163,9 +155,15 @@ describe('AI SDK embeddings under register', () => {
 
   it('an embedding call the engine blocks (a model without a price) never reaches the provider (CJS)', async () => {
     ws = workspace();
-    const run = await runAiSdkApp({ format: 'cjs', provider: 'openai', calls: [{ kind: 'embed', model: 'text-embedding-none-such' }], fakeUrl: fake.url, ws });
+    const run = await runAiSdkApp({
+      format: 'cjs',
+      provider: 'openai',
+      calls: [{ kind: 'embed', model: 'text-embedding-none-such' }],
+      fakeUrl: fake().url,
+      ws,
+    });
     expect(run.results).toEqual([expect.objectContaining({ ok: false, name: 'AgentGuardBlockedError' })]);
-    expect(fake.requests).toHaveLength(0);
+    expect(fake().requests).toHaveLength(0);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => [d.action, d.modelRequested])).toEqual([['block', 'text-embedding-none-such']]);
   });

@@ -6,13 +6,12 @@
  * one signed block in the log on disk, nothing reaches the provider, and the
  * app sees the block at once.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeProvider } from '../../../fake-provider/server.js';
 import { hexToBytes } from '../../../src/audit/hex.js';
 import { verifyChain } from '../../../src/audit/verify.js';
-import { agentguardEnv, chainsOnDisk, decisionsOf, root, startFake, workspace } from '../../helpers/register.js';
+import { agentguardEnv, chainsOnDisk, decisionsOf, runNode, startFake, workspace, type NodeRun } from '../../helpers/register.js';
 
 const apps = join(import.meta.dirname, '..', '..', 'fixtures', 'frameworks');
 const CALLS = ['langchain-openai', 'langchain-anthropic', 'openai-agents-responses', 'openai-agents-chat_completions'];
@@ -25,29 +24,12 @@ afterAll(async () => {
   await fake.close();
 });
 
-function runApp(format: 'cjs' | 'esm', env: Record<string, string>): Promise<{ code: number | null; stderr: string; lines: Record<string, unknown>[] }> {
+function runApp(format: 'cjs' | 'esm', env: Record<string, string>): Promise<NodeRun> {
   const args =
     format === 'cjs'
       ? ['--require', 'agentguard-spend/register', join(apps, 'agents-app.cjs')]
       : ['--import', 'agentguard-spend/register', join(apps, 'agents-app.mjs')];
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_')));
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...clean, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) =>
-    child.on('close', (code) =>
-      resolve({
-        code,
-        stderr,
-        lines: stdout
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as Record<string, unknown>),
-      }),
-    ),
-  );
+  return runNode(args, env);
 }
 
 describe.each(['cjs', 'esm'] as const)('framework apps under register (%s)', (format) => {

@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeProvider, RecordedRequest } from '../../../fake-provider/index.js';
+import { describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '../../../fake-provider/index.js';
 import { logOf, runAiSdkApp, type AiSdkCall } from '../../helpers/ai-sdk.js';
-import { MODELS, startFake, workspace, type Workspace } from '../../helpers/register.js';
+import { MODELS, useFakeProvider, type Workspace } from '../../helpers/register.js';
 
 // Unmodified Mastra apps (`@mastra/core` agents) under `node --require|--import agentguard-spend/register`,
 // against the fake provider: on AI SDK models (the model classes' patch decides each call), and on
@@ -9,16 +9,8 @@ import { MODELS, startFake, workspace, type Workspace } from '../../helpers/regi
 // 10c per call → the cheap model, over $1 → blocked. Runs against the oldest supported major in
 // `npm run test:matrix` (matrix.json).
 
-let fake: FakeProvider;
+const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
-beforeAll(async () => {
-  fake = await startFake();
-});
-afterAll(() => fake.close());
-afterEach(() => {
-  fake.reset();
-  ws?.cleanup();
-});
 
 const requestedModel = (r: RecordedRequest) => (r.body as { model: string }).model;
 
@@ -32,11 +24,11 @@ describe.each(['cjs', 'esm'] as const)('Mastra agents on AI SDK models under reg
       { kind: 'mastra', model: expensive, maxTokens: 200_000 },
       { kind: 'mastra', model: expensive, maxTokens: 200, stream: true },
     ];
-    const run = await runAiSdkApp({ format, provider: 'openai', calls, fakeUrl: fake.url, ws, needs: ['mastra'] });
+    const run = await runAiSdkApp({ format, provider: 'openai', calls, fakeUrl: fake().url, ws, needs: ['mastra'] });
     expect(run.code).toBe(0);
     expect(run.results.map((r) => r.ok)).toEqual([true, true, false, true]);
     expect(run.results[2]!.name).toBe('AgentGuardBlockedError');
-    expect(fake.requests.map(requestedModel)).toEqual([expensive, cheap, expensive]);
+    expect(fake().requests.map(requestedModel)).toEqual([expensive, cheap, expensive]);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => [d.action, d.modelResolved])).toEqual([
       ['allow', expensive],
@@ -66,13 +58,13 @@ describe("a block is final for Mastra's model-call retries", () => {
       { kind: 'mastra', model: expensive, maxTokens: 200_000, retries: 2 },
       { kind: 'mastra', model: expensive, maxTokens: 200_000, retries: 2, stream: true },
     ];
-    const run = await runAiSdkApp({ format, provider: 'openai', calls, fakeUrl: fake.url, ws, needs: ['mastra'] });
+    const run = await runAiSdkApp({ format, provider: 'openai', calls, fakeUrl: fake().url, ws, needs: ['mastra'] });
     expect(run.code).toBe(0);
     expect(run.results.slice(0, 2).map((r) => [r.ok, r.name])).toEqual([
       [false, 'AgentGuardBlockedError'],
       [false, 'AgentGuardBlockedError'],
     ]);
-    expect(fake.requests).toHaveLength(0);
+    expect(fake().requests).toHaveLength(0);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => d.action)).toEqual(['block', 'block', 'block']);
     expect(log.outcomes.size).toBe(0);
@@ -85,13 +77,13 @@ describe("a block is final for Mastra's model-call retries", () => {
       format: 'esm',
       provider: 'openai',
       calls: [{ kind: 'mastraRouter', model: expensive, maxTokens: 200_000, retries: 2 }],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
       needs: ['mastra'],
-      env: { AGENTGUARD_PROVIDER_HOSTS: `${new URL(fake.url).host}=openai` },
+      env: { AGENTGUARD_PROVIDER_HOSTS: `${new URL(fake().url).host}=openai` },
     });
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([[false, 'AgentGuardBlockedError']]);
-    expect(fake.requests).toHaveLength(0);
+    expect(fake().requests).toHaveLength(0);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => d.action)).toEqual(['block']);
     expect(log.verified).toBe(true);

@@ -1,24 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeProvider, RecordedRequest } from '../../../fake-provider/index.js';
-import { logOf, runAiSdkApp, type RawCall } from '../../helpers/ai-sdk.js';
-import { agentguardEnv, allText, callResults, MODELS, PROMPT, runApp, startFake, threeCalls, workspace, type Workspace } from '../../helpers/register.js';
+import { describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '../../../fake-provider/index.js';
+import { expectSignedLog, logOf, runAiSdkApp, runSafetyNetApp, type RawCall } from '../../helpers/ai-sdk.js';
+import { agentguardEnv, allText, callResults, MODELS, PROMPT, runApp, threeCalls, useFakeProvider, type Workspace } from '../../helpers/register.js';
 
 // The safety net under register: raw `fetch` and `node:http` requests (no
 // provider SDK) to the fake provider, whose host is watched through
 // AGENTGUARD_PROVIDER_HOSTS (the real provider hosts are watched by default).
 
-let fake: FakeProvider;
+const { fake, workspace } = useFakeProvider();
 let ws: Workspace;
-let hosts: string;
-beforeAll(async () => {
-  fake = await startFake();
-  hosts = new URL(fake.url).host;
-});
-afterAll(() => fake.close());
-afterEach(() => {
-  fake.reset();
-  ws?.cleanup();
-});
+const hosts = () => new URL(fake().url).host;
+
+/** The safety-net app (raw fetch and node:http requests) under register, the fake's host watched. */
+const runNetApp = (format: 'cjs' | 'esm', calls: RawCall[], env?: Record<string, string>) => runSafetyNetApp(format, calls, { fakeUrl: fake().url, ws, env });
 
 const model = (r: RecordedRequest) => (r.body as { model: string }).model;
 const bound = (r: RecordedRequest) => (r.body as { max_tokens: number }).max_tokens;
@@ -37,7 +31,7 @@ describe.each(['cjs', 'esm'] as const)('safety net, decide mode (the default), %
       { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200_000 },
       { client: 'http', api: 'openai-chat', model: GPT, maxTokens: 200, stream: true },
     ];
-    const run = await runAiSdkApp({ app: 'safety-net', format, provider: 'openai', calls, fakeUrl: fake.url, ws, env: { AGENTGUARD_PROVIDER_HOSTS: hosts } });
+    const run = await runNetApp(format, calls);
     expect(run.code).toBe(0);
     expect(run.results.map((r) => [r.ok, r.ok ? r.model : r.name])).toEqual([
       [true, GPT],
@@ -49,7 +43,7 @@ describe.each(['cjs', 'esm'] as const)('safety net, decide mode (the default), %
       [true, GPT],
     ]);
     // What the provider received: the downgrades in the body, nothing of the blocked calls.
-    expect(fake.requests.map((r) => [r.path, model(r), bound(r)])).toEqual([
+    expect(fake().requests.map((r) => [r.path, model(r), bound(r)])).toEqual([
       ['/v1/chat/completions', GPT, 200],
       ['/v1/chat/completions', GPT_MINI, 20_000],
       ['/v1/messages', HAIKU, 20_000],
@@ -57,32 +51,27 @@ describe.each(['cjs', 'esm'] as const)('safety net, decide mode (the default), %
       ['/v1/chat/completions', GPT, 200],
     ]);
     // node:http's Content-Length was rewritten with the body.
-    expect(fake.requests[3]!.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(fake.requests[3]!.body))));
+    expect(fake().requests[3]!.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(fake().requests[3]!.body))));
 
-    const log = await logOf(ws);
-    expect(log.verified).toBe(true);
-    expect(log.decisions.map((d) => [d.provider, d.action, d.modelResolved])).toEqual([
-      ['openai', 'allow', GPT],
-      ['openai', 'downgrade', GPT_MINI],
-      ['openai', 'block', GPT],
-      ['anthropic', 'downgrade', HAIKU],
-      ['openai', 'downgrade', GPT_MINI],
-      ['anthropic', 'block', CLAUDE],
-      ['openai', 'allow', GPT],
-    ]);
-    // Settled from what the provider reported: JSON bodies and event streams alike.
-    expect(
-      log.decisions
-        .filter((d) => d.action !== 'block')
-        .map((d) => log.outcomes.get(d.decisionId))
-        .map((o) => [o?.outcome, o?.actualInputTokens, o?.actualOutputTokens]),
-    ).toEqual([
-      ['settled', 25, 10],
-      ['settled', 25, 10],
-      ['settled', 20, 12],
-      ['settled', 25, 10],
-      ['settled', 25, 10],
-    ]);
+    await expectSignedLog(ws, {
+      decisions: [
+        ['openai', 'allow', GPT],
+        ['openai', 'downgrade', GPT_MINI],
+        ['openai', 'block', GPT],
+        ['anthropic', 'downgrade', HAIKU],
+        ['openai', 'downgrade', GPT_MINI],
+        ['anthropic', 'block', CLAUDE],
+        ['openai', 'allow', GPT],
+      ],
+      // Settled from what the provider reported: JSON bodies and event streams alike.
+      settled: [
+        [25, 10],
+        [25, 10],
+        [20, 12],
+        [25, 10],
+        [25, 10],
+      ],
+    });
     const text = allText(ws.logDir);
     expect(text).not.toContain(PROMPT);
     expect(text).not.toContain('sk-test-app');
@@ -96,21 +85,13 @@ describe('safety net modes', () => {
       { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200 },
       { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200 },
     ];
-    const run = await runAiSdkApp({
-      app: 'safety-net',
-      format: 'cjs',
-      provider: 'openai',
-      calls,
-      fakeUrl: fake.url,
-      ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'block' },
-    });
+    const run = await runNetApp('cjs', calls, { AGENTGUARD_UNGUARDED: 'block' });
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [false, 'UnguardedCallError'],
       [false, 'UnguardedCallError'],
     ]);
     expect(run.results[0]!.message).toContain('AGENTGUARD_UNGUARDED');
-    expect(fake.requests).toHaveLength(0);
+    expect(fake().requests).toHaveLength(0);
   });
 
   it('warn: requests pass unchanged, one stderr line each, a signed shadow entry each (on the unguarded chain), settled; verify ok', async () => {
@@ -119,17 +100,9 @@ describe('safety net modes', () => {
       { client: 'fetch', api: 'openai-chat', model: GPT, maxTokens: 200_000 },
       { client: 'http', api: 'anthropic', model: CLAUDE, maxTokens: 200 },
     ];
-    const run = await runAiSdkApp({
-      app: 'safety-net',
-      format: 'esm',
-      provider: 'openai',
-      calls,
-      fakeUrl: fake.url,
-      ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_UNGUARDED: 'warn' },
-    });
+    const run = await runNetApp('esm', calls, { AGENTGUARD_UNGUARDED: 'warn' });
     expect(run.results.map((r) => r.ok)).toEqual([true, true]);
-    expect(fake.requests.map((r) => [model(r), bound(r)])).toEqual([
+    expect(fake().requests.map((r) => [model(r), bound(r)])).toEqual([
       [GPT, 200_000],
       [CLAUDE, 200],
     ]);
@@ -148,24 +121,16 @@ describe('safety net modes', () => {
 
   it('decide: a body the net cannot read is refused, never passed silently', async () => {
     ws = workspace();
-    const run = await runAiSdkApp({
-      app: 'safety-net',
-      format: 'cjs',
-      provider: 'openai',
-      calls: [
-        { client: 'fetch', api: 'raw', body: 'model=gpt-4o&max_tokens=10' },
-        { client: 'http', api: 'raw', body: 'not json' },
-      ],
-      fakeUrl: fake.url,
-      ws,
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts },
-    });
+    const run = await runNetApp('cjs', [
+      { client: 'fetch', api: 'raw', body: 'model=gpt-4o&max_tokens=10' },
+      { client: 'http', api: 'raw', body: 'not json' },
+    ]);
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [false, 'UnguardedCallError'],
       [false, 'UnguardedCallError'],
     ]);
     expect(run.results[0]!.message).toContain('cannot read the JSON body');
-    expect(fake.requests).toHaveLength(0);
+    expect(fake().requests).toHaveLength(0);
   });
 
   it('a bad AGENTGUARD_UNGUARDED or AGENTGUARD_PROVIDER_HOSTS stops the app before it runs, naming the variable', async () => {
@@ -174,7 +139,7 @@ describe('safety net modes', () => {
       [{ AGENTGUARD_UNGUARDED: 'maybe' }, 'AGENTGUARD_UNGUARDED'],
       [{ AGENTGUARD_PROVIDER_HOSTS: 'proxy.internal=gemini' }, 'AGENTGUARD_PROVIDER_HOSTS'],
     ] as const) {
-      const run = await runAiSdkApp({ app: 'safety-net', format: 'cjs', provider: 'openai', calls: [], fakeUrl: fake.url, ws, env });
+      const run = await runAiSdkApp({ app: 'safety-net', format: 'cjs', provider: 'openai', calls: [], fakeUrl: fake().url, ws, env });
       expect(run.code).toBe(78);
       expect(run.stderr).toContain(variable);
     }
@@ -190,8 +155,8 @@ describe('a call is never decided twice', () => {
         format: 'cjs',
         provider,
         calls: threeCalls(provider),
-        fakeUrl: fake.url,
-        env: { ...agentguardEnv(ws), AGENTGUARD_PROVIDER_HOSTS: hosts },
+        fakeUrl: fake().url,
+        env: { ...agentguardEnv(ws), AGENTGUARD_PROVIDER_HOSTS: hosts() },
       });
       expect(callResults(run).map((r) => r.ok)).toEqual([true, true, false]);
       const log = await logOf(ws);
@@ -200,7 +165,7 @@ describe('a call is never decided twice', () => {
         [provider, 'downgrade'],
         [provider, 'block'],
       ]);
-      expect(fake.requests.map(MODELS[provider].requested)).toEqual([MODELS[provider].expensive, MODELS[provider].cheap]);
+      expect(fake().requests.map(MODELS[provider].requested)).toEqual([MODELS[provider].expensive, MODELS[provider].cheap]);
     },
   );
 
@@ -222,8 +187,8 @@ describe('a call is never decided twice', () => {
     const env = {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))),
       ...agentguardEnv(ws),
-      FAKE_URL: fake.url,
-      AGENTGUARD_PROVIDER_HOSTS: hosts,
+      FAKE_URL: fake().url,
+      AGENTGUARD_PROVIDER_HOSTS: hosts(),
     };
     const run = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
       execFile(process.execPath, ['--require', 'agentguard-spend/register', '-e', script], { cwd: root, env, encoding: 'utf8' }, (err, stdout, stderr) =>
@@ -233,7 +198,7 @@ describe('a call is never decided twice', () => {
     expect(run.stderr).toBe('');
     // The wrapper's engine: its decision and outcome.
     expect(JSON.parse(run.stdout)).toEqual({ model: GPT, wrapperEntries: 2 });
-    expect(fake.requests.map(model)).toEqual([GPT]);
+    expect(fake().requests.map(model)).toEqual([GPT]);
     // register's engine (its instrumentation passed the call through; the net saw the mark): nothing decided.
     const log = await logOf(ws);
     expect(log.decisions).toEqual([]);
@@ -247,14 +212,14 @@ describe('a call is never decided twice', () => {
     ] as const;
     for (const disabled of [undefined, 'ai-sdk']) {
       ws = workspace();
-      fake.reset();
+      fake().reset();
       const run = await runAiSdkApp({
         format: 'esm',
         provider: 'openai-chat',
         calls: [...calls],
-        fakeUrl: fake.url,
+        fakeUrl: fake().url,
         ws,
-        env: { AGENTGUARD_PROVIDER_HOSTS: hosts, AGENTGUARD_DISABLED_INSTRUMENTATIONS: disabled },
+        env: { AGENTGUARD_PROVIDER_HOSTS: hosts(), AGENTGUARD_DISABLED_INSTRUMENTATIONS: disabled },
       });
       expect(run.results.map((r) => r.ok)).toEqual([true, true, true]);
       const log = await logOf(ws);
@@ -263,7 +228,7 @@ describe('a call is never decided twice', () => {
         ['downgrade', GPT_MINI],
         ['allow', GPT],
       ]);
-      expect(fake.requests.map(model)).toEqual([GPT, GPT_MINI, GPT]);
+      expect(fake().requests.map(model)).toEqual([GPT, GPT_MINI, GPT]);
       expect([...log.outcomes.values()].map((o) => [o.outcome, o.actualInputTokens])).toEqual([
         ['settled', 25],
         ['settled', 25],
@@ -286,17 +251,17 @@ describe('what no SDK-level guard knows is caught below', () => {
       format: 'esm',
       provider: 'openai',
       calls: [...calls],
-      fakeUrl: fake.url,
+      fakeUrl: fake().url,
       ws,
       needs: ['mastra'],
-      env: { AGENTGUARD_PROVIDER_HOSTS: hosts },
+      env: { AGENTGUARD_PROVIDER_HOSTS: hosts() },
     });
     expect(run.results.map((r) => [r.ok, r.name])).toEqual([
       [true, undefined],
       [true, undefined],
       [false, 'AgentGuardBlockedError'],
     ]);
-    expect(fake.requests.map(model)).toEqual([GPT, GPT_MINI]);
+    expect(fake().requests.map(model)).toEqual([GPT, GPT_MINI]);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => [d.action, d.modelResolved])).toEqual([
       ['allow', GPT],
@@ -312,8 +277,8 @@ describe('what no SDK-level guard knows is caught below', () => {
     // The same app with the fake's host not watched: nothing above the net knows these calls.
     ws.cleanup();
     ws = workspace();
-    fake.reset();
-    const unwatched = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [calls[2]], fakeUrl: fake.url, ws, needs: ['mastra'] });
+    fake().reset();
+    const unwatched = await runAiSdkApp({ format: 'esm', provider: 'openai', calls: [calls[2]], fakeUrl: fake().url, ws, needs: ['mastra'] });
     expect(unwatched.results.map((r) => r.ok)).toEqual([true]);
     expect((await logOf(ws)).decisions).toHaveLength(0);
   });
@@ -345,8 +310,8 @@ describe('start-up', () => {
     const env = {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_'))),
       ...agentguardEnv(ws),
-      FAKE_URL: fake.url,
-      AGENTGUARD_PROVIDER_HOSTS: hosts,
+      FAKE_URL: fake().url,
+      AGENTGUARD_PROVIDER_HOSTS: hosts(),
     };
     // Asynchronous: the fake answers from this process.
     const run = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
@@ -356,7 +321,7 @@ describe('start-up', () => {
     );
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual({ before: false, model: GPT_MINI });
-    expect(fake.requests.map(model)).toEqual([GPT_MINI]);
+    expect(fake().requests.map(model)).toEqual([GPT_MINI]);
     const log = await logOf(ws);
     expect(log.decisions.map((d) => [d.action, d.modelResolved])).toEqual([['downgrade', GPT_MINI]]);
   });

@@ -6,12 +6,11 @@
  * received, a block is never sent and fails the run with a catchable block;
  * usage from `response.completed` settles each call; the log verifies.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeResponsesWebSocket } from '../../../fake-provider/openai-websocket.js';
-import { logOf } from '../../helpers/ai-sdk.js';
-import { agentguardEnv, allText, MODELS, PROMPT, root, workspace, type Workspace } from '../../helpers/register.js';
+import { expectSignedLog, logOf } from '../../helpers/ai-sdk.js';
+import { agentguardEnv, allText, MODELS, PROMPT, root, runNode, workspace, type NodeRun, type Workspace } from '../../helpers/register.js';
 
 const apps = join(root, 'test', 'fixtures', 'websocket');
 const { expensive: GPT, cheap: GPT_MINI } = MODELS.openai;
@@ -33,42 +32,15 @@ afterEach(() => {
   ws?.cleanup();
 });
 
-interface Run {
-  code: number | null;
-  stderr: string;
-  lines: Record<string, unknown>[];
-}
-
-function run(args: string[], calls: unknown[], env: Record<string, string> = {}): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGUARD_')));
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: {
-      ...clean,
-      ...agentguardEnv(ws),
-      AGENTGUARD_PROVIDER_HOSTS: `${new URL(fake.url).host}=openai`,
-      FAKE_WS_URL: fake.url,
-      FAKE_HTTP_URL: fake.url.replace('ws:', 'http:'),
-      APP_CALLS: JSON.stringify(calls),
-      ...env,
-    },
+function run(args: string[], calls: unknown[], env: Record<string, string> = {}): Promise<NodeRun> {
+  return runNode(args, {
+    ...agentguardEnv(ws),
+    AGENTGUARD_PROVIDER_HOSTS: `${new URL(fake.url).host}=openai`,
+    FAKE_WS_URL: fake.url,
+    FAKE_HTTP_URL: fake.url.replace('ws:', 'http:'),
+    APP_CALLS: JSON.stringify(calls),
+    ...env,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) =>
-    child.on('close', (code) =>
-      resolve({
-        code,
-        stderr,
-        lines: stdout
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as Record<string, unknown>),
-      }),
-    ),
-  );
 }
 
 const agentsApp = (format: 'cjs' | 'esm') =>
@@ -95,24 +67,19 @@ describe.each(['cjs', 'esm'] as const)('OpenAI Agents SDK, Responses websocket t
       [GPT_MINI, 20_000],
     ]);
 
-    const log = await logOf(ws);
-    expect(log.verified).toBe(true);
-    expect(log.decisions.map((d) => [d.provider, d.action, d.modelResolved])).toEqual([
-      ['openai', 'allow', GPT],
-      ['openai', 'downgrade', GPT_MINI],
-      ['openai', 'block', GPT],
-      ['openai', 'downgrade', GPT_MINI],
-    ]);
-    expect(
-      log.decisions
-        .filter((d) => d.action !== 'block')
-        .map((d) => log.outcomes.get(d.decisionId))
-        .map((o) => [o?.outcome, o?.actualInputTokens, o?.actualOutputTokens]),
-    ).toEqual([
-      ['settled', 25, 10],
-      ['settled', 25, 10],
-      ['settled', 25, 10],
-    ]);
+    await expectSignedLog(ws, {
+      decisions: [
+        ['openai', 'allow', GPT],
+        ['openai', 'downgrade', GPT_MINI],
+        ['openai', 'block', GPT],
+        ['openai', 'downgrade', GPT_MINI],
+      ],
+      settled: [
+        [25, 10],
+        [25, 10],
+        [25, 10],
+      ],
+    });
     expect(allText(ws.logDir)).not.toContain(PROMPT);
   });
 });

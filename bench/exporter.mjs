@@ -28,9 +28,10 @@ const request = { provider: 'openai', model: 'gpt-4o', scope: { tenantId: 't', a
 
 /** Realistic signed entries (decisions and outcomes from a real guard). */
 async function signedEntries(n) {
-  const log = new InMemoryDecisionLogStore();
+  // Unbounded: the default capacity (10 000) would never reach a larger n.
+  const log = new InMemoryDecisionLogStore({ capacity: Infinity });
   const guard = new SpendGuard({ signingKeys: keys, logStore: log, policy, pricing });
-  while (log.entries().length < n) {
+  for (let made = 0; made < n; made += 2) {
     const r = await guard.decide(request);
     await guard.settle(r, { inputTokens: 1100, outputTokens: 400 });
   }

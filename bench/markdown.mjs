@@ -223,6 +223,31 @@ if (R.startup) {
   );
 }
 
+// Where a guarded call's CPU goes: a profile taken apart from the run above
+// (bench/profile-results.json, `node bench/profile.mjs --compare`).
+const profileFile = new URL('./profile-results.json', import.meta.url);
+let P = null;
+try {
+  P = JSON.parse(readFileSync(profileFile, 'utf8'));
+} catch {
+  // No profile recorded: the section is left out.
+}
+if (P) {
+  p('## Where a guarded call spends its CPU', '');
+  p(
+    `${P.workload}; ${P.date.slice(0, 10)}, ${P.machine.cpuModel}, ${P.machine.cores} cores, Node ${P.machine.node}. Self time per call from \`node --cpu-prof\` (busy time only), by what ran: \`${P.command}\`. This is what stands between the hot-path figures above and their targets.`,
+    '',
+  );
+  table(
+    ['what ran', 'guarded µs/call', 'direct µs/call', 'added µs/call'],
+    [...P.rows.map((r) => [r.category, n(r.guardedUs), n(r.directUs), n(r.addedUs)]), ['**all**', n(P.guardedUs), n(P.directUs), n(P.addedUs)]],
+  );
+  p(
+    'In `batch` durability the two Ed25519 signatures move to the signing thread and the outcome entry is made after the caller resumes, which takes the signing row (and part of the canonical JSON and hashing rows) off the calling thread; `write` and `fsync` keep them on it, since an entry must be signed before it is written. The token estimate is the exact o200k count of the prompt, cached per text. The rest of this package is the adapter (reading the request, the span, the attempt log), planning and reserving, and building the two entries; the Node row is the extra promises, timers and stream work of a guarded call.',
+    '',
+  );
+}
+
 p('## Running them', '');
 p(
   '```sh',

@@ -47,9 +47,10 @@ const provider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({
 logs.setGlobalLoggerProvider(provider);
 
 async function signedEntries(n) {
-  const log = new InMemoryDecisionLogStore();
+  // Unbounded: the default capacity (10 000) would never reach a larger n.
+  const log = new InMemoryDecisionLogStore({ capacity: Infinity });
   const guard = new SpendGuard({ signingKeys: keys, logStore: log, policy, pricing, metrics: false });
-  while (log.entries().length < n) await guard.settle(await guard.decide(request), { inputTokens: 1100, outputTokens: 400 });
+  for (let made = 0; made < n; made += 2) await guard.settle(await guard.decide(request), { inputTokens: 1100, outputTokens: 400 });
   return log.entries().slice(0, n);
 }
 

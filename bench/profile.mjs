@@ -2,6 +2,10 @@
 // then prints where self time went (top functions, grouped by file).
 //   node --cpu-prof --cpu-prof-dir=<dir> bench/profile.mjs engine|openai|anthropic|bedrock|openai-direct [calls]
 //   node bench/profile.mjs --summarize <file.cpuprofile> [top]
+//   node bench/profile.mjs --compare <guarded.cpuprofile> <direct.cpuprofile> <calls>
+//     self time per call by category (signing, hashing, canonical JSON, token
+//     estimate, the rest of this package, the provider SDK, Node, GC), guarded
+//     minus direct: what a guarded call adds, and where
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
@@ -62,6 +66,49 @@ export function summarizeProfile(path, top = 25) {
   return { totalMs: Math.round(total / 1000), functions: sort(fn), files: sort(file), inclusiveOurs: inclusive };
 }
 
+/** The category a profile node's self time counts under. */
+function categoryOf(callFrame) {
+  const { functionName: fn, url } = callFrame;
+  if (url.includes('crypto/sig') || fn === 'signOneShot') return 'signing (Ed25519)';
+  if (url.includes('crypto/hash')) return 'hashing (SHA-256)';
+  if (/(^|\/)(dist|src)\//.test(url) && /^(write|sortKeysByCodePoint|entryCanonicalJson|canonicalJson|computeEntryHash)$/.test(fn)) return 'canonical JSON';
+  if (url.includes('gpt-tokenizer')) return 'token estimate (gpt-tokenizer)';
+  if (/\/dist\//.test(url)) return 'agentguard-spend, the rest';
+  if (/node_modules\/(openai|@anthropic-ai|@aws-sdk|@smithy|ai|@ai-sdk)\//.test(url)) return 'provider SDK';
+  if (fn === '(garbage collector)') return 'garbage collection';
+  if (fn === '(idle)' || fn === '(program)') return null;
+  return 'Node (network, streams, timers, modules)';
+}
+
+/** Self CPU µs per call by {@link categoryOf}, busy time only. */
+function perCallByCategory(path, calls) {
+  const prof = JSON.parse(readFileSync(path, 'utf8'));
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const out = {};
+  for (let i = 0; i < prof.samples.length; i++) {
+    const category = categoryOf(byId.get(prof.samples[i]).callFrame);
+    if (category) out[category] = (out[category] ?? 0) + (prof.timeDeltas[i] ?? 0);
+  }
+  for (const k of Object.keys(out)) out[k] = Math.round((out[k] / calls) * 10) / 10;
+  return out;
+}
+
+/** What a guarded call adds over the direct one, per category (µs per call). */
+export function compareProfiles(guardedPath, directPath, calls) {
+  const guarded = perCallByCategory(guardedPath, calls);
+  const direct = perCallByCategory(directPath, calls);
+  const rows = [...new Set([...Object.keys(guarded), ...Object.keys(direct)])]
+    .map((category) => ({
+      category,
+      guardedUs: guarded[category] ?? 0,
+      directUs: direct[category] ?? 0,
+      addedUs: Math.round(((guarded[category] ?? 0) - (direct[category] ?? 0)) * 10) / 10,
+    }))
+    .sort((a, b) => b.addedUs - a.addedUs);
+  const sum = (k) => Math.round(rows.reduce((a, r) => a + r[k], 0) * 10) / 10;
+  return { calls, rows, guardedUs: sum('guardedUs'), directUs: sum('directUs'), addedUs: sum('addedUs') };
+}
+
 async function workload(kind, calls) {
   if (kind === 'engine') {
     const { generateKeypair, InMemoryDecisionLogStore, SpendGuard } = await import('../dist/index.js');
@@ -77,7 +124,10 @@ async function workload(kind, calls) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  if (process.argv[2] === '--summarize') {
+  if (process.argv[2] === '--compare') {
+    const [guarded, direct, calls] = process.argv.slice(3);
+    process.stdout.write(`${JSON.stringify(compareProfiles(guarded, direct, Number(calls)), null, 1)}\n`);
+  } else if (process.argv[2] === '--summarize') {
     const s = summarizeProfile(process.argv[3], Number(process.argv[4] ?? 25));
     process.stdout.write(`${JSON.stringify(s, null, 1)}\n`);
   } else {

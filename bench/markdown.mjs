@@ -248,6 +248,14 @@ if (P) {
   );
 }
 
+if (R.startup) {
+  p('## What the first answer pays for', '');
+  p(
+    'From `--cpu-prof` runs and phase timings of the CommonJS openai app under `--require` (2026-11-29, this machine, quiet): loading the engine bundle with the OpenTelemetry API, ~11–14 ms of CPU, most of it compiling its top-level code; starting the engine (opening and locking the decision-log chain, the spend guard), ~4 ms; the first guarded call’s one-time work (the first signature with its crypto set-up, the input estimate, compiling the call path), ~14 ms above the plain app; and the garbage collection all of that brings. At ready, the start stage costs ~13 ms of CPU (key derivation ~2.3 ms) and the ESM load hook ~5 ms for the ~330 files of `@anthropic-ai/sdk`. In a quiet period the first answer measured +54–67 ms; on a busy machine, as in the run above, the same code measures more. `NODE_COMPILE_CACHE` (a Node setting, for the whole process) takes another ~5–10 ms of CPU off the engine’s load.',
+    '',
+  );
+}
+
 p('## Running them', '');
 p(
   '```sh',

@@ -34,6 +34,12 @@ const RETRY_FIRST_MS = 50;
  */
 const GATHER_MS = 4;
 const FULL_BATCH = 256;
+/**
+ * Entries a queue signs on the caller's thread before it starts the signing
+ * thread: starting it costs ~5 ms of this thread and ~40 ms of CPU on its own,
+ * more than a short-lived process signing a few entries here would spend.
+ */
+export const START_THREAD_AFTER_ENTRIES = 64;
 const RETRY_MAX_MS = 2_000;
 
 /**
@@ -42,7 +48,7 @@ const RETRY_MAX_MS = 2_000;
  *
  * Entries pushed while a batch is out are signed together in the next batch,
  * on the process's one signing thread ({@link SigningWorker}). Until that
- * thread is up (it starts at the first entry), after it died, and for a
+ * thread is up (it starts once {@link START_THREAD_AFTER_ENTRIES} entries came), after it died, and for a
  * signer without a node:crypto key, a batch is signed on this thread instead,
  * still after the caller's turn and in order. An entry is never dropped: a
  * failed hand-over is retried, first entry first, until it succeeds.
@@ -65,9 +71,17 @@ export class SigningQueue {
   #flushes: FlushWaiter[] = [];
   #signedOnThread = 0;
 
-  constructor(deliver: DeliverEntry, worker: SigningWorker = sharedSigningWorker()) {
+  readonly #startThreadAfter: number;
+
+  constructor(deliver: DeliverEntry, worker: SigningWorker = sharedSigningWorker(), options: { startThreadAfter?: number } = {}) {
     this.#deliver = deliver;
     this.#worker = worker;
+    this.#startThreadAfter = options.startThreadAfter ?? START_THREAD_AFTER_ENTRIES;
+  }
+
+  /** Whether batches go to the signing thread (asking starts it, once enough entries came to be worth it). */
+  get #threadUsable(): boolean {
+    return this.#pushed > this.#startThreadAfter && this.#worker.usable;
   }
 
   /** Entries pushed and not yet handed on. */
@@ -158,7 +172,7 @@ export class SigningQueue {
     if (this.#waiting.length === 0) return;
     // One batch out on the thread at a time: what arrives meanwhile goes in the next, bigger batch.
     if (this.#workerBatches > 0) return;
-    if (!now && this.#waiting.length < FULL_BATCH && this.#worker.usable) {
+    if (!now && this.#waiting.length < FULL_BATCH && this.#threadUsable) {
       this.#gatherTimer ??= setTimeout(() => {
         this.#gatherTimer = null;
         this.#dispatch(true);
@@ -177,7 +191,7 @@ export class SigningQueue {
       const batch: Batch = { items: run, done: false };
       this.#batches.push(batch);
       const key = signerKeyObject(run[0]!.signer);
-      if (key && this.#worker.usable) this.#signOffThread(batch, key);
+      if (key && this.#threadUsable) this.#signOffThread(batch, key);
       else this.#signHere(batch);
     }
     this.#collect();

@@ -36,7 +36,8 @@ interface InFlight {
 
 /**
  * The one Ed25519 signing thread of the process (node:worker_threads),
- * shared by every chain: started by the first batch that needs it, never
+ * shared by every chain: started by the first batch that needs it (see
+ * `START_THREAD_AFTER_ENTRIES` in the signing queue), never
  * before; kept from holding the process open except while a batch is being
  * signed. Once it dies or fails to start it stays down, and callers sign on
  * their own thread ({@link usable} is false).

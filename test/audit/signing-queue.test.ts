@@ -5,7 +5,7 @@ import { ChainWriter, type DecisionLogEntry } from '../../src/audit/chain.js';
 import { hexToBytes } from '../../src/audit/hex.js';
 import { generateKeypair } from '../../src/audit/keys.js';
 import { createSigner, verifySignature } from '../../src/audit/signer.js';
-import { SigningQueue } from '../../src/audit/signing-queue.js';
+import { SigningQueue, START_THREAD_AFTER_ENTRIES } from '../../src/audit/signing-queue.js';
 import { SigningWorker } from '../../src/audit/signing-worker.js';
 import { verifyChain } from '../../src/audit/verify.js';
 import { verifyDecisionLog } from '../../src/audit.js';
@@ -49,7 +49,7 @@ function logLines(dir: string): DecisionLogEntry[] {
 const sequences = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 describe('signing off the caller’s thread (one worker thread, in order)', () => {
-  it('the worker starts at the first entry, not before; entries are handed on in sequence order, signed by the thread, and verify', async () => {
+  it('the worker starts once enough entries came, not before; entries are handed on in sequence order, signed by the thread, and verify', async () => {
     const keys = generateKeypair();
     const worker = new SigningWorker();
     const delivered: DecisionLogEntry[] = [];
@@ -57,15 +57,19 @@ describe('signing off the caller’s thread (one worker thread, in order)', () =
     const chain = new ChainWriter(createSigner(keys));
     expect(worker.started).toBe(false);
     const first = pushEntries(chain, queue, 3);
-    // Linked at once (the hash is final), signed later.
+    // Linked at once (the hash is final), signed later: here, since a few entries do not start the thread.
     expect(first.map((e) => e.signature)).toEqual(['', '', '']);
+    await queue.flush();
+    expect(worker.started).toBe(false);
+    expect(delivered.every((e) => e.signature.length === 128)).toBe(true);
+    pushEntries(chain, queue, START_THREAD_AFTER_ENTRIES, 3);
     await queue.flush();
     expect(worker.started).toBe(true);
     await online(worker);
-    pushEntries(chain, queue, 500, 3);
+    pushEntries(chain, queue, 500, 3 + START_THREAD_AFTER_ENTRIES);
     await queue.flush();
-    expect(delivered.map((e) => e.sequence)).toEqual(sequences(503));
-    expect(verifyChain(delivered, keys.publicKey)).toEqual({ ok: true, count: 503 });
+    expect(delivered.map((e) => e.sequence)).toEqual(sequences(503 + START_THREAD_AFTER_ENTRIES));
+    expect(verifyChain(delivered, keys.publicKey)).toEqual({ ok: true, count: 503 + START_THREAD_AFTER_ENTRIES });
     expect(queue.signedOffThread).toBeGreaterThanOrEqual(500);
     expect(queue.backlog).toBe(0);
     await worker.terminate();

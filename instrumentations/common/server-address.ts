@@ -12,12 +12,32 @@ export interface ServerAddress {
 
 const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'http:': 80 };
 
+/**
+ * Parsed servers by URL text: a client sends every call to the same base URL,
+ * and parsing it (`new URL`) is the costliest step of reading the server.
+ * Bounded: cleared when full, so a caller cycling through URLs only re-parses.
+ */
+const parsedServers = new Map<string, ServerAddress | null>();
+const PARSED_SERVERS_MAX = 256;
+
 /** The server of an absolute http(s) URL; undefined for anything else. */
 export function serverOfUrl(url: unknown): ServerAddress | undefined {
   if (typeof url !== 'string' && !(url instanceof URL)) return undefined;
+  const text = String(url);
+  let server = parsedServers.get(text);
+  if (server === undefined) {
+    server = parseServer(text) ?? null;
+    if (parsedServers.size >= PARSED_SERVERS_MAX) parsedServers.clear();
+    parsedServers.set(text, server);
+  }
+  // A copy: the cached value is shared by every call to this URL.
+  return server ? { ...server } : undefined;
+}
+
+function parseServer(url: string): ServerAddress | undefined {
   let parsed: URL;
   try {
-    parsed = new URL(String(url));
+    parsed = new URL(url);
   } catch {
     return undefined;
   }

@@ -68,12 +68,22 @@ export function azureShapeOf(client: unknown): AzureClientShape | undefined {
   };
 }
 
+/** Paths by base URL: `azureShapeOf` runs for every call, and a client's base URL rarely changes (bounded like a cache). */
+const urlPaths = new Map<string, string | null>();
+const URL_PATHS_MAX = 256;
+
 function urlPath(url: string): string | undefined {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return undefined;
+  let path = urlPaths.get(url);
+  if (path === undefined) {
+    try {
+      path = new URL(url).pathname;
+    } catch {
+      path = null;
+    }
+    if (urlPaths.size >= URL_PATHS_MAX) urlPaths.clear();
+    urlPaths.set(url, path);
   }
+  return path ?? undefined;
 }
 
 /** Where a call's deployment is named, and which one. */

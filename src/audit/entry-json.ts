@@ -23,16 +23,28 @@ export const MAX_ENTRY_DEPTH = 256;
  * @throws CanonicalizationError naming the JSON path of the first bad value.
  */
 export function entryCanonicalJson(value: unknown): string {
-  return write(value, '$', 0, new Set());
+  return write(value, [], new Set());
 }
 
-function write(value: unknown, path: string, depth: number, seen: Set<object>): string {
+/**
+ * The JSON path of the value at `trail` (`$`, `.key`, `[index]`). Built only for
+ * an error message: the walk keeps the trail as segments, not as strings made
+ * for every value.
+ */
+function pathOf(trail: readonly (string | number)[]): string {
+  let path = '$';
+  for (const step of trail) path += typeof step === 'number' ? `[${step}]` : `.${step}`;
+  return path;
+}
+
+function write(value: unknown, trail: (string | number)[], seen: Set<object>): string {
   switch (typeof value) {
     case 'string':
-      if (!value.isWellFormed()) throw new CanonicalizationError(`${path}: lone surrogate in string`);
+      if (!value.isWellFormed()) throw new CanonicalizationError(`${pathOf(trail)}: lone surrogate in string`);
       return JSON.stringify(value);
     case 'number':
       if (!Number.isSafeInteger(value)) {
+        const path = pathOf(trail);
         if (!Number.isFinite(value)) throw new CanonicalizationError(`${path}: ${value} is not a JSON number`);
         if (!Number.isInteger(value)) {
           throw new CanonicalizationError(`${path}: ${value} is not an integer; the decision log carries integers only (the Python port rejects floats)`);
@@ -45,30 +57,37 @@ function write(value: unknown, path: string, depth: number, seen: Set<object>): 
     case 'object':
       break;
     default:
-      throw new CanonicalizationError(`${path}: ${typeof value} is not a JSON value`);
+      throw new CanonicalizationError(`${pathOf(trail)}: ${typeof value} is not a JSON value`);
   }
   if (value === null) return 'null';
-  if (depth >= MAX_ENTRY_DEPTH) throw new CanonicalizationError(`${path}: nested deeper than ${MAX_ENTRY_DEPTH} levels`);
-  if (seen.has(value)) throw new CanonicalizationError(`${path}: circular reference`);
+  if (trail.length >= MAX_ENTRY_DEPTH) throw new CanonicalizationError(`${pathOf(trail)}: nested deeper than ${MAX_ENTRY_DEPTH} levels`);
+  if (seen.has(value)) throw new CanonicalizationError(`${pathOf(trail)}: circular reference`);
   seen.add(value);
+  // Appended to one string (no array of parts to join): entries are hashed on every call.
   let out: string;
   if (Array.isArray(value)) {
-    const parts: string[] = [];
-    for (let i = 0; i < value.length; i++) parts.push(write(value[i], `${path}[${i}]`, depth + 1, seen));
-    out = `[${parts.join(',')}]`;
+    out = '[';
+    for (let i = 0; i < value.length; i++) {
+      trail.push(i);
+      out += (i === 0 ? '' : ',') + write(value[i], trail, seen);
+      trail.pop();
+    }
+    out += ']';
   } else {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw new CanonicalizationError(`${path}: ${proto?.constructor?.name ?? 'object'} instance is not a plain JSON object`);
+      throw new CanonicalizationError(`${pathOf(trail)}: ${proto?.constructor?.name ?? 'object'} instance is not a plain JSON object`);
     }
     const keys = sortKeysByCodePoint(Object.keys(value));
-    const parts: string[] = [];
-    for (const key of keys) {
-      if (!key.isWellFormed()) throw new CanonicalizationError(`${path}: lone surrogate in key`);
-      const v = (value as Record<string, unknown>)[key];
-      parts.push(`${JSON.stringify(key)}:${write(v, `${path}.${key}`, depth + 1, seen)}`);
+    out = '{';
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (!key.isWellFormed()) throw new CanonicalizationError(`${pathOf(trail)}: lone surrogate in key`);
+      trail.push(key);
+      out += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${write((value as Record<string, unknown>)[key], trail, seen)}`;
+      trail.pop();
     }
-    out = `{${parts.join(',')}}`;
+    out += '}';
   }
   seen.delete(value);
   return out;

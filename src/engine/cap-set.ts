@@ -41,6 +41,23 @@ export interface CapSet {
 }
 
 /**
+ * `effectiveFrom` in epoch ms, parsed once per text: every call reads every
+ * policy's start, and the texts are few (one per policy). Bounded like a cache.
+ */
+const effectiveFromCache = new Map<string, number>();
+const EFFECTIVE_FROM_MAX = 1024;
+
+function effectiveFromMs(effectiveFrom: string): number {
+  let ms = effectiveFromCache.get(effectiveFrom);
+  if (ms === undefined) {
+    ms = Date.parse(effectiveFrom);
+    if (effectiveFromCache.size >= EFFECTIVE_FROM_MAX) effectiveFromCache.clear();
+    effectiveFromCache.set(effectiveFrom, ms);
+  }
+  return ms;
+}
+
+/**
  * The policies in effect at `nowMs` whose scope matches the call, and their
  * caps with the counter keys of this call's windows. With no policy in scope
  * the configured mode still holds: an unknown model fails closed in enforce.
@@ -48,7 +65,7 @@ export interface CapSet {
 export function resolveCapSet(policies: readonly SpendPolicy[], request: CallRequest, nowMs: number, modeOverride: EnforcementMode | undefined): CapSet {
   const applicable: ApplicablePolicy[] = [];
   for (const policy of policies) {
-    if (Date.parse(policy.effectiveFrom) <= nowMs && scopeMatches(policy.scope, request)) {
+    if (effectiveFromMs(policy.effectiveFrom) <= nowMs && scopeMatches(policy.scope, request)) {
       applicable.push({ policy, enforce: modeOverride !== 'shadow' && policy.mode === 'enforce' });
     }
   }

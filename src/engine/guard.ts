@@ -305,7 +305,9 @@ export class SpendGuard {
    */
   async #decide(request: CallRequest): Promise<DecideResult> {
     validateRequest(request);
-    await this.#ledger.chain();
+    // Opens the log on the first call; later calls do not wait a turn for it (see DecisionLedger.chain).
+    const opening = this.#ledger.chain();
+    if (opening instanceof Promise) await opening;
     const nowMs = this.#clock();
     const decisionId = randomUUID();
     const caps = resolveCapSet(this.#policies, request, nowMs, this.#modeOverride);

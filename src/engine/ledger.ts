@@ -126,7 +126,13 @@ export class DecisionLedger {
     return this.#pending.size;
   }
 
-  /** The chain writer, resumed from the log store's head on first use. */
+  /**
+   * The chain writer, resumed from the log store's head on first use. The hot
+   * paths read `#chain` first and await this only while the log is opening:
+   * awaiting a ready value still costs a promise and a turn of the microtask
+   * queue per call. A synchronous store's `append` is awaited only when it
+   * returns a promise, for the same reason.
+   */
   chain(): Promise<ChainWriter> | ChainWriter {
     if (this.#chain) return this.#chain;
     this.#ready ??= (async () => {
@@ -146,7 +152,7 @@ export class DecisionLedger {
    */
   async record(plan: Plan, decisionId: string, nowMs: number, call: { outputUnbounded?: boolean } = {}): Promise<DecideResult> {
     const reserved = plan.reservation !== null;
-    const chain = await this.chain();
+    const chain = this.#chain ?? (await this.chain());
     const decision: SpendDecision = {
       entryType: 'decision',
       decisionId,
@@ -198,7 +204,8 @@ export class DecisionLedger {
       return { action: plan.action, modelResolved: plan.modelResolved, maxOutputTokens: plan.maxOutputTokens, decision, entry };
     }
     try {
-      await this.#config.logStore.append(entry);
+      const appended = this.#config.logStore.append(entry);
+      if (appended) await appended;
     } catch (err) {
       // Unlogged calls must not proceed: give the budget back and fail the call,
       // and keep the chain linked to the last entry the log actually holds.
@@ -242,7 +249,7 @@ export class DecisionLedger {
       nowMs: number;
     },
   ) {
-    const chain = await this.chain();
+    const chain = this.#chain ?? (await this.chain());
     const { actualCents, nowMs, usage } = outcome;
     const original = pending.decision;
     const reasons = [...outcome.reasons];
@@ -295,7 +302,8 @@ export class DecisionLedger {
     const previousHead = chain.head;
     const entry = chain.append(decision);
     try {
-      await this.#config.logStore.append(entry);
+      const appended = this.#config.logStore.append(entry);
+      if (appended) await appended;
     } catch (err) {
       chain.rewind(entry, previousHead);
       throw new AgentGuardError(`decision log append failed: ${(err as Error).message}`, { cause: err });
@@ -308,7 +316,7 @@ export class DecisionLedger {
    * later entry with `newKeys` (see `SpendGuard.rotateSigningKey`).
    */
   async rotate(newKeys: SigningKeys, reason: string, nowMs: number): Promise<DecisionLogEntry<SignerChangeDecision>> {
-    const chain = await this.chain();
+    const chain = this.#chain ?? (await this.chain());
     const signer = createSigner(newKeys, this.#config.signerBackend);
     const outgoing = chain.signer;
     const entry = chain.rotate(signer, reason, nowMs, { signLater: this.#signing !== null });

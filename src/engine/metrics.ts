@@ -31,12 +31,13 @@ export class SpendMetrics {
   #spend!: Counter;
   #decisions!: Counter;
   #duration!: Histogram;
-  readonly #scopeFields: ScopeField[];
+  /** Each scope field with its attribute name, built once: the names are the same on every call. */
+  readonly #scopeAttributes: ReadonlyArray<readonly [ScopeField, string]>;
   readonly #fixedMeter: Meter | undefined;
   #provider: MeterProvider | undefined;
 
   constructor(options: SpendMetricsOptions = {}) {
-    this.#scopeFields = options.scopeAttributes ?? ['tenantId'];
+    this.#scopeAttributes = (options.scopeAttributes ?? ['tenantId']).map((f) => [f, `agentguard.scope.${f}`] as const);
     this.#fixedMeter = options.meter;
     this.#instruments();
   }
@@ -79,9 +80,9 @@ export class SpendMetrics {
       'agentguard.decision.action': d.action,
       'agentguard.decision.enforcement_mode': d.enforcementMode,
     };
-    for (const f of this.#scopeFields) {
+    for (const [f, name] of this.#scopeAttributes) {
       const v = d.actor?.[f];
-      if (v !== undefined) attrs[`agentguard.scope.${f}`] = v;
+      if (v !== undefined) attrs[name] = v;
     }
     return attrs;
   }

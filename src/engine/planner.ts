@@ -370,35 +370,29 @@ export function planCall(input: PlanInput): Plan {
   }
   reasons.unshift(...capabilityReasons);
 
-  const draft = (fields: DraftFields) => draftOf(input, fields, bound, setByGuard);
-  const blockedEarly = (decision: DecisionDraft, rates: TokenRates | null): Plan => ({
-    decision,
-    action: 'block',
-    modelResolved: request.model,
-    maxOutputTokens: bound,
-    reservation: null,
-    readsCounters: false,
-    rates,
-    reportHold: -1,
-    reportFixed: null,
-  });
-
   const rates = input.prices(request.model);
   if (!rates) {
     const why = `unknown model: no price for ${request.provider}/${request.model} in ${input.costBasis}`;
     if (!shadowMode && input.onUnknownModel === 'block') {
       return blockedEarly(
-        draft({
-          action: 'block',
-          model: request.model,
-          projectedCents: 0,
-          triggered: null,
-          triggeredKey: null,
-          spend: [0, 0],
-          reasons: [why, ...reasons],
-          finalBound: bound,
-        }),
+        draftOf(
+          input,
+          {
+            action: 'block',
+            model: request.model,
+            projectedCents: 0,
+            triggered: null,
+            triggeredKey: null,
+            spend: [0, 0],
+            reasons: [why, ...reasons],
+            finalBound: bound,
+          },
+          bound,
+          setByGuard,
+        ),
         null,
+        request.model,
+        bound,
       );
     }
     reasons.push(why);
@@ -410,18 +404,23 @@ export function planCall(input: PlanInput): Plan {
   const projected = centsAt(rates, request.estimatedInputTokens, bound);
 
   if (capabilityBlock) {
-    const decision = draft({
-      action: 'block',
-      policy: capabilityBlock,
-      model: request.model,
-      projectedCents: projected,
-      triggered: null,
-      triggeredKey: `capability:${capabilityBlock.id}`,
-      spend: [0, 0],
-      reasons,
-      finalBound: bound,
-    });
-    return blockedEarly(decision, rates);
+    const decision = draftOf(
+      input,
+      {
+        action: 'block',
+        policy: capabilityBlock,
+        model: request.model,
+        projectedCents: projected,
+        triggered: null,
+        triggeredKey: `capability:${capabilityBlock.id}`,
+        spend: [0, 0],
+        reasons,
+        finalBound: bound,
+      },
+      bound,
+      setByGuard,
+    );
+    return blockedEarly(decision, rates, request.model, bound);
   }
 
   const choice = planner.choose(rates, bound, projected);
@@ -469,7 +468,12 @@ export function planCall(input: PlanInput): Plan {
   const before = reportSlot >= 0 ? (input.spent[reportSlot] ?? 0) : 0;
   const reportHold = reservation && reportSlot >= 0 ? reservation.slots.indexOf(reportSlot) : -1;
   const after = reportHold >= 0 ? before + cents : before;
-  const decision = draft({ action, policy, model, projectedCents: cents, triggered, triggeredKey, spend: [before, after], reasons, finalBound, alt });
+  const decision = draftOf(
+    input,
+    { action, policy, model, projectedCents: cents, triggered, triggeredKey, spend: [before, after], reasons, finalBound, alt },
+    bound,
+    setByGuard,
+  );
   return {
     decision,
     action: shadowMode ? (action === 'allow' ? 'allow' : 'shadow') : action,
@@ -496,6 +500,21 @@ interface DraftFields {
   reasons: string[];
   finalBound: number;
   alt?: Partial<Pick<SpendDecision, 'projectedCentsRequested' | 'projectedCentsIfEnforced'>>;
+}
+
+/** The plan of a call blocked before any counter is read (an unknown model, a capability block). */
+function blockedEarly(decision: DecisionDraft, rates: TokenRates | null, model: string, bound: number): Plan {
+  return {
+    decision,
+    action: 'block',
+    modelResolved: model,
+    maxOutputTokens: bound,
+    reservation: null,
+    readsCounters: false,
+    rates,
+    reportHold: -1,
+    reportFixed: null,
+  };
 }
 
 function draftOf(input: PlanInput, d: DraftFields, bound: number, setByGuard: boolean): DecisionDraft {

@@ -106,6 +106,16 @@ const GENAI_PRICES_PROVIDER: Record<string, string> = { openai: 'openai', anthro
 type Tiered = { base: number; tiers: { start: number; price: number }[] };
 type GenaiPrice = Record<string, number | Tiered | undefined>;
 
+/** A price field at an input size: the last tier whose start the input reaches, or the base; `fallback` when the model has no such field. */
+function tierPrice(price: GenaiPrice, field: string, inputTokens: number, fallback?: number): number | undefined {
+  const v = price[field];
+  if (v === undefined) return fallback;
+  if (typeof v === 'number') return v;
+  let chosen = v.base;
+  for (const tier of v.tiers) if (inputTokens >= tier.start) chosen = tier.price;
+  return chosen;
+}
+
 /**
  * The price table of `@pydantic/genai-prices` (MIT, maintained by Pydantic),
  * read from the data bundled in the installed package; it never fetches prices
@@ -146,23 +156,15 @@ export class GenaiPricesTable implements PriceTable {
       this.#cache.set(key, price);
     }
     if (!price) return null;
-    const at = (field: string, fallback?: number): number | undefined => {
-      const v = price[field];
-      if (v === undefined) return fallback;
-      if (typeof v === 'number') return v;
-      let chosen = v.base;
-      for (const tier of v.tiers) if (inputTokens >= tier.start) chosen = tier.price;
-      return chosen;
-    };
-    const input = at('input_mtok');
+    const input = tierPrice(price, 'input_mtok', inputTokens);
     if (input === undefined) return null;
     // A model the table prices by input alone (an embedding model) produces no billed output.
-    const output = at('output_mtok', 0)!;
+    const output = tierPrice(price, 'output_mtok', inputTokens, 0)!;
     return ratesFromUsd({
       inputPerMTok: input,
       outputPerMTok: output,
-      cachedInputPerMTok: at('cache_read_mtok', input),
-      cacheWritePerMTok: at('cache_write_mtok', input),
+      cachedInputPerMTok: tierPrice(price, 'cache_read_mtok', inputTokens, input),
+      cacheWritePerMTok: tierPrice(price, 'cache_write_mtok', inputTokens, input),
     });
   }
 }

@@ -41,6 +41,22 @@ describe('wire format', () => {
     expect(w.append({ ok: 1 }).sequence).toBe(0);
   });
 
+  it('an entry error names the JSON path of the first bad value', () => {
+    expect(() => entryCanonicalJson({ a: { b: [1, 'ok', 'x\ud800'] } })).toThrow(/^\$\.a\.b\[2\]: lone surrogate in string$/);
+    expect(() => entryCanonicalJson({ a: [{ n: 1.5 }] })).toThrow(/^\$\.a\[0\]\.n: 1\.5 is not an integer/);
+    expect(() => entryCanonicalJson({ list: [{}, { ['k\udc00']: 1 }] })).toThrow(/^\$\.list\[1\]: lone surrogate in key$/);
+    expect(() => entryCanonicalJson({ f: () => 1 })).toThrow(/^\$\.f: function is not a JSON value$/);
+    expect(() => entryCanonicalJson({ d: [new Date(0)] })).toThrow(/^\$\.d\[0\]: Date instance is not a plain JSON object$/);
+    const loop: Record<string, unknown> = { x: [1] };
+    (loop.x as unknown[]).push(loop);
+    expect(() => entryCanonicalJson(loop)).toThrow(/^\$\.x\[1\]: circular reference$/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 257; i++) deep = [deep];
+    expect(() => entryCanonicalJson(deep)).toThrow(/^\$(\[0\]){256}: nested deeper than 256 levels$/);
+    // Siblings after a nested value print after it, separated as before.
+    expect(entryCanonicalJson({ b: [1, [2, { z: 0, a: null }], true], a: 'x' })).toBe('{"a":"x","b":[1,[2,{"a":null,"z":0}],true]}');
+  });
+
   it('a stored publicKeyHex must agree with the signed fingerprint (it is never trusted, but must not mislead)', () => {
     const w = new ChainWriter(signerOf(1));
     const e = { ...w.append({ a: 1 }), publicKeyHex: Buffer.from(signerOf(2).publicKey).toString('hex') };

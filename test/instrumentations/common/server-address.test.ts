@@ -19,6 +19,18 @@ describe('server.address / server.port from a base URL', () => {
     for (const bad of ['', 'not a url', '/v1', 'unix:/tmp/sock', 'ftp://host/', undefined, 42, {}]) expect(serverOfUrl(bad)).toBeUndefined();
   });
 
+  it('a URL read again gives the same server, and a caller changing its copy changes no other call', () => {
+    const first = serverOfUrl('http://127.0.0.1:4011/v1')!;
+    first.address = 'changed';
+    first.port = 1;
+    expect(serverOfUrl('http://127.0.0.1:4011/v1')).toEqual({ address: '127.0.0.1', port: 4011 });
+    expect(serverOfUrl('not a url either')).toBeUndefined();
+    expect(serverOfUrl('not a url either')).toBeUndefined();
+    // More URLs than are kept parsed: each still reads right.
+    for (let port = 5000; port < 5600; port++) expect(serverOfUrl(`http://h.example:${port}/`)).toEqual({ address: 'h.example', port });
+    expect(serverOfUrl('http://127.0.0.1:4011/v1')).toEqual({ address: '127.0.0.1', port: 4011 });
+  });
+
   it('a Stainless client: its baseURL; anything else: nothing', () => {
     expect(serverOfStainlessClient({ baseURL: 'https://api.anthropic.com' })).toEqual({ address: 'api.anthropic.com', port: 443 });
     expect(serverOfStainlessClient({})).toBeUndefined();

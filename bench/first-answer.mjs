@@ -7,39 +7,19 @@
 // --compile-cache: every process (with and without the preload) runs with NODE_COMPILE_CACHE
 // set to one fresh directory (warmed by the first round), as a user who opts into V8's cache.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateKeypair, signingKeysToHex } from '../dist/index.js';
 import { machine, median, quantile, report, round, table } from './lib.mjs';
 import { startServerProcess } from './servers.mjs';
-import { registerPreload, TARGETS } from './startup.mjs';
+import { envIn, registerPreload, TARGETS } from './startup.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const arg = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);
   return at === -1 ? fallback : process.argv[at + 1];
 };
-
-function envIn(dir) {
-  const policy = join(dir, 'policy.json');
-  writeFileSync(
-    policy,
-    JSON.stringify({
-      id: 'startup',
-      name: 'startup',
-      scope: { tenantId: 'acme' },
-      mode: 'enforce',
-      version: 1,
-      effectiveFrom: '2026-01-01T00:00:00Z',
-      caps: [{ amountCents: 500, window: 'per_day', action: 'block', reason: 'daily budget' }],
-    }),
-  );
-  const key = join(dir, 'signing.key');
-  writeFileSync(key, `${signingKeysToHex(generateKeypair()).privateKeyHex}\n`, { mode: 0o600 });
-  return { AGENTGUARD_POLICY: policy, AGENTGUARD_SIGNING_KEY_FILE: key, AGENTGUARD_SCOPE_TENANT_ID: 'acme', AGENTGUARD_LOG_DIR: join(dir, 'logs') };
-}
 
 function runOnce(args, env) {
   const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });

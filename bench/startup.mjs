@@ -32,7 +32,8 @@ export function registerPreload() {
   return { preload: 'agentguard-spend/register', resolved, standIn: false };
 }
 
-function envIn(dir) {
+/** The register preload's environment in `dir`: a policy file, a signing key, a log directory. */
+export function envIn(dir) {
   const policy = join(dir, 'policy.json');
   writeFileSync(
     policy,
